@@ -1,0 +1,499 @@
+"""The spec language: typed state variables, Init, parameterised actions, invariants.
+
+Design choice: **dual interpretation** (CONVENTIONS design 2). A guard, update or predicate is an
+ordinary Python function of a state ``s``. The BFS engine calls it with a state of concrete values
+(a namedtuple of bools, ints and tuples); the Z3 backend calls the *same* function with a state whose
+fields are Z3 terms. Operators (``==``, ``+``, ``<``) work on both; everything that would need a Python
+``if``/``and``/``or`` goes through the helpers below (``and_``, ``or_``, ``not_``, ``implies``, ``ite``,
+``all_``, ``any_``, ``count``, ``eq``, ``put``), which return a bool for concrete values and a Z3 term
+otherwise. We chose this over expression trees because the model is written as plain Python that a
+kernel reviewer can read in minutes, the BFS fast path is the function itself (no compiler to keep
+in sync), and Z3 gets the identical definition. The cost is that exports to other languages would need
+a third, printing interpretation; ITF/DOT/text traces only need values, so that is not needed today.
+
+Values:
+* ``Bool``: Python bool.
+* ``Int(lo, hi)``: Python int in [lo, hi].
+* ``Enum(name, values)``: Python int 0..n-1; the type knows the names for traces and ITF.
+* ``Fn(domain_enum, codomain)``: a tuple indexed by the domain's ints (``s.flags[w]``).
+  ``Set(domain)`` is ``Fn(domain, Bool)`` shown as a set.
+
+Action parameters are concrete values drawn from finite domains (an Enum or any iterable); they index
+functions directly (``s.flags[w]``). A state value must never be used as a Python index or in a Python
+``if``; use ``ite``/``select``.
+
+The model is built by a function that returns a ``Spec``; design variants are Python-level switches in
+that function (they are constants, so plain ``if`` on them is fine).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import namedtuple
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+
+class SpecError(Exception):
+    """A mistake in a spec (type error, unknown variable, ...). Reported as one line to the user."""
+
+
+# --------------------------------------------------------------------------- types
+
+
+class Type:
+    """A finite type of state values."""
+
+    def values(self) -> list[Any]:
+        raise NotImplementedError
+
+    def contains(self, v: Any) -> bool:
+        raise NotImplementedError
+
+    def show(self, v: Any) -> str:
+        return str(v)
+
+
+class BoolType(Type):
+    def values(self) -> list[Any]:
+        return [False, True]
+
+    def contains(self, v: Any) -> bool:
+        return type(v) is bool
+
+    def __repr__(self) -> str:
+        return "Bool"
+
+    def show(self, v: Any) -> str:
+        return "TRUE" if v else "FALSE"
+
+
+Bool = BoolType()
+
+
+@dataclass(frozen=True)
+class Int(Type):
+    lo: int
+    hi: int
+
+    def values(self) -> list[Any]:
+        return list(range(self.lo, self.hi + 1))
+
+    def contains(self, v: Any) -> bool:
+        return type(v) is int and self.lo <= v <= self.hi
+
+    def __repr__(self) -> str:
+        return f"Int({self.lo}, {self.hi})"
+
+
+class Enum(Type):
+    """A finite set of named values, represented by the ints 0..n-1.
+
+    ``Enum("CPU", 2)`` names its values CPU0, CPU1; ``Enum("State", ["FREE", "BUSY"])`` exposes
+    ``State.FREE == 0`` and ``State.BUSY == 1`` as attributes.
+    """
+
+    def __init__(self, name: str, values: int | Sequence[str]):
+        self.name = name
+        if isinstance(values, int):
+            names = [f"{name}{i}" for i in range(values)]
+        else:
+            names = list(values)
+        if not names:
+            raise SpecError(f"Enum {name} has no values")
+        if len(set(names)) != len(names):
+            raise SpecError(f"Enum {name} has duplicate values: {names}")
+        self.names = names
+        for i, n in enumerate(names):
+            if n.isidentifier() and not hasattr(type(self), n):
+                setattr(self, n, i)
+
+    def values(self) -> list[Any]:
+        return list(range(len(self.names)))
+
+    def __iter__(self):
+        return iter(range(len(self.names)))
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def contains(self, v: Any) -> bool:
+        return type(v) is int and 0 <= v < len(self.names)
+
+    def show(self, v: Any) -> str:
+        return self.names[v] if self.contains(v) else f"<bad {self.name} {v!r}>"
+
+    def __repr__(self) -> str:
+        return f"Enum({self.name})"
+
+
+@dataclass(frozen=True)
+class Fn(Type):
+    """A total function from a finite Enum domain: a tuple indexed by the domain's ints."""
+
+    domain: Enum
+    codomain: Type
+
+    def values(self) -> list[Any]:
+        return [tuple(p) for p in itertools.product(self.codomain.values(), repeat=len(self.domain))]
+
+    def contains(self, v: Any) -> bool:
+        return type(v) is tuple and len(v) == len(self.domain) and all(self.codomain.contains(x) for x in v)
+
+    def show(self, v: Any) -> str:
+        return "[" + ", ".join(f"{self.domain.show(i)} |-> {self.codomain.show(x)}" for i, x in enumerate(v)) + "]"
+
+    def __repr__(self) -> str:
+        return f"Fn({self.domain.name}, {self.codomain!r})"
+
+
+class SetType(Fn):
+    """``Set(D)``: a subset of D, stored as a function D -> Bool and shown as a set."""
+
+    def show(self, v: Any) -> str:
+        return "{" + ", ".join(self.domain.show(i) for i, x in enumerate(v) if x) + "}"
+
+    def __repr__(self) -> str:
+        return f"Set({self.domain.name})"
+
+
+def Set(domain: Enum) -> SetType:  # noqa: N802 - reads like a type constructor
+    return SetType(domain, Bool)
+
+
+def const_fn(domain: Enum, value: Any) -> tuple:
+    """[d \\in domain |-> value]"""
+    return tuple(value for _ in domain)
+
+
+# --------------------------------------------------------------------------- helpers
+# Each helper returns a Python value when all arguments are concrete and a Z3 term otherwise.
+# The concrete path is checked first and kept short: it is the BFS hot path.
+
+def _z3():
+    import z3
+
+    return z3
+
+
+def not_(a: Any) -> Any:
+    if type(a) is bool:
+        return not a
+    return _z3().Not(a)
+
+
+def and_(*xs: Any) -> Any:
+    if all(type(x) is bool for x in xs):
+        return all(xs)
+    z3 = _z3()
+    if any(x is False for x in xs):
+        return z3.BoolVal(False)
+    return z3.And([x for x in xs if x is not True])
+
+
+def or_(*xs: Any) -> Any:
+    if all(type(x) is bool for x in xs):
+        return any(xs)
+    z3 = _z3()
+    if any(x is True for x in xs):
+        return z3.BoolVal(True)
+    return z3.Or([x for x in xs if x is not False])
+
+
+def all_(xs: Iterable[Any]) -> Any:
+    return and_(*xs)
+
+
+def any_(xs: Iterable[Any]) -> Any:
+    return or_(*xs)
+
+
+def implies(a: Any, b: Any) -> Any:
+    if type(a) is bool and type(b) is bool:
+        return (not a) or b
+    return _z3().Implies(a, b)
+
+
+def ite(c: Any, a: Any, b: Any) -> Any:
+    """IF c THEN a ELSE b; works elementwise on function values (tuples)."""
+    if type(c) is bool:
+        return a if c else b
+    if type(a) is tuple:
+        return tuple(ite(c, x, y) for x, y in zip(a, b, strict=True))
+    z3 = _z3()
+    if type(a) is bool:
+        a = z3.BoolVal(a)
+    return z3.If(c, a, b)
+
+
+def eq(a: Any, b: Any) -> Any:
+    """Equality that also works on function values (``==`` on tuples of Z3 terms would not)."""
+    if type(a) is tuple:
+        return all_(eq(x, y) for x, y in zip(a, b, strict=True))
+    return a == b
+
+
+def count(xs: Iterable[Any]) -> Any:
+    """The number of true conditions among xs."""
+    xs = list(xs)
+    if all(type(x) is bool for x in xs):
+        return sum(xs)
+    z3 = _z3()
+    return z3.Sum([z3.If(x, 1, 0) if type(x) is not bool else z3.IntVal(int(x)) for x in xs]) if xs else 0
+
+
+def select(f: tuple, i: Any) -> Any:
+    """f[i] where i may be a state value (not only a concrete parameter)."""
+    if type(i) is int:
+        return f[i]
+    r = f[-1]
+    for k in range(len(f) - 2, -1, -1):
+        r = ite(i == k, f[k], r)
+    return r
+
+
+def put(f: tuple, i: int, v: Any) -> tuple:
+    """[f EXCEPT ![i] = v] for a concrete index i (an action parameter)."""
+    return f[:i] + (v,) + f[i + 1 :]
+
+
+def put_all(f: tuple, updates: dict[int, Any]) -> tuple:
+    """[f EXCEPT ![i1] = v1, ![i2] = v2, ...] for concrete indices."""
+    return tuple(updates.get(i, x) for i, x in enumerate(f))
+
+
+# --------------------------------------------------------------------------- spec objects
+
+
+@dataclass
+class Var:
+    name: str
+    type: Type
+    init: list[Any]  # the allowed initial values (Init is their product over all variables)
+    doc: str = ""
+
+
+class Step(NamedTuple):
+    """One way an action can fire: ``guard`` and the updated variables (the rest is UNCHANGED)."""
+
+    guard: Any
+    updates: dict[str, Any]
+
+
+def when(guard: Any, **updates: Any) -> Step:
+    return Step(guard, updates)
+
+
+@dataclass
+class Action:
+    name: str
+    fn: Callable[..., Any]
+    params: dict[str, list[Any]]
+    param_types: dict[str, Type | None]
+    doc: str = ""
+
+    def instances(self) -> list[dict[str, Any]]:
+        names = list(self.params)
+        return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*self.params.values())]
+
+
+@dataclass
+class Predicate:
+    name: str
+    fn: Callable[[Any], Any]
+    doc: str = ""
+
+
+@dataclass
+class Temporal:
+    """A temporal property over behaviours, checked on the explored graph under the spec's fairness.
+
+    kind "leadsto":  P ~> Q      ([](P => <>Q))
+    kind "alwayseventually": []<>P
+    kind "eventuallyalways": <>[]P
+    ``q`` is unused for the last two.
+    """
+
+    name: str
+    kind: str
+    p: Callable[[Any], Any]
+    q: Callable[[Any], Any] | None = None
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Fairness:
+    """WF_vars(A(p...)) or SF_vars(A(p...)); ``params=None`` means every instance, each separately."""
+
+    kind: str  # "WF" or "SF"
+    action: str
+    params: tuple[tuple[str, Any], ...] | None = None
+
+
+@dataclass
+class Instance:
+    """A concrete action instance: the action with all parameters fixed."""
+
+    index: int
+    action: Action
+    args: dict[str, Any]
+
+    @property
+    def label(self) -> str:
+        if not self.args:
+            return self.action.name
+        shown = []
+        for k, v in self.args.items():
+            t = self.action.param_types.get(k)
+            shown.append(f"{k}={t.show(v) if t is not None else v}")
+        return f"{self.action.name}({', '.join(shown)})"
+
+    def steps(self, s: Any) -> list[Step]:
+        r = self.action.fn(s, **self.args)
+        if isinstance(r, Step):
+            return [r]
+        if isinstance(r, (list, tuple)) and all(isinstance(x, Step) for x in r):
+            return list(r)
+        raise SpecError(f"action {self.label} returned {type(r).__name__}, expected when(...) or a list of them")
+
+
+@dataclass
+class Spec:
+    """A state machine: variables with Init, actions (Next is their disjunction), invariants."""
+
+    name: str
+    variables: list[Var] = field(default_factory=list)
+    actions: list[Action] = field(default_factory=list)
+    invariants: list[Predicate] = field(default_factory=list)
+    constraint: Predicate | None = None
+    fairness: list[Fairness] = field(default_factory=list)
+    properties: list[Temporal] = field(default_factory=list)
+    constants: dict[str, Any] = field(default_factory=dict)
+    _state_cls: Any = None
+    _instances: list[Instance] | None = None
+
+    # ---- building
+    def var(self, name: str, type_: Type, init: Any, doc: str = "", any_of: bool = False) -> str:
+        """Declare a variable. ``init`` is its initial value, or with ``any_of=True`` a list of them."""
+        if not name.isidentifier() or name.startswith("_"):
+            raise SpecError(f"spec {self.name}: variable name {name!r} is not a valid identifier")
+        if any(v.name == name for v in self.variables):
+            raise SpecError(f"spec {self.name}: variable {name} declared twice")
+        inits = list(init) if any_of else [init]
+        for v in inits:
+            if not type_.contains(v):
+                raise SpecError(f"spec {self.name}: initial value {v!r} of {name} is not in {type_!r}")
+        self.variables.append(Var(name, type_, inits, doc))
+        self._state_cls = None
+        return name
+
+    def action(self, **params: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Decorator: ``@spec.action(c=CPU, w=Item)``; parameters range over an Enum or an iterable."""
+
+        def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
+            doms = {k: list(v.values()) if isinstance(v, Type) else list(v) for k, v in params.items()}
+            types = {k: v if isinstance(v, Type) else None for k, v in params.items()}
+            self.actions.append(Action(fn.__name__, fn, doms, types, (fn.__doc__ or "").strip()))
+            self._instances = None
+            return fn
+
+        return deco
+
+    def invariant(self, fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        self.invariants.append(Predicate(fn.__name__, fn, (fn.__doc__ or "").strip()))
+        return fn
+
+    def add_invariant(self, name: str, fn: Callable[[Any], Any], doc: str = "") -> None:
+        self.invariants.append(Predicate(name, fn, doc or (fn.__doc__ or "").strip()))
+
+    def state_constraint(self, fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        self.constraint = Predicate(fn.__name__, fn, (fn.__doc__ or "").strip())
+        return fn
+
+    def leads_to(self, name: str, p: Callable[[Any], Any], q: Callable[[Any], Any], doc: str = "") -> None:
+        self.properties.append(Temporal(name, "leadsto", p, q, doc))
+
+    def always_eventually(self, name: str, p: Callable[[Any], Any], doc: str = "") -> None:
+        self.properties.append(Temporal(name, "alwayseventually", p, None, doc))
+
+    def eventually_always(self, name: str, p: Callable[[Any], Any], doc: str = "") -> None:
+        self.properties.append(Temporal(name, "eventuallyalways", p, None, doc))
+
+    def wf(self, action: str, **params: Any) -> None:
+        self.fairness.append(Fairness("WF", action, tuple(params.items()) or None))
+
+    def sf(self, action: str, **params: Any) -> None:
+        self.fairness.append(Fairness("SF", action, tuple(params.items()) or None))
+
+    # ---- reading
+    @property
+    def var_names(self) -> list[str]:
+        return [v.name for v in self.variables]
+
+    def var_type(self, name: str) -> Type:
+        for v in self.variables:
+            if v.name == name:
+                return v.type
+        raise SpecError(f"spec {self.name}: unknown variable {name}")
+
+    @property
+    def State(self) -> Any:  # noqa: N802 - a class
+        if self._state_cls is None:
+            if not self.variables:
+                raise SpecError(f"spec {self.name} has no variables")
+            self._state_cls = namedtuple("State", self.var_names)
+        return self._state_cls
+
+    def make_state(self, values: dict[str, Any]) -> Any:
+        missing = [n for n in self.var_names if n not in values]
+        if missing:
+            raise SpecError(f"spec {self.name}: state lacks variable(s) {', '.join(missing)}")
+        return self.State(**{n: values[n] for n in self.var_names})
+
+    def init_states(self) -> list[Any]:
+        cls = self.State
+        return [cls(*combo) for combo in itertools.product(*(v.init for v in self.variables))]
+
+    def instances(self) -> list[Instance]:
+        if self._instances is None:
+            out: list[Instance] = []
+            for a in self.actions:
+                for args in a.instances():
+                    out.append(Instance(len(out), a, args))
+            self._instances = out
+        return self._instances
+
+    def invariant_named(self, name: str) -> Predicate:
+        for p in self.invariants:
+            if p.name == name:
+                return p
+        known = ", ".join(p.name for p in self.invariants) or "none"
+        raise SpecError(f"spec {self.name}: no invariant named {name} (known: {known})")
+
+    def show_value(self, name: str, v: Any) -> str:
+        return self.var_type(name).show(v)
+
+    def check_step(self, inst: Instance, step: Step) -> None:
+        """Type-check one enabled step's updates; raises SpecError naming the action and variable."""
+        for k, v in step.updates.items():
+            t = None
+            for var in self.variables:
+                if var.name == k:
+                    t = var.type
+                    break
+            if t is None:
+                raise SpecError(f"action {inst.label} updates unknown variable {k}")
+            if not t.contains(v):
+                raise SpecError(f"action {inst.label} sets {k} to {v!r}, outside {t!r}")
+
+
+def successors(spec: Spec, s: Any) -> Iterable[tuple[Instance, Any]]:
+    """Every (instance, next state) enabled in s, type-checked. The slow, simple reference path."""
+    for inst in spec.instances():
+        for step in inst.steps(s):
+            if type(step.guard) is not bool:
+                raise SpecError(f"action {inst.label}: guard is {type(step.guard).__name__}, not a Boolean")
+            if step.guard:
+                spec.check_step(inst, step)
+                yield inst, s._replace(**step.updates)
