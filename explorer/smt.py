@@ -1,0 +1,506 @@
+"""Z3 backend: the same Spec as a symbolic transition relation; bounded model checking and induction.
+
+The spec is read by *dual interpretation* (see ``spec/lang.py``): every action, invariant and the state
+constraint is the very Python function BFS runs, called here with a state whose fields are Z3 terms.
+
+Encoding (one copy of the variables per step ``k``, one Z3 constant per leaf value):
+
+* ``Int``/``Enum`` leaves are ``z3.Int`` (``prog_refcnt@3``), ``Bool`` leaves are ``z3.Bool``, and a
+  ``Fn`` value is a tuple of leaf terms, nested for ``Fn`` of ``Fn`` (``flags[Item0]@3``). Per-element
+  constants (not Z3 arrays) keep every formula quantifier- and array-free, and match the tuple
+  representation the helpers already work on.
+* ``TypeOK(s)``: every leaf is in its type's range (Z3 integers are unbounded, the spec's are not).
+* ``Init(s)``: for each variable, the disjunction of its allowed initial values (Init is their product).
+* ``Next(s, t)``: the disjunction, over every action instance and every step it returns, of
+  ``guard(s) /\\ t = s[updates]`` (variables not updated are framed: ``t.v = s.v``).
+* The state constraint, if any, holds in every state of a path: TLC discards successors that violate it
+  and never expands them, so they are not reachable (and not counted).
+
+BFS raises an error when an enabled step sets a variable outside its type; here such a step is excluded
+from paths by ``TypeOK(t)``, so ``bmc`` and ``prove`` look for it explicitly and report it as
+``TYPE_ERROR``, which keeps the two backends in agreement about what is reachable.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import z3
+
+from explorer.bfs import DEADLOCK, Trace
+from spec.lang import BoolType, Enum, Fn, Instance, Int, Predicate, Spec, SpecError, Type
+
+TYPE_ERROR = "TypeError"  # an enabled step sets a variable outside its type (BFS raises SpecError there)
+
+InvariantLike = str | Predicate | Callable[[Any], Any]
+
+
+# --------------------------------------------------------------------------- terms
+
+
+def _fresh(type_: Type, name: str, k: int) -> Any:
+    """A fresh Z3 term (or nested tuple of terms for a function) for a variable of type_ at step k."""
+    if isinstance(type_, Fn):
+        return tuple(_fresh(type_.codomain, f"{name}[{type_.domain.show(i)}]", k) for i in type_.domain)
+    if isinstance(type_, BoolType):
+        return z3.Bool(f"{name}@{k}")
+    if isinstance(type_, (Int, Enum)):
+        return z3.Int(f"{name}@{k}")
+    raise SpecError(f"variable {name}: type {type_!r} has no Z3 encoding")
+
+
+def _as_bool(x: Any, what: str) -> z3.BoolRef:
+    """A guard or predicate result as a Z3 Boolean; a constant Python bool is allowed (``when(True)``)."""
+    if type(x) is bool:
+        return z3.BoolVal(x)
+    if isinstance(x, z3.BoolRef):
+        return x
+    raise SpecError(f"{what} is {type(x).__name__}, not a Boolean")
+
+
+def _in_type(type_: Type, v: Any) -> Any:
+    """v is a value of type_: a Python bool for concrete v, a Z3 term otherwise."""
+    if isinstance(type_, Fn):
+        if type(v) is not tuple or len(v) != len(type_.domain):
+            return False
+        parts = [_in_type(type_.codomain, x) for x in v]
+        return z3.And([z3.BoolVal(p) if type(p) is bool else p for p in parts])
+    if not isinstance(v, z3.ExprRef):
+        return type_.contains(v)
+    if isinstance(type_, BoolType):
+        return isinstance(v, z3.BoolRef)
+    if isinstance(v, z3.BoolRef) or not isinstance(v, z3.ArithRef):
+        return False
+    if isinstance(type_, Int):
+        return z3.And(type_.lo <= v, v <= type_.hi)
+    if isinstance(type_, Enum):
+        return z3.And(0 <= v, v < len(type_))
+    return False
+
+
+def _eq(x: Any, v: Any) -> z3.BoolRef:
+    """x = v for a fresh variable term x and an update value v (a term, a Python value or a tuple)."""
+    if type(x) is tuple:
+        return z3.And([_eq(a, b) for a, b in zip(x, v, strict=True)])
+    if isinstance(x, z3.BoolRef) and not isinstance(v, (bool, z3.BoolRef)):
+        return z3.BoolVal(False)  # ill-typed value for a Bool leaf; reported as a type error
+    if isinstance(x, z3.ArithRef) and isinstance(v, (bool, z3.BoolRef)):
+        return z3.BoolVal(False)
+    return x == v
+
+
+def _leaves(value: Any) -> list[Any]:
+    if type(value) is tuple:
+        return [leaf for x in value for leaf in _leaves(x)]
+    return [value]
+
+
+def _decode(term: Any, model: z3.ModelRef) -> Any:
+    if type(term) is tuple:
+        return tuple(_decode(t, model) for t in term)
+    v = model.eval(term, model_completion=True)
+    if isinstance(term, z3.BoolRef):
+        return z3.is_true(v)
+    return v.as_long()
+
+
+@dataclass
+class _Step:
+    inst: Instance
+    guard: z3.BoolRef
+    post: tuple  # the successor's value of every variable, in spec order
+
+
+class Encoding:
+    """The Spec's Init, TypeOK, constraint and Next as Z3 formulas over per-step state terms."""
+
+    def __init__(self, spec: Spec):
+        self.spec = spec
+        self.cls = spec.State
+        self.names = spec.var_names
+        self.types = [v.type for v in spec.variables]
+        self.pos = {n: i for i, n in enumerate(self.names)}
+
+    def state(self, k: int) -> Any:
+        """The state terms of step k (Z3 returns the same constant for the same name, so this is stable)."""
+        return self.cls(*(_fresh(t, n, k) for t, n in zip(self.types, self.names, strict=True)))
+
+    def type_ok(self, s: Any) -> z3.BoolRef:
+        return z3.And([_as_bool(_in_type(t, x), "TypeOK") for t, x in zip(self.types, s, strict=True)])
+
+    def init(self, s: Any) -> z3.BoolRef:
+        return z3.And(
+            [z3.Or([_eq(x, v) for v in var.init]) for var, x in zip(self.spec.variables, s, strict=True)]
+        )
+
+    def constraint(self, s: Any) -> z3.BoolRef:
+        c = self.spec.constraint
+        return z3.BoolVal(True) if c is None else self.pred(c.fn, s, f"state constraint {c.name}")
+
+    def pred(self, fn: Callable[[Any], Any], s: Any, what: str) -> z3.BoolRef:
+        try:
+            return _as_bool(fn(s), what)
+        except z3.Z3Exception as e:
+            hint = "a Python if/and/or on a state value?"
+            raise SpecError(f"{what} cannot be read symbolically ({hint}): {e}") from e
+
+    def steps(self, s: Any) -> list[_Step]:
+        """Every (instance, step) of the spec applied to the symbolic state s."""
+        out = []
+        for inst in self.spec.instances():
+            try:
+                steps = inst.steps(s)
+            except z3.Z3Exception as e:
+                raise SpecError(
+                    f"action {inst.label} cannot be read symbolically"
+                    f" (a Python if/and/or/min on a state value?): {e}"
+                ) from e
+            for st in steps:
+                post = list(s)
+                for k, v in st.updates.items():
+                    p = self.pos.get(k)
+                    if p is None:
+                        raise SpecError(f"action {inst.label} updates unknown variable {k}")
+                    post[p] = v
+                out.append(_Step(inst, _as_bool(st.guard, f"action {inst.label}: guard"), tuple(post)))
+        return out
+
+    def next(self, s: Any, t: Any, steps: list[_Step] | None = None) -> z3.BoolRef:
+        steps = self.steps(s) if steps is None else steps
+        return z3.Or(
+            [z3.And(st.guard, *(_eq(x, v) for x, v in zip(t, st.post, strict=True))) for st in steps]
+        )
+
+    def enabled(self, steps: list[_Step]) -> z3.BoolRef:
+        return z3.Or([st.guard for st in steps])
+
+    def type_error(self, steps: list[_Step]) -> z3.BoolRef:
+        """Some enabled step sets a variable outside its type."""
+        bad = []
+        for st in steps:
+            ok = [_in_type(t, v) for t, v in zip(self.types, st.post, strict=True)]
+            ok = [z3.BoolVal(x) if type(x) is bool else x for x in ok]
+            bad.append(z3.And(st.guard, z3.Not(z3.And(ok))))
+        return z3.Or(bad)
+
+    def decode(self, s: Any, model: z3.ModelRef) -> Any:
+        return self.cls(*(_decode(x, model) for x in s))
+
+    def block(self, s: Any, concrete: Any) -> z3.BoolRef:
+        """s is not the concrete state."""
+        return z3.Or([a != b for a, b in zip(_leaves(tuple(s)), _leaves(tuple(concrete)), strict=True)])
+
+
+def _instance_between(spec: Spec, pre: Any, post: Any) -> Instance | None:
+    """An instance whose enabled step leads from pre to post (concrete replay, so the trace is checked)."""
+    for inst in spec.instances():
+        for st in inst.steps(pre):
+            if st.guard is True and pre._replace(**st.updates) == post:
+                return inst
+    return None
+
+
+def _trace(spec: Spec, states: list[Any]) -> Trace:
+    steps: list[Instance | None] = [None]
+    for pre, post in zip(states, states[1:], strict=False):
+        inst = _instance_between(spec, pre, post)
+        if inst is None:
+            raise RuntimeError(f"smt: decoded step {pre} -> {post} is no step of the spec (encoding bug)")
+        steps.append(inst)
+    return Trace(spec, states, steps)
+
+
+def _predicates(spec: Spec, invariants: Iterable[InvariantLike] | None) -> list[Predicate]:
+    if invariants is None:
+        return list(spec.invariants)
+    out = []
+    for i in invariants:
+        if isinstance(i, str):
+            out.append(spec.invariant_named(i))
+        elif isinstance(i, Predicate):
+            out.append(i)
+        else:
+            out.append(Predicate(getattr(i, "__name__", "invariant"), i, (i.__doc__ or "").strip()))
+    return out
+
+
+# --------------------------------------------------------------------------- bounded model checking
+
+
+@dataclass
+class BmcResult:
+    """Outcome of ``bmc``. ``violation`` is an invariant name, ``DEADLOCK`` or ``TYPE_ERROR``."""
+
+    spec: Spec
+    depth: int  # steps of the counterexample, or the depth checked up to when ok
+    violation: str | None = None
+    trace: Trace | None = None
+    detail: str = ""
+    seconds: float = 0.0
+    seconds_per_depth: list[float] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.violation is None
+
+
+def bmc(
+    spec: Spec,
+    depth: int,
+    invariants: Sequence[InvariantLike] | None = None,
+    check_deadlock: bool = False,
+    check_types: bool = True,
+) -> BmcResult:
+    """Find the smallest k <= depth at which an invariant fails on some path of k steps from Init.
+
+    Checks k = 0, 1, 2, ... on one incremental solver (the path prefix is asserted once; each query is
+    pushed and popped), so the first counterexample is a shortest one, as in BFS. ``invariants`` are
+    names (or predicates); None means all of the spec's. With ``check_deadlock``, a reachable state with
+    no enabled step is reported as ``DEADLOCK``; with ``check_types``, an enabled step that leaves a
+    variable's type is reported as ``TYPE_ERROR`` (BFS stops with an error there).
+    """
+    enc = Encoding(spec)
+    invs = _predicates(spec, invariants)
+    solver = z3.Solver()
+    t0 = time.monotonic()
+    res = BmcResult(spec, depth)
+    states = [enc.state(0)]
+    solver.add(enc.type_ok(states[0]), enc.init(states[0]), enc.constraint(states[0]))
+    prev_steps: list[_Step] = []  # the steps of states[k - 1], reused for Next and the checks at k - 1
+    for k in range(depth + 1):
+        tk = time.monotonic()
+        s = states[k]
+        if k > 0:
+            solver.add(enc.type_ok(s), enc.constraint(s), enc.next(states[k - 1], s, prev_steps))
+        # One query for all invariants; which ones fail is then read off the concrete state.
+        bad = [z3.Not(enc.pred(p.fn, s, f"invariant {p.name}")) for p in invs]
+        found = _check(enc, solver, states, z3.Or(bad)) if bad else None
+        if found is not None:
+            last = found.states[-1]
+            name = next((p.name for p in invs if p.fn(last) is False), invs[0].name)
+            doc = next((p.doc for p in invs if p.name == name), "")
+            return _done(res, k, name, found, doc, t0, tk)
+        prev_steps = enc.steps(s)
+        if check_types:
+            found = _check(enc, solver, states, enc.type_error(prev_steps))
+            if found is not None:
+                return _done(res, k, TYPE_ERROR, found, _type_error_detail(spec, found.states[-1]), t0, tk)
+        if check_deadlock:
+            found = _check(enc, solver, states, z3.Not(enc.enabled(prev_steps)))
+            if found is not None:
+                return _done(res, k, DEADLOCK, found, "a reachable state with no enabled action", t0, tk)
+        res.seconds_per_depth.append(time.monotonic() - tk)
+        if k < depth:
+            states.append(enc.state(k + 1))
+    res.seconds = time.monotonic() - t0
+    return res
+
+
+def _check(enc: Encoding, solver: z3.Solver, states: list[Any], goal: z3.BoolRef) -> Trace | None:
+    solver.push()
+    try:
+        solver.add(goal)
+        r = solver.check()
+        if r == z3.unknown:
+            raise RuntimeError(f"smt: solver returned unknown: {solver.reason_unknown()}")
+        if r == z3.unsat:
+            return None
+        m = solver.model()
+        return _trace(enc.spec, [enc.decode(s, m) for s in states])
+    finally:
+        solver.pop()
+
+
+def _done(res: BmcResult, k: int, name: str, trace: Trace, detail: str, t0: float, tk: float) -> BmcResult:
+    res.depth, res.violation, res.trace, res.detail = k, name, trace, detail
+    now = time.monotonic()
+    res.seconds_per_depth.append(now - tk)
+    res.seconds = now - t0
+    return res
+
+
+def _type_error_detail(spec: Spec, s: Any) -> str:
+    for inst in spec.instances():
+        for st in inst.steps(s):
+            if st.guard is True:
+                try:
+                    spec.check_step(inst, st)
+                except SpecError as e:
+                    return str(e)
+    return "an enabled step leaves a variable's type"
+
+
+# --------------------------------------------------------------------------- counting
+
+
+def count_layers(spec: Spec, K: int, method: str = "image") -> list[int]:  # noqa: N803 - the bound's usual name
+    """The number of distinct states at shortest distance exactly d from Init, for d = 0..K.
+
+    Equals BFS's ``layers[:K+1]`` (zeros past the last layer). States are enumerated with blocking
+    clauses: each model found is excluded and the solver asked again until unsat. Two formulations:
+
+    * ``"image"`` (default): layer d = { t : TypeOK(t) /\\ C(t) /\\ Next(s, t) for some s in layer d-1 }
+      minus the states found so far; one copy of Next, so it scales to thousands of states.
+    * ``"unroll"``: layer d = the last states of d-step paths from Init (Init, Next and C on every
+      state of the unrolling) minus the states found so far. It shares nothing with the frontier but
+      Init, so it is the more independent check, and about ten times slower.
+    """
+    if method == "image":
+        return _count_image(spec, K)
+    if method == "unroll":
+        return _count_unroll(spec, K)
+    raise ValueError(f"count_layers: unknown method {method!r} (image, unroll)")
+
+
+def _enumerate(enc: Encoding, solver: z3.Solver, s: Any) -> list[Any]:
+    """Every assignment to s the solver allows, blocking each one found (the blocks stay asserted)."""
+    found = []
+    while _sat(solver):
+        x = enc.decode(s, solver.model())
+        found.append(x)
+        solver.add(enc.block(s, x))
+    return found
+
+
+def _count_image(spec: Spec, K: int) -> list[int]:  # noqa: N803
+    enc = Encoding(spec)
+    s, t = enc.state(0), enc.state(1)
+    first = z3.Solver()
+    first.add(enc.type_ok(s), enc.init(s), enc.constraint(s))
+    frontier = _enumerate(enc, first, s)
+    layers = [len(frontier)]
+    solver = z3.Solver()
+    solver.add(enc.type_ok(t), enc.constraint(t), enc.next(s, t))
+    for x in frontier:
+        solver.add(enc.block(t, x))
+    s_leaves = _leaves(tuple(s))
+    while len(layers) <= K and frontier:
+        solver.push()
+        solver.add(
+            z3.Or(
+                [z3.And([a == b for a, b in zip(s_leaves, _leaves(tuple(x)), strict=True)]) for x in frontier]
+            )
+        )
+        frontier = _enumerate(enc, solver, t)
+        solver.pop()
+        for x in frontier:  # re-assert outside the push: seen states stay excluded from later layers
+            solver.add(enc.block(t, x))
+        layers.append(len(frontier))
+    return layers + [0] * (K + 1 - len(layers))
+
+
+def _count_unroll(spec: Spec, K: int) -> list[int]:  # noqa: N803
+    enc = Encoding(spec)
+    solver = z3.Solver()
+    states = [enc.state(0)]
+    solver.add(enc.type_ok(states[0]), enc.init(states[0]), enc.constraint(states[0]))
+    seen: list[Any] = []
+    layers: list[int] = []
+    for d in range(K + 1):
+        s = states[d]
+        if d > 0:
+            # Only the last state is enumerated, so constraining earlier ones with one more transition
+            # (after their layer is done) loses nothing.
+            solver.add(enc.type_ok(s), enc.constraint(s), enc.next(states[d - 1], s))
+        solver.push()
+        for old in seen:
+            solver.add(enc.block(s, old))
+        found = _enumerate(enc, solver, s)
+        solver.pop()
+        seen.extend(found)
+        layers.append(len(found))
+        if not found:  # an empty layer: every later one is empty too
+            break
+        states.append(enc.state(d + 1))
+    return layers + [0] * (K + 1 - len(layers))
+
+
+# --------------------------------------------------------------------------- induction
+
+
+@dataclass
+class ProveResult:
+    """Outcome of ``prove``. On failure, ``trace`` is the counterexample: one initial state when
+    ``stage == "init"``; for ``stage == "step"`` a counterexample to induction (pre, post), with
+    ``trace.steps[1]`` the instance taken. ``failed`` names the conjunct that broke (or ``TYPE_ERROR``)."""
+
+    spec: Spec
+    invariant: str
+    ok: bool
+    stage: str | None = None  # None, "init" or "step"
+    failed: str | None = None
+    trace: Trace | None = None
+    seconds: float = 0.0
+
+
+def prove(
+    spec: Spec,
+    invariant: InvariantLike,
+    strengthen: Sequence[InvariantLike] = (),
+    check_types: bool = False,
+) -> ProveResult:
+    """Prove that invariant holds in every reachable state by induction, strengthened by ``strengthen``.
+
+    With I = invariant /\\ strengthen (the auxiliary invariants), checks
+      initiation:  Init /\\ TypeOK /\\ C  =>  I
+      consecution: I /\\ TypeOK /\\ C /\\ Next /\\ TypeOK' /\\ C'  =>  P'   for each conjunct P of I.
+    C is the state constraint (successors violating it are discarded, as in TLC). Sound with any
+    strengthening: the conjunction is then an inductive invariant, and it implies the target. Steps
+    that leave a variable's type are not transitions (BFS stops with an error there instead); with
+    ``check_types`` the proof also shows that no step enabled in an I-state does that, so BFS could
+    never stop with a type error. Its failure is reported as ``TYPE_ERROR`` with the pre-state alone.
+    """
+    enc = Encoding(spec)
+    target = _predicates(spec, [invariant])[0]
+    conj = [target] + _predicates(spec, strengthen)
+    t0 = time.monotonic()
+    res = ProveResult(spec, target.name, ok=False)
+
+    def fail(stage: str, name: str, states: list[Any], m: z3.ModelRef) -> ProveResult:
+        res.stage, res.failed = stage, name
+        res.trace = _trace(spec, [enc.decode(s, m) for s in states])
+        res.seconds = time.monotonic() - t0
+        return res
+
+    s, t = enc.state(0), enc.state(1)
+    hold_s = [enc.pred(p.fn, s, f"invariant {p.name}") for p in conj]
+    solver = z3.Solver()
+    solver.add(enc.type_ok(s), enc.constraint(s))
+    solver.push()
+    solver.add(enc.init(s))
+    for p, h in zip(conj, hold_s, strict=True):
+        solver.push()
+        solver.add(z3.Not(h))
+        if _sat(solver):
+            return fail("init", p.name, [s], solver.model())
+        solver.pop()
+    solver.pop()
+
+    solver.add(*hold_s)
+    steps = enc.steps(s)
+    solver.push()
+    solver.add(enc.type_ok(t), enc.constraint(t), enc.next(s, t, steps))
+    for p in conj:
+        solver.push()
+        solver.add(z3.Not(enc.pred(p.fn, t, f"invariant {p.name}")))
+        if _sat(solver):
+            return fail("step", p.name, [s, t], solver.model())
+        solver.pop()
+    solver.pop()
+    if check_types:
+        solver.add(enc.type_error(steps))
+        if _sat(solver):
+            return fail("step", TYPE_ERROR, [s], solver.model())
+    res.ok = True
+    res.seconds = time.monotonic() - t0
+    return res
+
+
+def _sat(solver: z3.Solver) -> bool:
+    r = solver.check()
+    if r == z3.unknown:
+        raise RuntimeError(f"smt: solver returned unknown: {solver.reason_unknown()}")
+    return r == z3.sat
