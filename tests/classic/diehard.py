@@ -2,6 +2,9 @@
 
 from spec.lang import Int, Spec, ite, when
 
+# The constants a config may set (spec.config): goal_invariant adds NotSolved, whose violation solves it.
+PARAMS = {"goal_invariant": (bool, False)}
+
 
 def make_spec(goal_invariant: bool = False) -> Spec:
     spec = Spec("DieHard")

@@ -1,0 +1,270 @@
+"""The command line: ``python -m explorer <subcommand> ...``.
+
+Exit status, for every subcommand:
+* 0: every checked property holds (or the search stopped at a limit without finding a violation; the
+  output says the search was incomplete);
+* 1: a property is violated;
+* 2: bad input (config, spec, unknown invariant, missing file, bad flag): one line ``error: ...`` on
+  stderr, and no traceback unless ``--debug``;
+* 130: interrupted by Ctrl-C; the partial statistics, and any violation found so far, are printed.
+
+Adding a subcommand: in your own module define ``add_arguments(parser)`` and ``run(args) -> int``, call
+``register("name", "one-line help", add_arguments, run)`` at import time, and list the module in
+``PLUGIN_MODULES`` (a listed module that does not exist yet is skipped). ``run`` may raise ConfigError,
+SpecError, TraceError or UsageError for bad input; ``main`` turns them into exit status 2. The helpers
+``load``, ``print_statistics``, ``print_coverage`` and ``dump_violation`` are meant to be shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from tabulate import tabulate
+
+from explorer.bfs import DEADLOCK, Options, Result, Violation, explore
+from explorer.traces import TraceError, format_text, write_trace
+from spec.config import Config, ConfigError, build_spec, load_config
+from spec.lang import Spec, SpecError
+
+EXIT_OK, EXIT_VIOLATION, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+PLUGIN_MODULES = ("explorer.matrix", "explorer.smt", "explorer.liveness")
+
+
+class UsageError(Exception):
+    """Bad input that is not a config or spec error (unknown invariant, bad flag value, ...)."""
+
+
+@dataclass(frozen=True)
+class Command:
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+COMMANDS: dict[str, Command] = {}
+
+
+def register(
+    name: str,
+    help: str,
+    add_arguments: Callable[[argparse.ArgumentParser], None],
+    run: Callable[[argparse.Namespace], int],
+) -> None:
+    """Make ``python -m explorer <name>`` call ``run(args)`` with the arguments ``add_arguments`` declares."""
+    COMMANDS[name] = Command(help, add_arguments, run)
+
+
+# --------------------------------------------------------------------------- shared helpers
+
+
+def load(config_path: str | Path) -> tuple[Config, Spec]:
+    """Read a config and build its spec (ConfigError / SpecError on bad input)."""
+    config = load_config(config_path)
+    return config, build_spec(config)
+
+
+def check_invariant_names(spec: Spec, names: Sequence[str]) -> None:
+    known = [p.name for p in spec.invariants]
+    for n in names:
+        if n not in known:
+            raise UsageError(f"spec {spec.name} has no invariant {n} (known: {', '.join(known) or 'none'})")
+
+
+def violation_title(v: Violation) -> str:
+    """The first line of a counterexample, in TLC's words, followed by the property's rationale."""
+    head = "Deadlock reached." if v.name == DEADLOCK else f"Invariant {v.name} is violated."
+    return f"{head}\n{v.doc}" if v.doc else head
+
+
+def dump_violation(v: Violation, out_dir: Path) -> list[Path]:
+    """Write ``out_dir/<violation>.{txt,itf.json,dot}``."""
+    return write_trace(v.trace, out_dir / v.name, violation_title(v))
+
+
+_STOPPED = {
+    None: "every reachable state explored",
+    "violation": "stopped at the first violation",
+    "max-states": "stopped at the state limit (search incomplete)",
+    "max-seconds": "stopped at the time limit (search incomplete)",
+    "interrupted": "interrupted (search incomplete)",
+}
+
+
+def print_statistics(res: Result, file: IO[str] | None = None) -> None:
+    rate = res.distinct / res.seconds if res.seconds > 0 else 0.0
+    rows = [
+        ("distinct states", res.distinct),
+        ("states generated", res.generated),
+        ("depth", res.depth),
+        ("left on queue", res.queue_left),
+        ("seconds", f"{res.seconds:.2f}"),
+        ("distinct/s", f"{rate:.0f}"),
+    ]
+    print(f"Search: {_STOPPED.get(res.stopped, res.stopped)}.", file=file)
+    print(tabulate(rows, tablefmt="plain", disable_numparse=True), file=file)
+
+
+def print_coverage(res: Result, file: IO[str] | None = None) -> None:
+    """TLC's per-action coverage; an action that never fired often means a wrong guard."""
+    rows = [(name, gen, dist) for name, (gen, dist) in res.coverage.items()]
+    print(tabulate(rows, headers=["action", "generated", "distinct"], tablefmt="simple"), file=file)
+    never = [name for name, (gen, _) in res.coverage.items() if gen == 0]
+    if never:
+        print(f"Never enabled: {', '.join(never)}", file=file)
+
+
+# --------------------------------------------------------------------------- check
+
+
+def _positive_int(s: str) -> int:
+    try:
+        n = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {s!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {s!r}")
+    return n
+
+
+def _positive_float(s: str) -> float:
+    try:
+        x = float(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {s!r}") from None
+    if not x > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {s!r}")
+    return x
+
+
+def add_check_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("config", help="a config file (TOML), e.g. spec/configs/<name>.toml")
+    p.add_argument("--no-deadlock", action="store_true", help="do not report deadlocks")
+    p.add_argument(
+        "--continue",
+        dest="keep_going",
+        action="store_true",
+        help="keep exploring after a violation (reports the first of each kind)",
+    )
+    p.add_argument("--max-states", type=_positive_int, metavar="N", help="stop after N distinct states")
+    p.add_argument("--max-seconds", type=_positive_float, metavar="S", help="stop after S seconds")
+    p.add_argument(
+        "--invariant",
+        dest="invariants",
+        action="extend",
+        nargs="+",
+        metavar="NAME",
+        help="check only these invariants (default: the config's list, else all)",
+    )
+    p.add_argument("--out", default="out", metavar="DIR", help="where dumps go: DIR/<config>/ (default: out)")
+
+
+def run_check(args: argparse.Namespace) -> int:
+    config, spec = load(args.config)
+    invariants = args.invariants if args.invariants is not None else config.check.invariants
+    if invariants is not None:
+        check_invariant_names(spec, invariants)
+    opts = Options(
+        check_deadlock=config.check.deadlock and not args.no_deadlock,
+        stop_on_first=not args.keep_going,
+        max_states=args.max_states if args.max_states is not None else config.check.max_states,
+        max_seconds=args.max_seconds if args.max_seconds is not None else config.check.max_seconds,
+        invariants=invariants,
+    )
+    checked = invariants if invariants is not None else [p.name for p in spec.invariants]
+    shown = ", ".join(f"{k}={json.dumps(v)}" for k, v in config.constants.items())  # TOML-like: true, "x"
+    print(f"Checking {config.name} ({config.module}{f': {shown}' if shown else ''})")
+    deadlock = "checked" if opts.check_deadlock else "ignored"
+    print(f"Invariants: {', '.join(checked) or 'none'}; deadlock: {deadlock}")
+    res = explore(spec, opts)
+    out_dir = Path(args.out) / config.name
+    for v in res.violations:
+        print()
+        print(format_text(v.trace, "Error: " + violation_title(v)))
+        paths = dump_violation(v, out_dir)
+        print(f"Wrote {', '.join(str(p) for p in paths)}")
+    print()
+    print_statistics(res)
+    print()
+    print_coverage(res)
+    if res.stopped == "interrupted":
+        return EXIT_INTERRUPTED
+    if res.violations:
+        return EXIT_VIOLATION
+    print("No violation found.")
+    return EXIT_OK
+
+
+register(
+    "check",
+    "explore every reachable state of a config (BFS), checking invariants",
+    add_check_arguments,
+    run_check,
+)
+
+
+# --------------------------------------------------------------------------- main
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors are one line and exit 2, like every other bad input."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"error: {message} (see {self.prog} --help)\n")
+        sys.exit(EXIT_USAGE)
+
+
+def _load_plugins() -> None:
+    for name in PLUGIN_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name != name:  # the module exists but imports something missing: a real error
+                raise
+
+
+def build_parser() -> argparse.ArgumentParser:
+    _load_plugins()
+    parser = _Parser(
+        prog="python -m explorer", description="A TLA+/TLC-style model checker for Python specs."
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    # Also accepted after the subcommand; SUPPRESS keeps the subparser from overwriting the main flag.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks for errors"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=_Parser)
+    for name in sorted(COMMANDS):
+        cmd = COMMANDS[name]
+        p = sub.add_parser(name, help=cmd.help, description=cmd.help, parents=[common])
+        cmd.add_arguments(p)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command].run(args)
+    except (ConfigError, SpecError, TraceError, UsageError, FileNotFoundError) as e:
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: {_one_line(e)}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        # explore() handles Ctrl-C itself; this is one that arrived while loading or printing.
+        print("error: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _one_line(e: BaseException) -> str:
+    if isinstance(e, FileNotFoundError) and e.filename is not None:
+        return f"{e.filename}: no such file"
+    return " ".join(str(e).split()) or type(e).__name__

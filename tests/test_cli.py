@@ -1,0 +1,216 @@
+"""explorer.cli: exit codes 0/1/2/130, one-line errors, dumps under --out, flags override the config."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from explorer.cli import COMMANDS, main
+
+ROOT = Path(__file__).resolve().parent.parent
+DIEHARD = str(ROOT / "tests/classic/diehard.toml")
+DIEHARD_GOAL = str(ROOT / "tests/classic/diehard_goal.toml")
+
+# A counter that deadlocks at 2; with interrupt_at = k, reaching x = k acts like Ctrl-C inside the search.
+MODEL = """
+from spec.lang import Int, Spec, when
+
+PARAMS = {"interrupt_at": (int, -1, -1, 3)}
+
+
+def make_spec(interrupt_at=-1):
+    spec = Spec("Counter")
+    spec.var("x", Int(0, 3), init=0)
+
+    @spec.action()
+    def Inc(s):
+        if s.x == interrupt_at:  # concrete states only: this model is never given to Z3
+            raise KeyboardInterrupt
+        return when(s.x < 2, x=s.x + 1)
+
+    @spec.action()
+    def Never(s):
+        return when(False, x=0)
+
+    @spec.invariant
+    def Bounded(s):
+        "x never reaches 3."
+        return s.x < 3
+
+    return spec
+"""
+
+
+@pytest.fixture
+def counter(tmp_path, monkeypatch):
+    (tmp_path / "clitoy_counter.py").write_text(MODEL)
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    def config(body: str = "", name: str = "counter") -> str:
+        p = tmp_path / f"{name}.toml"
+        p.write_text('model = "clitoy_counter"\n' + body)
+        return str(p)
+
+    return config
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(err: str, *fragments: str) -> None:
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: ")
+    assert "Traceback" not in err
+    for f in fragments:
+        assert f in lines[0]
+
+
+# --------------------------------------------------------------------------- 0 and 1
+
+
+def test_no_violation_exits_0(capsys, tmp_path):
+    code, out, err = run(capsys, "check", DIEHARD, "--out", str(tmp_path))
+    assert code == 0
+    assert "Search: every reachable state explored." in out
+    assert "distinct states   16" in out and "states generated  97" in out and "depth             8" in out
+    assert "distinct/s" in out and "seconds" in out
+    assert "FillSmallJug" in out  # the coverage table
+    assert "No violation found." in out
+    assert not any(tmp_path.iterdir()), "no dumps without a violation"
+
+
+def test_violation_exits_1_and_writes_dumps(capsys, tmp_path):
+    code, out, err = run(capsys, "check", DIEHARD_GOAL, "--out", str(tmp_path / "o"))
+    assert code == 1
+    assert "Error: Invariant NotSolved is violated." in out
+    assert "State 7: <BigToSmall>" in out
+    base = tmp_path / "o" / "diehard_goal"
+    assert sorted(p.name for p in base.iterdir()) == ["NotSolved.dot", "NotSolved.itf.json", "NotSolved.txt"]
+    assert json.loads((base / "NotSolved.itf.json").read_text())["states"][-1]["big"] == 4
+    assert (base / "NotSolved.txt").read_text().startswith("Invariant NotSolved is violated.\n")
+
+
+def test_deadlock_is_a_violation_unless_disabled(capsys, tmp_path, counter):
+    cfg = counter()
+    code, out, _ = run(capsys, "check", cfg, "--out", str(tmp_path / "o"))
+    assert code == 1 and "Error: Deadlock reached." in out
+    assert (tmp_path / "o" / "counter" / "Deadlock.itf.json").is_file()
+    code, out, _ = run(capsys, "check", cfg, "--no-deadlock", "--out", str(tmp_path / "o"))
+    assert code == 0 and "Never enabled: Never" in out
+    code, _, _ = run(
+        capsys, "check", counter("[check]\ndeadlock = false\n", "quiet"), "--out", str(tmp_path / "o")
+    )
+    assert code == 0
+
+
+def test_continue_explores_everything_after_a_violation(capsys, tmp_path):
+    code, out, _ = run(capsys, "check", DIEHARD_GOAL, "--continue", "--out", str(tmp_path))
+    assert code == 1
+    assert "Search: every reachable state explored." in out and "distinct states   16" in out
+
+
+def test_max_states_stops_early(capsys, tmp_path):
+    code, out, _ = run(capsys, "check", DIEHARD, "--max-states", "3", "--out", str(tmp_path))
+    assert code == 0
+    assert "stopped at the state limit (search incomplete)" in out
+
+
+def test_invariant_flag_overrides_the_config(capsys, tmp_path):
+    code, out, _ = run(capsys, "check", DIEHARD_GOAL, "--invariant", "TypeOK", "--out", str(tmp_path))
+    assert code == 0 and "Invariants: TypeOK;" in out
+
+
+def test_interrupt_prints_partial_statistics_and_exits_130(capsys, tmp_path, counter):
+    code, out, _ = run(capsys, "check", counter("[constants]\ninterrupt_at = 1\n"), "--out", str(tmp_path))
+    assert code == 130
+    assert "interrupted (search incomplete)" in out and "distinct states   2" in out
+
+
+# --------------------------------------------------------------------------- 2: bad input
+
+
+def test_missing_config_exits_2(capsys, tmp_path):
+    code, out, err = run(capsys, "check", str(tmp_path / "nope.toml"))
+    assert code == 2
+    assert_one_line_error(err, "nope.toml: no such config file")
+
+
+def test_bad_config_exits_2(capsys, tmp_path):
+    p = tmp_path / "bad.toml"
+    p.write_text('model = "tests.classic.diehard"\n[constants]\ngoal_invariant = "yes"\n')
+    code, _, err = run(capsys, "check", str(p))
+    assert code == 2
+    assert_one_line_error(err, f"{p}:3: constants.goal_invariant: expected true or false")
+
+
+def test_unknown_invariant_exits_2(capsys):
+    code, _, err = run(capsys, "check", DIEHARD, "--invariant", "Nope")
+    assert code == 2
+    assert_one_line_error(err, "spec DieHard has no invariant Nope (known: TypeOK)")
+
+
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["check", DIEHARD, "--max-states", "0"], "expected a positive integer, got '0'"),
+        (["check", DIEHARD, "--max-seconds", "soon"], "expected a positive number"),
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+        (["check"], "the following arguments are required: config"),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line(capsys, argv, fragment):
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2
+    assert_one_line_error(capsys.readouterr().err, fragment)
+
+
+def test_debug_shows_the_traceback(capsys, tmp_path):
+    code, _, err = run(capsys, "check", str(tmp_path / "nope.toml"), "--debug")
+    assert code == 2
+    assert "Traceback" in err and err.splitlines()[-1].startswith("error: ")
+
+
+# --------------------------------------------------------------------------- the real command line
+
+
+def python_m(*argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "explorer", *argv], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_help_lists_subcommands():
+    r = python_m("--help")
+    assert r.returncode == 0 and "check" in r.stdout
+    r = python_m("check", "--help")
+    assert r.returncode == 0
+    for flag in (
+        "--no-deadlock",
+        "--continue",
+        "--max-states",
+        "--max-seconds",
+        "--invariant",
+        "--out",
+        "--debug",
+    ):
+        assert flag in r.stdout
+
+
+def test_python_m_exit_codes(tmp_path):
+    assert python_m("check", "tests/classic/diehard.toml", "--out", str(tmp_path)).returncode == 0
+    assert python_m("check", "tests/classic/diehard_goal.toml", "--out", str(tmp_path)).returncode == 1
+    assert (tmp_path / "diehard_goal" / "NotSolved.txt").is_file()
+    r = python_m("check", "tests/classic/missing.toml")
+    assert r.returncode == 2
+    assert_one_line_error(r.stderr, "tests/classic/missing.toml: no such config file")
+
+
+def test_check_is_registered():
+    assert "check" in COMMANDS
