@@ -74,7 +74,9 @@ class Result:
     layers: list[int] = field(default_factory=list)
     coverage: dict[str, list[int]] = field(default_factory=dict)  # action -> [generated, distinct]
     violations: list[Violation] = field(default_factory=list)
-    stopped: str | None = None  # None: exhausted; else "violation", "max-states", "max-seconds", "interrupted"
+    stopped: str | None = (
+        None  # None: exhausted; else "violation", "max-states", "max-seconds", "interrupted"
+    )
     seconds: float = 0.0
     queue_left: int = 0
     graph: Graph | None = None
@@ -98,7 +100,9 @@ class Result:
     def trace_to(self, sid: int) -> Trace:
         insts = self.spec.instances()
         path = self.store.path_to(sid)
-        steps: list[Instance | None] = [None if self.store.via[i] < 0 else insts[self.store.via[i]] for i in path]
+        steps: list[Instance | None] = [
+            None if self.store.via[i] < 0 else insts[self.store.via[i]] for i in path
+        ]
         return Trace(self.spec, [self.store.states[i] for i in path], steps)
 
 
@@ -154,20 +158,20 @@ def explore(spec: Spec, opts: Options | None = None, progress: Callable[[str], N
         res.queue_left = len(store) - head
         return res
 
-    for s in spec.init_states():
-        res.generated += 1
-        if constraint is not None and constraint(s) is not True:
-            continue
-        sid = store.add(s, NO_PARENT, -1)
-        if sid >= 0 and check_invariants(sid, s):
-            res.layers.append(len(store))
-            return finish("violation", 0)
-    if len(store):
-        res.layers.append(len(store))
-
     head = 0
-    level_end = len(store)
+    level_end = 0
     try:
+        for s in spec.init_states():
+            res.generated += 1
+            if constraint is not None and constraint(s) is not True:
+                continue
+            sid = store.add(s, NO_PARENT, -1)
+            if sid >= 0 and check_invariants(sid, s):
+                res.layers.append(len(store))
+                return finish("violation", 0)
+        if len(store):
+            res.layers.append(len(store))
+        level_end = len(store)
         while head < len(store):
             if head == level_end:
                 level_end = len(store)
@@ -192,7 +196,9 @@ def explore(spec: Spec, opts: Options | None = None, progress: Callable[[str], N
                         if p is None:
                             raise SpecError(f"action {inst.label} updates unknown variable {k}")
                         if vals[p] is not v and not checkers[k](v):
-                            raise SpecError(f"action {inst.label} sets {k} to {v!r}, outside {spec.var_type(k)!r}")
+                            raise SpecError(
+                                f"action {inst.label} sets {k} to {v!r}, outside {spec.var_type(k)!r}"
+                            )
                         vals[p] = v
                     t = new_state(cls, vals)
                     res.generated += 1
@@ -224,10 +230,10 @@ def explore(spec: Spec, opts: Options | None = None, progress: Callable[[str], N
                     if opts.stop_on_first:
                         _close_layers(res, len(store), level_end)
                         return finish("violation", head)
-            if opts.max_states is not None and len(store) >= opts.max_states:
+            if opts.max_states is not None and len(store) >= opts.max_states and head < len(store):
                 _close_layers(res, len(store), level_end)
                 return finish("max-states", head)
-            if (head & 1023) == 0:
+            if (head & 127) == 0:
                 now = time.monotonic()
                 if opts.max_seconds is not None and now - t0 >= opts.max_seconds:
                     _close_layers(res, len(store), level_end)
@@ -252,6 +258,6 @@ def _close_layers(res: Result, n: int, level_end: int) -> None:
 
 
 def _steps(inst: Instance, r: Any) -> Any:
-    if isinstance(r, list):
+    if isinstance(r, (list, tuple)):
         return r
     raise SpecError(f"action {inst.label} returned {type(r).__name__}, expected when(...) or a list of them")

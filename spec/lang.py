@@ -106,7 +106,7 @@ class Enum(Type):
             raise SpecError(f"Enum {name} has duplicate values: {names}")
         self.names = names
         for i, n in enumerate(names):
-            if n.isidentifier() and not hasattr(type(self), n):
+            if n.isidentifier() and not hasattr(self, n):  # never shadow name, names, values()...
                 setattr(self, n, i)
 
     def values(self) -> list[Any]:
@@ -142,7 +142,11 @@ class Fn(Type):
         return type(v) is tuple and len(v) == len(self.domain) and all(self.codomain.contains(x) for x in v)
 
     def show(self, v: Any) -> str:
-        return "[" + ", ".join(f"{self.domain.show(i)} |-> {self.codomain.show(x)}" for i, x in enumerate(v)) + "]"
+        return (
+            "["
+            + ", ".join(f"{self.domain.show(i)} |-> {self.codomain.show(x)}" for i, x in enumerate(v))
+            + "]"
+        )
 
     def __repr__(self) -> str:
         return f"Fn({self.domain.name}, {self.codomain!r})"
@@ -170,6 +174,7 @@ def const_fn(domain: Enum, value: Any) -> tuple:
 # --------------------------------------------------------------------------- helpers
 # Each helper returns a Python value when all arguments are concrete and a Z3 term otherwise.
 # The concrete path is checked first and kept short: it is the BFS hot path.
+
 
 def _z3():
     import z3
@@ -251,6 +256,23 @@ def select(f: tuple, i: Any) -> Any:
     for k in range(len(f) - 2, -1, -1):
         r = ite(i == k, f[k], r)
     return r
+
+
+def over(x: Any, domain: Iterable[Any]) -> Iterable[Any]:
+    """The values a state-valued index x can take: just x when concrete, every value for Z3.
+
+    Lets an action case-split on a state value (``for w in over(s.chain[c][0], Item): ... w == x``)
+    without paying for the impossible cases in the BFS hot path; the guard must still say ``x == w``.
+    """
+    if type(x) is int:
+        return (x,)
+    return domain
+
+
+def disabled(guard: Any) -> bool:
+    """True only for a guard that is concretely False: the one Python ``if`` on a state-derived value
+    that is allowed, because returning no step then means the same thing for every backend."""
+    return guard is False
 
 
 def put(f: tuple, i: int, v: Any) -> tuple:
@@ -355,7 +377,9 @@ class Instance:
             return [r]
         if isinstance(r, (list, tuple)) and all(isinstance(x, Step) for x in r):
             return list(r)
-        raise SpecError(f"action {self.label} returned {type(r).__name__}, expected when(...) or a list of them")
+        raise SpecError(
+            f"action {self.label} returned {type(r).__name__}, expected when(...) or a list of them"
+        )
 
 
 @dataclass
@@ -370,6 +394,7 @@ class Spec:
     fairness: list[Fairness] = field(default_factory=list)
     properties: list[Temporal] = field(default_factory=list)
     constants: dict[str, Any] = field(default_factory=dict)
+    model: Any = None  # the model's own vocabulary object, for properties and auxiliary invariants
     _state_cls: Any = None
     _instances: list[Instance] | None = None
 

@@ -1,0 +1,261 @@
+"""`python -m explorer matrix`: every design variant x workload against its expected verdicts.
+
+The expectations are data (``spec/configs/expected.toml``): for each cell, the model constants and, for
+every property, ``holds`` or ``violated`` with a one-line reason. Each cell is explored exhaustively
+(safety invariants, deadlock, then the liveness properties on the explored graph); a computed verdict
+that differs from the expected one fails the run. Every violation's shortest trace is dumped under
+``out/counterexamples/<cell>/<property>.{txt,itf.json,dot}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import tomllib
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tabulate import tabulate
+
+from explorer.bfs import DEADLOCK, Options, explore
+from explorer.liveness import check_liveness
+from explorer.traces import write_trace
+from spec.config import ConfigError, _check_param, import_model
+
+DEFAULT_EXPECTATIONS = Path(__file__).resolve().parent.parent / "spec" / "configs" / "expected.toml"
+VERDICTS = ("holds", "violated")
+
+
+@dataclass
+class Cell:
+    name: str
+    model: str
+    constants: dict[str, Any]
+    expect: dict[str, tuple[str, str]]  # property -> (verdict, reason)
+
+
+@dataclass
+class CellResult:
+    name: str
+    distinct: int = 0
+    generated: int = 0
+    depth: int = 0
+    seconds: float = 0.0
+    verdicts: dict[str, str] = field(default_factory=dict)
+    depths: dict[str, int] = field(default_factory=dict)  # trace length of each violation (states)
+    fairness: list[str] = field(default_factory=list)
+    dumps: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+def property_group(name: str) -> str:
+    """Per-item/per-CPU instances (``EverySubmittedWorkRuns[w0]``) report under their family name."""
+    return name.split("[", 1)[0]
+
+
+def load_expectations(path: Path) -> tuple[list[str], list[Cell]]:
+    """Read and validate the expectation file; ConfigError (one line, naming file and cell) otherwise."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such expectation file") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: {e}") from None
+    unknown = sorted(set(data) - {"model", "properties", "cell"})
+    if unknown:
+        raise ConfigError(f"{path}: unknown top-level key(s) {', '.join(unknown)}")
+    model = data.get("model")
+    props = data.get("properties")
+    if (
+        not isinstance(model, str)
+        or not isinstance(props, list)
+        or not all(isinstance(p, str) for p in props)
+    ):
+        raise ConfigError(f'{path}: needs model = "module" and properties = [names]')
+    params = getattr(import_model(model), "PARAMS", {})
+    cells = []
+    seen = set()
+    for i, raw in enumerate(data.get("cell", [])):
+        where = f"{path}: cell {i + 1}"
+        name = raw.get("name")
+        if not isinstance(name, str) or not name:
+            raise ConfigError(f"{where}: missing name")
+        where = f"{path}: cell {name}"
+        if name in seen:
+            raise ConfigError(f"{where}: duplicate cell name")
+        seen.add(name)
+        bad = sorted(set(raw) - {"name", "constants", "expect"})
+        if bad:
+            raise ConfigError(f"{where}: unknown key(s) {', '.join(bad)}")
+        consts = raw.get("constants", {})
+        for k, v in consts.items():
+            if k not in params:
+                raise ConfigError(f"{where}: constants.{k}: unknown constant (known: {', '.join(params)})")
+            err = _check_param(params[k], v)
+            if err:
+                raise ConfigError(f"{where}: constants.{k}: {err}")
+        expect: dict[str, tuple[str, str]] = {}
+        for prop, text in raw.get("expect", {}).items():
+            if prop not in props:
+                raise ConfigError(f"{where}: expect.{prop}: not a property of the matrix")
+            if not isinstance(text, str):
+                raise ConfigError(f"{where}: expect.{prop}: expected a string")
+            verdict, _, reason = text.partition(":")
+            if verdict.strip() not in VERDICTS:
+                raise ConfigError(f"{where}: expect.{prop}: {text!r} does not start with holds or violated")
+            expect[prop] = (verdict.strip(), reason.strip())
+        missing = [p for p in props if p not in expect]
+        if missing:
+            raise ConfigError(f"{where}: no expectation for {', '.join(missing)}")
+        cells.append(Cell(name, model, dict(consts), expect))
+    if not cells:
+        raise ConfigError(f"{path}: no [[cell]] entries")
+    return props, cells
+
+
+def run_cell(cell: Cell, out_dir: Path | None) -> CellResult:
+    """Explore one cell exhaustively and compute every property's verdict."""
+    res = CellResult(cell.name)
+    t0 = time.monotonic()
+    spec = import_model(cell.model).make_spec(**cell.constants)
+    r = explore(spec, Options(stop_on_first=False, keep_graph=True), progress=lambda _line: None)
+    res.distinct, res.generated, res.depth = r.distinct, r.generated, r.depth
+    if not r.exhausted:
+        res.error = f"search stopped early ({r.stopped})"
+        return res
+    found = {v.name: v for v in r.violations}
+    traces = []
+    for p in spec.invariants:
+        v = found.get(p.name)
+        res.verdicts[p.name] = "violated" if v else "holds"
+        if v:
+            res.depths[p.name] = v.depth
+            traces.append((p.name, v.trace))
+    dl = found.get(DEADLOCK)
+    res.verdicts[DEADLOCK] = "violated" if dl else "holds"
+    if dl:
+        res.depths[DEADLOCK] = dl.depth
+        traces.append((DEADLOCK, dl.trace))
+    for lv in check_liveness(r):
+        group = property_group(lv.name)
+        res.fairness = lv.fairness
+        if not lv.holds:
+            if res.verdicts.get(group) != "violated":
+                res.depths[group] = len(lv.trace.states)
+                traces.append((group, lv.trace))
+            res.verdicts[group] = "violated"
+        else:
+            res.verdicts.setdefault(group, "holds")
+    if out_dir is not None:
+        for name, trace in traces:
+            title = f"{name} in {cell.name} ({', '.join(f'{k}={v}' for k, v in cell.constants.items())})"
+            paths = write_trace(trace, out_dir / cell.name / name, title)
+            res.dumps.append(str(paths[0]))
+    res.seconds = time.monotonic() - t0
+    return res
+
+
+def _run_cell_safely(cell: Cell, out_dir: Path | None) -> CellResult:
+    try:
+        return run_cell(cell, out_dir)
+    except Exception as e:  # reported per cell; the matrix still prints the others
+        return CellResult(cell.name, error=f"{type(e).__name__}: {e}")
+
+
+def run_matrix(cells: list[Cell], out_dir: Path | None, jobs: int) -> list[CellResult]:
+    if jobs <= 1:
+        return [_run_cell_safely(c, out_dir) for c in cells]
+    # Largest cells first keeps both workers busy to the end.
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(_run_cell_safely, c, out_dir) for c in cells]
+        return [f.result() for f in futures]
+
+
+def compare(props: list[str], cells: list[Cell], results: list[CellResult]) -> list[str]:
+    """Every disagreement between expected and computed verdicts, one line each."""
+    problems = []
+    for cell, res in zip(cells, results, strict=True):
+        if res.error:
+            problems.append(f"{cell.name}: {res.error}")
+            continue
+        for p in props:
+            want, reason = cell.expect[p]
+            got = res.verdicts.get(p)
+            if got != want:
+                problems.append(f"{cell.name}: {p} expected {want} ({reason}) but computed {got}")
+    return problems
+
+
+def _abbrev(name: str) -> str:
+    return "".join(ch for ch in name if ch.isupper()) or name[:6]
+
+
+def render(props: list[str], cells: list[Cell], results: list[CellResult]) -> str:
+    rows = []
+    for cell, res in zip(cells, results, strict=True):
+        row = [cell.name, res.distinct, res.depth, f"{res.seconds:.1f}"]
+        for p in props:
+            got = res.verdicts.get(p, "?")
+            want = cell.expect[p][0]
+            mark = "ok" if got == "holds" else f"VIOL({res.depths.get(p, '?')})" if got == "violated" else got
+            row.append(mark if got == want else f"{mark}!!")
+        rows.append(row)
+    headers = ["cell", "distinct", "depth", "s"] + [_abbrev(p) for p in props]
+    legend = "  ".join(f"{_abbrev(p)}={p}" for p in props)
+    return (
+        tabulate(rows, headers=headers)
+        + "\n\n"
+        + legend
+        + (
+            "\nok = holds; VIOL(n) = violated, shortest counterexample n states (lassos: prefix + cycle); "
+            "!! = differs from the expectation"
+        )
+    )
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--expect", default=str(DEFAULT_EXPECTATIONS), help="expectation file (TOML)")
+    p.add_argument("--out", default="out", help="output directory (default: out/)")
+    p.add_argument("--only", action="append", default=[], help="run only the named cell(s)")
+    p.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="worker processes")
+
+
+def run(args: argparse.Namespace) -> int:
+    props, cells = load_expectations(Path(args.expect))
+    if args.only:
+        unknown = [n for n in args.only if n not in {c.name for c in cells}]
+        if unknown:
+            raise ConfigError(f"{args.expect}: no cell named {', '.join(unknown)}")
+        cells = [c for c in cells if c.name in args.only]
+    out_dir = Path(args.out) / "counterexamples"
+    t0 = time.monotonic()
+    results = run_matrix(cells, out_dir, args.jobs)
+    print(render(props, cells, results))
+    fair = next((r.fairness for r in results if r.fairness), [])
+    if fair:
+        print(
+            f"\nLiveness verdicts assume weak fairness of the kernel's steps: {len(fair)} conditions, e.g. "
+            f"{', '.join(fair[:3])}, ... (user space and prog runs are not fair)."
+        )
+    total = sum(r.distinct for r in results)
+    print(
+        f"\n{len(cells)} cells, {total} distinct states in all, {time.monotonic() - t0:.1f}s wall; "
+        f"counterexamples under {out_dir}/"
+    )
+    problems = compare(props, cells, results)
+    for line in problems:
+        print(f"MISMATCH {line}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def _register() -> None:
+    from explorer.cli import register
+
+    register("matrix", "check every variant x workload against its expected verdicts", add_arguments, run)
+
+
+_register()

@@ -1,0 +1,793 @@
+"""The bpf_delayed_work RFC (July 2022) as a state machine, with its design variants as switches.
+
+Sources are the sections of ``shared/domain/brief.md``: §1.3 (the posted code), §2 (irq_work), §3 (llist),
+§6 (prog refcount and free path), §7 (map refcounts). Granularity: one step per atomic operation of the
+posted code that another CPU or an NMI can observe in between.
+
+Execution contexts. Each CPU has three levels: TASK < IRQ (hard-irq) < NMI. A higher level interrupts a
+lower one, so a level steps only while every higher level on its CPU is idle. The irq_work runner is a
+hard-irq activity (task context in the ``task_context`` variant, where it is the return-to-user drain).
+
+A prog run is an RCU reader from its start until the helper returns and the run ends. It calls
+``bpf_delayed_work_submit(w)`` once; the helper is these steps of the context's program counter ``pc``:
+    IDLE --SubmitClaim--> CLAIMED --SubmitReady--> ENQUEUE --SubmitEnqueue--> QUEUE --SubmitIrqWorkQueue--> IDLE
+(``locked_list`` adds LOCKED between ENQUEUE and QUEUE: the list spinlock is held). A failed claim
+returns -EINVAL and the run ends in the same step. A callback that submits another item runs the same
+steps at the runner's level.
+
+The runner (irq_work_single + bpf_delayed_work_irq_work_cb), per CPU:
+    IDLE --IrqWorkRun: del from raised list, clear PENDING, seen := flags--> FUNC
+    FUNC --DrainTake: llist_del_all + order handling--> DRAIN
+    DRAIN --CallbackRun(head)--> IN_CB (a submitting callback) or CB_DONE
+    IN_CB --CallbackReturn--> CB_DONE --DrainPut: cb=data=NULL, bpf_prog_put--> PUT_DONE
+    PUT_DONE --DrainRelease: xchg(flags, FREE), next item--> DRAIN
+    DRAIN (chain empty) --IrqWorkDone: atomic_cmpxchg(flags, seen, seen & ~BUSY)--> IDLE
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from spec.lang import (
+    Bool,
+    Enum,
+    Fn,
+    Int,
+    Spec,
+    SpecError,
+    Step,
+    all_,
+    and_,
+    any_,
+    const_fn,
+    count,
+    disabled,
+    ite,
+    not_,
+    or_,
+    over,
+    put,
+    when,
+)
+
+VARIANTS = [
+    "rfc_posted",
+    "rfc_fixed",
+    "no_sync_on_free",
+    "no_work_prog_ref",
+    "no_claim_lock",
+    "locked_list",
+    "usercnt",
+    "task_context",
+]
+
+# name -> (type, default, min, max) for ints; (str, default, choices); (bool, default)
+PARAMS: dict[str, tuple] = {
+    "cpus": (int, 2, 1, 3),
+    "items": (int, 2, 1, 3),
+    "progs": (int, 1, 1, 2),
+    "variant": (str, "rfc_fixed", VARIANTS),
+    "map_kind": (str, "array", ["array", "hash"]),
+    "callback": (str, "none", ["none", "submits"]),
+    "nmi": (bool, False),
+    "irq_progs": (bool, False),
+    "gp_waits_drain": (bool, True),
+    "task_exit_drain": (bool, False),
+    "user_closes": (bool, True),
+}
+
+# irq_work flag bits (include/linux/smp_types.h)
+PENDING, BUSY = 1, 2
+CLAIMED_BITS = PENDING | BUSY
+
+TASK, IRQ, NMI = 0, 1, 2
+
+
+@dataclass
+class Model:
+    """The constants and the model's vocabulary, shared with the invariants."""
+
+    spec: Spec
+    cpus: int
+    items: int
+    progs: int
+    variant: str
+    map_kind: str
+    callback: str
+    nmi: bool
+    irq_progs: bool
+    gp_waits_drain: bool
+    task_exit_drain: bool
+    user_closes: bool
+    CPU: Enum
+    Item: Enum
+    Prog: Enum
+    Level: Enum
+    PC: Enum
+    Phase: Enum
+    RPhase: Enum
+    WFlags: Enum
+    NONE: int  # "no item" in a list slot
+    NO_CPU: int
+    NO_PROG: int
+
+    @property
+    def drain_level(self) -> int:
+        return TASK if self.variant == "task_context" else IRQ
+
+    def levels(self) -> list[int]:
+        return [lv for lv in (TASK, IRQ, NMI) if lv != NMI or self.nmi]
+
+    # ---- where an item is
+    def lists(self, s: Any) -> list[tuple]:
+        """The list heads items can be on (the prog's llist, or each live task's list)."""
+        if self.variant == "task_context":
+            return [s.task_list[c] for c in self.CPU]
+        return [s.plist[p] for p in self.Prog]
+
+    def occurrences(self, s: Any, w: int) -> Any:
+        """How many times w is linked on a list or a detached chain: more than one is list corruption."""
+        slots = [x for lst in self.lists(s) for x in lst] + [x for c in self.CPU for x in s.chain[c]]
+        return count(x == w for x in slots)
+
+    def on_live_list(self, s: Any, w: int) -> Any:
+        if self.variant == "task_context":
+            return any_(and_(s.task_alive[c], any_(x == w for x in s.task_list[c])) for c in self.CPU)
+        return any_(any_(x == w for x in s.plist[p]) for p in self.Prog)
+
+    def in_drain(self, s: Any, w: int) -> Any:
+        return any_(any_(x == w for x in s.chain[c]) for c in self.CPU)
+
+    def in_submit(self, s: Any, w: int) -> Any:
+        """A submit of w is in progress (between its claim and its return)."""
+        return any_(
+            and_(s.pc[c][lv] != self.PC.IDLE, s.sub_item[c][lv] == w)
+            for c in self.CPU
+            for lv in self.levels()
+        )
+
+    def runner_on(self, s: Any, p: int) -> Any:
+        return any_(and_(s.runner[c] != self.RPhase.IDLE, s.runner_prog[c] == p) for c in self.CPU)
+
+    def broken(self, s: Any) -> Any:
+        """Memory was corrupted (a use-after-free or a double llist_add) earlier in the behaviour."""
+        return or_(s.uaf_prog, s.uaf_map, s.uaf_irq_work, s.double_enqueue)
+
+    def item_memory_freed(self, s: Any, w: int) -> Any:
+        """The map value holding w (its llist node, flags, cb and data) has been freed."""
+        freed = s.map_refcnt == 0
+        if self.map_kind == "hash":
+            freed = or_(freed, not_(s.elem_alive[w]))
+        return freed
+
+
+def make_spec(**constants: Any) -> Spec:
+    """Build the model for the given constants (see PARAMS for names, defaults and ranges)."""
+    from invariants import delayed_work as props  # the properties; kept apart from the mechanism
+
+    cfg = {k: v[1] for k, v in PARAMS.items()}
+    unknown = sorted(set(constants) - set(cfg))
+    if unknown:
+        raise SpecError(f"delayed_work: unknown constant(s) {', '.join(unknown)}")
+    cfg.update(constants)
+    if cfg["variant"] not in VARIANTS:
+        raise SpecError(f"delayed_work: unknown variant {cfg['variant']!r} (known: {', '.join(VARIANTS)})")
+
+    v = cfg["variant"]
+    posted = v == "rfc_posted"
+    sync_on_free = v != "no_sync_on_free"
+    work_prog_ref = v != "no_work_prog_ref"
+    claim_lock = v != "no_claim_lock"
+    locked = v == "locked_list"
+    usercnt_policy = v == "usercnt"
+    task_ctx = v == "task_context"
+    hash_map = cfg["map_kind"] == "hash"
+    cb_submits = cfg["callback"] == "submits"
+    gp_waits_drain = cfg["gp_waits_drain"]
+
+    spec = Spec(f"delayed_work[{v}]")
+    spec.constants = dict(cfg)
+    ncpu, nitem, nprog = cfg["cpus"], cfg["items"], cfg["progs"]
+    CPU = Enum("CPU", [f"cpu{i}" for i in range(ncpu)])
+    Item = Enum("Item", [f"w{i}" for i in range(nitem)])
+    Prog = Enum("Prog", [f"prog{i}" for i in range(nprog)])
+    Level = Enum("Level", ["TASK", "IRQ", "NMI"])
+    Slot = Enum("Slot", nitem)
+    ItemOrNone = Enum("ItemOrNone", [*Item.names, "none"])
+    CpuOrNone = Enum("CpuOrNone", [*CPU.names, "none"])
+    ProgOrNone = Enum("ProgOrNone", [*Prog.names, "none"])
+    pcs = ["IDLE", "CLAIMED", "ENQUEUE", "QUEUE"] + (["LOCKED"] if locked else [])
+    PC = Enum("PC", pcs)
+    Phase = Enum("Phase", ["LIVE", "RCU_WAIT", "SYNC", "FREED"])
+    RPhase = Enum("RPhase", ["IDLE", "FUNC", "DRAIN", "IN_CB", "CB_DONE", "PUT_DONE"])
+    WFlags = Enum("WFlags", ["FREE", "CLAIMED", "READY"])
+    NONE, NO_CPU, NO_PROG = nitem, ncpu, nprog
+    m = Model(
+        spec, ncpu, nitem, nprog, v, cfg["map_kind"], cfg["callback"], cfg["nmi"], cfg["irq_progs"],
+        gp_waits_drain, cfg["task_exit_drain"], cfg["user_closes"], CPU, Item, Prog, Level, PC, Phase, RPhase, WFlags,
+        NONE, NO_CPU, NO_PROG,
+    )  # fmt: skip
+    levels = m.levels()
+    dl = m.drain_level
+    empty_seq = const_fn(Slot, NONE)
+    # fd + link + one per item, plus claims racing on one item without the claim lock (one per context)
+    max_ref = 2 + nitem + ncpu * len(levels)
+
+    # ------------------------------------------------------------------ variables
+    per_ctx = Fn(CPU, Fn(Level, PC))
+    spec.var("pc", per_ctx, const_fn(CPU, const_fn(Level, PC.IDLE)), "helper program counter per context")
+    spec.var("sub_item", Fn(CPU, Fn(Level, Item)), const_fn(CPU, const_fn(Level, 0)), "item being submitted")
+    spec.var("sub_prog", Fn(CPU, Fn(Level, Prog)), const_fn(CPU, const_fn(Level, 0)), "prog of the run")
+    spec.var("flags", Fn(Item, WFlags), const_fn(Item, WFlags.FREE), "bpf_delayed_work_kern.flags")
+    spec.var("prog_refcnt", Fn(Prog, Int(-1, max_ref)), const_fn(Prog, 2), "fd + attach link at start")
+    spec.var("prog_fd", Fn(Prog, Bool), const_fn(Prog, True))
+    spec.var("prog_attached", Fn(Prog, Bool), const_fn(Prog, True))
+    spec.var("prog_phase", Fn(Prog, Phase), const_fn(Prog, Phase.LIVE))
+    if task_ctx:
+        spec.var("task_list", Fn(CPU, Fn(Slot, ItemOrNone)), const_fn(CPU, empty_seq), "per-task list")
+        spec.var("task_alive", Fn(CPU, Bool), const_fn(CPU, True), "the task running on each CPU")
+    else:
+        spec.var("plist", Fn(Prog, Fn(Slot, ItemOrNone)), const_fn(Prog, empty_seq), "aux->irq_work->items")
+        spec.var("iw_flags", Fn(Prog, Int(0, 3)), const_fn(Prog, 0), "irq_work node.a_flags")
+        spec.var("iw_cpu", Fn(Prog, CpuOrNone), const_fn(Prog, NO_CPU), "raised_list the irq_work is on")
+        spec.var("seen", Fn(CPU, Int(0, 3)), const_fn(CPU, 0), "irq_work_single's local flags")
+    if locked:
+        spec.var(
+            "lock_owner", Fn(Prog, Int(0, 3 * ncpu)), const_fn(Prog, 0), "0 free, else 1 + 3*cpu + level"
+        )
+    spec.var("runner", Fn(CPU, RPhase), const_fn(CPU, RPhase.IDLE))
+    spec.var("runner_prog", Fn(CPU, Prog), const_fn(CPU, 0))
+    spec.var("chain", Fn(CPU, Fn(Slot, ItemOrNone)), const_fn(CPU, empty_seq), "detached llist being drained")
+    spec.var("map_refcnt", Int(-1, 1 + nprog), 1 + nprog, "the map fd + each prog's used_maps")
+    spec.var("map_usercnt", Int(0, 1), 1, "the map fd")
+    if hash_map:
+        spec.var("elem_alive", Fn(Item, Bool), const_fn(Item, True), "hash element holding each item")
+    # ghosts: what the properties observe
+    spec.var("runs", Fn(Item, Int(0, 2)), const_fn(Item, 0), "callback runs since the item's last claim")
+    spec.var("ref_of", Fn(Item, ProgOrNone), const_fn(Item, NO_PROG), "the prog ref the item holds")
+    spec.var("uaf_prog", Bool, False, "a callback ran while its prog was freed")
+    spec.var("uaf_map", Bool, False, "freed map memory was read or written")
+    spec.var("uaf_irq_work", Bool, False, "the freed irq_work or item list was touched")
+    spec.var("double_enqueue", Bool, False, "llist_add of a node already linked")
+
+    # ------------------------------------------------------------------ helpers (vocabulary)
+    def quiet_above(s: Any, c: int, lv: int) -> Any:
+        """No level above lv is active on CPU c (they would have interrupted it)."""
+        checks = []
+        for hi in levels:
+            if hi > lv:
+                checks.append(level_idle(s, c, hi))
+        return all_(checks)
+
+    def level_idle(s: Any, c: int, lv: int) -> Any:
+        busy = s.pc[c][lv] != PC.IDLE
+        if lv == dl:
+            busy = or_(busy, s.runner[c] != RPhase.IDLE)
+        return not_(busy)
+
+    def irqs_off_by_lock(s: Any, c: int, lv: int) -> Any:
+        """spin_lock_irqsave: while task level holds the list lock, no hard-irq runs on that CPU."""
+        if not locked or lv != IRQ:
+            return False
+        return any_(s.lock_owner[p] == 1 + 3 * c + TASK for p in Prog)
+
+    def can_step(s: Any, c: int, lv: int) -> Any:
+        return and_(quiet_above(s, c, lv), not_(irqs_off_by_lock(s, c, lv)))
+
+    def set_ctx(s: Any, c: int, lv: int, pc: int, item: int = 0, prog: int = 0) -> dict:
+        return {
+            "pc": put(s.pc, c, put(s.pc[c], lv, pc)),
+            "sub_item": put(s.sub_item, c, put(s.sub_item[c], lv, item)),
+            "sub_prog": put(s.sub_prog, c, put(s.sub_prog[c], lv, prog)),
+        }
+
+    def push_front(seq: tuple, w: Any) -> tuple:
+        return (w, *seq[:-1])
+
+    def pop_front(seq: tuple) -> tuple:
+        return (*seq[1:], NONE)
+
+    def seq_len(seq: tuple) -> Any:
+        return count(x != NONE for x in seq)
+
+    def reversed_prefix(seq: tuple) -> tuple:
+        """llist_reverse_order on a NONE-terminated chain."""
+        n = seq_len(seq)
+        out = []
+        for i in range(len(seq)):
+            x = NONE
+            for k in range(i + 1, len(seq) + 1):
+                x = ite(n == k, seq[k - 1 - i], x)
+            out.append(x)
+        return tuple(out)
+
+    def is_cb_context(s: Any, c: int, lv: int) -> Any:
+        """The context's submit is made by a callback inside the drain, not by a prog run."""
+        if lv != dl:
+            return False
+        return s.runner[c] != RPhase.IDLE
+
+    def rcu_readers(s: Any, p: int) -> Any:
+        """Prog runs of p in flight (and, if hard-irq counts as an RCU reader here, p's drains)."""
+        readers = [
+            and_(s.pc[c][lv] != PC.IDLE, s.sub_prog[c][lv] == p, not_(is_cb_context(s, c, lv)))
+            for c in CPU
+            for lv in levels
+        ]
+        if gp_waits_drain:
+            readers += [and_(s.runner[c] != RPhase.IDLE, s.runner_prog[c] == p) for c in CPU]
+        return any_(readers)
+
+    def prog_put(s: Any, p: int, upd: dict) -> dict:
+        """bpf_prog_put: dec_and_test; at zero the free path starts (call_rcu after the deferral)."""
+        ref = upd.get("prog_refcnt", s.prog_refcnt)
+        new = ref[p] - 1
+        upd["prog_refcnt"] = put(ref, p, new)
+        phase = upd.get("prog_phase", s.prog_phase)
+        upd["prog_phase"] = put(phase, p, ite(new == 0, Phase.RCU_WAIT, phase[p]))
+        return upd
+
+    def map_put(s: Any, upd: dict, n: Any = 1) -> dict:
+        upd["map_refcnt"] = upd.get("map_refcnt", s.map_refcnt) - n
+        return upd
+
+    def touch_item(s: Any, w: int, upd: dict) -> dict:
+        """Reading or writing item w's map value: a use-after-free if that memory is gone."""
+        upd["uaf_map"] = or_(upd.get("uaf_map", s.uaf_map), m.item_memory_freed(s, w))
+        return upd
+
+    def touch_irq_work(s: Any, p: int, upd: dict) -> dict:
+        upd["uaf_irq_work"] = or_(upd.get("uaf_irq_work", s.uaf_irq_work), s.prog_phase[p] == Phase.FREED)
+        return upd
+
+    def claim(s: Any, c: int, lv: int, p: int, w: int, upd: dict, extra_guard: Any = True) -> tuple:
+        """bpf_delayed_work_submit up to the claim: cmpxchg(flags, FREE, CLAIMED), then cb/data written.
+
+        Returns the successful claim's step (pc CLAIMED, plus ``upd``) and the guard under which the
+        claim is refused with -EINVAL (the caller decides what that returns to)."""
+        alive = True
+        if hash_map:
+            alive = s.elem_alive[w]  # the prog found the element by lookup
+        if usercnt_policy:
+            alive = and_(alive, s.map_usercnt > 0)  # the bpf_timer policy: -EPERM without user refs
+        free = s.flags[w] == WFlags.FREE if claim_lock else True
+        ok = dict(upd)
+        ok.update(set_ctx(s, c, lv, PC.CLAIMED, w, p))
+        ok["flags"] = put(upd.get("flags", s.flags), w, WFlags.CLAIMED)
+        ok["runs"] = put(upd.get("runs", s.runs), w, 0)
+        touch_item(s, w, ok)
+        return when(and_(extra_guard, alive, free), **ok), and_(extra_guard, alive, not_(free))
+
+    # ------------------------------------------------------------------ prog runs and the helper
+    prog_levels = [TASK] + ([IRQ] if cfg["irq_progs"] else []) + ([NMI] if cfg["nmi"] else [])
+
+    @spec.action(c=CPU, lv=prog_levels, p=Prog, w=Item)
+    def ProgRunSubmit(s, c, lv, p, w):
+        """A prog run starts on CPU c (an RCU reader) and calls bpf_delayed_work_submit(w): the claim."""
+        g = and_(s.prog_attached[p], level_idle(s, c, lv), can_step(s, c, lv))
+        if task_ctx:
+            g = and_(g, s.task_alive[c])
+        if disabled(g):
+            return []
+        ok, _refused = claim(s, c, lv, p, w, {}, g)
+        return ok  # a refused claim ends the run with no state change: a stuttering step
+
+    @spec.action(c=CPU, lv=levels)
+    def SubmitReady(s, c, lv):
+        """cmpxchg(CLAIMED, READY), then bpf_prog_inc_not_zero(aux->prog)."""
+        w, p = s.sub_item[c][lv], s.sub_prog[c][lv]
+        g = and_(s.pc[c][lv] == PC.CLAIMED, can_step(s, c, lv))
+        if disabled(g):
+            return []
+        steps = []
+        for wi in over(w, Item):
+            for pi in over(p, Prog):
+                gi = and_(g, w == wi, p == pi)
+                ready = dict(flags=put(s.flags, wi, WFlags.READY))
+                touch_item(s, wi, ready)
+                if not work_prog_ref:
+                    steps.append(when(gi, **ready, **set_ctx(s, c, lv, PC.ENQUEUE, wi, pi)))
+                    continue
+                ref = s.prog_refcnt[pi]
+                inc = dict(ready, prog_refcnt=put(s.prog_refcnt, pi, ref + 1), ref_of=put(s.ref_of, wi, pi))
+                inc.update(set_ctx(s, c, lv, PC.ENQUEUE, wi, pi))
+                steps.append(when(and_(gi, ref > 0), **inc))
+                fail = dict(ready) if posted else dict(flags=put(s.flags, wi, WFlags.FREE))
+                if not posted:
+                    touch_item(s, wi, fail)
+                fail.update(set_ctx(s, c, lv, PC.IDLE))  # returns -ENOENT; the item stays READY if posted
+                steps.append(when(and_(gi, ref == 0), **fail))
+        return steps
+
+    if task_ctx:
+
+        @spec.action(c=CPU, lv=levels)
+        def SubmitEnqueue(s, c, lv):
+            """llist_add onto the current task's list (task_work-style, drained on return to user)."""
+            w = s.sub_item[c][lv]
+            g = and_(s.pc[c][lv] == PC.ENQUEUE, can_step(s, c, lv))
+            if disabled(g):
+                return []
+            steps = []
+            for wi in over(w, Item):
+                linked = m.occurrences(s, wi) > 0
+                upd = dict(
+                    task_list=put(s.task_list, c, ite(linked, s.task_list[c], push_front(s.task_list[c], wi)))
+                )
+                upd["double_enqueue"] = or_(s.double_enqueue, linked)
+                upd.update(set_ctx(s, c, lv, PC.IDLE))
+                touch_item(s, wi, upd)
+                steps.append(when(and_(g, w == wi), **upd))
+            return steps
+
+    else:
+
+        def enqueue_steps(s, c, lv, from_pc, to_pc):
+            w, p = s.sub_item[c][lv], s.sub_prog[c][lv]
+            g = and_(s.pc[c][lv] == from_pc, can_step(s, c, lv))
+            if disabled(g):
+                return []
+            steps = []
+            for wi in over(w, Item):
+                for pi in over(p, Prog):
+                    # A second llist_add of a linked node rewrites its next pointer: list corruption. The
+                    # ghost records it; the abstract list keeps one copy so the model stays finite.
+                    linked = m.occurrences(s, wi) > 0
+                    new = ite(linked, s.plist[pi], push_front(s.plist[pi], wi))
+                    upd = dict(plist=put(s.plist, pi, new), double_enqueue=or_(s.double_enqueue, linked))
+                    upd.update(set_ctx(s, c, lv, to_pc, wi, pi))
+                    if locked:
+                        upd["lock_owner"] = put(s.lock_owner, pi, 0)
+                    touch_item(s, wi, upd)
+                    touch_irq_work(s, pi, upd)
+                    steps.append(when(and_(g, w == wi, p == pi), **upd))
+            return steps
+
+        if locked:
+
+            @spec.action(c=CPU, lv=levels)
+            def SubmitLock(s, c, lv):
+                """spin_lock_irqsave(&list_lock): spins (stays disabled) while anyone holds it."""
+                p = s.sub_prog[c][lv]
+                g = and_(s.pc[c][lv] == PC.ENQUEUE, can_step(s, c, lv))
+                if disabled(g):
+                    return []
+                return [
+                    when(
+                        and_(g, p == pi, s.lock_owner[pi] == 0),
+                        lock_owner=put(s.lock_owner, pi, 1 + 3 * c + lv),
+                        **set_ctx(s, c, lv, PC.LOCKED, s.sub_item[c][lv], pi),
+                    )
+                    for pi in over(p, Prog)
+                ]
+
+            @spec.action(c=CPU, lv=levels)
+            def SubmitEnqueue(s, c, lv):
+                """list_add under the lock, then spin_unlock_irqrestore."""
+                return enqueue_steps(s, c, lv, PC.LOCKED, PC.QUEUE)
+
+        else:
+
+            @spec.action(c=CPU, lv=levels)
+            def SubmitEnqueue(s, c, lv):
+                """llist_add(&work->item, &aux->irq_work->items)."""
+                return enqueue_steps(s, c, lv, PC.ENQUEUE, PC.QUEUE)
+
+        @spec.action(c=CPU, lv=levels)
+        def SubmitIrqWorkQueue(s, c, lv):
+            """irq_work_queue: fetch_or(CLAIMED); only a claim that found PENDING clear queues on this CPU."""
+            p = s.sub_prog[c][lv]
+            g = and_(s.pc[c][lv] == PC.QUEUE, can_step(s, c, lv))
+            if disabled(g):
+                return []
+            steps = []
+            for pi in over(p, Prog):
+                old = s.iw_flags[pi]
+                was_pending = or_(old == 1, old == 3)
+                upd = dict(
+                    iw_flags=put(s.iw_flags, pi, CLAIMED_BITS),
+                    iw_cpu=put(s.iw_cpu, pi, ite(was_pending, s.iw_cpu[pi], c)),
+                )
+                upd.update(set_ctx(s, c, lv, PC.IDLE))
+                touch_irq_work(s, pi, upd)
+                steps.append(when(and_(g, p == pi), **upd))
+            return steps
+
+    # ------------------------------------------------------------------ the runner
+    def drain_guard(s, c):
+        return and_(can_step(s, c, dl), s.pc[c][dl] == PC.IDLE)
+
+    if task_ctx:
+
+        @spec.action(c=CPU)
+        def TaskReturnToUser(s, c):
+            """The task returns to user space with work queued: llist_del_all + reverse, drain starts."""
+            g = and_(
+                s.task_alive[c], s.runner[c] == RPhase.IDLE, level_idle(s, c, TASK), quiet_above(s, c, TASK),
+                seq_len(s.task_list[c]) > 0,
+            )  # fmt: skip
+            upd = dict(
+                task_list=put(s.task_list, c, empty_seq),
+                chain=put(s.chain, c, reversed_prefix(s.task_list[c])),
+                runner=put(s.runner, c, RPhase.DRAIN),
+            )
+            return when(g, **upd)
+
+        @spec.action(c=CPU)
+        def TaskExit(s, c):
+            """The task exits; without a drain on exit its queued items are abandoned."""
+            g = and_(
+                s.task_alive[c], s.runner[c] == RPhase.IDLE, level_idle(s, c, TASK), quiet_above(s, c, TASK)
+            )
+            if cfg["task_exit_drain"]:
+                g = and_(g, seq_len(s.task_list[c]) == 0)  # exit_task_work runs what is queued first
+            return when(g, task_alive=put(s.task_alive, c, False))
+
+    else:
+
+        @spec.action(c=CPU, p=Prog)
+        def IrqWorkRun(s, c, p):
+            """The irq_work interrupt: take p's irq_work off this CPU's raised_list, clear PENDING."""
+            g = and_(s.iw_cpu[p] == c, s.runner[c] == RPhase.IDLE, level_idle(s, c, IRQ), drain_guard(s, c))
+            cleared = s.iw_flags[p] - ite(or_(s.iw_flags[p] == 1, s.iw_flags[p] == 3), PENDING, 0)
+            upd = dict(
+                iw_cpu=put(s.iw_cpu, p, NO_CPU),
+                iw_flags=put(s.iw_flags, p, cleared),
+                seen=put(s.seen, c, cleared),
+                runner=put(s.runner, c, RPhase.FUNC),
+                runner_prog=put(s.runner_prog, c, p),
+            )
+            touch_irq_work(s, p, upd)
+            return when(g, **upd)
+
+        def take_steps(s, c, extra_guard):
+            """func = bpf_delayed_work_irq_work_cb: list = llist_del_all(items); reverse handling."""
+            p = s.runner_prog[c]
+            g = and_(s.runner[c] == RPhase.FUNC, drain_guard(s, c), extra_guard)
+            if disabled(g):
+                return []
+            steps = []
+            for pi in over(p, Prog):
+                lst = s.plist[pi]
+                if posted:
+                    # llist_reverse_order(list) with its result discarded: iteration starts at the old
+                    # head, now the tail (next == NULL), so only the newest item is visited.
+                    chain = (lst[0],) + (NONE,) * (nitem - 1)
+                else:
+                    chain = reversed_prefix(lst)
+                upd = dict(plist=put(s.plist, pi, empty_seq), chain=put(s.chain, c, chain))
+                upd["runner"] = put(s.runner, c, RPhase.DRAIN)
+                touch_irq_work(s, pi, upd)
+                for wi in Item:  # the reversal rewrites every node's next pointer
+                    touch_item_if(s, wi, any_(x == wi for x in lst), upd)
+                steps.append((and_(g, p == pi), upd))
+            return steps
+
+        def touch_item_if(s, w, cond, upd):
+            upd["uaf_map"] = or_(upd.get("uaf_map", s.uaf_map), and_(cond, m.item_memory_freed(s, w)))
+
+        if locked:
+
+            @spec.action(c=CPU)
+            def DrainLock(s, c):
+                """spin_lock(&list_lock) in hard-irq before taking the list."""
+                p = s.runner_prog[c]
+                g = and_(s.runner[c] == RPhase.FUNC, drain_guard(s, c))
+                if disabled(g):
+                    return []
+                return [
+                    when(
+                        and_(g, p == pi, s.lock_owner[pi] == 0),
+                        lock_owner=put(s.lock_owner, pi, 1 + 3 * c + IRQ),
+                    )
+                    for pi in over(p, Prog)
+                ]
+
+            @spec.action(c=CPU)
+            def DrainTake(s, c):
+                """Take the whole list under the lock, then spin_unlock."""
+                mine = 1 + 3 * c + IRQ
+                held = any_(s.lock_owner[pi] == mine for pi in Prog)
+                unlocked = tuple(ite(s.lock_owner[pi] == mine, 0, s.lock_owner[pi]) for pi in Prog)
+                return [when(and_(g, held), **upd, lock_owner=unlocked) for g, upd in take_steps(s, c, True)]
+
+        else:
+
+            @spec.action(c=CPU)
+            def DrainTake(s, c):
+                """list = llist_del_all(&items); then the order handling."""
+                return [when(g, **upd) for g, upd in take_steps(s, c, True)]
+
+        @spec.action(c=CPU)
+        def IrqWorkDone(s, c):
+            """func returned: atomic_cmpxchg(&flags, seen, seen & ~BUSY) (fails if someone re-claimed)."""
+            p = s.runner_prog[c]
+            g = and_(s.runner[c] == RPhase.DRAIN, s.chain[c][0] == NONE, drain_guard(s, c))
+            if disabled(g):
+                return []
+            steps = []
+            for pi in over(p, Prog):
+                cur, seen = s.iw_flags[pi], s.seen[c]
+                new = ite(cur == seen, ite(or_(seen == 2, seen == 3), seen - BUSY, seen), cur)
+                upd = dict(
+                    iw_flags=put(s.iw_flags, pi, new),
+                    runner=put(s.runner, c, RPhase.IDLE),
+                    runner_prog=put(s.runner_prog, c, 0),
+                    seen=put(s.seen, c, 0),
+                )
+                touch_irq_work(s, pi, upd)
+                steps.append(when(and_(g, p == pi), **upd))
+            return steps
+
+    def task_done_guard(s, c):
+        """In task_context the drain is the task's; it finishes when its chain is empty."""
+        return and_(s.runner[c] == RPhase.DRAIN, s.chain[c][0] == NONE, drain_guard(s, c))
+
+    if task_ctx:
+
+        @spec.action(c=CPU)
+        def TaskDrainDone(s, c):
+            """All queued callbacks ran; the task goes on to user space."""
+            return when(task_done_guard(s, c), runner=put(s.runner, c, RPhase.IDLE))
+
+    @spec.action(c=CPU)
+    def CallbackRun(s, c):
+        """item->cb(item->data) for the chain's head: reads the map value, runs the prog's code."""
+        w = s.chain[c][0]
+        p = s.runner_prog[c]
+        g = and_(s.runner[c] == RPhase.DRAIN, w != NONE, drain_guard(s, c))
+        if disabled(g):
+            return []
+        steps = []
+        for wi in over(w, Item):
+            for pi in over(p, Prog):
+                gi = and_(g, w == wi, p == pi)
+                base = dict(runs=put(s.runs, wi, ite(s.runs[wi] < 2, s.runs[wi] + 1, 2)))
+                touch_item(s, wi, base)
+                base["uaf_prog"] = or_(s.uaf_prog, s.prog_phase[pi] == Phase.FREED)
+                if usercnt_policy:
+                    # map_release_uref cancelled the work: the drain skips the callback.
+                    cancelled = s.map_usercnt == 0
+                    steps.append(when(and_(gi, cancelled), runner=put(s.runner, c, RPhase.CB_DONE)))
+                    gi = and_(gi, not_(cancelled))
+                if cb_submits and nitem > 1:
+                    nxt = (wi + 1) % nitem
+                    upd = dict(base, runner=put(s.runner, c, RPhase.IN_CB))
+                    ok, refused = claim(s, c, dl, pi, nxt, upd, gi)
+                    steps.append(ok)
+                    steps.append(when(refused, **base, runner=put(s.runner, c, RPhase.CB_DONE)))
+                else:
+                    steps.append(when(gi, **base, runner=put(s.runner, c, RPhase.CB_DONE)))
+        return steps
+
+    if cb_submits and nitem > 1:
+
+        @spec.action(c=CPU)
+        def CallbackReturn(s, c):
+            """The callback's own bpf_delayed_work_submit returned; the callback returns."""
+            g = and_(s.runner[c] == RPhase.IN_CB, s.pc[c][dl] == PC.IDLE, can_step(s, c, dl))
+            return when(g, runner=put(s.runner, c, RPhase.CB_DONE))
+
+    @spec.action(c=CPU)
+    def DrainPut(s, c):
+        """item->cb = item->data = NULL; bpf_prog_put(bpf_irq_work->prog)."""
+        w = s.chain[c][0]
+        p = s.runner_prog[c]
+        g = and_(s.runner[c] == RPhase.CB_DONE, drain_guard(s, c))
+        if disabled(g):
+            return []
+        steps = []
+        for wi in over(w, Item):
+            for pi in over(p, Prog):
+                upd = dict(runner=put(s.runner, c, RPhase.PUT_DONE))
+                touch_item(s, wi, upd)
+                if work_prog_ref:
+                    prog_put(s, pi, upd)
+                    upd["ref_of"] = put(s.ref_of, wi, NO_PROG)
+                steps.append(when(and_(g, w == wi, p == pi), **upd))
+        return steps
+
+    @spec.action(c=CPU)
+    def DrainRelease(s, c):
+        """xchg(&item->flags, FREE); the loop moves to the next (already read) node."""
+        w = s.chain[c][0]
+        g = and_(s.runner[c] == RPhase.PUT_DONE, drain_guard(s, c))
+        if disabled(g):
+            return []
+        steps = []
+        for wi in over(w, Item):
+            upd = dict(
+                flags=put(s.flags, wi, WFlags.FREE),
+                chain=put(s.chain, c, pop_front(s.chain[c])),
+                runner=put(s.runner, c, RPhase.DRAIN),
+            )
+            touch_item(s, wi, upd)
+            steps.append(when(and_(g, w == wi), **upd))
+        return steps
+
+    # ------------------------------------------------------------------ user space and the free paths
+    # user_closes = False: user space keeps every fd and the attachment (no free path at all)
+    user_progs = list(Prog) if cfg["user_closes"] else []
+
+    @spec.action(p=user_progs)
+    def ProgDetach(s, p):
+        """User space detaches the prog: the link's reference is put."""
+        return when(s.prog_attached[p], **prog_put(s, p, dict(prog_attached=put(s.prog_attached, p, False))))
+
+    @spec.action(p=user_progs)
+    def ProgFdClose(s, p):
+        """User space closes the prog fd."""
+        return when(s.prog_fd[p], **prog_put(s, p, dict(prog_fd=put(s.prog_fd, p, False))))
+
+    @spec.action(closes=[True] if cfg["user_closes"] else [])
+    def MapFdClose(s, closes):
+        """bpf_map_put_with_uref: usercnt to 0 (map_release_uref: no hook in the RFC), then refcnt."""
+        return when(s.map_usercnt == 1, map_usercnt=0, map_refcnt=s.map_refcnt - 1)
+
+    if hash_map:
+
+        @spec.action(w=Item)
+        def MapDeleteElem(s, w):
+            """User space deletes the hash element holding w: its memory is freed or reused (no cancel)."""
+            return when(and_(s.map_usercnt == 1, s.elem_alive[w]), elem_alive=put(s.elem_alive, w, False))
+
+    @spec.action(p=Prog)
+    def RcuGracePeriod(s, p):
+        """call_rcu fires: no RCU reader of p that began before the last put is still running."""
+        return when(
+            and_(s.prog_phase[p] == Phase.RCU_WAIT, not_(rcu_readers(s, p))),
+            prog_phase=put(s.prog_phase, p, Phase.SYNC),
+        )
+
+    @spec.action(p=Prog)
+    def ProgFreeDeferred(s, p):
+        """bpf_prog_free_deferred: irq_work_sync (waits while BUSY), bpf_free_used_maps, free the prog."""
+        g = s.prog_phase[p] == Phase.SYNC
+        if sync_on_free and not task_ctx:
+            g = and_(g, or_(s.iw_flags[p] == 0, s.iw_flags[p] == PENDING))  # irq_work_sync: !(flags & BUSY)
+        upd = dict(prog_phase=put(s.prog_phase, p, Phase.FREED))
+        map_put(s, upd)
+        return when(g, **upd)
+
+    @spec.action()
+    def Quiescent(s):
+        """Nothing is running or pending on any CPU: the system may idle (a stuttering step, not a
+        deadlock). A state with no enabled action that is not quiescent is a real deadlock."""
+        idle = [level_idle(s, c, lv) for c in CPU for lv in levels] + [
+            s.runner[c] == RPhase.IDLE for c in CPU
+        ]
+        if not task_ctx:
+            idle += [s.iw_cpu[p] == NO_CPU for p in Prog]
+        idle += [s.prog_phase[p] != Phase.RCU_WAIT for p in Prog] + [
+            s.prog_phase[p] != Phase.SYNC for p in Prog
+        ]
+        return when(or_(all_(idle), broken(s)))
+
+    broken = m.broken
+
+    # Memory corruption is undefined behaviour: the model does not guess what the kernel does after
+    # it, so a behaviour halts (stutters) in the first corrupted state. This keeps every counter
+    # bounded and makes later verdicts rest only on uncorrupted states.
+    for a in spec.actions:
+        if a.name != "Quiescent":
+            a.fn = _halt_when_broken(a.fn, broken)
+
+    props.register(spec, m)
+    spec.model = m
+    return spec
+
+
+def _halt_when_broken(fn: Any, broken: Any) -> Any:
+    def guarded(s: Any, **args: Any) -> Any:
+        ok = not_(broken(s))
+        if disabled(ok):
+            return []
+        r = fn(s, **args)
+        if isinstance(r, Step):
+            return Step(and_(ok, r.guard), r.updates)
+        return [Step(and_(ok, st.guard), st.updates) for st in r]
+
+    guarded.__name__ = fn.__name__
+    guarded.__doc__ = fn.__doc__
+    return guarded
