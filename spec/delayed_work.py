@@ -362,7 +362,7 @@ def make_spec(**constants: Any) -> Spec:
     # ------------------------------------------------------------------ prog runs and the helper
     prog_levels = [TASK] + ([IRQ] if cfg["irq_progs"] else []) + ([NMI] if cfg["nmi"] else [])
 
-    @spec.action(c=CPU, lv=prog_levels, p=Prog, w=Item)
+    @spec.action(c=CPU, lv=(Level, prog_levels), p=Prog, w=Item)
     def ProgRunSubmit(s, c, lv, p, w):
         """A prog run starts on CPU c (an RCU reader) and calls bpf_delayed_work_submit(w): the claim."""
         g = and_(s.prog_attached[p], level_idle(s, c, lv), can_step(s, c, lv))
@@ -373,7 +373,7 @@ def make_spec(**constants: Any) -> Spec:
         ok, _refused = claim(s, c, lv, p, w, {}, g)
         return ok  # a refused claim ends the run with no state change: a stuttering step
 
-    @spec.action(c=CPU, lv=levels)
+    @spec.action(c=CPU, lv=(Level, levels))
     def SubmitReady(s, c, lv):
         """cmpxchg(CLAIMED, READY), then bpf_prog_inc_not_zero(aux->prog)."""
         w, p = s.sub_item[c][lv], s.sub_prog[c][lv]
@@ -402,7 +402,7 @@ def make_spec(**constants: Any) -> Spec:
 
     if task_ctx:
 
-        @spec.action(c=CPU, lv=levels)
+        @spec.action(c=CPU, lv=(Level, levels))
         def SubmitEnqueue(s, c, lv):
             """llist_add onto the current task's list (task_work-style, drained on return to user)."""
             w = s.sub_item[c][lv]
@@ -446,7 +446,7 @@ def make_spec(**constants: Any) -> Spec:
 
         if locked:
 
-            @spec.action(c=CPU, lv=levels)
+            @spec.action(c=CPU, lv=(Level, levels))
             def SubmitLock(s, c, lv):
                 """spin_lock_irqsave(&list_lock): spins (stays disabled) while anyone holds it."""
                 p = s.sub_prog[c][lv]
@@ -462,19 +462,19 @@ def make_spec(**constants: Any) -> Spec:
                     for pi in over(p, Prog)
                 ]
 
-            @spec.action(c=CPU, lv=levels)
+            @spec.action(c=CPU, lv=(Level, levels))
             def SubmitEnqueue(s, c, lv):
                 """list_add under the lock, then spin_unlock_irqrestore."""
                 return enqueue_steps(s, c, lv, PC.LOCKED, PC.QUEUE)
 
         else:
 
-            @spec.action(c=CPU, lv=levels)
+            @spec.action(c=CPU, lv=(Level, levels))
             def SubmitEnqueue(s, c, lv):
                 """llist_add(&work->item, &aux->irq_work->items)."""
                 return enqueue_steps(s, c, lv, PC.ENQUEUE, PC.QUEUE)
 
-        @spec.action(c=CPU, lv=levels)
+        @spec.action(c=CPU, lv=(Level, levels))
         def SubmitIrqWorkQueue(s, c, lv):
             """irq_work_queue: fetch_or(CLAIMED); only a claim that found PENDING clear queues on this CPU."""
             p = s.sub_prog[c][lv]
@@ -710,20 +710,22 @@ def make_spec(**constants: Any) -> Spec:
     # user_closes = False: user space keeps every fd and the attachment (no free path at all)
     user_progs = list(Prog) if cfg["user_closes"] else []
 
-    @spec.action(p=user_progs)
+    @spec.action(p=(Prog, user_progs))
     def ProgDetach(s, p):
         """User space detaches the prog: the link's reference is put."""
         return when(s.prog_attached[p], **prog_put(s, p, dict(prog_attached=put(s.prog_attached, p, False))))
 
-    @spec.action(p=user_progs)
+    @spec.action(p=(Prog, user_progs))
     def ProgFdClose(s, p):
         """User space closes the prog fd."""
         return when(s.prog_fd[p], **prog_put(s, p, dict(prog_fd=put(s.prog_fd, p, False))))
 
-    @spec.action(closes=[True] if cfg["user_closes"] else [])
-    def MapFdClose(s, closes):
-        """bpf_map_put_with_uref: usercnt to 0 (map_release_uref: no hook in the RFC), then refcnt."""
-        return when(s.map_usercnt == 1, map_usercnt=0, map_refcnt=s.map_refcnt - 1)
+    if cfg["user_closes"]:
+
+        @spec.action()
+        def MapFdClose(s):
+            """bpf_map_put_with_uref: usercnt to 0 (map_release_uref: no hook in the RFC), then refcnt."""
+            return when(s.map_usercnt == 1, map_usercnt=0, map_refcnt=s.map_refcnt - 1)
 
     if hash_map:
 

@@ -183,27 +183,43 @@ def _z3():
 
 
 def not_(a: Any) -> Any:
-    if type(a) is bool:
-        return not a
+    if a is True:
+        return False
+    if a is False:
+        return True
     return _z3().Not(a)
 
 
+# and_/or_ short-circuit on a concrete False/True even when other arguments are Z3 terms: the result is
+# the same formula, and the identity tests keep the BFS path cheap.
 def and_(*xs: Any) -> Any:
-    if all(type(x) is bool for x in xs):
-        return all(xs)
-    z3 = _z3()
-    if any(x is False for x in xs):
-        return z3.BoolVal(False)
-    return z3.And([x for x in xs if x is not True])
+    terms = None
+    for x in xs:
+        if x is True:
+            continue
+        if x is False:
+            return False
+        if terms is None:
+            terms = []
+        terms.append(x)
+    if terms is None:
+        return True
+    return _z3().And(terms)
 
 
 def or_(*xs: Any) -> Any:
-    if all(type(x) is bool for x in xs):
-        return any(xs)
-    z3 = _z3()
-    if any(x is True for x in xs):
-        return z3.BoolVal(True)
-    return z3.Or([x for x in xs if x is not False])
+    terms = None
+    for x in xs:
+        if x is False:
+            continue
+        if x is True:
+            return True
+        if terms is None:
+            terms = []
+        terms.append(x)
+    if terms is None:
+        return False
+    return _z3().Or(terms)
 
 
 def all_(xs: Iterable[Any]) -> Any:
@@ -414,11 +430,19 @@ class Spec:
         return name
 
     def action(self, **params: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """Decorator: ``@spec.action(c=CPU, w=Item)``; parameters range over an Enum or an iterable."""
+        """Decorator: ``@spec.action(c=CPU, w=Item)``; a parameter ranges over an Enum, a pair
+        ``(Enum, subset_of_its_values)``, or any iterable of concrete values."""
 
         def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
-            doms = {k: list(v.values()) if isinstance(v, Type) else list(v) for k, v in params.items()}
-            types = {k: v if isinstance(v, Type) else None for k, v in params.items()}
+            doms: dict[str, list[Any]] = {}
+            types: dict[str, Type | None] = {}
+            for k, v in params.items():
+                if isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], Type):
+                    types[k], doms[k] = v[0], list(v[1])  # (Enum, some of its values): shown by name
+                elif isinstance(v, Type):
+                    types[k], doms[k] = v, list(v.values())
+                else:
+                    types[k], doms[k] = None, list(v)
             self.actions.append(Action(fn.__name__, fn, doms, types, (fn.__doc__ or "").strip()))
             self._instances = None
             return fn
