@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: check test dumps bench lint format clean
+.PHONY: check test dumps report bench lint format clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -13,7 +13,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 check: $(STAMP)
-	$(BIN)/python -m explorer matrix
+	$(BIN)/python -m explorer matrix --report out/report.md
+
+dumps report: $(STAMP)
+	$(BIN)/python -m explorer matrix --report out/report.md
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

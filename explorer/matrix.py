@@ -62,7 +62,8 @@ def property_group(name: str) -> str:
 def load_expectations(path: Path) -> tuple[list[str], list[Cell]]:
     """Read and validate the expectation file; ConfigError (one line, naming file and cell) otherwise."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such expectation file") from None
     except tomllib.TOMLDecodeError as e:
@@ -86,7 +87,15 @@ def load_expectations(path: Path) -> tuple[list[str], list[Cell]]:
         name = raw.get("name")
         if not isinstance(name, str) or not name:
             raise ConfigError(f"{where}: missing name")
-        where = f"{path}: cell {name}"
+        line = next(
+            (
+                n
+                for n, ln in enumerate(text.splitlines(), 1)
+                if ln.strip() == f"name = {name!r}".replace("'", '"')
+            ),
+            None,
+        )
+        where = f"{path}:{line}: cell {name}" if line else f"{path}: cell {name}"
         if name in seen:
             raise ConfigError(f"{where}: duplicate cell name")
         seen.add(name)
