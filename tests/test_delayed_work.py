@@ -1,0 +1,139 @@
+"""Targeted checks of the delayed_work model against the code it transcribes (brief §1.3, §2, §3)."""
+
+from __future__ import annotations
+
+import pytest
+
+from spec.delayed_work import BUSY, CLAIMED_BITS, PENDING, VARIANTS, make_spec
+from spec.lang import SpecError, successors
+
+
+def _state(spec, **changes):
+    return spec.init_states()[0]._replace(**changes)
+
+
+def _after(spec, s, label):
+    """The successor of s via the instance with this label (exactly one)."""
+    out = [t for inst, t in successors(spec, s) if inst.label == label]
+    assert len(out) == 1, f"{label}: {len(out)} successors"
+    return out[0]
+
+
+def _labels(spec, s):
+    return {inst.label for inst, _ in successors(spec, s)}
+
+
+def _draining(spec):
+    """cpu0's runner has just cleared PENDING for prog0; the list holds w1 (newest) then w0."""
+    m = spec.model
+    return _state(
+        spec,
+        plist=((1, 0),),
+        flags=(m.WFlags.READY, m.WFlags.READY),
+        ref_of=(0, 0),
+        prog_refcnt=(4,),
+        iw_flags=(BUSY,),
+        seen=(BUSY, 0),
+        runner=(m.RPhase.FUNC, m.RPhase.IDLE),
+    )
+
+
+def test_posted_drain_visits_only_the_newest_item():
+    """The discarded llist_reverse_order result: iteration starts at the old head, now the tail."""
+    spec = make_spec(variant="rfc_posted")
+    t = _after(spec, _draining(spec), "DrainTake(c=cpu0)")
+    assert t.chain[0] == (1, spec.model.NONE)
+    assert spec.invariant_named("NoStrandedItem").fn(t) is False
+
+
+def test_fixed_drain_runs_oldest_first_and_keeps_every_item():
+    spec = make_spec(variant="rfc_fixed")
+    t = _after(spec, _draining(spec), "DrainTake(c=cpu0)")
+    assert t.chain[0] == (0, 1)
+    assert spec.invariant_named("NoStrandedItem").fn(t) is True
+
+
+@pytest.mark.parametrize("flags, queued_here", [(0, True), (BUSY, True), (CLAIMED_BITS, False)])
+def test_irq_work_queue_claim_semantics(flags, queued_here):
+    """irq_work_claim fails only while PENDING; a claim of a BUSY (running) work succeeds (brief §2)."""
+    spec = make_spec(variant="rfc_fixed")
+    m = spec.model
+    s = _state(
+        spec, pc=((m.PC.QUEUE, 0, 0), (0, 0, 0)), iw_flags=(flags,), iw_cpu=(1 if flags else m.NO_CPU,)
+    )
+    t = _after(spec, s, "SubmitIrqWorkQueue(c=cpu0, lv=TASK)")
+    assert t.iw_flags == (CLAIMED_BITS,)
+    assert t.iw_cpu == ((0,) if queued_here else s.iw_cpu)
+
+
+@pytest.mark.parametrize("current, cleared", [(BUSY, True), (CLAIMED_BITS, False)])
+def test_runner_clears_busy_only_if_nobody_reclaimed(current, cleared):
+    """atomic_cmpxchg(&flags, seen, seen & ~BUSY) with seen = the value written when PENDING was cleared."""
+    spec = make_spec(variant="rfc_fixed")
+    m = spec.model
+    s = _state(spec, iw_flags=(current,), seen=(BUSY, 0), runner=(m.RPhase.DRAIN, m.RPhase.IDLE))
+    if current & PENDING:
+        s = s._replace(iw_cpu=(1,))
+    t = _after(spec, s, "IrqWorkDone(c=cpu0)")
+    assert t.iw_flags == ((0,) if cleared else (current,))
+    assert t.runner[0] == m.RPhase.IDLE
+
+
+def test_inc_not_zero_failure_posted_leaves_ready_fixed_rolls_back():
+    for variant, expect_ready in (("rfc_posted", True), ("rfc_fixed", False)):
+        spec = make_spec(variant=variant)
+        m = spec.model
+        s = _state(
+            spec,
+            pc=((m.PC.CLAIMED, 0, 0), (0, 0, 0)),
+            flags=(m.WFlags.CLAIMED, m.WFlags.FREE),
+            prog_refcnt=(0,),
+            prog_fd=(False,),
+            prog_attached=(False,),
+            prog_phase=(m.Phase.RCU_WAIT,),
+        )
+        t = _after(spec, s, "SubmitReady(c=cpu0, lv=TASK)")
+        assert t.pc[0][0] == m.PC.IDLE
+        assert (t.flags[0] == m.WFlags.READY) is expect_ready
+        assert t.prog_refcnt == (0,)
+
+
+def test_grace_period_waits_for_a_running_prog():
+    """A prog run is an RCU reader: while it is in flight the free path cannot pass call_rcu."""
+    spec = make_spec(variant="rfc_fixed")
+    m = spec.model
+    s = _state(
+        spec,
+        pc=((m.PC.CLAIMED, 0, 0), (0, 0, 0)),
+        flags=(m.WFlags.CLAIMED, m.WFlags.FREE),
+        prog_refcnt=(0,),
+        prog_fd=(False,),
+        prog_attached=(False,),
+        prog_phase=(m.Phase.RCU_WAIT,),
+    )
+    assert "RcuGracePeriod(p=prog0)" not in _labels(spec, s)
+    assert "RcuGracePeriod(p=prog0)" in _labels(spec, s._replace(pc=((0, 0, 0), (0, 0, 0))))
+
+
+def test_nmi_interrupts_and_blocks_lower_levels():
+    spec = make_spec(variant="rfc_fixed", nmi=True, cpus=1)
+    m = spec.model
+    s = _state(spec, pc=((m.PC.CLAIMED, 0, m.PC.CLAIMED),), sub_item=((0, 0, 1),), flags=(1, 1))
+    labels = _labels(spec, s)
+    assert "SubmitReady(c=cpu0, lv=NMI)" in labels
+    assert "SubmitReady(c=cpu0, lv=TASK)" not in labels
+
+
+def test_broken_states_only_stutter():
+    spec = make_spec(variant="rfc_fixed")
+    s = _state(spec, uaf_map=True)
+    assert _labels(spec, s) == {"Quiescent"}
+
+
+def test_every_variant_builds_and_rejects_unknown_constants():
+    for v in VARIANTS:
+        assert make_spec(variant=v).actions
+    with pytest.raises(SpecError, match="unknown constant"):
+        make_spec(colour=1)
+    with pytest.raises(SpecError, match="unknown variant"):
+        make_spec(variant="rfc_v2")
