@@ -259,7 +259,10 @@ def report_markdown(props: list[str], cells: list[Cell], results: list[CellResul
     out += ["", "  ".join(f"{_abbrev(p)} = {p}" for p in props), ""]
     fair = next((r.fairness for r in results if r.fairness), [])
     if fair:
-        out += ["Liveness verdicts rest on weak fairness (strong for lock acquisition) of:", ""]
+        out += [
+            "Liveness verdicts rest on these fairness conditions (user space and prog runs are not fair):",
+            "",
+        ]
         out += [", ".join(f"`{f}`" for f in fair), ""]
     out += ["## Violations and their shortest counterexamples", ""]
     for cell, res in zip(cells, results, strict=True):
@@ -301,9 +304,11 @@ def run(args: argparse.Namespace) -> int:
     print(render(props, cells, results))
     fair = next((r.fairness for r in results if r.fairness), [])
     if fair:
+        strong = sorted({f[len("SF_vars(") :].split("(")[0] for f in fair if f.startswith("SF_")})
         print(
-            f"\nLiveness verdicts assume weak fairness of the kernel's steps: {len(fair)} conditions, e.g. "
-            f"{', '.join(fair[:3])}, ... (user space and prog runs are not fair)."
+            f"\nLiveness verdicts rest on {len(fair)} fairness conditions: weak fairness of each kernel step "
+            f"instance (e.g. {fair[0]}), strong fairness of {', '.join(strong) or 'none'}; user space and "
+            "prog runs are not fair. The full list is in the report."
         )
     total = sum(r.distinct for r in results)
     print(
