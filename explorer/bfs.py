@@ -18,8 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from spec.lang import Instance, Spec, SpecError, Step
 from explorer.store import NO_PARENT, StateStore
+from spec.lang import Instance, Spec, SpecError, Step
 
 DEADLOCK = "Deadlock"
 
@@ -242,8 +242,8 @@ def explore(spec: Spec, opts: Options | None = None, progress: Callable[[str], N
                     next_progress = now + opts.progress_every
                     rate = len(store) / max(now - t0, 1e-9)
                     progress(
-                        f"Progress({len(res.layers)}): {res.generated} states generated, {len(store)} distinct, "
-                        f"{len(store) - head} left on queue, {rate:.0f} distinct/s"
+                        f"Progress({len(res.layers)}): {res.generated} states generated, "
+                        f"{len(store)} distinct, {len(store) - head} left on queue, {rate:.0f} distinct/s"
                     )
     except KeyboardInterrupt:
         _close_layers(res, len(store), level_end)

@@ -10,7 +10,8 @@ hard-irq activity (task context in the ``task_context`` variant, where it is the
 
 A prog run is an RCU reader from its start until the helper returns and the run ends. It calls
 ``bpf_delayed_work_submit(w)`` once; the helper is these steps of the context's program counter ``pc``:
-    IDLE --SubmitClaim--> CLAIMED --SubmitReady--> ENQUEUE --SubmitEnqueue--> QUEUE --SubmitIrqWorkQueue--> IDLE
+    IDLE --ProgRunSubmit (the claim)--> CLAIMED --SubmitReady--> ENQUEUE --SubmitEnqueue--> QUEUE
+    QUEUE --SubmitIrqWorkQueue--> IDLE
 (``locked_list`` adds LOCKED between ENQUEUE and QUEUE: the list spinlock is held). A failed claim
 returns -EINVAL and the run ends in the same step. A callback that submits another item runs the same
 steps at the runner's level.
@@ -205,8 +206,8 @@ def make_spec(**constants: Any) -> Spec:
     NONE, NO_CPU, NO_PROG = nitem, ncpu, nprog
     m = Model(
         spec, ncpu, nitem, nprog, v, cfg["map_kind"], cfg["callback"], cfg["nmi"], cfg["irq_progs"],
-        gp_waits_drain, cfg["task_exit_drain"], cfg["user_closes"], CPU, Item, Prog, Level, PC, Phase, RPhase, WFlags,
-        NONE, NO_CPU, NO_PROG,
+        gp_waits_drain, cfg["task_exit_drain"], cfg["user_closes"],
+        CPU, Item, Prog, Level, PC, Phase, RPhase, WFlags, NONE, NO_CPU, NO_PROG,
     )  # fmt: skip
     levels = m.levels()
     dl = m.drain_level
