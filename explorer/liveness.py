@@ -591,3 +591,63 @@ def _lasso(
         states.append(store.states[v])
         steps.append(insts[i] if i >= 0 else None)
     return Trace(res.spec, states, steps, loop)
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def _add_arguments(p: Any) -> None:
+    p.add_argument("config", help="a model configuration (TOML)")
+    p.add_argument("--property", dest="props", action="append", metavar="NAME", help="check only these")
+    p.add_argument(
+        "--no-fairness", action="store_true", help="drop every fairness assumption (as TLC without WF)"
+    )
+    p.add_argument(
+        "--out", default="out", metavar="DIR", help="lassos go to DIR/<config>/liveness/ (default: out)"
+    )
+
+
+def _run(args: Any) -> int:
+    from pathlib import Path
+
+    from tabulate import tabulate
+
+    from explorer.bfs import Options, explore
+    from explorer.cli import EXIT_OK, EXIT_VIOLATION, UsageError, load
+    from explorer.traces import write_trace
+
+    config, spec = load(args.config)
+    known = [t.name for t in spec.properties]
+    for name in args.props or []:
+        if name not in known:
+            raise UsageError(
+                f"spec {spec.name} has no temporal property {name} (known: {', '.join(known) or 'none'})"
+            )
+    res = explore(spec, Options(stop_on_first=False, keep_graph=True))
+    if not res.exhausted:
+        raise UsageError(f"the search did not finish ({res.stopped}); liveness needs the whole state graph")
+    verdicts = check_liveness(res, args.props, fairness=[] if args.no_fairness else None)
+    print(f"{res.distinct} distinct states, {len(res.graph.src)} transitions, {res.seconds:.1f}s")
+    rows = [
+        (v.name, v.formula, "holds" if v.holds else f"VIOLATED ({len(v.trace.states)} states)")
+        for v in verdicts
+    ]
+    print(tabulate(rows, headers=["property", "form", "verdict"]))
+    fair = verdicts[0].fairness if verdicts else []
+    print(f"\nFairness assumed: {', '.join(fair) if fair else 'none (stuttering is allowed everywhere)'}")
+    bad = [v for v in verdicts if not v.holds]
+    for v in bad:
+        paths = write_trace(
+            v.trace, Path(args.out) / config.name / "liveness" / v.name, f"{v.name} is violated.\n{v.doc}"
+        )
+        print(f"Wrote {paths[0]}")
+    return EXIT_VIOLATION if bad else EXIT_OK
+
+
+def _register() -> None:
+    from explorer.cli import register
+
+    register("liveness", "check the temporal properties of a config under its fairness", _add_arguments, _run)
+
+
+_register()
