@@ -92,7 +92,7 @@ def register(spec: Spec, m: Any) -> None:
         ok = []
         for w in m.Item:
             placed = or_(m.on_live_list(s, w), m.in_drain(s, w), m.in_submit(s, w))
-            exists = s.elem_alive[w] if m.map_kind == "hash" else True
+            exists = s.elem[w] == m.Elem.LIVE if m.map_kind == "hash" else True
             ok.append(implies(and_(exists, s.flags[w] == WFlags.READY), placed))
         return all_(ok)
 
@@ -193,7 +193,7 @@ def register(spec: Spec, m: Any) -> None:
     kernel_steps = [
         "SubmitReady", "SubmitEnqueue", "SubmitIrqWorkQueue", "DrainTake", "CallbackRun",
         "CallbackReturn", "DrainPut", "DrainRelease", "IrqWorkDone", "RcuGracePeriod", "ProgFreeDeferred",
-        "TaskReturnToUser", "TaskDrainDone",
+        "ElemFreeRcu", "TaskReturnToUser", "TaskDrainDone",
     ]  # fmt: skip
     present = {a.name for a in spec.actions}
     for name in kernel_steps:

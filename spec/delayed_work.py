@@ -109,6 +109,7 @@ class Model:
     Phase: Enum
     RPhase: Enum
     WFlags: Enum
+    Elem: Enum
     NONE: int  # "no item" in a list slot
     NO_CPU: int
     NO_PROG: int
@@ -159,7 +160,7 @@ class Model:
         """The map value holding w (its llist node, flags, cb and data) has been freed."""
         freed = s.map_refcnt == 0
         if self.map_kind == "hash":
-            freed = or_(freed, not_(s.elem_alive[w]))
+            freed = or_(freed, s.elem[w] == self.Elem.FREED)
         return freed
 
 
@@ -203,11 +204,12 @@ def make_spec(**constants: Any) -> Spec:
     Phase = Enum("Phase", ["LIVE", "RCU_WAIT", "SYNC", "FREED"])
     RPhase = Enum("RPhase", ["IDLE", "FUNC", "DRAIN", "IN_CB", "CB_DONE", "PUT_DONE"])
     WFlags = Enum("WFlags", ["FREE", "CLAIMED", "READY"])
+    Elem = Enum("Elem", ["LIVE", "DELETED", "FREED"])
     NONE, NO_CPU, NO_PROG = nitem, ncpu, nprog
     m = Model(
         spec, ncpu, nitem, nprog, v, cfg["map_kind"], cfg["callback"], cfg["nmi"], cfg["irq_progs"],
         gp_waits_drain, cfg["task_exit_drain"], cfg["user_closes"],
-        CPU, Item, Prog, Level, PC, Phase, RPhase, WFlags, NONE, NO_CPU, NO_PROG,
+        CPU, Item, Prog, Level, PC, Phase, RPhase, WFlags, Elem, NONE, NO_CPU, NO_PROG,
     )  # fmt: skip
     levels = m.levels()
     dl = m.drain_level
@@ -243,7 +245,7 @@ def make_spec(**constants: Any) -> Spec:
     spec.var("map_refcnt", Int(-1, 1 + nprog), 1 + nprog, "the map fd + each prog's used_maps")
     spec.var("map_usercnt", Int(0, 1), 1, "the map fd")
     if hash_map:
-        spec.var("elem_alive", Fn(Item, Bool), const_fn(Item, True), "hash element holding each item")
+        spec.var("elem", Fn(Item, Elem), const_fn(Item, Elem.LIVE), "hash element holding each item")
     # ghosts: what the properties observe
     spec.var("runs", Fn(Item, Int(0, 2)), const_fn(Item, 0), "callback runs since the item's last claim")
     spec.var("ref_of", Fn(Item, ProgOrNone), const_fn(Item, NO_PROG), "the prog ref the item holds")
@@ -349,7 +351,7 @@ def make_spec(**constants: Any) -> Spec:
         claim is refused with -EINVAL (the caller decides what that returns to)."""
         alive = True
         if hash_map:
-            alive = s.elem_alive[w]  # the prog found the element by lookup
+            alive = s.elem[w] == Elem.LIVE  # the prog found the element by lookup
         if usercnt_policy:
             alive = and_(alive, s.map_usercnt > 0)  # the bpf_timer policy: -EPERM without user refs
         free = s.flags[w] == WFlags.FREE if claim_lock else True
@@ -733,7 +735,17 @@ def make_spec(**constants: Any) -> Spec:
         @spec.action(w=Item)
         def MapDeleteElem(s, w):
             """User space deletes the hash element holding w: its memory is freed or reused (no cancel)."""
-            return when(and_(s.map_usercnt == 1, s.elem_alive[w]), elem_alive=put(s.elem_alive, w, False))
+            return when(and_(s.map_usercnt == 1, s.elem[w] == Elem.LIVE), elem=put(s.elem, w, Elem.DELETED))
+
+        @spec.action(w=Item)
+        def ElemFreeRcu(s, w):
+            """The deleted element's memory is freed after an RCU grace period: no prog run (and, if
+            hard-irq is an RCU reader, no drain) is in flight; readers that began before may still use it."""
+            readers = [s.pc[c][lv] != PC.IDLE for c in CPU for lv in levels]
+            if gp_waits_drain:
+                readers += [s.runner[c] != RPhase.IDLE for c in CPU]
+            g = and_(s.elem[w] == Elem.DELETED, not_(any_(readers)))
+            return when(g, elem=put(s.elem, w, Elem.FREED))
 
     @spec.action(p=Prog)
     def RcuGracePeriod(s, p):
