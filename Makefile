@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 
 check: $(STAMP)
 	$(BIN)/python -m explorer matrix --report out/report.md
+	$(BIN)/python -m explorer crosscheck
 
 dumps report: $(STAMP)
 	$(BIN)/python -m explorer matrix --report out/report.md

@@ -30,6 +30,7 @@ class Options:
     stop_on_first: bool = True
     max_states: int | None = None
     max_seconds: float | None = None
+    max_depth: int | None = None  # explore only states at most this many states from Init (depth as counted)
     progress_every: float = 5.0
     keep_graph: bool = False
     invariants: list[str] | None = None  # names to check; None means all of the spec's
@@ -172,10 +173,14 @@ def explore(spec: Spec, opts: Options | None = None, progress: Callable[[str], N
         if len(store):
             res.layers.append(len(store))
         level_end = len(store)
+        if opts.max_depth is not None and len(res.layers) >= opts.max_depth:
+            return finish("max-depth", head)
         while head < len(store):
             if head == level_end:
                 level_end = len(store)
                 res.layers.append(level_end - head)
+                if opts.max_depth is not None and len(res.layers) >= opts.max_depth:
+                    return finish("max-depth", head)  # the deepest layer is stored and checked, not expanded
             s = store.states[head]
             sid = head
             head += 1

@@ -1,0 +1,106 @@
+"""`python -m explorer crosscheck`: the BFS and Z3 backends must agree on the same Spec.
+
+For every cell of the expected-verdict matrix:
+* the number of distinct states at each BFS depth d = 0..K equals what Z3 counts by blocking-clause
+  enumeration (``smt.count_layers``);
+* every invariant that BFS finds violated within ``--bmc-depth`` steps is found by BMC at exactly the
+  same minimal number of steps, and BMC finds nothing earlier.
+A disagreement is a bug in one backend (or in how the model uses the language), never something to
+paper over.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tabulate import tabulate
+
+from explorer import smt
+from explorer.bfs import Options, explore
+from explorer.matrix import DEFAULT_EXPECTATIONS, Cell, load_expectations
+from spec.config import import_model
+
+
+@dataclass
+class Agreement:
+    cell: str
+    bfs_layers: list[int] = field(default_factory=list)
+    z3_layers: list[int] = field(default_factory=list)
+    depths: dict[str, tuple[int, int | None]] = field(default_factory=dict)  # inv -> (BFS steps, BMC steps)
+    seconds: float = 0.0
+    error: str | None = None
+
+    @property
+    def problems(self) -> list[str]:
+        out = [self.error] if self.error else []
+        if self.bfs_layers != self.z3_layers:
+            out.append(f"layer sizes differ: BFS {self.bfs_layers}, Z3 {self.z3_layers}")
+        for inv, (b, z) in self.depths.items():
+            if b != z:
+                out.append(f"{inv}: BFS needs {b} steps, BMC {z}")
+        return out
+
+
+def check_cell(cell: Cell, layers: int, bmc_depth: int) -> Agreement:
+    t0 = time.monotonic()
+    ag = Agreement(cell.name)
+    try:
+        spec = import_model(cell.model).make_spec(**cell.constants)
+        depth = max(layers, bmc_depth) + 1
+        res = explore(spec, Options(stop_on_first=False, max_depth=depth), progress=lambda _l: None)
+        ag.bfs_layers = (res.layers + [0] * (layers + 1))[: layers + 1]
+        ag.z3_layers = smt.count_layers(spec, layers)
+        for v in res.violations:
+            if v.name == "Deadlock" or v.depth - 1 > bmc_depth:
+                continue
+            steps = v.depth - 1
+            got = smt.bmc(spec, steps, invariants=[v.name])
+            ag.depths[v.name] = (steps, got.depth if got.violation == v.name else None)
+    except Exception as e:  # reported as a disagreement, with the cell's name
+        ag.error = f"{type(e).__name__}: {e}"
+    ag.seconds = time.monotonic() - t0
+    return ag
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--expect", default=str(DEFAULT_EXPECTATIONS), help="the matrix whose cells to compare")
+    p.add_argument("--layers", type=int, default=4, help="compare layer sizes for depths 0..K (default 4)")
+    p.add_argument("--bmc-depth", type=int, default=6, help="compare violations found within N steps")
+    p.add_argument("--jobs", type=int, default=2, help="worker processes")
+
+
+def run(args: argparse.Namespace) -> int:
+    _props, cells = load_expectations(Path(args.expect))
+    t0 = time.monotonic()
+    with ProcessPoolExecutor(max_workers=max(args.jobs, 1)) as pool:
+        results = list(pool.map(check_cell, cells, [args.layers] * len(cells), [args.bmc_depth] * len(cells)))
+    rows = []
+    for ag in results:
+        depths = ", ".join(f"{k} {b}={z}" for k, (b, z) in ag.depths.items()) or "-"
+        agree = "same" if not ag.problems else "DIFFERENT"
+        rows.append([ag.cell, " ".join(map(str, ag.bfs_layers)), agree, depths, f"{ag.seconds:.1f}"])
+    print(tabulate(rows, headers=["cell", "BFS layer sizes", "Z3 count", "violation steps BFS=BMC", "s"]))
+    problems = [f"{ag.cell}: {p}" for ag in results for p in ag.problems]
+    for line in problems:
+        print(f"DISAGREEMENT {line}")
+    print(f"\nBFS and Z3 compared on {len(results)} cells in {time.monotonic() - t0:.1f}s: "
+          f"{'they agree' if not problems else f'{len(problems)} disagreements'}")  # fmt: skip
+    return 1 if problems else 0
+
+
+def _register() -> None:
+    from explorer.cli import register
+
+    register(
+        "crosscheck",
+        "compare BFS and Z3 (layer sizes, violation depths) on every matrix cell",
+        add_arguments,
+        run,
+    )
+
+
+_register()

@@ -1,0 +1,20 @@
+"""BFS and Z3 agree on the model: layer sizes and minimal violation depths (explorer/crosscheck.py)."""
+
+from explorer.crosscheck import Agreement, check_cell
+from explorer.matrix import Cell
+
+
+def test_backends_agree_on_posted_and_no_claim_lock():
+    for name, consts in [
+        ("rfc_posted", {"variant": "rfc_posted"}),
+        ("no_claim_lock", {"variant": "no_claim_lock", "cpus": 1, "irq_progs": True}),
+    ]:
+        ag = check_cell(Cell(name, "spec.delayed_work", consts, {}), layers=4, bmc_depth=6)
+        assert ag.problems == [], ag.problems
+        assert ag.bfs_layers[0] == 1 and sum(ag.bfs_layers) > 50
+        assert ag.depths, "a shallow violation should have been compared"
+
+
+def test_a_disagreement_is_reported():
+    ag = Agreement("x", bfs_layers=[1, 7], z3_layers=[1, 6], depths={"Inv": (4, None)})
+    assert len(ag.problems) == 2
