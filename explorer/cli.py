@@ -35,7 +35,13 @@ from spec.config import Config, ConfigError, build_spec, load_config
 from spec.lang import Spec, SpecError
 
 EXIT_OK, EXIT_VIOLATION, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-PLUGIN_MODULES = ("explorer.matrix", "explorer.smt", "explorer.liveness")
+PLUGIN_MODULES = (
+    "explorer.matrix",
+    "explorer.liveness",
+    "explorer.crosscheck",
+    "explorer.smt_cli",
+    "explorer.queries",
+)
 
 
 class UsageError(Exception):
