@@ -288,6 +288,13 @@ def make_spec(**constants: Any) -> Spec:
     def push_front(seq: tuple, w: Any) -> tuple:
         return (w, *seq[:-1])
 
+    def llist_add(s: Any, head: tuple, w: int) -> tuple:
+        """llist_add(w, head): the new list and the double_enqueue ghost. A second llist_add of a linked
+        node rewrites its next pointer (list corruption): the ghost records it, and the abstract list
+        keeps one copy so the model stays finite (the behaviour halts there anyway)."""
+        linked = m.occurrences(s, w) > 0
+        return ite(linked, head, push_front(head, w)), or_(s.double_enqueue, linked)
+
     def pop_front(seq: tuple) -> tuple:
         return (*seq[1:], NONE)
 
@@ -414,11 +421,8 @@ def make_spec(**constants: Any) -> Spec:
                 return []
             steps = []
             for wi in over(w, Item):
-                linked = m.occurrences(s, wi) > 0
-                upd = dict(
-                    task_list=put(s.task_list, c, ite(linked, s.task_list[c], push_front(s.task_list[c], wi)))
-                )
-                upd["double_enqueue"] = or_(s.double_enqueue, linked)
+                new, corrupt = llist_add(s, s.task_list[c], wi)
+                upd = dict(task_list=put(s.task_list, c, new), double_enqueue=corrupt)
                 upd.update(set_ctx(s, c, lv, PC.IDLE))
                 touch_item(s, wi, upd)
                 steps.append(when(and_(g, w == wi), **upd))
@@ -434,11 +438,8 @@ def make_spec(**constants: Any) -> Spec:
             steps = []
             for wi in over(w, Item):
                 for pi in over(p, Prog):
-                    # A second llist_add of a linked node rewrites its next pointer: list corruption. The
-                    # ghost records it; the abstract list keeps one copy so the model stays finite.
-                    linked = m.occurrences(s, wi) > 0
-                    new = ite(linked, s.plist[pi], push_front(s.plist[pi], wi))
-                    upd = dict(plist=put(s.plist, pi, new), double_enqueue=or_(s.double_enqueue, linked))
+                    new, corrupt = llist_add(s, s.plist[pi], wi)
+                    upd = dict(plist=put(s.plist, pi, new), double_enqueue=corrupt)
                     upd.update(set_ctx(s, c, lv, to_pc, wi, pi))
                     if locked:
                         upd["lock_owner"] = put(s.lock_owner, pi, 0)
