@@ -3,6 +3,8 @@
 Usage (from the repository root):
     python bench/bench_smt.py                                  # the built-in specs
     python bench/bench_smt.py tests.classic.twophase:make_spec --depth 8 --kw rms=2
+    python bench/bench_smt.py --delayed-work                   # BMC per depth + induction, 2x2 and 3x3
+    python bench/bench_smt.py --delayed-work --sizes 2x2 4x8 8x16 --progs 2   # beyond BFS (slow: minutes)
 A factory is ``module:function`` returning a Spec; ``--kw name=int`` passes integer keyword arguments.
 """
 
@@ -53,6 +55,41 @@ def bench(
             )
 
 
+def bench_delayed_work(depth: int, sizes: list[str], progs: int) -> None:
+    """delayed_work figures: BMC seconds per depth on the default config (rfc_fixed, array, 2 CPUs x
+    2 items), then the time to prove every safety invariant inductive with the auxiliary invariants
+    (invariants/inductive.py) for each CPUS x ITEMS size, with both induction engines where feasible."""
+    from explorer.smt_cli import add_aux_invariants, full_strengthening, prove_by_step
+    from invariants.delayed_work import SAFETY
+    from spec.delayed_work import make_spec
+
+    spec = make_spec()
+    r = smt.bmc(spec, depth, SAFETY)
+    per = " ".join(f"{k}:{t:.2f}s" for k, t in enumerate(r.seconds_per_depth))
+    outcome = "no violation" if r.ok else f"{r.violation} at depth {r.depth}"
+    print(
+        f"== delayed_work rfc_fixed 2x2: bmc to depth {depth}: {outcome}, {r.seconds:.1f}s; per depth {per}"
+    )
+    for size in sizes:
+        cpus, _, items = size.partition("x")
+        spec = make_spec(variant="rfc_fixed", cpus=int(cpus), items=int(items), progs=progs)
+        add_aux_invariants(spec)
+        strengthen = full_strengthening(spec, SAFETY[0])
+        engines = [("step", prove_by_step)]
+        if (
+            int(cpus) * int(items) <= 9
+        ):  # smt.prove's one query per conjunct over all of Next: small sizes only
+            engines.append(("whole", smt.prove))
+        for name, engine in engines:
+            pr = engine(spec, SAFETY[0], strengthen)
+            verdict = "PROVED" if pr.ok else f"CTI ({pr.failed} at {pr.stage})"
+            print(
+                f"induction rfc_fixed {cpus} CPUs x {items} items x {progs} progs "
+                f"({len(spec.instances())} action instances), engine {name}: {verdict} in {pr.seconds:.1f}s",
+                flush=True,
+            )
+
+
 def _factory(ref: str, kwargs: dict[str, int]) -> Callable[[], Spec]:
     mod, _, fn = ref.partition(":")
     f = getattr(importlib.import_module(mod), fn or "make_spec")
@@ -66,7 +103,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--kw", action="append", default=[], help="name=int keyword argument for the factory")
     ap.add_argument("--no-count", action="store_true", help="skip counting layers with Z3")
     ap.add_argument("--unroll", action="store_true", help="also count layers by path unrolling (slower)")
+    ap.add_argument("--delayed-work", action="store_true", help="the delayed_work figures (BMC, induction)")
+    ap.add_argument("--sizes", nargs="+", default=["2x2", "3x3"], help="CPUSxITEMS sizes for --delayed-work")
+    ap.add_argument("--progs", type=int, default=2, help="progs for the --delayed-work induction sizes")
     args = ap.parse_args(argv)
+    if args.delayed_work:
+        bench_delayed_work(args.depth, args.sizes, args.progs)
+        return 0
     kwargs = {k: int(v) for k, _, v in (kv.partition("=") for kv in args.kw)}
     refs = args.factory or ["tests.classic.diehard:make_spec", "tests.test_smt:make_queue_spec"]
     methods = ("image", "unroll") if args.unroll else ("image",)

@@ -1,0 +1,391 @@
+"""Z3 subcommands: ``python -m explorer bmc`` and ``python -m explorer prove``.
+
+    python -m explorer bmc <config.toml> --depth K [--invariant NAME ...]
+        Bounded model checking up to K steps. A violation is printed (shortest, as in BFS), dumped with
+        traces.write_trace under ``out/bmc/<config>/<invariant>.{txt,itf.json,dot}``; exit 1. Exit 0
+        when no violation exists within K steps (which says nothing about K + 1).
+
+    python -m explorer prove <config.toml> --invariant NAME [--strengthen NAME ...] [--aux]
+        Induction: PROVED (with the time), or the counterexample to induction (CTI): a pre-state that
+        satisfies the invariant and the strengthening, an enabled action, and a post-state that
+        violates one of them; dumped under ``out/prove/<config>/<invariant>.*``; exit 1. Strengthening
+        names resolve against the spec's invariants plus the auxiliary invariants of
+        ``invariants/inductive.py``; ``--aux`` strengthens with all of them and every other safety
+        invariant (the strengthening that makes rfc_fixed's safety inductive).
+
+``--set name=value`` overrides a constant *without* the config's range checks (PARAMS caps cpus and
+items at 3 for BFS; induction has no such limit): ``--set cpus=8 --set items=16 --set progs=2``.
+
+The induction engine here, ``prove_by_step``, checks consecution one transition at a time and only for
+the invariant atoms the transition can change: for each step (action instance and branch) it
+substitutes the step's post-state terms into the invariant's atoms (``z3.substitute``), drops the atoms
+that come out unchanged (they hold by the pre-state assumption) and asks Z3 whether the rest can fail.
+It proves the same formula as ``explorer.smt.prove`` (Init => I; I /\\ TypeOK /\\ C /\\ Next /\\
+TypeOK' /\\ C' => I'), with many small queries instead of one per conjunct over the whole Next; on the
+delayed_work model that is what lets induction reach 8 CPUs x 16 items (``--engine whole`` runs
+``smt.prove``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import z3
+
+from explorer import smt
+from explorer.bfs import Trace
+from explorer.cli import (
+    EXIT_OK,
+    EXIT_VIOLATION,
+    UsageError,
+    _positive_int,
+    register,
+)
+from explorer.traces import format_text, write_trace
+from spec.config import Config, ConfigError, import_model, load_config
+from spec.lang import Predicate, Spec, SpecError
+
+# --------------------------------------------------------------------------- building the spec
+
+
+def parse_set(items: Sequence[str]) -> dict[str, Any]:
+    """``name=value`` pairs: ints, true/false, else strings."""
+    out: dict[str, Any] = {}
+    for it in items:
+        name, eq, raw = it.partition("=")
+        if not eq or not name:
+            raise UsageError(f"--set {it!r}: expected name=value")
+        v: Any = raw
+        if raw.lower() in ("true", "false"):
+            v = raw.lower() == "true"
+        else:
+            try:
+                v = int(raw)
+            except ValueError:
+                pass
+        out[name.strip()] = v
+    return out
+
+
+def load_with_overrides(config_path: str, overrides: dict[str, Any]) -> tuple[Config, Spec]:
+    """Load a config and build its spec, with ``overrides`` on top of its constants (no range checks)."""
+    config = load_config(config_path)
+    unknown = sorted(set(overrides) - set(config.constants))
+    if unknown:
+        raise ConfigError(f"{config.path}: --set: unknown constant(s) {', '.join(unknown)}")
+    constants = {**config.constants, **overrides}
+    spec = import_model(config.module).make_spec(**constants)
+    if not spec.constants:
+        spec.constants = dict(constants)
+    return config, spec
+
+
+def add_aux_invariants(spec: Spec) -> list[str]:
+    """Register the auxiliary invariants of invariants/inductive.py on a delayed_work spec (idempotent);
+    returns their names ([] for a spec that is not a delayed_work model)."""
+    if getattr(spec, "model", None) is None:
+        return []
+    from invariants.inductive import aux_invariants
+
+    have = {p.name for p in spec.invariants}
+    names = []
+    for name, fn in aux_invariants(spec).items():
+        if name not in have:
+            spec.add_invariant(name, fn)
+        names.append(name)
+    return names
+
+
+def resolve(spec: Spec, names: Sequence[str]) -> list[Predicate]:
+    known = [p.name for p in spec.invariants]
+    for n in names:
+        if n not in known:
+            raise UsageError(f"spec {spec.name} has no invariant {n} (known: {', '.join(known)})")
+    return [spec.invariant_named(n) for n in names]
+
+
+def full_strengthening(spec: Spec, target: str) -> list[str]:
+    """Every other invariant of the spec, safety and auxiliary (call add_aux_invariants first)."""
+    return [p.name for p in spec.invariants if p.name != target]
+
+
+# --------------------------------------------------------------------------- induction, step by step
+
+
+def _atoms(f: z3.BoolRef) -> list[z3.BoolRef]:
+    out, todo = [], [f]
+    while todo:
+        x = todo.pop()
+        if z3.is_and(x):
+            todo.extend(reversed(x.children()))
+        elif not z3.is_true(x):
+            out.append(x)
+    return out
+
+
+def _as_term(v: Any, like: z3.ExprRef) -> z3.ExprRef:
+    if isinstance(v, z3.ExprRef):
+        return v
+    return z3.BoolVal(bool(v)) if isinstance(like, z3.BoolRef) else z3.IntVal(int(v))
+
+
+def _eval_leaf(v: Any, model: z3.ModelRef, like: z3.ExprRef) -> Any:
+    if not isinstance(v, z3.ExprRef):
+        return v
+    r = model.eval(v, model_completion=True)
+    return z3.is_true(r) if isinstance(like, z3.BoolRef) else r.as_long()
+
+
+def _rebuild(template: Any, leaves: list[Any]) -> Any:
+    """Put a flat list of leaf values back into the nested-tuple shape of template."""
+    it = iter(leaves)
+
+    def go(t: Any) -> Any:
+        if type(t) is tuple:
+            return tuple(go(x) for x in t)
+        return next(it)
+
+    return go(template)
+
+
+def prove_by_step(
+    spec: Spec,
+    invariant: smt.InvariantLike,
+    strengthen: Sequence[smt.InvariantLike] = (),
+    check_types: bool = False,
+) -> smt.ProveResult:
+    """``smt.prove`` with consecution split per transition and per changed atom (see module docstring).
+
+    Same result type: on failure ``trace`` is [initial state] (stage "init") or [pre, post] with the
+    step taken (stage "step"), and ``failed`` names the first conjunct (target first) the post-state
+    violates. The post-state is recomputed by concrete execution, so a CTI always replays."""
+    enc = smt.Encoding(spec)
+    target = smt._predicates(spec, [invariant])[0]
+    conj = [target] + smt._predicates(spec, strengthen)
+    t0 = time.monotonic()
+    res = smt.ProveResult(spec, target.name, ok=False)
+    s = enc.state(0)
+    hold = [enc.pred(p.fn, s, f"invariant {p.name}") for p in conj]
+
+    def first_failed(state: Any) -> str:
+        return next((p.name for p in conj if p.fn(state) is False), conj[0].name)
+
+    # initiation
+    solver = z3.Solver()
+    solver.add(enc.type_ok(s), enc.constraint(s), enc.init(s), z3.Not(z3.And(hold)))
+    if smt._sat(solver):
+        pre = enc.decode(s, solver.model())
+        res.stage, res.failed = "init", first_failed(pre)
+        res.trace = Trace(spec, [pre], [None])
+        res.seconds = time.monotonic() - t0
+        return res
+
+    # consecution
+    all_atoms = [a for h in hold for a in _atoms(h)]
+    have = {a.get_id() for a in all_atoms}
+    inv = z3.And(all_atoms) if all_atoms else z3.BoolVal(True)
+    solver = z3.Solver()
+    solver.add(enc.type_ok(s), enc.constraint(s), *hold)
+    s_leaves = smt._leaves(tuple(s))
+    has_constraint = spec.constraint is not None
+    for st in enc.steps(s):
+        post = enc.cls(*st.post)
+        p_leaves = smt._leaves(tuple(st.post))
+        pairs = [
+            (a, _as_term(b, a))
+            for a, b in zip(s_leaves, p_leaves, strict=True)
+            if not (isinstance(b, z3.ExprRef) and b.eq(a))
+        ]
+        if not pairs and not check_types:
+            continue  # a stuttering step
+        changed = [a for a in _atoms(z3.substitute(inv, *pairs)) if a.get_id() not in have] if pairs else []
+        goals = [z3.Not(a) for a in changed]
+        if check_types:
+            ok = [smt._in_type(t, v) for t, v in zip(enc.types, st.post, strict=True)]
+            goals.append(z3.Not(z3.And([z3.BoolVal(x) if type(x) is bool else x for x in ok])))
+        if not goals:
+            continue
+        solver.push()
+        solver.add(st.guard)
+        if changed:
+            solver.add(enc.type_ok(post))
+            if has_constraint:
+                solver.add(enc.constraint(post))
+        solver.add(z3.Or(goals))
+        sat = smt._sat(solver)
+        model = solver.model() if sat else None
+        solver.pop()
+        if not sat:
+            continue
+        pre = enc.decode(s, model)
+        after = _rebuild(
+            tuple(st.post), [_eval_leaf(v, model, a) for v, a in zip(p_leaves, s_leaves, strict=True)]
+        )
+        nxt = spec.State(*after)
+        type_bad = any(not v.type.contains(x) for v, x in zip(spec.variables, nxt, strict=True))
+        if type_bad:
+            res.stage, res.failed = "step", smt.TYPE_ERROR
+            res.trace = Trace(spec, [pre], [None])
+        else:
+            res.stage, res.failed = "step", first_failed(nxt)
+            res.trace = Trace(spec, [pre, nxt], [None, st.inst])
+        res.seconds = time.monotonic() - t0
+        return res
+    res.ok = True
+    res.seconds = time.monotonic() - t0
+    return res
+
+
+# --------------------------------------------------------------------------- output
+
+
+def format_cti(res: smt.ProveResult, title: str) -> str:
+    """The CTI as text: the pre-state (all variables), the action, the post-state's changed variables."""
+    spec = res.spec
+    tr = res.trace
+    assert tr is not None
+    lines = [title]
+    if res.stage == "init":
+        lines.append("An initial state violates it:")
+        lines += [f"  {n} = {spec.show_value(n, getattr(tr.states[0], n))}" for n in spec.var_names]
+        return "\n".join(lines)
+    pre = tr.states[0]
+    lines.append("Pre-state (satisfies the invariant and the strengthening; need not be reachable):")
+    lines += [f"  {n} = {spec.show_value(n, getattr(pre, n))}" for n in spec.var_names]
+    if len(tr.states) < 2:
+        lines.append("An enabled step leaves a variable's type.")
+        return "\n".join(lines)
+    post = tr.states[1]
+    lines.append(f"Action: {tr.steps[1].label}")
+    lines.append(f"Post-state (violates {res.failed}); changed variables:")
+    for n in spec.var_names:
+        if getattr(pre, n) != getattr(post, n):
+            lines.append(f"  {n} = {spec.show_value(n, getattr(post, n))}")
+    return "\n".join(lines)
+
+
+def _stem(config: Config, overrides: dict[str, Any]) -> str:
+    if not overrides:
+        return config.name
+    return config.name + "-" + "-".join(f"{k}{v}" for k, v in sorted(overrides.items()))
+
+
+# --------------------------------------------------------------------------- bmc
+
+
+def add_bmc_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("config", help="a config file (TOML)")
+    p.add_argument(
+        "--depth", type=_positive_int, required=True, metavar="K", help="check paths of up to K steps"
+    )
+    p.add_argument(
+        "--invariant",
+        dest="invariants",
+        action="extend",
+        nargs="+",
+        metavar="NAME",
+        help="check only these invariants (default: the config's list, else all of the spec's)",
+    )
+    p.add_argument("--deadlock", action="store_true", help="also report a reachable deadlock")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE")
+    p.add_argument("--out", default="out", metavar="DIR", help="dumps go to DIR/bmc/<config>/ (default: out)")
+
+
+def run_bmc(args: argparse.Namespace) -> int:
+    overrides = parse_set(args.overrides)
+    config, spec = load_with_overrides(args.config, overrides)
+    add_aux_invariants(spec)
+    names = args.invariants if args.invariants is not None else config.check.invariants
+    if names is None:
+        names = [p.name for p in spec.invariants if p.name not in _aux_names(spec)]
+    resolve(spec, names)
+    print(f"BMC of {config.name} ({spec.name}) to depth {args.depth}: {', '.join(names)}")
+    r = smt.bmc(spec, args.depth, names, check_deadlock=args.deadlock)
+    per = " ".join(f"{k}:{t:.2f}s" for k, t in enumerate(r.seconds_per_depth))
+    if r.ok:
+        print(f"No violation within {args.depth} steps ({r.seconds:.2f}s; per depth {per}).")
+        return EXIT_OK
+    assert r.trace is not None
+    head = "Deadlock reached." if r.violation == "Deadlock" else f"Invariant {r.violation} is violated."
+    title = f"{head} (BMC, {r.depth} steps)\n{r.detail}" if r.detail else f"{head} (BMC, {r.depth} steps)"
+    print(format_text(r.trace, "Error: " + title))
+    paths = write_trace(r.trace, Path(args.out) / "bmc" / _stem(config, overrides) / r.violation, title)
+    print(f"Wrote {', '.join(str(x) for x in paths)}")
+    print(f"Found at depth {r.depth} in {r.seconds:.2f}s (per depth {per}).")
+    return EXIT_VIOLATION
+
+
+def _aux_names(spec: Spec) -> set[str]:
+    if getattr(spec, "model", None) is None:
+        return set()
+    from invariants.inductive import STRENGTHENING
+
+    return set(STRENGTHENING)
+
+
+# --------------------------------------------------------------------------- prove
+
+
+def add_prove_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("config", help="a config file (TOML)")
+    p.add_argument("--invariant", required=True, metavar="NAME", help="the invariant to prove")
+    p.add_argument(
+        "--strengthen",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="NAME",
+        help="auxiliary invariants assumed and proved with it (spec invariants or invariants/inductive.py)",
+    )
+    p.add_argument(
+        "--aux", action="store_true", help="strengthen with every other invariant, safety and auxiliary"
+    )
+    p.add_argument(
+        "--engine",
+        choices=["step", "whole"],
+        default="step",
+        help="step: one query per transition and changed atom (default); whole: explorer.smt.prove",
+    )
+    p.add_argument("--check-types", action="store_true", help="also prove no enabled step leaves a type")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE")
+    p.add_argument("--out", default="out", metavar="DIR", help="CTI dumps go to DIR/prove/<config>/")
+
+
+def run_prove(args: argparse.Namespace) -> int:
+    overrides = parse_set(args.overrides)
+    config, spec = load_with_overrides(args.config, overrides)
+    add_aux_invariants(spec)
+    resolve(spec, [args.invariant, *args.strengthen])
+    strengthen = list(dict.fromkeys(args.strengthen))
+    if args.aux:
+        strengthen += [n for n in full_strengthening(spec, args.invariant) if n not in strengthen]
+    strengthen = [n for n in strengthen if n != args.invariant]
+    shown = ", ".join(f"{k}={v}" for k, v in spec.constants.items())
+    print(f"Induction on {config.name} ({shown})")
+    print(f"Invariant {args.invariant}; strengthening: {', '.join(strengthen) or 'none'}")
+    engine = prove_by_step if args.engine == "step" else smt.prove
+    r = engine(spec, args.invariant, strengthen, check_types=args.check_types)
+    if r.ok:
+        print(f"PROVED: {args.invariant} (with the strengthening) is inductive; {r.seconds:.2f}s")
+        return EXIT_OK
+    title = f"NOT INDUCTIVE: {r.failed} fails at {r.stage} ({r.seconds:.2f}s)"
+    text = format_cti(r, title)
+    print(text)
+    assert r.trace is not None
+    paths = write_trace(r.trace, Path(args.out) / "prove" / _stem(config, overrides) / args.invariant, title)
+    cti_txt = paths[0].with_name(paths[0].name.replace(".txt", ".cti.txt"))
+    cti_txt.write_text(text + "\n", encoding="utf-8")
+    print(f"Wrote {', '.join(str(x) for x in [cti_txt, *paths])}")
+    return EXIT_VIOLATION
+
+
+register("bmc", "bounded model checking with Z3 up to a depth", add_bmc_arguments, run_bmc)
+register(
+    "prove", "prove an invariant inductive with Z3 (prints PROVED or a CTI)", add_prove_arguments, run_prove
+)
+
+__all__ = ["prove_by_step", "add_aux_invariants", "load_with_overrides", "format_cti", "SpecError"]

@@ -1,0 +1,207 @@
+"""The Z3 backend on the delayed_work model agrees with explicit-state search.
+
+(a) per-depth state counts: ``count_layers`` equals the first K+1 BFS layers, for every variant;
+(b) BMC finds the shallow BFS violations at the same minimal depth;
+(c) induction: rfc_fixed's safety is inductive with the auxiliary invariants, and without them the
+    counterexample to induction replays on the concrete model;
+plus the ``bmc``/``prove``/``queries`` subcommands.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from explorer import smt
+from explorer.bfs import Options, explore
+from explorer.cli import main
+from explorer.smt_cli import add_aux_invariants, full_strengthening, prove_by_step
+from invariants.delayed_work import SAFETY
+from invariants.inductive import STRENGTHENING
+from spec.delayed_work import VARIANTS, make_spec
+from spec.lang import successors
+
+K = 4
+
+
+def bfs_layers(spec, k: int) -> list[int]:
+    """Distinct states at each shortest distance 0..k, by the slow reference successor function."""
+    seen = set(spec.init_states())
+    frontier = list(seen)
+    layers = [len(frontier)]
+    for _ in range(k):
+        nxt = []
+        for s in frontier:
+            for _inst, t in successors(spec, s):
+                if t not in seen:
+                    seen.add(t)
+                    nxt.append(t)
+        frontier = nxt
+        layers.append(len(nxt))
+    return layers
+
+
+# --------------------------------------------------------------------------- (a) counts
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_count_layers_matches_bfs(variant):
+    spec = make_spec(variant=variant)
+    assert smt.count_layers(spec, K) == bfs_layers(spec, K)
+
+
+def test_count_layers_matches_the_bfs_engine_on_the_default():
+    spec = make_spec()
+    res = explore(spec, Options(check_deadlock=False, stop_on_first=False), progress=lambda _line: None)
+    assert res.distinct == 28920
+    assert smt.count_layers(spec, 5) == res.layers[:6]
+
+
+# --------------------------------------------------------------------------- (b) violations
+
+
+@pytest.mark.parametrize(
+    "variant,invariant,depth",
+    [
+        ("rfc_posted", "NoStrandedItem", 4),
+        ("task_context", "NoStrandedItem", 4),
+        ("no_claim_lock", "RefcountsConsistent", 4),
+    ],
+)
+def test_bmc_finds_the_bfs_violation_at_the_same_depth(variant, invariant, depth):
+    spec = make_spec(variant=variant)
+    res = explore(spec, Options(check_deadlock=False, invariants=[invariant]), progress=lambda _line: None)
+    v = res.violation(invariant)
+    assert v is not None and len(v.trace.states) - 1 == depth
+    r = smt.bmc(spec, depth + 2, [invariant])
+    assert r.violation == invariant
+    assert r.depth == len(v.trace.states) - 1
+    assert spec.invariant_named(invariant).fn(r.trace.states[-1]) is False
+    for pre, inst, post in zip(r.trace.states, r.trace.steps[1:], r.trace.states[1:], strict=False):
+        assert any(i.label == inst.label and t == post for i, t in successors(spec, pre))
+
+
+def test_bmc_finds_nothing_on_rfc_fixed_within_the_bound():
+    spec = make_spec(variant="rfc_fixed", cpus=1)
+    assert smt.bmc(spec, 6, SAFETY).ok
+
+
+# --------------------------------------------------------------------------- (c) induction
+
+
+@pytest.fixture(scope="module")
+def fixed():
+    spec = make_spec(variant="rfc_fixed")
+    add_aux_invariants(spec)
+    return spec
+
+
+@pytest.mark.parametrize("engine", [prove_by_step, smt.prove])
+def test_rfc_fixed_safety_is_inductive_with_the_strengthening(fixed, engine):
+    r = engine(fixed, "NoStrandedItem", full_strengthening(fixed, "NoStrandedItem"))
+    assert r.ok, (r.failed, r.stage)
+
+
+def test_every_aux_invariant_holds_on_every_reachable_state(fixed):
+    res = explore(fixed, Options(check_deadlock=False, stop_on_first=False), progress=lambda _line: None)
+    assert res.distinct == 28920
+    assert res.violations == []
+
+
+def test_strengthening_names_are_the_aux_invariants(fixed):
+    assert [p.name for p in fixed.invariants] == SAFETY + STRENGTHENING
+
+
+@pytest.mark.parametrize("engine", [prove_by_step, smt.prove])
+@pytest.mark.parametrize("invariant", ["NoStrandedItem", "NoDoubleEnqueue", "RunsAtMostOnce"])
+def test_without_strengthening_the_cti_replays(fixed, engine, invariant):
+    r = engine(fixed, invariant)
+    assert not r.ok and r.stage == "step" and r.failed == invariant
+    pre, post = r.trace.states
+    inst = r.trace.steps[1]
+    assert fixed.invariant_named(invariant).fn(pre) is True
+    assert post in [t for i, t in successors(fixed, pre) if i.label == inst.label]
+    assert fixed.invariant_named(invariant).fn(post) is False
+
+
+def test_the_two_engines_agree_on_a_partial_strengthening(fixed):
+    """Dropping FlagsMatchHolder breaks the proof in both engines."""
+    strengthen = [n for n in full_strengthening(fixed, "NoStrandedItem") if n != "FlagsMatchHolder"]
+    a = prove_by_step(fixed, "NoStrandedItem", strengthen)
+    b = smt.prove(fixed, "NoStrandedItem", strengthen)
+    assert not a.ok and not b.ok
+    for r in (a, b):
+        pre, post = r.trace.states
+        assert post in [t for _i, t in successors(fixed, pre)]
+        names = [r.invariant, *strengthen]
+        assert all(fixed.invariant_named(n).fn(pre) is True for n in names)
+        assert fixed.invariant_named(r.failed).fn(post) is False
+
+
+def test_induction_beyond_bfs_reach():
+    spec = make_spec(variant="rfc_fixed", cpus=3, items=3, progs=2, nmi=True)
+    add_aux_invariants(spec)
+    r = prove_by_step(spec, SAFETY[0], full_strengthening(spec, SAFETY[0]))
+    assert r.ok, (r.failed, r.stage)
+
+
+# --------------------------------------------------------------------------- the subcommands
+
+
+@pytest.fixture
+def config(tmp_path):
+    def make(variant: str) -> str:
+        p = tmp_path / f"dw_{variant}.toml"
+        p.write_text(f'model = "spec.delayed_work"\n[constants]\nvariant = "{variant}"\n')
+        return str(p)
+
+    return make
+
+
+def test_cli_bmc_dumps_a_violation(config, tmp_path, capsys):
+    out = tmp_path / "out"
+    code = main(
+        ["bmc", config("rfc_posted"), "--depth", "5", "--invariant", "NoStrandedItem", "--out", str(out)]
+    )
+    assert code == 1
+    assert (out / "bmc" / "dw_rfc_posted" / "NoStrandedItem.itf.json").exists()
+    assert "Found at depth 4" in capsys.readouterr().out
+
+
+def test_cli_bmc_clean_within_the_bound(config, tmp_path):
+    assert main(["bmc", config("rfc_fixed"), "--depth", "2", "--out", str(tmp_path)]) == 0
+
+
+def test_cli_prove(config, tmp_path, capsys):
+    cfg = config("rfc_fixed")
+    assert main(["prove", cfg, "--invariant", "NoStrandedItem", "--aux", "--out", str(tmp_path)]) == 0
+    assert "PROVED" in capsys.readouterr().out
+    strengthen = ["--strengthen", "ItemHeldOnce", "FlagsMatchHolder"]
+    assert main(["prove", cfg, "--invariant", "NoStrandedItem", *strengthen, "--out", str(tmp_path)]) == 1
+    text = capsys.readouterr().out
+    assert "Pre-state" in text and "Action:" in text and "Post-state" in text
+    assert Path(tmp_path / "prove" / "dw_rfc_fixed" / "NoStrandedItem.cti.txt").exists()
+    assert main(["prove", cfg, "--invariant", "NoSuchThing"]) == 2
+    assert (
+        main(
+            [
+                "prove",
+                cfg,
+                "--invariant",
+                "RunsAtMostOnce",
+                "--aux",
+                "--set",
+                "cpus=4",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
+
+
+def test_cli_queries_one(tmp_path, capsys):
+    assert main(["queries", "--only", "LostItems[rfc_posted]", "--out", str(tmp_path)]) == 0
+    assert "SAT" in capsys.readouterr().out
+    assert (tmp_path / "queries" / "LostItems[rfc_posted].txt").exists()
