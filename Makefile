@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml
 check: $(STAMP)
 	$(BIN)/python -m explorer matrix --report out/report.md
 	$(BIN)/python -m explorer crosscheck
+	$(BIN)/python -m explorer queries
 
 dumps report: $(STAMP)
 	$(BIN)/python -m explorer matrix --report out/report.md
