@@ -338,13 +338,13 @@ def make_spec(**constants: Any) -> Spec:
         upd["prog_phase"] = put(phase, p, ite(new == 0, Phase.RCU_WAIT, phase[p]))
         return upd
 
-    def map_put(s: Any, upd: dict, n: Any = 1) -> dict:
-        upd["map_refcnt"] = upd.get("map_refcnt", s.map_refcnt) - n
+    def map_put(s: Any, upd: dict) -> dict:
+        upd["map_refcnt"] = upd.get("map_refcnt", s.map_refcnt) - 1
         return upd
 
-    def touch_item(s: Any, w: int, upd: dict) -> dict:
-        """Reading or writing item w's map value: a use-after-free if that memory is gone."""
-        upd["uaf_map"] = or_(upd.get("uaf_map", s.uaf_map), m.item_memory_freed(s, w))
+    def touch_item(s: Any, w: int, upd: dict, when_: Any = True) -> dict:
+        """Reading or writing item w's map value (if ``when_``): a use-after-free if that memory is gone."""
+        upd["uaf_map"] = or_(upd.get("uaf_map", s.uaf_map), and_(when_, m.item_memory_freed(s, w)))
         return upd
 
     def touch_irq_work(s: Any, p: int, upd: dict) -> dict:
@@ -545,10 +545,10 @@ def make_spec(**constants: Any) -> Spec:
             touch_irq_work(s, p, upd)
             return when(g, **upd)
 
-        def take_steps(s, c, extra_guard):
+        def take_steps(s, c):
             """func = bpf_delayed_work_irq_work_cb: list = llist_del_all(items); reverse handling."""
             p = s.runner_prog[c]
-            g = and_(s.runner[c] == RPhase.FUNC, drain_guard(s, c), extra_guard)
+            g = and_(s.runner[c] == RPhase.FUNC, drain_guard(s, c))
             if disabled(g):
                 return []
             steps = []
@@ -564,12 +564,9 @@ def make_spec(**constants: Any) -> Spec:
                 upd["runner"] = put(s.runner, c, RPhase.DRAIN)
                 touch_irq_work(s, pi, upd)
                 for wi in Item:  # the reversal rewrites every node's next pointer
-                    touch_item_if(s, wi, any_(x == wi for x in lst), upd)
+                    touch_item(s, wi, upd, any_(x == wi for x in lst))
                 steps.append((and_(g, p == pi), upd))
             return steps
-
-        def touch_item_if(s, w, cond, upd):
-            upd["uaf_map"] = or_(upd.get("uaf_map", s.uaf_map), and_(cond, m.item_memory_freed(s, w)))
 
         if locked:
 
@@ -594,14 +591,14 @@ def make_spec(**constants: Any) -> Spec:
                 mine = 1 + 3 * c + IRQ
                 held = any_(s.lock_owner[pi] == mine for pi in Prog)
                 unlocked = tuple(ite(s.lock_owner[pi] == mine, 0, s.lock_owner[pi]) for pi in Prog)
-                return [when(and_(g, held), **upd, lock_owner=unlocked) for g, upd in take_steps(s, c, True)]
+                return [when(and_(g, held), **upd, lock_owner=unlocked) for g, upd in take_steps(s, c)]
 
         else:
 
             @spec.action(c=CPU)
             def DrainTake(s, c):
                 """list = llist_del_all(&items); then the order handling."""
-                return [when(g, **upd) for g, upd in take_steps(s, c, True)]
+                return [when(g, **upd) for g, upd in take_steps(s, c)]
 
         @spec.action(c=CPU)
         def IrqWorkDone(s, c):
