@@ -4,7 +4,6 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections import deque
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ import pytest
 from explorer.bfs import DEADLOCK, Options, explore
 from spec.lang import Bool, Enum, Int, Spec, SpecError, successors, when
 from tests.classic import diehard, tcommit, twophase
+from tests.reference import naive_distances
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -22,19 +22,6 @@ def quiet(_line: str) -> None:
 
 def run(spec: Spec, **opts) -> object:
     return explore(spec, Options(**opts), progress=quiet)
-
-
-def naive_distances(spec: Spec) -> dict:
-    """Plain BFS over spec.lang.successors: state -> number of states on a shortest path to it."""
-    dist = {s: 1 for s in spec.init_states()}
-    queue = deque(dist)
-    while queue:
-        s = queue.popleft()
-        for _inst, t in successors(spec, s):
-            if t not in dist:
-                dist[t] = dist[s] + 1
-                queue.append(t)
-    return dist
 
 
 def assert_partial_stats(res) -> None:

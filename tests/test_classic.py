@@ -5,28 +5,10 @@ TLC's counts: "distinct states" = distinct states found, "states generated" (man
 states on the longest shortest path from an initial state.
 """
 
-from collections import deque
-
 from explorer.bfs import Options, explore
 from spec.lang import successors
 from tests.classic import diehard, tcommit, twophase
-
-
-def naive_distances(spec) -> dict:
-    """Plain BFS over spec.lang.successors: state -> number of states on a shortest path to it."""
-    dist = {}
-    queue = deque()
-    for s in spec.init_states():
-        if s not in dist:
-            dist[s] = 1
-            queue.append(s)
-    while queue:
-        s = queue.popleft()
-        for _inst, t in successors(spec, s):
-            if t not in dist:
-                dist[t] = dist[s] + 1
-                queue.append(t)
-    return dist
+from tests.reference import naive_distances
 
 
 def assert_consistent(res) -> None:
