@@ -32,6 +32,7 @@ STRENGTHENING = [
     "IdleContextsCanonical",
     "ListsPacked",
     "ItemHeldOnce",
+    "OwnersCounted",
     "FlagsMatchHolder",
     "ItemRefMatchesHolder",
     "RunsMatchHolder",
@@ -89,19 +90,23 @@ def aux_invariants(spec: Spec) -> dict[str, Callable[[Any], Any]]:
     # ------------------------------------------------------------------ contexts and lists
 
     def IdleContextsCanonical(s: Any) -> Any:
-        """An idle helper context has sub_item = sub_prog = 0, an idle runner has runner_prog = 0 (and
-        seen = 0).
+        """A helper context has sub_item = sub_prog = none exactly when it is idle, a runner has
+        runner_prog = none exactly when it is idle (and an idle runner has seen = 0).
 
         Why: every step that makes a context or runner idle resets these (set_ctx with defaults,
-        IrqWorkDone); they are bookkeeping, not kernel state. Keeps the proof from considering junk
-        in idle slots."""
-        ok = [
-            implies(s.pc[c][lv] == PC.IDLE, and_(s.sub_item[c][lv] == 0, s.sub_prog[c][lv] == 0))
-            for c, lv in ctxs
-        ]
-        ok += [implies(s.runner[c] == RPhase.IDLE, s.runner_prog[c] == 0) for c in m.CPU]
-        if not task_ctx:
-            ok += [implies(s.runner[c] == RPhase.IDLE, s.seen[c] == 0) for c in m.CPU]
+        IrqWorkDone), and every step that makes one active sets a real item and prog (the claim,
+        IrqWorkRun); they are bookkeeping, not kernel state. Keeps the proof from considering junk
+        in idle slots, or an active context that works on no item."""
+        ok = []
+        for c, lv in ctxs:
+            idle = s.pc[c][lv] == PC.IDLE
+            ok.append(idle == (s.sub_item[c][lv] == NONE))
+            ok.append(idle == (s.sub_prog[c][lv] == m.NO_PROG))
+        for c in m.CPU:
+            idle = s.runner[c] == RPhase.IDLE
+            if not task_ctx:  # a task's drain has no irq_work, hence no runner_prog and no seen
+                ok.append(idle == (s.runner_prog[c] == m.NO_PROG))
+                ok.append(implies(idle, s.seen[c] == 0))
         return all_(ok)
 
     def ListsPacked(s: Any) -> Any:
@@ -137,6 +142,22 @@ def aux_invariants(spec: Spec) -> dict[str, Callable[[Any], Any]]:
                 not_(and_(holds[i], holds[j])) for i in range(len(holds)) for j in range(i + 1, len(holds))
             ]
         return all_(ok)
+
+    def OwnersCounted(s: Any) -> Any:
+        """The linked slots (on every list and chain) plus the contexts holding an item number exactly
+        the items that are not FREE.
+
+        Why: every step that takes or gives up ownership changes both sides by one (claim: FREE->CLAIMED
+        and a holder; llist_add: a holder becomes a slot; DrainRelease: a slot leaves and the item is
+        FREE), and DrainTake moves slots from the list to the chain. It follows from ItemHeldOnce and
+        FlagsMatchHolder, but as a count it is linear arithmetic: with it Z3 sees at once that a list
+        with a pending llist_add is not full (fewer linked items than items), where from pairwise
+        exclusions alone it would have to rediscover the pigeonhole principle, whose cost grows
+        exponentially with the number of items."""
+        seqs = lists(s) + [s.chain[c] for c in m.CPU]
+        slots = [x != NONE for q in seqs for x in q]
+        holders = [or_(*[s.pc[c][lv] == x for x in holding_pcs]) for c, lv in ctxs]
+        return count(slots + holders) == count(s.flags[w] != WFlags.FREE for w in m.Item)
 
     def FlagsMatchHolder(s: Any) -> Any:
         """An item's flags say who owns it: FREE has no owner, CLAIMED is owned by a context at pc
@@ -287,6 +308,7 @@ def aux_invariants(spec: Spec) -> dict[str, Callable[[Any], Any]]:
         IdleContextsCanonical,
         ListsPacked,
         ItemHeldOnce,
+        OwnersCounted,
         FlagsMatchHolder,
         ItemRefMatchesHolder,
         RunsMatchHolder,

@@ -220,8 +220,13 @@ def make_spec(**constants: Any) -> Spec:
     # ------------------------------------------------------------------ variables
     per_ctx = Fn(CPU, Fn(Level, PC))
     spec.var("pc", per_ctx, const_fn(CPU, const_fn(Level, PC.IDLE)), "helper program counter per context")
-    spec.var("sub_item", Fn(CPU, Fn(Level, Item)), const_fn(CPU, const_fn(Level, 0)), "item being submitted")
-    spec.var("sub_prog", Fn(CPU, Fn(Level, Prog)), const_fn(CPU, const_fn(Level, 0)), "prog of the run")
+    # An idle context or runner holds "none" (not item 0 or prog 0): every item, CPU and prog is then
+    # treated alike, which the symmetry reduction of the Z3 proofs relies on (spec.symmetric below).
+    idle_ctx = const_fn(CPU, const_fn(Level, NONE))
+    spec.var("sub_item", Fn(CPU, Fn(Level, ItemOrNone)), idle_ctx, "item being submitted")
+    spec.var(
+        "sub_prog", Fn(CPU, Fn(Level, ProgOrNone)), const_fn(CPU, const_fn(Level, NO_PROG)), "prog of the run"
+    )
     spec.var("flags", Fn(Item, WFlags), const_fn(Item, WFlags.FREE), "bpf_delayed_work_kern.flags")
     spec.var("prog_refcnt", Fn(Prog, Int(-1, max_ref)), const_fn(Prog, 2), "fd + attach link at start")
     spec.var("prog_fd", Fn(Prog, Bool), const_fn(Prog, True))
@@ -240,7 +245,7 @@ def make_spec(**constants: Any) -> Spec:
             "lock_owner", Fn(Prog, Int(0, 3 * ncpu)), const_fn(Prog, 0), "0 free, else 1 + 3*cpu + level"
         )
     spec.var("runner", Fn(CPU, RPhase), const_fn(CPU, RPhase.IDLE))
-    spec.var("runner_prog", Fn(CPU, Prog), const_fn(CPU, 0))
+    spec.var("runner_prog", Fn(CPU, ProgOrNone), const_fn(CPU, NO_PROG))
     spec.var("chain", Fn(CPU, Fn(Slot, ItemOrNone)), const_fn(CPU, empty_seq), "detached llist being drained")
     spec.var("map_refcnt", Int(-1, 1 + nprog), 1 + nprog, "the map fd + each prog's used_maps")
     spec.var("map_usercnt", Int(0, 1), 1, "the map fd")
@@ -278,7 +283,7 @@ def make_spec(**constants: Any) -> Spec:
     def can_step(s: Any, c: int, lv: int) -> Any:
         return and_(quiet_above(s, c, lv), not_(irqs_off_by_lock(s, c, lv)))
 
-    def set_ctx(s: Any, c: int, lv: int, pc: int, item: int = 0, prog: int = 0) -> dict:
+    def set_ctx(s: Any, c: int, lv: int, pc: int, item: int = NONE, prog: int = NO_PROG) -> dict:
         return {
             "pc": put(s.pc, c, put(s.pc[c], lv, pc)),
             "sub_item": put(s.sub_item, c, put(s.sub_item[c], lv, item)),
@@ -288,12 +293,14 @@ def make_spec(**constants: Any) -> Spec:
     def push_front(seq: tuple, w: Any) -> tuple:
         return (w, *seq[:-1])
 
-    def llist_add(s: Any, head: tuple, w: int) -> tuple:
-        """llist_add(w, head): the new list and the double_enqueue ghost. A second llist_add of a linked
-        node rewrites its next pointer (list corruption): the ghost records it, and the abstract list
-        keeps one copy so the model stays finite (the behaviour halts there anyway)."""
+    def llist_add(s: Any, head: tuple, w: int) -> list[tuple]:
+        """llist_add(w, head) as its two cases, each (condition, new head, updates): w not linked yet
+        (pushed at the head), or already linked, which rewrites its next pointer (list corruption: the
+        double_enqueue ghost records it and the abstract list keeps one copy so the model stays finite;
+        the behaviour halts there anyway). Two steps rather than one ite: the Z3 proofs then never
+        reason about a list that may or may not have moved."""
         linked = m.occurrences(s, w) > 0
-        return ite(linked, head, push_front(head, w)), or_(s.double_enqueue, linked)
+        return [(not_(linked), push_front(head, w), {}), (linked, head, {"double_enqueue": True})]
 
     def pop_front(seq: tuple) -> tuple:
         return (*seq[1:], NONE)
@@ -301,16 +308,11 @@ def make_spec(**constants: Any) -> Spec:
     def seq_len(seq: tuple) -> Any:
         return count(x != NONE for x in seq)
 
-    def reversed_prefix(seq: tuple) -> tuple:
-        """llist_reverse_order on a NONE-terminated chain."""
+    def reversed_prefixes(seq: tuple) -> list[tuple]:
+        """llist_reverse_order on a NONE-terminated chain, one case per length: (len == k, reversed)."""
         n = seq_len(seq)
-        out = []
-        for i in range(len(seq)):
-            x = NONE
-            for k in range(i + 1, len(seq) + 1):
-                x = ite(n == k, seq[k - 1 - i], x)
-            out.append(x)
-        return tuple(out)
+        rest = len(seq)
+        return [(n == k, (*reversed(seq[:k]), *(NONE,) * (rest - k))) for k in range(rest + 1)]
 
     def is_cb_context(s: Any, c: int, lv: int) -> Any:
         """The context's submit is made by a callback inside the drain, not by a prog run."""
@@ -326,7 +328,10 @@ def make_spec(**constants: Any) -> Spec:
             for lv in levels
         ]
         if gp_waits_drain:
-            readers += [and_(s.runner[c] != RPhase.IDLE, s.runner_prog[c] == p) for c in CPU]
+            # a task's drain runs callbacks of any prog under one rcu_read_lock (it has no runner_prog)
+            readers += [
+                and_(s.runner[c] != RPhase.IDLE, True if task_ctx else s.runner_prog[c] == p) for c in CPU
+            ]
         return any_(readers)
 
     def prog_put(s: Any, p: int, upd: dict) -> dict:
@@ -421,11 +426,11 @@ def make_spec(**constants: Any) -> Spec:
                 return []
             steps = []
             for wi in over(w, Item):
-                new, corrupt = llist_add(s, s.task_list[c], wi)
-                upd = dict(task_list=put(s.task_list, c, new), double_enqueue=corrupt)
-                upd.update(set_ctx(s, c, lv, PC.IDLE))
-                touch_item(s, wi, upd)
-                steps.append(when(and_(g, w == wi), **upd))
+                for case, new, corrupt in llist_add(s, s.task_list[c], wi):
+                    upd = dict(task_list=put(s.task_list, c, new), **corrupt)
+                    upd.update(set_ctx(s, c, lv, PC.IDLE))
+                    touch_item(s, wi, upd)
+                    steps.append(when(and_(g, w == wi, case), **upd))
             return steps
 
     else:
@@ -438,14 +443,14 @@ def make_spec(**constants: Any) -> Spec:
             steps = []
             for wi in over(w, Item):
                 for pi in over(p, Prog):
-                    new, corrupt = llist_add(s, s.plist[pi], wi)
-                    upd = dict(plist=put(s.plist, pi, new), double_enqueue=corrupt)
-                    upd.update(set_ctx(s, c, lv, to_pc, wi, pi))
-                    if locked:
-                        upd["lock_owner"] = put(s.lock_owner, pi, 0)
-                    touch_item(s, wi, upd)
-                    touch_irq_work(s, pi, upd)
-                    steps.append(when(and_(g, w == wi, p == pi), **upd))
+                    for case, new, corrupt in llist_add(s, s.plist[pi], wi):
+                        upd = dict(plist=put(s.plist, pi, new), **corrupt)
+                        upd.update(set_ctx(s, c, lv, to_pc, wi, pi))
+                        if locked:
+                            upd["lock_owner"] = put(s.lock_owner, pi, 0)
+                        touch_item(s, wi, upd)
+                        touch_irq_work(s, pi, upd)
+                        steps.append(when(and_(g, w == wi, p == pi, case), **upd))
             return steps
 
         if locked:
@@ -511,12 +516,15 @@ def make_spec(**constants: Any) -> Spec:
                 s.task_alive[c], s.runner[c] == RPhase.IDLE, level_idle(s, c, TASK), quiet_above(s, c, TASK),
                 seq_len(s.task_list[c]) > 0,
             )  # fmt: skip
-            upd = dict(
-                task_list=put(s.task_list, c, empty_seq),
-                chain=put(s.chain, c, reversed_prefix(s.task_list[c])),
-                runner=put(s.runner, c, RPhase.DRAIN),
-            )
-            return when(g, **upd)
+            return [
+                when(
+                    and_(g, case),
+                    task_list=put(s.task_list, c, empty_seq),
+                    chain=put(s.chain, c, chain),
+                    runner=put(s.runner, c, RPhase.DRAIN),
+                )
+                for case, chain in reversed_prefixes(s.task_list[c])
+            ]
 
         @spec.action(c=CPU)
         def TaskExit(s, c):
@@ -557,15 +565,16 @@ def make_spec(**constants: Any) -> Spec:
                 if posted:
                     # llist_reverse_order(list) with its result discarded: iteration starts at the old
                     # head, now the tail (next == NULL), so only the newest item is visited.
-                    chain = (lst[0],) + (NONE,) * (nitem - 1)
+                    chains = [(True, (lst[0],) + (NONE,) * (nitem - 1))]
                 else:
-                    chain = reversed_prefix(lst)
-                upd = dict(plist=put(s.plist, pi, empty_seq), chain=put(s.chain, c, chain))
-                upd["runner"] = put(s.runner, c, RPhase.DRAIN)
-                touch_irq_work(s, pi, upd)
-                for wi in Item:  # the reversal rewrites every node's next pointer
-                    touch_item(s, wi, upd, any_(x == wi for x in lst))
-                steps.append((and_(g, p == pi), upd))
+                    chains = reversed_prefixes(lst)
+                for case, chain in chains:
+                    upd = dict(plist=put(s.plist, pi, empty_seq), chain=put(s.chain, c, chain))
+                    upd["runner"] = put(s.runner, c, RPhase.DRAIN)
+                    touch_irq_work(s, pi, upd)
+                    for wi in Item:  # the reversal rewrites every node's next pointer
+                        touch_item(s, wi, upd, any_(x == wi for x in lst))
+                    steps.append((and_(g, p == pi, case), upd))
             return steps
 
         if locked:
@@ -614,12 +623,17 @@ def make_spec(**constants: Any) -> Spec:
                 upd = dict(
                     iw_flags=put(s.iw_flags, pi, new),
                     runner=put(s.runner, c, RPhase.IDLE),
-                    runner_prog=put(s.runner_prog, c, 0),
+                    runner_prog=put(s.runner_prog, c, NO_PROG),
                     seen=put(s.seen, c, 0),
                 )
                 touch_irq_work(s, pi, upd)
                 steps.append(when(and_(g, p == pi), **upd))
             return steps
+
+    def callback_prog(s, c, w):
+        """The prog whose callback the drain runs for item w: its irq_work's prog, or in task_context
+        (no per-prog irq_work) the prog the item holds its reference to."""
+        return s.ref_of[w] if task_ctx else s.runner_prog[c]
 
     def task_done_guard(s, c):
         """In task_context the drain is the task's; it finishes when its chain is empty."""
@@ -636,12 +650,12 @@ def make_spec(**constants: Any) -> Spec:
     def CallbackRun(s, c):
         """item->cb(item->data) for the chain's head: reads the map value, runs the prog's code."""
         w = s.chain[c][0]
-        p = s.runner_prog[c]
         g = and_(s.runner[c] == RPhase.DRAIN, w != NONE, drain_guard(s, c))
         if disabled(g):
             return []
         steps = []
         for wi in over(w, Item):
+            p = callback_prog(s, c, wi)
             for pi in over(p, Prog):
                 gi = and_(g, w == wi, p == pi)
                 base = dict(runs=put(s.runs, wi, ite(s.runs[wi] < 2, s.runs[wi] + 1, 2)))
@@ -674,12 +688,12 @@ def make_spec(**constants: Any) -> Spec:
     def DrainPut(s, c):
         """item->cb = item->data = NULL; bpf_prog_put(bpf_irq_work->prog)."""
         w = s.chain[c][0]
-        p = s.runner_prog[c]
         g = and_(s.runner[c] == RPhase.CB_DONE, drain_guard(s, c))
         if disabled(g):
             return []
         steps = []
         for wi in over(w, Item):
+            p = callback_prog(s, c, wi)
             for pi in over(p, Prog):
                 upd = dict(runner=put(s.runner, c, RPhase.PUT_DONE))
                 touch_item(s, wi, upd)
@@ -786,6 +800,12 @@ def make_spec(**constants: Any) -> Spec:
         if a.name != "Quiescent":
             a.fn = _halt_when_broken(a.fn, broken)
 
+    if not cb_submits and not locked:
+        # A submitting callback picks the next item ((w + 1) mod n: only rotations are symmetries) and
+        # lock_owner encodes the CPU as a number; every other variant treats all values alike.
+        spec.symmetric(CPU, CpuOrNone)
+        spec.symmetric(Item, ItemOrNone)
+        spec.symmetric(Prog, ProgOrNone)
     props.register(spec, m)
     spec.model = m
     return spec
@@ -798,8 +818,8 @@ def _halt_when_broken(fn: Any, broken: Any) -> Any:
             return []
         r = fn(s, **args)
         if isinstance(r, Step):
-            return Step(and_(ok, r.guard), r.updates)
-        return [Step(and_(ok, st.guard), st.updates) for st in r]
+            return r._replace(guard=and_(ok, r.guard))
+        return [st._replace(guard=and_(ok, st.guard)) for st in r]
 
     guarded.__name__ = fn.__name__
     guarded.__doc__ = fn.__doc__

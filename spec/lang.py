@@ -274,15 +274,32 @@ def select(f: tuple, i: Any) -> Any:
     return r
 
 
-def over(x: Any, domain: Iterable[Any]) -> Iterable[Any]:
+# The over() loops enclosing the code that is running now: (domain, value) pairs, outermost first.
+_BINDINGS: list[tuple[Any, Any]] = []
+
+
+def over(x: Any, domain: Enum) -> Iterable[Any]:
     """The values a state-valued index x can take: just x when concrete, every value for Z3.
 
     Lets an action case-split on a state value (``for w in over(s.chain[c][0], Item): ... w == x``)
     without paying for the impossible cases in the BFS hot path; the guard must still say ``x == w``.
+    For Z3, each ``when`` inside the loop records the value as one of its step's ``binds``: the
+    symmetry reduction of the proofs needs to know that the step is the case ``x == w`` (do not
+    ``break`` out of such a loop: the binding is released when the loop finishes).
     """
     if type(x) is int:
-        return (x,)
-    return domain
+        # a value outside the domain ("none") has no case, as in the Z3 reading
+        return (x,) if 0 <= x < len(domain) else ()
+    return _bound(domain)
+
+
+def _bound(domain: Iterable[Any]) -> Iterable[Any]:
+    for v in domain:
+        _BINDINGS.append((domain, v))
+        try:
+            yield v
+        finally:
+            _BINDINGS.pop()
 
 
 def disabled(guard: Any) -> bool:
@@ -313,14 +330,16 @@ class Var:
 
 
 class Step(NamedTuple):
-    """One way an action can fire: ``guard`` and the updated variables (the rest is UNCHANGED)."""
+    """One way an action can fire: ``guard`` and the updated variables (the rest is UNCHANGED).
+    ``binds`` are the ``over`` cases it was made in (empty on concrete states)."""
 
     guard: Any
     updates: dict[str, Any]
+    binds: tuple = ()
 
 
 def when(guard: Any, **updates: Any) -> Step:
-    return Step(guard, updates)
+    return Step(guard, updates, tuple(_BINDINGS))
 
 
 @dataclass
@@ -411,6 +430,8 @@ class Spec:
     properties: list[Temporal] = field(default_factory=list)
     constants: dict[str, Any] = field(default_factory=dict)
     model: Any = None  # the model's own vocabulary object, for properties and auxiliary invariants
+    # Interchangeable values: each entry is (base Enum, Enums that extend it). See symmetric().
+    symmetries: list[tuple[Enum, tuple[Enum, ...]]] = field(default_factory=list)
     _state_cls: Any = None
     _instances: list[Instance] | None = None
 
@@ -512,6 +533,17 @@ class Spec:
                     out.append(Instance(len(out), a, args))
             self._instances = out
         return self._instances
+
+    def symmetric(self, base: Enum, *extended: Enum) -> None:
+        """Declare base's values interchangeable (TLC's SYMMETRY Permutations(base)): permuting them
+        everywhere, in function domains and in values, maps Init to Init and steps to steps. An
+        extended Enum starts with base's values (same names) and adds fixed ones ("none"). The Z3
+        proofs use it to check one step per symmetry class, and verify the claim before relying on it
+        (``explorer.symmetry``); BFS does not use it."""
+        for e in extended:
+            if e.names[: len(base)] != base.names:
+                raise SpecError(f"symmetric({base.name}): {e.name} does not start with {base.name}'s values")
+        self.symmetries.append((base, tuple(extended)))
 
     def invariant_named(self, name: str) -> Predicate:
         for p in self.invariants:

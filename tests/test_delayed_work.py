@@ -12,6 +12,14 @@ def _state(spec, **changes):
     return spec.init_states()[0]._replace(**changes)
 
 
+def _cpu0_task(spec, w=0, p=0):
+    """sub_item and sub_prog with cpu0's task context submitting w for p (every other context idle)."""
+    m = spec.model
+    items = tuple(tuple(w if (c, lv) == (0, 0) else m.NONE for lv in range(3)) for c in m.CPU)
+    progs = tuple(tuple(p if (c, lv) == (0, 0) else m.NO_PROG for lv in range(3)) for c in m.CPU)
+    return {"sub_item": items, "sub_prog": progs}
+
+
 def _after(spec, s, label):
     """The successor of s via the instance with this label (exactly one)."""
     out = [t for inst, t in successors(spec, s) if inst.label == label]
@@ -35,6 +43,7 @@ def _draining(spec):
         iw_flags=(BUSY,),
         seen=(BUSY, 0),
         runner=(m.RPhase.FUNC, m.RPhase.IDLE),
+        runner_prog=(0, m.NO_PROG),
     )
 
 
@@ -59,7 +68,11 @@ def test_irq_work_queue_claim_semantics(flags, queued_here):
     spec = make_spec(variant="rfc_fixed")
     m = spec.model
     s = _state(
-        spec, pc=((m.PC.QUEUE, 0, 0), (0, 0, 0)), iw_flags=(flags,), iw_cpu=(1 if flags else m.NO_CPU,)
+        spec,
+        pc=((m.PC.QUEUE, 0, 0), (0, 0, 0)),
+        iw_flags=(flags,),
+        iw_cpu=(1 if flags else m.NO_CPU,),
+        **_cpu0_task(spec),
     )
     t = _after(spec, s, "SubmitIrqWorkQueue(c=cpu0, lv=TASK)")
     assert t.iw_flags == (CLAIMED_BITS,)
@@ -71,7 +84,13 @@ def test_runner_clears_busy_only_if_nobody_reclaimed(current, cleared):
     """atomic_cmpxchg(&flags, seen, seen & ~BUSY) with seen = the value written when PENDING was cleared."""
     spec = make_spec(variant="rfc_fixed")
     m = spec.model
-    s = _state(spec, iw_flags=(current,), seen=(BUSY, 0), runner=(m.RPhase.DRAIN, m.RPhase.IDLE))
+    s = _state(
+        spec,
+        iw_flags=(current,),
+        seen=(BUSY, 0),
+        runner=(m.RPhase.DRAIN, m.RPhase.IDLE),
+        runner_prog=(0, m.NO_PROG),
+    )
     if current & PENDING:
         s = s._replace(iw_cpu=(1,))
     t = _after(spec, s, "IrqWorkDone(c=cpu0)")
@@ -86,6 +105,7 @@ def test_inc_not_zero_failure_posted_leaves_ready_fixed_rolls_back():
         s = _state(
             spec,
             pc=((m.PC.CLAIMED, 0, 0), (0, 0, 0)),
+            **_cpu0_task(spec),
             flags=(m.WFlags.CLAIMED, m.WFlags.FREE),
             prog_refcnt=(0,),
             prog_fd=(False,),
@@ -105,6 +125,7 @@ def test_grace_period_waits_for_a_running_prog():
     s = _state(
         spec,
         pc=((m.PC.CLAIMED, 0, 0), (0, 0, 0)),
+        **_cpu0_task(spec),
         flags=(m.WFlags.CLAIMED, m.WFlags.FREE),
         prog_refcnt=(0,),
         prog_fd=(False,),
@@ -118,7 +139,13 @@ def test_grace_period_waits_for_a_running_prog():
 def test_nmi_interrupts_and_blocks_lower_levels():
     spec = make_spec(variant="rfc_fixed", nmi=True, cpus=1)
     m = spec.model
-    s = _state(spec, pc=((m.PC.CLAIMED, 0, m.PC.CLAIMED),), sub_item=((0, 0, 1),), flags=(1, 1))
+    s = _state(
+        spec,
+        pc=((m.PC.CLAIMED, 0, m.PC.CLAIMED),),
+        sub_item=((0, 2, 1),),
+        sub_prog=((0, 1, 0),),
+        flags=(1, 1),
+    )
     labels = _labels(spec, s)
     assert "SubmitReady(c=cpu0, lv=NMI)" in labels
     assert "SubmitReady(c=cpu0, lv=TASK)" not in labels
