@@ -59,7 +59,8 @@ def bench_delayed_work(depth: int, sizes: list[str], progs: int) -> None:
     """delayed_work figures: BMC seconds per depth on the default config (rfc_fixed, array, 2 CPUs x
     2 items), then the time to prove every safety invariant inductive with the auxiliary invariants
     (invariants/inductive.py) for each CPUS x ITEMS size, with both induction engines where feasible."""
-    from explorer.smt_cli import add_aux_invariants, full_strengthening, prove_by_step
+    from explorer.smt import prove_by_step
+    from explorer.smt_cli import add_aux_invariants, full_strengthening
     from invariants.delayed_work import SAFETY
     from spec.delayed_work import make_spec
 

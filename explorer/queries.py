@@ -209,7 +209,8 @@ def run_query(q: Query, depth: int | None = None, out: Path | None = None) -> An
     spec = make_spec(**q.constants)
     t0 = time.monotonic()
     if q.kind == "prove":
-        from explorer.smt_cli import add_aux_invariants, full_strengthening, prove_by_step
+        from explorer.smt import prove_by_step
+        from explorer.smt_cli import add_aux_invariants, full_strengthening
         from invariants.delayed_work import SAFETY
 
         add_aux_invariants(spec)

@@ -16,28 +16,19 @@
 ``--set name=value`` overrides a constant *without* the config's range checks (PARAMS caps cpus and
 items at 3 for BFS; induction has no such limit): ``--set cpus=8 --set items=16 --set progs=2``.
 
-The induction engine here, ``prove_by_step``, checks consecution one transition at a time and only for
-the invariant atoms the transition can change: for each step (action instance and branch) it
-substitutes the step's post-state terms into the invariant's atoms (``z3.substitute``), drops the atoms
-that come out unchanged (they hold by the pre-state assumption) and asks Z3 whether the rest can fail.
-It proves the same formula as ``explorer.smt.prove`` (Init => I; I /\\ TypeOK /\\ C /\\ Next /\\
-TypeOK' /\\ C' => I'), with many small queries instead of one per conjunct over the whole Next; on the
-delayed_work model that is what lets induction reach 8 CPUs x 16 items (``--engine whole`` runs
-``smt.prove``).
+``--engine step`` (default) runs ``explorer.smt.prove_by_step``: one query per transition and changed
+invariant atom; with ``--symmetry`` only for the steps in canonical order, the others covered by the
+spec's declared symmetry once Z3 has confirmed it. ``--engine whole`` runs ``explorer.smt.prove``.
 """
 
 from __future__ import annotations
 
 import argparse
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import z3
-
 from explorer import smt
-from explorer.bfs import Trace
 from explorer.cli import (
     EXIT_OK,
     EXIT_VIOLATION,
@@ -111,133 +102,6 @@ def resolve(spec: Spec, names: Sequence[str]) -> list[Predicate]:
 def full_strengthening(spec: Spec, target: str) -> list[str]:
     """Every other invariant of the spec, safety and auxiliary (call add_aux_invariants first)."""
     return [p.name for p in spec.invariants if p.name != target]
-
-
-# --------------------------------------------------------------------------- induction, step by step
-
-
-def _atoms(f: z3.BoolRef) -> list[z3.BoolRef]:
-    out, todo = [], [f]
-    while todo:
-        x = todo.pop()
-        if z3.is_and(x):
-            todo.extend(reversed(x.children()))
-        elif not z3.is_true(x):
-            out.append(x)
-    return out
-
-
-def _as_term(v: Any, like: z3.ExprRef) -> z3.ExprRef:
-    if isinstance(v, z3.ExprRef):
-        return v
-    return z3.BoolVal(bool(v)) if isinstance(like, z3.BoolRef) else z3.IntVal(int(v))
-
-
-def _eval_leaf(v: Any, model: z3.ModelRef, like: z3.ExprRef) -> Any:
-    if not isinstance(v, z3.ExprRef):
-        return v
-    r = model.eval(v, model_completion=True)
-    return z3.is_true(r) if isinstance(like, z3.BoolRef) else r.as_long()
-
-
-def _rebuild(template: Any, leaves: list[Any]) -> Any:
-    """Put a flat list of leaf values back into the nested-tuple shape of template."""
-    it = iter(leaves)
-
-    def go(t: Any) -> Any:
-        if type(t) is tuple:
-            return tuple(go(x) for x in t)
-        return next(it)
-
-    return go(template)
-
-
-def prove_by_step(
-    spec: Spec,
-    invariant: smt.InvariantLike,
-    strengthen: Sequence[smt.InvariantLike] = (),
-    check_types: bool = False,
-) -> smt.ProveResult:
-    """``smt.prove`` with consecution split per transition and per changed atom (see module docstring).
-
-    Same result type: on failure ``trace`` is [initial state] (stage "init") or [pre, post] with the
-    step taken (stage "step"), and ``failed`` names the first conjunct (target first) the post-state
-    violates. The post-state is recomputed by concrete execution, so a CTI always replays."""
-    enc = smt.Encoding(spec)
-    target = smt._predicates(spec, [invariant])[0]
-    conj = [target] + smt._predicates(spec, strengthen)
-    t0 = time.monotonic()
-    res = smt.ProveResult(spec, target.name, ok=False)
-    s = enc.state(0)
-    hold = [enc.pred(p.fn, s, f"invariant {p.name}") for p in conj]
-
-    def first_failed(state: Any) -> str:
-        return next((p.name for p in conj if p.fn(state) is False), conj[0].name)
-
-    # initiation
-    solver = z3.Solver()
-    solver.add(enc.type_ok(s), enc.constraint(s), enc.init(s), z3.Not(z3.And(hold)))
-    if smt._sat(solver):
-        pre = enc.decode(s, solver.model())
-        res.stage, res.failed = "init", first_failed(pre)
-        res.trace = Trace(spec, [pre], [None])
-        res.seconds = time.monotonic() - t0
-        return res
-
-    # consecution
-    all_atoms = [a for h in hold for a in _atoms(h)]
-    have = {a.get_id() for a in all_atoms}
-    inv = z3.And(all_atoms) if all_atoms else z3.BoolVal(True)
-    solver = z3.Solver()
-    solver.add(enc.type_ok(s), enc.constraint(s), *hold)
-    s_leaves = smt._leaves(tuple(s))
-    has_constraint = spec.constraint is not None
-    for st in enc.steps(s):
-        post = enc.cls(*st.post)
-        p_leaves = smt._leaves(tuple(st.post))
-        pairs = [
-            (a, _as_term(b, a))
-            for a, b in zip(s_leaves, p_leaves, strict=True)
-            if not (isinstance(b, z3.ExprRef) and b.eq(a))
-        ]
-        if not pairs and not check_types:
-            continue  # a stuttering step
-        changed = [a for a in _atoms(z3.substitute(inv, *pairs)) if a.get_id() not in have] if pairs else []
-        goals = [z3.Not(a) for a in changed]
-        if check_types:
-            ok = [smt._in_type(t, v) for t, v in zip(enc.types, st.post, strict=True)]
-            goals.append(z3.Not(z3.And([z3.BoolVal(x) if type(x) is bool else x for x in ok])))
-        if not goals:
-            continue
-        solver.push()
-        solver.add(st.guard)
-        if changed:
-            solver.add(enc.type_ok(post))
-            if has_constraint:
-                solver.add(enc.constraint(post))
-        solver.add(z3.Or(goals))
-        sat = smt._sat(solver)
-        model = solver.model() if sat else None
-        solver.pop()
-        if not sat:
-            continue
-        pre = enc.decode(s, model)
-        after = _rebuild(
-            tuple(st.post), [_eval_leaf(v, model, a) for v, a in zip(p_leaves, s_leaves, strict=True)]
-        )
-        nxt = spec.State(*after)
-        type_bad = any(not v.type.contains(x) for v, x in zip(spec.variables, nxt, strict=True))
-        if type_bad:
-            res.stage, res.failed = "step", smt.TYPE_ERROR
-            res.trace = Trace(spec, [pre], [None])
-        else:
-            res.stage, res.failed = "step", first_failed(nxt)
-            res.trace = Trace(spec, [pre, nxt], [None, st.inst])
-        res.seconds = time.monotonic() - t0
-        return res
-    res.ok = True
-    res.seconds = time.monotonic() - t0
-    return res
 
 
 # --------------------------------------------------------------------------- output
@@ -351,6 +215,12 @@ def add_prove_arguments(p: argparse.ArgumentParser) -> None:
         help="step: one query per transition and changed atom (default); whole: explorer.smt.prove",
     )
     p.add_argument("--check-types", action="store_true", help="also prove no enabled step leaves a type")
+    p.add_argument(
+        "--symmetry",
+        action="store_true",
+        help="step engine: query only canonical steps, covering the rest by the spec's declared"
+        " symmetry after proving that it holds (see explorer.smt.prove_by_step)",
+    )
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE")
     p.add_argument("--out", default="out", metavar="DIR", help="CTI dumps go to DIR/prove/<config>/")
 
@@ -367,8 +237,12 @@ def run_prove(args: argparse.Namespace) -> int:
     shown = ", ".join(f"{k}={v}" for k, v in spec.constants.items())
     print(f"Induction on {config.name} ({shown})")
     print(f"Invariant {args.invariant}; strengthening: {', '.join(strengthen) or 'none'}")
-    engine = prove_by_step if args.engine == "step" else smt.prove
-    r = engine(spec, args.invariant, strengthen, check_types=args.check_types)
+    if args.engine == "step":
+        r = smt.prove_by_step(spec, args.invariant, strengthen, args.check_types, symmetry=args.symmetry)
+        assert r.stats is not None
+        print(f"Symmetry: {r.stats.note}; {r.stats.queries} consecution queries")
+    else:
+        r = smt.prove(spec, args.invariant, strengthen, check_types=args.check_types)
     if r.ok:
         print(f"PROVED: {args.invariant} (with the strengthening) is inductive; {r.seconds:.2f}s")
         return EXIT_OK
@@ -388,4 +262,4 @@ register(
     "prove", "prove an invariant inductive with Z3 (prints PROVED or a CTI)", add_prove_arguments, run_prove
 )
 
-__all__ = ["prove_by_step", "add_aux_invariants", "load_with_overrides", "format_cti", "SpecError"]
+__all__ = ["add_aux_invariants", "load_with_overrides", "format_cti", "SpecError"]

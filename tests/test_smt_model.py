@@ -16,7 +16,8 @@ import pytest
 from explorer import smt
 from explorer.bfs import Options, explore
 from explorer.cli import main
-from explorer.smt_cli import add_aux_invariants, full_strengthening, prove_by_step
+from explorer.smt import prove_by_step
+from explorer.smt_cli import add_aux_invariants, full_strengthening
 from invariants.delayed_work import SAFETY
 from invariants.inductive import STRENGTHENING
 from spec.delayed_work import VARIANTS, make_spec
