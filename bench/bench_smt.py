@@ -4,7 +4,7 @@ Usage (from the repository root):
     python bench/bench_smt.py                                  # the built-in specs
     python bench/bench_smt.py tests.classic.twophase:make_spec --depth 8 --kw rms=2
     python bench/bench_smt.py --delayed-work                   # BMC per depth + induction, 2x2 and 3x3
-    python bench/bench_smt.py --delayed-work --sizes 2x2 4x8 8x16 --progs 2   # beyond BFS (slow: minutes)
+    python bench/bench_smt.py --delayed-work --sizes 2x2 4x8 8x16 --progs 2   # beyond BFS (minutes)
 A factory is ``module:function`` returning a Spec; ``--kw name=int`` passes integer keyword arguments.
 """
 
@@ -55,10 +55,11 @@ def bench(
             )
 
 
-def bench_delayed_work(depth: int, sizes: list[str], progs: int) -> None:
+def bench_delayed_work(depth: int, sizes: list[str], progs: int, full_up_to: int) -> None:
     """delayed_work figures: BMC seconds per depth on the default config (rfc_fixed, array, 2 CPUs x
     2 items), then the time to prove every safety invariant inductive with the auxiliary invariants
-    (invariants/inductive.py) for each CPUS x ITEMS size, with both induction engines where feasible."""
+    (invariants/inductive.py) for each CPUS x ITEMS size: with the symmetry reduction, and without it
+    (every step queried) up to --full-up-to CPUS*ITEMS."""
     from explorer.smt import prove_by_step
     from explorer.smt_cli import add_aux_invariants, full_strengthening
     from invariants.delayed_work import SAFETY
@@ -76,17 +77,31 @@ def bench_delayed_work(depth: int, sizes: list[str], progs: int) -> None:
         spec = make_spec(variant="rfc_fixed", cpus=int(cpus), items=int(items), progs=progs)
         add_aux_invariants(spec)
         strengthen = full_strengthening(spec, SAFETY[0])
-        engines = [("step", prove_by_step)]
-        if (
-            int(cpus) * int(items) <= 9
-        ):  # smt.prove's one query per conjunct over all of Next: small sizes only
-            engines.append(("whole", smt.prove))
-        for name, engine in engines:
-            pr = engine(spec, SAFETY[0], strengthen)
+        engines: list[tuple[str, Callable[..., smt.ProveResult], dict]] = [
+            ("step+symmetry", prove_by_step, {"symmetry": True})
+        ]
+        if int(cpus) * int(items) <= full_up_to:  # every step queried: 4x8 already takes minutes
+            engines.append(("step", prove_by_step, {}))
+        if int(cpus) * int(items) <= 9:  # smt.prove: one query per conjunct over all of Next
+            engines.append(("whole", smt.prove, {}))
+        for name, engine, options in engines:
+            pr = engine(spec, SAFETY[0], strengthen, **options)
             verdict = "PROVED" if pr.ok else f"CTI ({pr.failed} at {pr.stage})"
+            detail = ""
+            if pr.stats is not None:
+                st = pr.stats
+                detail = f"; {st.queries} consecution queries"
+                if name == "step+symmetry":
+                    detail += (
+                        f", {st.by_symmetry} steps by symmetry (invariant shown symmetric in"
+                        f" {st.seconds_invariance:.1f}s, steps mapped in {st.seconds_mapping:.1f}s)"
+                    )
+                if st.slowest:
+                    detail += f", slowest {st.slowest[0][1]} {st.slowest[0][0]:.1f}s"
             print(
                 f"induction rfc_fixed {cpus} CPUs x {items} items x {progs} progs "
-                f"({len(spec.instances())} action instances), engine {name}: {verdict} in {pr.seconds:.1f}s",
+                f"({len(spec.instances())} action instances), engine {name}: {verdict} in {pr.seconds:.1f}s"
+                + detail,
                 flush=True,
             )
 
@@ -107,9 +122,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--delayed-work", action="store_true", help="the delayed_work figures (BMC, induction)")
     ap.add_argument("--sizes", nargs="+", default=["2x2", "3x3"], help="CPUSxITEMS sizes for --delayed-work")
     ap.add_argument("--progs", type=int, default=2, help="progs for the --delayed-work induction sizes")
+    ap.add_argument(
+        "--full-up-to", type=int, default=16, help="also prove without symmetry while CPUS*ITEMS <= N"
+    )
     args = ap.parse_args(argv)
     if args.delayed_work:
-        bench_delayed_work(args.depth, args.sizes, args.progs)
+        bench_delayed_work(args.depth, args.sizes, args.progs, args.full_up_to)
         return 0
     kwargs = {k: int(v) for k, _, v in (kv.partition("=") for kv in args.kw)}
     refs = args.factory or ["tests.classic.diehard:make_spec", "tests.test_smt:make_queue_spec"]

@@ -36,6 +36,10 @@ from spec.lang import BoolType, Enum, Fn, Instance, Int, Predicate, Spec, SpecEr
 
 TYPE_ERROR = "TypeError"  # an enabled step sets a variable outside its type (BFS raises SpecError there)
 
+# Enum leaves are bit-vectors: on the delayed_work proofs a query that took 1.2-3.2 s with Int
+# leaves took 0.25-0.4 s (4 CPUs x 8 items, one SubmitEnqueue step). Values of a symmetric group
+# (Spec.symmetric) get a width of their own, so a group's constants can be told apart from every
+# other enum's by sort alone: the symmetry check renames them by substitution (``_renaming``).
 ENUM_BITS = 8
 
 InvariantLike = str | Predicate | Callable[[Any], Any]
@@ -44,14 +48,16 @@ InvariantLike = str | Predicate | Callable[[Any], Any]
 # --------------------------------------------------------------------------- terms
 
 
-def _fresh(type_: Type, name: str, k: int) -> Any:
+def _fresh(type_: Type, name: str, k: int, widths: dict[int, int]) -> Any:
     """A fresh Z3 term (or nested tuple of terms for a function) for a variable of type_ at step k."""
     if isinstance(type_, Fn):
-        return tuple(_fresh(type_.codomain, f"{name}[{type_.domain.show(i)}]", k) for i in type_.domain)
+        return tuple(
+            _fresh(type_.codomain, f"{name}[{type_.domain.show(i)}]", k, widths) for i in type_.domain
+        )
     if isinstance(type_, BoolType):
         return z3.Bool(f"{name}@{k}")
     if isinstance(type_, Enum):
-        return z3.BitVec(f"{name}@{k}", ENUM_BITS)
+        return z3.BitVec(f"{name}@{k}", widths.get(id(type_), ENUM_BITS))
     if isinstance(type_, Int):
         return z3.Int(f"{name}@{k}")
     raise SpecError(f"variable {name}: type {type_!r} has no Z3 encoding")
@@ -130,10 +136,14 @@ class Encoding:
         self.names = spec.var_names
         self.types = [v.type for v in spec.variables]
         self.pos = {n: i for i, n in enumerate(self.names)}
+        self.widths: dict[int, int] = {}  # id(Enum) -> bit width, for the symmetric groups' Enums
+        for g, (base, extended) in enumerate(spec.symmetries):
+            for e in (base, *extended):
+                self.widths[id(e)] = ENUM_BITS + 1 + g
 
     def state(self, k: int) -> Any:
         """The state terms of step k (Z3 returns the same constant for the same name, so this is stable)."""
-        return self.cls(*(_fresh(t, n, k) for t, n in zip(self.types, self.names, strict=True)))
+        return self.cls(*(_fresh(t, n, k, self.widths) for t, n in zip(self.types, self.names, strict=True)))
 
     def type_ok(self, s: Any) -> z3.BoolRef:
         return z3.And([_as_bool(_in_type(t, x), "TypeOK") for t, x in zip(self.types, s, strict=True)])
@@ -658,84 +668,180 @@ def _covered(
 ) -> set[int]:
     """Indices of the steps whose consecution follows from a canonical step's, by a checked symmetry.
 
-    Soundness: suppose step X has a CTI (s, t). Let p be the permutation putting X's parameters in
+    Soundness: suppose step X has a CTI (s, t). Let g be the permutation putting X's parameters in
     canonical order and Y the step with the permuted parameters. (1) I /\\ C is invariant under every
-    permutation (checked on generators, so for p and its inverse): p(s) satisfies I, p(t) does not.
-    (2) guard_X(s) implies guard_Y(p(s)) and post_Y(p(s)) = p(post_X(s)) (checked per X): (p(s), p(t))
-    is a step of Y. Types are kept by permutations. So (p(s), p(t)) is a CTI for Y, which is checked."""
+    permutation (checked on generators, so for g and its inverse): g(s) satisfies I, g(t) does not.
+    (2) guard_X(s) implies guard_Y(g(s)) and post_Y(g(s)) = g(post_X(s)) (checked per X): (g(s), g(t))
+    is a step of Y. Types are kept by permutations. So (g(s), g(t)) is a CTI for Y, which is checked.
+
+    How F(g(s)) is computed: g moves leaves (flags[w] to flags[g(w)]) and renames values. Enum values
+    are only compared for equality (anything else is refused), so renaming every value v of a group in
+    a formula into g^-1(v) and every leaf into the leaf g moves there gives F(g(s)) exactly, with no
+    case split on values (``_renaming``). Both checks are then mostly syntactic (``_norm``: equal up to
+    the order of commutative arguments); what is not is asked of Z3."""
     spec = enc.spec
     if not spec.symmetries:
         stats.note = "none declared (Spec.symmetric)"
         return set()
-    # (1) the invariant, with the state constraint, is symmetric
     t0 = time.monotonic()
-    inv_s = z3.And(*hold, enc.constraint(s))
-    check = z3.Solver()
-    check.add(enc.type_ok(s), inv_s)
-    for name, g in symmetry.generators(spec):
-        gs = symmetry.permute_state(spec, g, s)
-        inv_g = z3.And(*[enc.pred(p.fn, gs, f"invariant {p.name}") for p in conj], enc.constraint(gs))
-        check.push()
-        check.add(z3.Not(inv_g))
-        asym = _sat(check)
-        check.pop()
-        if asym:
-            stats.note = f"not used: the invariant is not symmetric under the {name}"
-            return set()
-    # (2) each non-canonical step maps onto its canonical image
-    t1 = time.monotonic()
-    stats.seconds_invariance = t1 - t0
-    index = {
-        (st.inst.action.name, tuple(v for _, v in _params(st)), st.sibling): i for i, st in enumerate(steps)
-    }
-    images: dict[tuple, Any] = {}  # permutation -> p(s)
-    image_steps: dict[tuple, list[_Step]] = {}
-    eq = z3.Solver()
-    eq.add(enc.type_ok(s))
-    out = set()
-    for i, st in enumerate(steps):
-        params = _params(st)
-        perm = symmetry.canonical_perm(spec, params)
-        if symmetry.is_identity(perm):
-            continue
-        j = index.get((st.inst.action.name, symmetry.permute_params(spec, perm, params), st.sibling))
-        if j is None:
-            stats.asymmetric += 1
-            continue
-        key = tuple(sorted(perm.items()))
-        if key not in images:
-            images[key] = symmetry.permute_state(spec, perm, s)
-        ps = images[key]
-        ikey = (key, steps[j].inst.index)
-        if ikey not in image_steps:
-            image_steps[ikey] = enc.instance_steps(steps[j].inst, ps)
-        image = next(
-            (
-                y
-                for y in image_steps[ikey]
-                if y.sibling == st.sibling and _bind_values(y) == _bind_values(steps[j])
-            ),
-            None,
-        )
-        if image is None:
-            stats.asymmetric += 1
-            continue
-        want = _leaves(tuple(symmetry.permute_state(spec, perm, enc.cls(*st.post))))
-        got = _leaves(tuple(image.post))
-        diffs = [_eq_leaf(a, b) for a, b in zip(want, got, strict=True) if not _same(a, b)]
-        eq.push()
-        eq.add(st.guard, z3.Not(z3.And(image.guard, *diffs)))
-        mapped = not _sat(eq)
-        eq.pop()
-        if mapped:
-            out.add(i)
-        else:
-            stats.asymmetric += 1
+    memo: dict[int, tuple[z3.ExprRef, z3.ExprRef]] = {}
+    s_leaves = _leaves(tuple(s))
+    try:
+        renamings = {}
+
+        def renaming(perm: symmetry.Perm) -> _Substitution:
+            key = tuple(sorted(perm.items()))
+            if key not in renamings:
+                renamings[key] = _Substitution(_renaming(enc, perm, s, s_leaves))
+            return renamings[key]
+
+        # (1) the invariant, with the state constraint, is symmetric
+        inv = [*hold, enc.constraint(s)]
+        atoms = [a for h in inv for a in _atoms(h)]
+        have = {_norm(a, memo).get_id() for a in atoms}
+        check = z3.Solver()
+        check.add(enc.type_ok(s), *inv)
+        for name, g in symmetry.generators(spec):
+            rename = renaming(g)
+            moved = [_atoms(rename(h)) for h in inv]
+            rest = [a for group in moved for a in group if _norm(a, memo).get_id() not in have]
+            if rest:
+                check.push()
+                check.add(z3.Not(z3.And(rest)))
+                asym = _sat(check)
+                check.pop()
+                if asym:
+                    stats.note = f"not used: the invariant is not symmetric under the {name}"
+                    return set()
+        t1 = time.monotonic()
+        stats.seconds_invariance = t1 - t0
+
+        # (2) each non-canonical step maps onto its canonical image
+        index = {
+            (st.inst.action.name, tuple(v for _, v in _params(st)), st.sibling): i
+            for i, st in enumerate(steps)
+        }
+        eq = z3.Solver()
+        eq.add(enc.type_ok(s))
+        out = set()
+        for i, st in enumerate(steps):
+            params = _params(st)
+            perm = symmetry.canonical_perm(spec, params)
+            if symmetry.is_identity(perm):
+                continue
+            j = index.get((st.inst.action.name, symmetry.permute_params(spec, perm, params), st.sibling))
+            if j is None:
+                stats.asymmetric += 1
+                continue
+            y = steps[j]
+            rename = renaming(perm)
+            goals = []
+            y_guard = rename(y.guard)
+            if _norm(y_guard, memo).get_id() != _norm(st.guard, memo).get_id():
+                goals.append(y_guard)
+            # post_Y(g(s)) = g(post_X(s)): leaf by leaf, rename(post_Y) = post_X with its leaves moved
+            x_post = _leaves(tuple(symmetry.permute_state(spec, perm, enc.cls(*st.post), values=False)))
+            for a, b, like in zip(_leaves(tuple(y.post)), x_post, s_leaves, strict=True):
+                ra = _norm(rename(_as_term(a, like)), memo)
+                if not ra.eq(_norm(_as_term(b, like), memo)):
+                    goals.append(ra == b)
+            mapped = True
+            if goals:
+                eq.push()
+                eq.add(st.guard, z3.Not(z3.And(goals)))
+                mapped = not _sat(eq)
+                eq.pop()
+            if mapped:
+                out.add(i)
+            else:
+                stats.asymmetric += 1
+    except _NotRenamable as e:
+        stats.note = f"not used: {e}"
+        return set()
     stats.by_symmetry = len(out)
     stats.seconds_mapping = time.monotonic() - t1
     names = ", ".join(b.name for b, _ in spec.symmetries)
     stats.note = f"used ({names}): invariant symmetric, {len(out)} steps covered by their canonical image"
     return out
+
+
+class _Substitution:
+    """z3.substitute with fixed pairs, prepared once: z3.substitute re-checks every pair's sorts on
+    each call, which made the step mapping cost a minute at 4x4x2 (thousands of calls x hundreds of
+    pairs). The pairs come from ``_renaming``, sort-correct by construction."""
+
+    def __init__(self, pairs: list[tuple[z3.ExprRef, z3.ExprRef]]):
+        self.pairs = pairs
+        self.n = len(pairs)
+        self.src = (z3.Ast * self.n)()
+        self.dst = (z3.Ast * self.n)()
+        for i, (a, b) in enumerate(pairs):
+            self.src[i], self.dst[i] = a.as_ast(), b.as_ast()
+        self.leaf = {a.get_id(): b for a, b in pairs}
+
+    def __call__(self, e: z3.ExprRef) -> z3.ExprRef:
+        if not self.n:
+            return e
+        moved = self.leaf.get(e.get_id())
+        if moved is not None and z3.is_const(e):
+            return moved
+        ctx = e.ctx
+        return z3.z3._to_expr_ref(z3.Z3_substitute(ctx.ref(), e.as_ast(), self.n, self.src, self.dst), ctx)
+
+
+class _NotRenamable(Exception):
+    """A formula does something with a symmetric value other than compare it for equality."""
+
+
+def _renaming(enc: Encoding, perm: symmetry.Perm, s: Any, s_leaves: list[Any]) -> list[tuple]:
+    """The substitution taking F(s) to F(g(s)) for the permutation g (see ``_covered``): each leaf to
+    the leaf g moves into its place, each value c of a group to g^-1(c)."""
+    spec = enc.spec
+    moved = _leaves(tuple(symmetry.permute_state(spec, perm, s, values=False)))
+    pairs = [(a, b) for a, b in zip(s_leaves, moved, strict=True) if not a.eq(b)]
+    for base, _extended in spec.symmetries:
+        sigma = perm[id(base)]
+        width = enc.widths[id(base)]
+        inverse = {j: i for i, j in enumerate(sigma)}
+        pairs += [(z3.BitVecVal(c, width), z3.BitVecVal(inverse[c], width)) for c in sigma if inverse[c] != c]
+    return pairs
+
+
+_EQUALITY_ONLY = {z3.Z3_OP_EQ, z3.Z3_OP_DISTINCT, z3.Z3_OP_ITE}
+
+
+def _is_group_sort(e: z3.ExprRef) -> bool:
+    return isinstance(e, z3.BitVecRef) and e.size() != ENUM_BITS
+
+
+_COMMUTATIVE = {z3.Z3_OP_AND, z3.Z3_OP_OR, z3.Z3_OP_EQ, z3.Z3_OP_ADD, z3.Z3_OP_MUL, z3.Z3_OP_DISTINCT}
+
+
+def _norm(e: z3.ExprRef, memo: dict[int, tuple[z3.ExprRef, z3.ExprRef]]) -> z3.ExprRef:
+    """e with the arguments of commutative operators sorted (by AST id): equal up to their order."""
+    key = e.get_id()
+    hit = memo.get(key)
+    if hit is not None:
+        return hit[1]
+    if not z3.is_app(e) or e.num_args() == 0:
+        r = e
+    else:
+        kids = [_norm(c, memo) for c in e.children()]
+        k = e.decl().kind()
+        if k not in _EQUALITY_ONLY and any(_is_group_sort(c) for c in kids):
+            raise _NotRenamable(f"a symmetric value is used by {e.decl().name()} (only = is renamable)")
+        if k in _COMMUTATIVE:
+            kids.sort(key=lambda c: c.get_id())
+        if k == z3.Z3_OP_AND:
+            r = z3.And(kids)
+        elif k == z3.Z3_OP_OR:
+            r = z3.Or(kids)
+        elif k == z3.Z3_OP_ADD:
+            r = z3.Sum(kids)
+        else:
+            r = e.decl()(*kids)
+    memo[key] = (e, r)  # e is kept alive: a freed AST's id could be reused
+    return r
 
 
 def _params(st: _Step) -> list[tuple[Any, Any]]:

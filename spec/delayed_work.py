@@ -309,10 +309,15 @@ def make_spec(**constants: Any) -> Spec:
         return count(x != NONE for x in seq)
 
     def reversed_prefixes(seq: tuple) -> list[tuple]:
-        """llist_reverse_order on a NONE-terminated chain, one case per length: (len == k, reversed)."""
-        n = seq_len(seq)
-        rest = len(seq)
-        return [(n == k, (*reversed(seq[:k]), *(NONE,) * (rest - k))) for k in range(rest + 1)]
+        """llist_reverse_order on a NONE-terminated chain, one case per length k: (the chain ends after
+        k nodes, the reversed chain). The length is told by where the NONE starts, not by counting:
+        on a packed list it is the same, and the Z3 proofs then settle each case by propagation."""
+        size = len(seq)
+        cases = []
+        for k in range(size + 1):
+            ends_here = and_(True if k == 0 else seq[k - 1] != NONE, True if k == size else seq[k] == NONE)
+            cases.append((ends_here, (*reversed(seq[:k]), *(NONE,) * (size - k))))
+        return cases
 
     def is_cb_context(s: Any, c: int, lv: int) -> Any:
         """The context's submit is made by a callback inside the drain, not by a prog run."""
@@ -574,7 +579,7 @@ def make_spec(**constants: Any) -> Spec:
                     touch_irq_work(s, pi, upd)
                     for wi in Item:  # the reversal rewrites every node's next pointer
                         touch_item(s, wi, upd, any_(x == wi for x in lst))
-                    steps.append((and_(g, p == pi, case), upd))
+                    steps.append(when(and_(g, p == pi, case), **upd))
             return steps
 
         if locked:
@@ -600,14 +605,17 @@ def make_spec(**constants: Any) -> Spec:
                 mine = 1 + 3 * c + IRQ
                 held = any_(s.lock_owner[pi] == mine for pi in Prog)
                 unlocked = tuple(ite(s.lock_owner[pi] == mine, 0, s.lock_owner[pi]) for pi in Prog)
-                return [when(and_(g, held), **upd, lock_owner=unlocked) for g, upd in take_steps(s, c)]
+                return [
+                    st._replace(guard=and_(st.guard, held), updates={**st.updates, "lock_owner": unlocked})
+                    for st in take_steps(s, c)
+                ]
 
         else:
 
             @spec.action(c=CPU)
             def DrainTake(s, c):
                 """list = llist_del_all(&items); then the order handling."""
-                return [when(g, **upd) for g, upd in take_steps(s, c)]
+                return take_steps(s, c)
 
         @spec.action(c=CPU)
         def IrqWorkDone(s, c):

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from spec.lang import Enum, Fn, Instance, Spec, Step, Type, ite
+from spec.lang import Enum, Fn, Spec, Type, ite
 
 Perm = dict[int, tuple[int, ...]]  # id(base Enum) -> the image of each of its values
 
@@ -61,8 +61,8 @@ def _map_value(sigma: Sequence[int], v: Any) -> Any:
     return out
 
 
-def permute_value(spec: Spec, perm: Perm, t: Type, v: Any) -> Any:
-    """v (of type t) with the permuted values renamed, in domains and in values."""
+def permute_value(spec: Spec, perm: Perm, t: Type, v: Any, values: bool = True) -> Any:
+    """v (of type t) with the permuted values renamed in function domains and (``values``) in values."""
     base = _group(spec, t)
     if isinstance(t, Fn):
         dom = _group(spec, t.domain)
@@ -70,23 +70,17 @@ def permute_value(spec: Spec, perm: Perm, t: Type, v: Any) -> Any:
         out: list[Any] = [None] * len(v)
         for d, x in enumerate(v):
             target = sigma[d] if sigma is not None and d < len(sigma) else d
-            out[target] = permute_value(spec, perm, t.codomain, x)
+            out[target] = permute_value(spec, perm, t.codomain, x, values)
         return tuple(out)
-    if base is not None:
+    if base is not None and values:
         return _map_value(perm[id(base)], v)
     return v
 
 
-def permute_state(spec: Spec, perm: Perm, s: Any) -> Any:
+def permute_state(spec: Spec, perm: Perm, s: Any, values: bool = True) -> Any:
     return spec.State(
-        *(permute_value(spec, perm, var.type, x) for var, x in zip(spec.variables, s, strict=True))
+        *(permute_value(spec, perm, var.type, x, values) for var, x in zip(spec.variables, s, strict=True))
     )
-
-
-def step_params(inst: Instance, step: Step) -> list[tuple[Any, Any]]:
-    """(type, value) of an instance's parameters and of the over() cases its step was made in."""
-    out = [(inst.action.param_types.get(k), v) for k, v in inst.args.items()]
-    return out + list(step.binds)
 
 
 def canonical_perm(spec: Spec, params: Iterable[tuple[Any, Any]]) -> Perm:

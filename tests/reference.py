@@ -20,3 +20,9 @@ def naive_distances(spec: Spec) -> dict:
                 dist[t] = dist[s] + 1
                 queue.append(t)
     return dist
+
+
+def step_results(spec: Spec, inst, s) -> list:
+    """The states one instance's enabled steps lead to from s. For a CTI's pre-state, which need not
+    be reachable: another action may well leave its type there, which ``successors`` reports."""
+    return [s._replace(**st.updates) for st in inst.steps(s) if st.guard is True]
