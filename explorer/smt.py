@@ -5,8 +5,9 @@ constraint is the very Python function BFS runs, called here with a state whose 
 
 Encoding (one copy of the variables per step ``k``, one Z3 constant per leaf value):
 
-* ``Int``/``Enum`` leaves are ``z3.Int`` (``prog_refcnt@3``), ``Bool`` leaves are ``z3.Bool``, and a
-  ``Fn`` value is a tuple of leaf terms, nested for ``Fn`` of ``Fn`` (``flags[Item0]@3``). Per-element
+* ``Int`` leaves are ``z3.Int`` (``prog_refcnt@3``), ``Enum`` leaves bit-vectors (``ENUM_BITS``),
+  ``Bool`` leaves ``z3.Bool``, and a ``Fn`` value is a tuple of leaf terms, nested for ``Fn`` of
+  ``Fn`` (``flags[Item0]@3``). Per-element
   constants (not Z3 arrays) keep every formula quantifier- and array-free, and match the tuple
   representation the helpers already work on.
 * ``TypeOK(s)``: every leaf is in its type's range (Z3 integers are unbounded, the spec's are not).
