@@ -150,6 +150,18 @@ def _positive_float(s: str) -> float:
     return x
 
 
+def add_invariants_option(p: argparse.ArgumentParser) -> None:
+    """``--invariant NAME ...`` into ``args.invariants`` (None: the config's list, else all)."""
+    p.add_argument(
+        "--invariant",
+        dest="invariants",
+        action="extend",
+        nargs="+",
+        metavar="NAME",
+        help="check only these invariants (default: the config's list, else all of the spec's)",
+    )
+
+
 def add_check_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("config", help="a config file (TOML), e.g. spec/configs/<name>.toml")
     p.add_argument("--no-deadlock", action="store_true", help="do not report deadlocks")
@@ -161,14 +173,7 @@ def add_check_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--max-states", type=_positive_int, metavar="N", help="stop after N distinct states")
     p.add_argument("--max-seconds", type=_positive_float, metavar="S", help="stop after S seconds")
-    p.add_argument(
-        "--invariant",
-        dest="invariants",
-        action="extend",
-        nargs="+",
-        metavar="NAME",
-        help="check only these invariants (default: the config's list, else all)",
-    )
+    add_invariants_option(p)
     p.add_argument("--out", default="out", metavar="DIR", help="where dumps go: DIR/<config>/ (default: out)")
 
 

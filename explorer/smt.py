@@ -167,30 +167,27 @@ class Encoding:
 
     def steps(self, s: Any) -> list[_Step]:
         """Every (instance, step) of the spec applied to the symbolic state s."""
-        return [st for inst in self.spec.instances() for st in self.instance_steps(inst, s)]
-
-    def instance_steps(self, inst: Instance, s: Any) -> list[_Step]:
-        try:
-            steps = inst.steps(s)
-        except z3.Z3Exception as e:
-            raise SpecError(
-                f"action {inst.label} cannot be read symbolically"
-                f" (a Python if/and/or/min on a state value?): {e}"
-            ) from e
         out = []
-        siblings: dict[tuple, int] = {}
-        for st in steps:
-            post = list(s)
-            for k, v in st.updates.items():
-                p = self.pos.get(k)
-                if p is None:
-                    raise SpecError(f"action {inst.label} updates unknown variable {k}")
-                post[p] = v
-            binds = tuple(st.binds)
-            key = tuple(v for _, v in binds)
-            siblings[key] = siblings.get(key, -1) + 1
-            guard = _as_bool(st.guard, f"action {inst.label}: guard")
-            out.append(_Step(inst, guard, tuple(post), binds, siblings[key]))
+        for inst in self.spec.instances():
+            try:
+                steps = inst.steps(s)
+            except z3.Z3Exception as e:
+                raise SpecError(
+                    f"action {inst.label} cannot be read symbolically"
+                    f" (a Python if/and/or/min on a state value?): {e}"
+                ) from e
+            siblings: dict[tuple, int] = {}
+            for st in steps:
+                post = list(s)
+                for k, v in st.updates.items():
+                    p = self.pos.get(k)
+                    if p is None:
+                        raise SpecError(f"action {inst.label} updates unknown variable {k}")
+                    post[p] = v
+                key = tuple(v for _, v in st.binds)
+                siblings[key] = siblings.get(key, -1) + 1
+                guard = _as_bool(st.guard, f"action {inst.label}: guard")
+                out.append(_Step(inst, guard, tuple(post), tuple(st.binds), siblings[key]))
         return out
 
     def next(self, s: Any, t: Any, steps: list[_Step] | None = None) -> z3.BoolRef:
@@ -847,24 +844,6 @@ def _norm(e: z3.ExprRef, memo: dict[int, tuple[z3.ExprRef, z3.ExprRef]]) -> z3.E
 
 def _params(st: _Step) -> list[tuple[Any, Any]]:
     return [(st.inst.action.param_types.get(k), v) for k, v in st.inst.args.items()] + list(st.binds)
-
-
-def _bind_values(st: _Step) -> tuple:
-    return tuple(v for _, v in st.binds)
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, z3.ExprRef) and isinstance(b, z3.ExprRef):
-        return a.eq(b)
-    if isinstance(a, z3.ExprRef) or isinstance(b, z3.ExprRef):
-        return False
-    return a == b
-
-
-def _eq_leaf(a: Any, b: Any) -> z3.BoolRef:
-    if not isinstance(a, z3.ExprRef) and not isinstance(b, z3.ExprRef):
-        return z3.BoolVal(a == b)
-    return a == b
 
 
 def _atoms(f: z3.BoolRef) -> list[z3.BoolRef]:

@@ -34,6 +34,7 @@ from explorer.cli import (
     EXIT_VIOLATION,
     UsageError,
     _positive_int,
+    add_invariants_option,
     register,
 )
 from explorer.traces import format_text, write_trace
@@ -146,23 +147,28 @@ def add_bmc_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--depth", type=_positive_int, required=True, metavar="K", help="check paths of up to K steps"
     )
-    p.add_argument(
-        "--invariant",
-        dest="invariants",
-        action="extend",
-        nargs="+",
-        metavar="NAME",
-        help="check only these invariants (default: the config's list, else all of the spec's)",
-    )
+    add_invariants_option(p)
     p.add_argument("--deadlock", action="store_true", help="also report a reachable deadlock")
+    _add_set_and_out(p, "bmc")
+
+
+def _add_set_and_out(p: argparse.ArgumentParser, command: str) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE")
-    p.add_argument("--out", default="out", metavar="DIR", help="dumps go to DIR/bmc/<config>/ (default: out)")
+    p.add_argument(
+        "--out", default="out", metavar="DIR", help=f"dumps go to DIR/{command}/<config>/ (default: out)"
+    )
 
 
-def run_bmc(args: argparse.Namespace) -> int:
+def _load_for(args: argparse.Namespace) -> tuple[Config, Spec, dict[str, Any]]:
+    """The config and spec of a bmc/prove command line (with --set), auxiliary invariants added."""
     overrides = parse_set(args.overrides)
     config, spec = load_with_overrides(args.config, overrides)
     add_aux_invariants(spec)
+    return config, spec, overrides
+
+
+def run_bmc(args: argparse.Namespace) -> int:
+    config, spec, overrides = _load_for(args)
     names = args.invariants if args.invariants is not None else config.check.invariants
     if names is None:
         names = [p.name for p in spec.invariants if p.name not in _aux_names(spec)]
@@ -221,14 +227,11 @@ def add_prove_arguments(p: argparse.ArgumentParser) -> None:
         help="step engine: query only canonical steps, covering the rest by the spec's declared"
         " symmetry after proving that it holds (see explorer.smt.prove_by_step)",
     )
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE")
-    p.add_argument("--out", default="out", metavar="DIR", help="CTI dumps go to DIR/prove/<config>/")
+    _add_set_and_out(p, "prove")
 
 
 def run_prove(args: argparse.Namespace) -> int:
-    overrides = parse_set(args.overrides)
-    config, spec = load_with_overrides(args.config, overrides)
-    add_aux_invariants(spec)
+    config, spec, overrides = _load_for(args)
     resolve(spec, [args.invariant, *args.strengthen])
     strengthen = list(dict.fromkeys(args.strengthen))
     if args.aux:
