@@ -1,10 +1,15 @@
 """`python -m explorer matrix`: every design variant x workload against its expected verdicts.
 
 The expectations are data (``spec/configs/expected.toml``): for each cell, the model constants and, for
-every property, ``holds`` or ``violated`` with a one-line reason. Each cell is explored exhaustively
-(safety invariants, deadlock, then the liveness properties on the explored graph); a computed verdict
-that differs from the expected one fails the run. Every violation's shortest trace is dumped under
-``out/counterexamples/<cell>/<property>.{txt,itf.json,dot}``.
+every property, ``holds``, ``vacuous`` or ``violated`` with a one-line reason. Each cell is explored
+exhaustively (safety invariants, deadlock, then the liveness properties on the explored graph); a
+computed verdict that differs from the expected one fails the run. Every violation's shortest trace is
+dumped under ``out/counterexamples/<cell>/<property>.{txt,itf.json,dot}``.
+
+Two checks guard against a model that forbids what the kernel allows (``invariants/witnesses.py``):
+every kernel witness the spec registers must be reachable in the cell (a shortest trace to each is
+dumped under ``out/witnesses/<cell>/``), and a property that holds is reported ``vacuous`` unless every
+precondition named for it is reachable: ``holds`` in the expectations then fails the run.
 """
 
 from __future__ import annotations
@@ -24,10 +29,12 @@ from tabulate import tabulate
 from explorer.bfs import DEADLOCK, Options, explore
 from explorer.liveness import check_liveness
 from explorer.traces import write_trace
+from explorer.witnesses import find_witnesses
 from spec.config import ConfigError, _check_param, import_model
 
 DEFAULT_EXPECTATIONS = Path(__file__).resolve().parent.parent / "spec" / "configs" / "expected.toml"
-VERDICTS = ("holds", "violated")
+VERDICTS = ("holds", "vacuous", "violated")
+ONE_CPU = "(1 CPU)"  # the note a "holds" of a 1-CPU cell must carry: it cannot show a cross-CPU race
 
 
 @dataclass
@@ -36,6 +43,8 @@ class Cell:
     model: str
     constants: dict[str, Any]
     expect: dict[str, tuple[str, str]]  # property -> (verdict, reason)
+    # kernel witnesses this cell is too small to show, each with the reason (checked both ways)
+    unreachable: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -51,6 +60,9 @@ class CellResult:
     dumps: list[str] = field(default_factory=list)
     steps: dict[str, list[str]] = field(default_factory=dict)  # each violation's action sequence
     loops: dict[str, int] = field(default_factory=dict)  # lassos: index of the state the cycle returns to
+    # witness name -> (is a kernel witness, length of its shortest trace or None if unreachable)
+    witnesses: dict[str, tuple[bool, int | None]] = field(default_factory=dict)
+    unmet: dict[str, list[str]] = field(default_factory=dict)  # property -> unreachable preconditions
     error: str | None = None
 
 
@@ -80,6 +92,7 @@ def load_expectations(path: Path) -> tuple[list[str], list[Cell]]:
     ):
         raise ConfigError(f'{path}: needs model = "module" and properties = [names]')
     params = getattr(import_model(model), "PARAMS", {})
+    cpu_default = params["cpus"][1] if "cpus" in params else None
     cells = []
     seen = set()
     for i, raw in enumerate(data.get("cell", [])):
@@ -99,7 +112,7 @@ def load_expectations(path: Path) -> tuple[list[str], list[Cell]]:
         if name in seen:
             raise ConfigError(f"{where}: duplicate cell name")
         seen.add(name)
-        bad = sorted(set(raw) - {"name", "constants", "expect"})
+        bad = sorted(set(raw) - {"name", "constants", "expect", "unreachable"})
         if bad:
             raise ConfigError(f"{where}: unknown key(s) {', '.join(bad)}")
         consts = raw.get("constants", {})
@@ -110,19 +123,30 @@ def load_expectations(path: Path) -> tuple[list[str], list[Cell]]:
             if err:
                 raise ConfigError(f"{where}: constants.{k}: {err}")
         expect: dict[str, tuple[str, str]] = {}
-        for prop, text in raw.get("expect", {}).items():
+        for prop, value in raw.get("expect", {}).items():
             if prop not in props:
                 raise ConfigError(f"{where}: expect.{prop}: not a property of the matrix")
-            if not isinstance(text, str):
+            if not isinstance(value, str):
                 raise ConfigError(f"{where}: expect.{prop}: expected a string")
-            verdict, _, reason = text.partition(":")
-            if verdict.strip() not in VERDICTS:
-                raise ConfigError(f"{where}: expect.{prop}: {text!r} does not start with holds or violated")
-            expect[prop] = (verdict.strip(), reason.strip())
+            head, _, reason = value.partition(":")
+            verdict, _, note = head.strip().partition(" ")  # an optional note: "holds (1 CPU)"
+            if verdict not in VERDICTS or (note and not (note.startswith("(") and note.endswith(")"))):
+                raise ConfigError(
+                    f"{where}: expect.{prop}: {value!r} does not start with holds, vacuous or violated"
+                )
+            if verdict == "holds" and consts.get("cpus", cpu_default) == 1 and note != ONE_CPU:
+                raise ConfigError(
+                    f"{where}: expect.{prop}: a 1-CPU cell cannot show a cross-CPU race: write {verdict} {ONE_CPU}"
+                )
+            expect[prop] = (verdict, (f"{note} " if note else "") + reason.strip())
         missing = [p for p in props if p not in expect]
         if missing:
             raise ConfigError(f"{where}: no expectation for {', '.join(missing)}")
-        cells.append(Cell(name, model, dict(consts), expect))
+        unreachable = raw.get("unreachable", {})
+        for w, why in unreachable.items():
+            if not isinstance(why, str) or not why.strip():
+                raise ConfigError(f"{where}: unreachable.{w}: give the reason the cell cannot show it")
+        cells.append(Cell(name, model, dict(consts), expect, dict(unreachable)))
     if not cells:
         raise ConfigError(f"{path}: no [[cell]] entries")
     return props, cells
@@ -161,6 +185,15 @@ def run_cell(cell: Cell, out_dir: Path | None) -> CellResult:
             res.verdicts[group] = "violated"
         else:
             res.verdicts.setdefault(group, "holds")
+    reached = find_witnesses(r)
+    for w in reached:
+        res.witnesses[w.witness.name] = (w.witness.kernel, len(w.trace.states) if w.trace else None)
+    unreachable = {w.witness.name for w in reached if not w.reached}
+    for prop, verdict in list(res.verdicts.items()):
+        unmet = [n for n in spec.preconditions.get(prop, []) if n in unreachable]
+        if verdict == "holds" and unmet:
+            res.verdicts[prop] = "vacuous"
+            res.unmet[prop] = unmet
     for name, trace in traces:
         res.steps[name] = [st.label if st is not None else "(stutter)" for st in trace.steps[1:]]
         if trace.loop is not None:
@@ -170,6 +203,10 @@ def run_cell(cell: Cell, out_dir: Path | None) -> CellResult:
             title = f"{name} in {cell.name} ({', '.join(f'{k}={v}' for k, v in cell.constants.items())})"
             paths = write_trace(trace, out_dir / cell.name / name, title)
             res.dumps.append(str(paths[0]))
+        for w in reached:
+            if w.trace is not None:
+                title = f"Witness {w.witness.name} in {cell.name}: {w.witness.doc}"
+                write_trace(w.trace, out_dir.parent / "witnesses" / cell.name / w.witness.name, title)
     res.seconds = time.monotonic() - t0
     return res
 
@@ -201,8 +238,29 @@ def compare(props: list[str], cells: list[Cell], results: list[CellResult]) -> l
             want, reason = cell.expect[p]
             got = res.verdicts.get(p)
             if got != want:
-                problems.append(f"{cell.name}: {p} expected {want} ({reason}) but computed {got}")
+                why = f" (unreachable: {', '.join(res.unmet[p])})" if p in res.unmet else ""
+                problems.append(f"{cell.name}: {p} expected {want} ({reason}) but computed {got}{why}")
+        for name, (kernel, depth) in res.witnesses.items():
+            if not kernel:
+                continue
+            if depth is None and name not in cell.unreachable:
+                problems.append(
+                    f"{cell.name}: kernel witness {name} is unreachable: the model forbids a behaviour "
+                    "the kernel allows (invariants/witnesses.py)"
+                )
+            if depth is not None and name in cell.unreachable:
+                problems.append(
+                    f"{cell.name}: kernel witness {name} is reachable ({depth} states), but the cell says "
+                    f"it cannot be: {cell.unreachable[name]}"
+                )
+        for name in cell.unreachable:
+            if name not in res.witnesses:
+                problems.append(f"{cell.name}: unreachable.{name}: no such witness in this cell")
     return problems
+
+
+def _mark(verdict: str, depth: object) -> str:
+    return {"holds": "ok", "vacuous": "vac", "violated": f"VIOL({depth})"}.get(verdict, verdict)
 
 
 def _abbrev(name: str) -> str:
@@ -216,7 +274,7 @@ def render(props: list[str], cells: list[Cell], results: list[CellResult]) -> st
         for p in props:
             got = res.verdicts.get(p, "?")
             want = cell.expect[p][0]
-            mark = "ok" if got == "holds" else f"VIOL({res.depths.get(p, '?')})" if got == "violated" else got
+            mark = _mark(got, res.depths.get(p, "?"))
             row.append(mark if got == want else f"{mark}!!")
         rows.append(row)
     headers = ["cell", "distinct", "depth", "s"] + [_abbrev(p) for p in props]
@@ -226,8 +284,8 @@ def render(props: list[str], cells: list[Cell], results: list[CellResult]) -> st
         + "\n\n"
         + legend
         + (
-            "\nok = holds; VIOL(n) = violated, shortest counterexample n states (lassos: prefix + cycle); "
-            "!! = differs from the expectation"
+            "\nok = holds; vac = holds vacuously (a precondition is unreachable); VIOL(n) = violated, shortest "
+            "counterexample n states (lassos: prefix + cycle); !! = differs from the expectation"
         )
     )
 

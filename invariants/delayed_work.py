@@ -65,11 +65,12 @@ def register(spec: Spec, m: Any) -> None:
         the per-CPU raised_list links freed memory, or the runner's final cmpxchg writes freed
         memory."""
         checks = [not_(s.uaf_irq_work)]
+        if m.irq_work_free != "with_prog" or task_ctx:
+            return all_(checks)  # the posted patch never frees aux->irq_work: a leak, never a UAF
         for p in m.Prog:
             freed = s.prog_phase[p] == Phase.FREED
             checks.append(implies(freed, not_(m.runner_on(s, p))))
-            if not task_ctx:
-                checks.append(implies(freed, and_(s.iw_cpu[p] == m.NO_CPU, s.iw_flags[p] == 0)))
+            checks.append(implies(freed, and_(s.iw_cpu[p] == m.NO_CPU, s.iw_flags[p] == 0)))
         return all_(checks)
 
     def NoDoubleEnqueue(s):
@@ -108,12 +109,12 @@ def register(spec: Spec, m: Any) -> None:
         is never raised from 0 (it stays 0 once the free path starts).
 
         prog_refcnt = fd + attach link + the items holding a reference to it;
-        map_refcnt = the map fd + every prog not yet freed (used_maps).
+        map_refcnt = the map fd + every prog not yet freed (used_maps; not in no_used_maps).
         Tests: claim (d) and the bpf_prog_inc_not_zero/bpf_prog_put pairing. Kernel consequence: an
         underflow frees a live prog; an extra reference leaks it."""
         ok = [s.map_refcnt >= 0]
         live_progs = count(s.prog_phase[p] != Phase.FREED for p in m.Prog)
-        ok.append(s.map_refcnt == s.map_usercnt + live_progs)
+        ok.append(s.map_refcnt == s.map_usercnt + (live_progs if m.used_maps_hold_map else 0))
         for p in m.Prog:
             holders = count([s.prog_fd[p], s.prog_attached[p]]) + count(s.ref_of[w] == p for w in m.Item)
             ok.append(s.prog_refcnt[p] >= 0)
@@ -193,7 +194,7 @@ def register(spec: Spec, m: Any) -> None:
     kernel_steps = [
         "SubmitReady", "SubmitEnqueue", "SubmitIrqWorkQueue", "DrainTake", "CallbackRun",
         "CallbackReturn", "DrainPut", "DrainRelease", "IrqWorkDone", "RcuGracePeriod", "ProgFreeDeferred",
-        "ElemFreeRcu", "TaskReturnToUser", "TaskDrainDone",
+        "ElemFreeRcu", "TaskReturnToUser", "TaskDrainDone", "ProgPutDeferred", "ProgFreeAfterSyncRcu",
     ]  # fmt: skip
     present = {a.name for a in spec.actions}
     for name in kernel_steps:

@@ -35,6 +35,7 @@ from spec.lang import (
     Enum,
     Fn,
     Int,
+    Set,
     Spec,
     SpecError,
     Step,
@@ -55,8 +56,10 @@ from spec.lang import (
 VARIANTS = [
     "rfc_posted",
     "rfc_fixed",
+    "rfc_repaired",
     "no_sync_on_free",
     "no_work_prog_ref",
+    "no_used_maps",
     "no_claim_lock",
     "locked_list",
     "usercnt",
@@ -73,7 +76,18 @@ PARAMS: dict[str, tuple] = {
     "callback": (str, "none", ["none", "submits"]),
     "nmi": (bool, False),
     "irq_progs": (bool, False),
-    "gp_waits_drain": (bool, True),
+    # The grace period of the prog free path: call_rcu for a non-sleepable prog (every RCU read-side
+    # section counts, a hard-irq handler such as the drain included), call_rcu_tasks_trace for a
+    # sleepable one (only rcu_read_lock_trace sections, i.e. the sleepable prog's own runs).
+    "rcu": (str, "call_rcu", ["call_rcu", "tasks_trace"]),
+    # The posted patch kmallocs aux->irq_work and never frees it (a leak); a corrected patch frees it
+    # with the prog in bpf_prog_free_deferred. With "never", a runner that outlives the prog touches
+    # leaked memory (harmless); with "with_prog" the same runner is a use-after-free.
+    "irq_work_free": (str, "with_prog", ["with_prog", "never"]),
+    # TEST ONLY. "linux": a grace period waits for the readers in flight when call_rcu is issued.
+    # "too_strong": the defect of an earlier model (it waited for every reader in flight when it
+    # ended, later ones included); kept so a test can show that the behaviour witnesses catch it.
+    "grace_period": (str, "linux", ["linux", "too_strong"]),
     "task_exit_drain": (bool, False),
     "user_closes": (bool, True),
 }
@@ -98,7 +112,8 @@ class Model:
     callback: str
     nmi: bool
     irq_progs: bool
-    gp_waits_drain: bool
+    rcu: str
+    irq_work_free: str
     task_exit_drain: bool
     user_closes: bool
     CPU: Enum
@@ -113,6 +128,11 @@ class Model:
     NONE: int  # "no item" in a list slot
     NO_CPU: int
     NO_PROG: int
+
+    @property
+    def used_maps_hold_map(self) -> bool:
+        """Claim (b): the map is in the prog's used_maps, i.e. each live prog holds a map reference."""
+        return self.variant != "no_used_maps"
 
     @property
     def drain_level(self) -> int:
@@ -167,6 +187,7 @@ class Model:
 def make_spec(**constants: Any) -> Spec:
     """Build the model for the given constants (see PARAMS for names, defaults and ranges)."""
     from invariants import delayed_work as props  # the properties; kept apart from the mechanism
+    from invariants import witnesses
 
     cfg = {k: v[1] for k, v in PARAMS.items()}
     unknown = sorted(set(constants) - set(cfg))
@@ -186,7 +207,9 @@ def make_spec(**constants: Any) -> Spec:
     task_ctx = v == "task_context"
     hash_map = cfg["map_kind"] == "hash"
     cb_submits = cfg["callback"] == "submits"
-    gp_waits_drain = cfg["gp_waits_drain"]
+    repaired = v == "rfc_repaired"
+    strong_gp = cfg["grace_period"] == "too_strong"
+    irq_work_freed = cfg["irq_work_free"] == "with_prog" and not task_ctx
 
     spec = Spec(f"delayed_work[{v}]")
     spec.constants = dict(cfg)
@@ -201,14 +224,14 @@ def make_spec(**constants: Any) -> Spec:
     ProgOrNone = Enum("ProgOrNone", [*Prog.names, "none"])
     pcs = ["IDLE", "CLAIMED", "ENQUEUE", "QUEUE"] + (["LOCKED"] if locked else [])
     PC = Enum("PC", pcs)
-    Phase = Enum("Phase", ["LIVE", "RCU_WAIT", "SYNC", "FREED"])
+    Phase = Enum("Phase", ["LIVE", "PUT_DEFERRED", "RCU_WAIT", "SYNC", "SYNC_RCU", "FREED"])
     RPhase = Enum("RPhase", ["IDLE", "FUNC", "DRAIN", "IN_CB", "CB_DONE", "PUT_DONE"])
     WFlags = Enum("WFlags", ["FREE", "CLAIMED", "READY"])
     Elem = Enum("Elem", ["LIVE", "DELETED", "FREED"])
     NONE, NO_CPU, NO_PROG = nitem, ncpu, nprog
     m = Model(
         spec, ncpu, nitem, nprog, v, cfg["map_kind"], cfg["callback"], cfg["nmi"], cfg["irq_progs"],
-        gp_waits_drain, cfg["task_exit_drain"], cfg["user_closes"],
+        cfg["rcu"], cfg["irq_work_free"], cfg["task_exit_drain"], cfg["user_closes"],
         CPU, Item, Prog, Level, PC, Phase, RPhase, WFlags, Elem, NONE, NO_CPU, NO_PROG,
     )  # fmt: skip
     levels = m.levels()
@@ -231,7 +254,13 @@ def make_spec(**constants: Any) -> Spec:
     spec.var("prog_refcnt", Fn(Prog, Int(-1, max_ref)), const_fn(Prog, 2), "fd + attach link at start")
     spec.var("prog_fd", Fn(Prog, Bool), const_fn(Prog, True))
     spec.var("prog_attached", Fn(Prog, Bool), const_fn(Prog, True))
-    spec.var("prog_phase", Fn(Prog, Phase), const_fn(Prog, Phase.LIVE))
+    spec.var("prog_phase", Fn(Prog, Phase), const_fn(Prog, Phase.LIVE), "where the prog is on its free path")
+    # Each pending grace period's readers: the contexts that were inside an RCU read-side section of
+    # its flavour when it was started (call_rcu), each dropped when its section ends. Readers that
+    # start later are not in it: Linux's grace period does not wait for them (whatisRCU.rst).
+    no_readers = const_fn(CPU, const_fn(Level, False))
+    spec.var("gp_readers", Fn(Prog, Fn(CPU, Set(Level))), const_fn(Prog, no_readers),
+             "readers the prog's pending grace period waits for")  # fmt: skip
     if task_ctx:
         spec.var("task_list", Fn(CPU, Fn(Slot, ItemOrNone)), const_fn(CPU, empty_seq), "per-task list")
         spec.var("task_alive", Fn(CPU, Bool), const_fn(CPU, True), "the task running on each CPU")
@@ -247,10 +276,14 @@ def make_spec(**constants: Any) -> Spec:
     spec.var("runner", Fn(CPU, RPhase), const_fn(CPU, RPhase.IDLE))
     spec.var("runner_prog", Fn(CPU, ProgOrNone), const_fn(CPU, NO_PROG))
     spec.var("chain", Fn(CPU, Fn(Slot, ItemOrNone)), const_fn(CPU, empty_seq), "detached llist being drained")
-    spec.var("map_refcnt", Int(-1, 1 + nprog), 1 + nprog, "the map fd + each prog's used_maps")
+    # no_used_maps (claim (b) removed): the verifier does not keep the map in the prog's used_maps
+    map_holders = 1 + (nprog if m.used_maps_hold_map else 0)
+    spec.var("map_refcnt", Int(-1, 1 + nprog), map_holders, "the map fd + each prog's used_maps")
     spec.var("map_usercnt", Int(0, 1), 1, "the map fd")
     if hash_map:
         spec.var("elem", Fn(Item, Elem), const_fn(Item, Elem.LIVE), "hash element holding each item")
+        spec.var("elem_readers", Fn(Item, Fn(CPU, Set(Level))), const_fn(Item, no_readers),
+                 "readers the deleted element's grace period waits for")  # fmt: skip
     # ghosts: what the properties observe
     spec.var("runs", Fn(Item, Int(0, 2)), const_fn(Item, 0), "callback runs since the item's last claim")
     spec.var("ref_of", Fn(Item, ProgOrNone), const_fn(Item, NO_PROG), "the prog ref the item holds")
@@ -325,27 +358,53 @@ def make_spec(**constants: Any) -> Spec:
             return False
         return s.runner[c] != RPhase.IDLE
 
-    def rcu_readers(s: Any, p: int) -> Any:
-        """Prog runs of p in flight (and, if hard-irq counts as an RCU reader here, p's drains)."""
-        readers = [
-            and_(s.pc[c][lv] != PC.IDLE, s.sub_prog[c][lv] == p, not_(is_cb_context(s, c, lv)))
-            for c in CPU
-            for lv in levels
-        ]
-        if gp_waits_drain:
-            # a task's drain runs callbacks of any prog under one rcu_read_lock (it has no runner_prog)
-            readers += [
-                and_(s.runner[c] != RPhase.IDLE, True if task_ctx else s.runner_prog[c] == p) for c in CPU
-            ]
-        return any_(readers)
+    def rcu_reader(s: Any, c: int, lv: int, flavour: str) -> Any:
+        """Context (c, lv) is inside an RCU read-side critical section of this flavour.
 
-    def prog_put(s: Any, p: int, upd: dict) -> dict:
-        """bpf_prog_put: dec_and_test; at zero the free path starts (call_rcu after the deferral)."""
+        call_rcu: since the RCU flavour consolidation (v5.0) any region with preemption, softirqs or
+        irqs disabled is a reader, so every prog run (task, hard-irq, NMI) and the hard-irq drain
+        (and, in task_context, the task's drain, run under rcu_read_lock) is one. tasks_trace: only
+        rcu_read_lock_trace() sections, i.e. the sleepable prog's own runs; a callback run by the
+        drain is not one. RCU does not know which prog a reader runs: every prog's readers count."""
+        run = s.pc[c][lv] != PC.IDLE
+        if flavour == "tasks_trace":
+            return and_(run, not_(is_cb_context(s, c, lv)))
+        if lv == dl:
+            return or_(run, s.runner[c] != RPhase.IDLE)
+        return run
+
+    def readers_now(s: Any, flavour: str) -> tuple:
+        """The set of readers in flight: what a grace period started now waits for."""
+        return tuple(
+            tuple(rcu_reader(s, c, lv, flavour) if lv in levels else False for lv in Level) for c in CPU
+        )
+
+    def gp_over(s: Any, waited: tuple, flavour: str) -> Any:
+        """A grace period whose readers were ``waited`` may end: every one of them has finished.
+        (grace_period = too_strong, test only: no reader of the flavour is running at all.)"""
+        if strong_gp:
+            waited = readers_now(s, flavour)
+        return not_(any_(x for row in waited for x in row))
+
+    def call_rcu(s: Any, p: int, upd: dict, cond: Any = True, flavour: str | None = None) -> dict:
+        """call_rcu(&aux->rcu, ...) for p (if ``cond``): the grace period's readers are fixed now."""
+        flavour = flavour or cfg["rcu"]
+        gp = upd.get("gp_readers", s.gp_readers)
+        upd["gp_readers"] = put(gp, p, ite(cond, readers_now(s, flavour), gp[p]))
+        return upd
+
+    def prog_put(s: Any, p: int, upd: dict, from_hardirq: bool = False) -> dict:
+        """bpf_prog_put: dec_and_test; at zero the free path starts. __bpf_prog_put in hard-irq (or
+        with irqs off) defers bpf_prog_put_deferred to a workqueue, so call_rcu comes later
+        (ProgPutDeferred); from a syscall bpf_prog_put_deferred runs at once and issues call_rcu."""
         ref = upd.get("prog_refcnt", s.prog_refcnt)
         new = ref[p] - 1
         upd["prog_refcnt"] = put(ref, p, new)
         phase = upd.get("prog_phase", s.prog_phase)
-        upd["prog_phase"] = put(phase, p, ite(new == 0, Phase.RCU_WAIT, phase[p]))
+        next_phase = Phase.PUT_DEFERRED if from_hardirq else Phase.RCU_WAIT
+        upd["prog_phase"] = put(phase, p, ite(new == 0, next_phase, phase[p]))
+        if not from_hardirq:
+            call_rcu(s, p, upd, new == 0)
         return upd
 
     def map_put(s: Any, upd: dict) -> dict:
@@ -358,7 +417,11 @@ def make_spec(**constants: Any) -> Spec:
         return upd
 
     def touch_irq_work(s: Any, p: int, upd: dict) -> dict:
-        upd["uaf_irq_work"] = or_(upd.get("uaf_irq_work", s.uaf_irq_work), s.prog_phase[p] == Phase.FREED)
+        """Reading or writing p's bpf_delayed_irq_work (irq_work flags, item list): a use-after-free
+        once it is freed with the prog (irq_work_free = with_prog); the posted patch leaks it."""
+        if irq_work_freed:
+            freed = s.prog_phase[p] == Phase.FREED
+            upd["uaf_irq_work"] = or_(upd.get("uaf_irq_work", s.uaf_irq_work), freed)
         return upd
 
     def claim(s: Any, c: int, lv: int, p: int, w: int, upd: dict, extra_guard: Any = True) -> tuple:
@@ -706,7 +769,7 @@ def make_spec(**constants: Any) -> Spec:
                 upd = dict(runner=put(s.runner, c, RPhase.PUT_DONE))
                 touch_item(s, wi, upd)
                 if work_prog_ref:
-                    prog_put(s, pi, upd)
+                    prog_put(s, pi, upd, from_hardirq=dl == IRQ)
                     upd["ref_of"] = put(s.ref_of, wi, NO_PROG)
                 steps.append(when(and_(g, w == wi, p == pi), **upd))
         return steps
@@ -754,36 +817,63 @@ def make_spec(**constants: Any) -> Spec:
 
         @spec.action(w=Item)
         def MapDeleteElem(s, w):
-            """User space deletes the hash element holding w: its memory is freed or reused (no cancel)."""
-            return when(and_(s.map_usercnt == 1, s.elem[w] == Elem.LIVE), elem=put(s.elem, w, Elem.DELETED))
+            """User space deletes the hash element holding w (no cancel in patch 1/3). The element of a
+            BPF_F_NO_PREALLOC htab is freed by call_rcu (htab_elem_free_rcu): its grace period waits
+            for the readers in flight now, whatever the prog's flavour. (A preallocated htab puts it
+            on a freelist for immediate reuse: weaker still, so every violation here holds there.)"""
+            g = and_(s.map_usercnt == 1, s.elem[w] == Elem.LIVE)
+            readers = put(s.elem_readers, w, readers_now(s, "call_rcu"))
+            return when(g, elem=put(s.elem, w, Elem.DELETED), elem_readers=readers)
 
         @spec.action(w=Item)
         def ElemFreeRcu(s, w):
-            """The deleted element's memory is freed after an RCU grace period: no prog run (and, if
-            hard-irq is an RCU reader, no drain) is in flight; readers that began before may still use it."""
-            readers = [s.pc[c][lv] != PC.IDLE for c in CPU for lv in levels]
-            if gp_waits_drain:
-                readers += [s.runner[c] != RPhase.IDLE for c in CPU]
-            g = and_(s.elem[w] == Elem.DELETED, not_(any_(readers)))
+            """htab_elem_free_rcu: the grace period started at delete is over; readers that began
+            after the delete (a drain raised later, another prog run) may still be running."""
+            g = and_(s.elem[w] == Elem.DELETED, gp_over(s, s.elem_readers[w], "call_rcu"))
             return when(g, elem=put(s.elem, w, Elem.FREED))
+
+    if dl == IRQ:
+
+        @spec.action(p=Prog)
+        def ProgPutDeferred(s, p):
+            """The workqueue runs bpf_prog_put_deferred (the last put was made in hard-irq): it issues
+            call_rcu (call_rcu_tasks_trace for a sleepable prog) only now."""
+            upd = dict(prog_phase=put(s.prog_phase, p, Phase.RCU_WAIT))
+            call_rcu(s, p, upd)
+            return when(s.prog_phase[p] == Phase.PUT_DEFERRED, **upd)
 
     @spec.action(p=Prog)
     def RcuGracePeriod(s, p):
-        """call_rcu fires: no RCU reader of p that began before the last put is still running."""
-        return when(
-            and_(s.prog_phase[p] == Phase.RCU_WAIT, not_(rcu_readers(s, p))),
-            prog_phase=put(s.prog_phase, p, Phase.SYNC),
-        )
+        """The grace period ends (__bpf_prog_put_rcu, then bpf_prog_free schedules
+        bpf_prog_free_deferred): every reader in flight at call_rcu has finished."""
+        g = and_(s.prog_phase[p] == Phase.RCU_WAIT, gp_over(s, s.gp_readers[p], cfg["rcu"]))
+        return when(g, prog_phase=put(s.prog_phase, p, Phase.SYNC))
+
+    def free_prog(s: Any, p: int, upd: dict) -> dict:
+        """bpf_free_used_maps (a map put), then the prog (and, unless leaked, aux->irq_work) is freed."""
+        upd["prog_phase"] = put(s.prog_phase, p, Phase.FREED)
+        return map_put(s, upd) if m.used_maps_hold_map else upd
 
     @spec.action(p=Prog)
     def ProgFreeDeferred(s, p):
-        """bpf_prog_free_deferred: irq_work_sync (waits while BUSY), bpf_free_used_maps, free the prog."""
+        """bpf_prog_free_deferred: irq_work_sync (spins while BUSY), then the release. rfc_repaired
+        adds synchronize_rcu() between the two (ProgFreeAfterSyncRcu)."""
         g = s.prog_phase[p] == Phase.SYNC
         if sync_on_free and not task_ctx:
             g = and_(g, or_(s.iw_flags[p] == 0, s.iw_flags[p] == PENDING))  # irq_work_sync: !(flags & BUSY)
-        upd = dict(prog_phase=put(s.prog_phase, p, Phase.FREED))
-        map_put(s, upd)
-        return when(g, **upd)
+        if repaired:
+            upd = dict(prog_phase=put(s.prog_phase, p, Phase.SYNC_RCU))
+            return when(g, **call_rcu(s, p, upd, flavour="call_rcu"))
+        return when(g, **free_prog(s, p, {}))
+
+    if repaired:
+
+        @spec.action(p=Prog)
+        def ProgFreeAfterSyncRcu(s, p):
+            """synchronize_rcu() returns: every hard-irq section in flight after irq_work_sync, i.e.
+            every runner that irq_work_sync could not see, has finished; now release."""
+            g = and_(s.prog_phase[p] == Phase.SYNC_RCU, gp_over(s, s.gp_readers[p], "call_rcu"))
+            return when(g, **free_prog(s, p, {}))
 
     @spec.action()
     def Quiescent(s):
@@ -794,9 +884,7 @@ def make_spec(**constants: Any) -> Spec:
         ]
         if not task_ctx:
             idle += [s.iw_cpu[p] == NO_CPU for p in Prog]
-        idle += [s.prog_phase[p] != Phase.RCU_WAIT for p in Prog] + [
-            s.prog_phase[p] != Phase.SYNC for p in Prog
-        ]
+        idle += [or_(s.prog_phase[p] == Phase.LIVE, s.prog_phase[p] == Phase.FREED) for p in Prog]
         return when(or_(all_(idle), broken(s)))
 
     broken = m.broken
@@ -804,9 +892,11 @@ def make_spec(**constants: Any) -> Spec:
     # Memory corruption is undefined behaviour: the model does not guess what the kernel does after
     # it, so a behaviour halts (stutters) in the first corrupted state. This keeps every counter
     # bounded and makes later verdicts rest only on uncorrupted states.
+    snapshots = ["gp_readers"] + (["elem_readers"] if hash_map else [])
     for a in spec.actions:
         if a.name != "Quiescent":
             a.fn = _halt_when_broken(a.fn, broken)
+        a.fn = _end_finished_readers(a.fn, m, level_idle, snapshots)
 
     if not cb_submits and not locked:
         # A submitting callback picks the next item ((w + 1) mod n: only rotations are symmetries) and
@@ -815,8 +905,52 @@ def make_spec(**constants: Any) -> Spec:
         spec.symmetric(Item, ItemOrNone)
         spec.symmetric(Prog, ProgOrNone)
     props.register(spec, m)
+    witnesses.register(spec, m)
     spec.model = m
     return spec
+
+
+def _end_finished_readers(fn: Any, m: Model, level_idle: Any, snapshots: list[str]) -> Any:
+    """Wrap an action so that each step drops, from every pending grace period's readers, a context
+    whose read-side section the step ends (its level goes idle). A level is one section from the
+    start of a prog run or drain to its end; nothing else changes a level's busyness."""
+    levels = m.levels()
+    pairs = [(c, lv) for c in m.CPU for lv in levels]
+
+    def step_ends(s: Any, st: Step) -> Step:
+        upd = st.updates
+        if "pc" not in upd and "runner" not in upd:
+            return st
+        after = s._replace(pc=upd.get("pc", s.pc), runner=upd.get("runner", s.runner))
+        ended = {(c, lv): level_idle(after, c, lv) for c, lv in pairs}
+        if all(e is False for e in ended.values()):
+            return st
+        new = dict(upd)
+        for name in snapshots:
+            table = upd.get(name, getattr(s, name))
+            if all(x is False for row in table for r in row for x in r):
+                continue  # no grace period pending (the common case; a Z3 term is never ``False``)
+            new[name] = tuple(
+                tuple(
+                    tuple(
+                        and_(row[c][lv], not_(ended[c, lv])) if (c, lv) in ended else row[c][lv]
+                        for lv in range(len(row[c]))
+                    )
+                    for c in range(len(row))
+                )
+                for row in table
+            )
+        return st._replace(updates=new)
+
+    def wrapped(s: Any, **args: Any) -> Any:
+        r = fn(s, **args)
+        if isinstance(r, Step):
+            return step_ends(s, r)
+        return [step_ends(s, st) for st in r]
+
+    wrapped.__name__ = fn.__name__
+    wrapped.__doc__ = fn.__doc__
+    return wrapped
 
 
 def _halt_when_broken(fn: Any, broken: Any) -> Any:

@@ -379,6 +379,24 @@ class Temporal:
     doc: str = ""
 
 
+@dataclass
+class Witness:
+    """A behaviour the kernel allows, which the model must be able to show (a reachability check).
+
+    A model can be wrong by forbidding as well as by allowing: an invariant "holds" vacuously if the
+    model cannot reach the situation it is about. ``fn(t)`` is a state predicate; with ``action`` set,
+    ``fn(s, t)`` is a predicate over the steps of that action (s the state before, t after).
+    ``kernel`` is True for a kernel behaviour (it must be reachable in every configuration it is
+    registered in); False for a precondition that makes some property non-vacuous (see
+    ``Spec.nonvacuous``), which may be unreachable in a configuration that says so."""
+
+    name: str
+    fn: Callable[..., Any]
+    doc: str = ""
+    action: str | None = None
+    kernel: bool = True
+
+
 @dataclass(frozen=True)
 class Fairness:
     """WF_vars(A(p...)) or SF_vars(A(p...)); ``params=None`` means every instance, each separately."""
@@ -432,6 +450,9 @@ class Spec:
     model: Any = None  # the model's own vocabulary object, for properties and auxiliary invariants
     # Interchangeable values: each entry is (base Enum, Enums that extend it). See symmetric().
     symmetries: list[tuple[Enum, tuple[Enum, ...]]] = field(default_factory=list)
+    witnesses: list[Witness] = field(default_factory=list)
+    # property name -> the witnesses (preconditions) whose reachability makes its "holds" non-vacuous
+    preconditions: dict[str, list[str]] = field(default_factory=dict)
     _state_cls: Any = None
     _instances: list[Instance] | None = None
 
@@ -489,6 +510,22 @@ class Spec:
 
     def eventually_always(self, name: str, p: Callable[[Any], Any], doc: str = "") -> None:
         self.properties.append(Temporal(name, "eventuallyalways", p, None, doc))
+
+    def witness(
+        self, name: str, fn: Callable[..., Any], doc: str = "", action: str | None = None, kernel: bool = True
+    ) -> None:
+        """Declare a reachability check (see ``Witness``)."""
+        if any(w.name == name for w in self.witnesses):
+            raise SpecError(f"spec {self.name}: witness {name} declared twice")
+        self.witnesses.append(Witness(name, fn, doc or (fn.__doc__ or "").strip(), action, kernel))
+
+    def nonvacuous(self, prop: str, *witnesses: str) -> None:
+        """``prop`` holds non-vacuously only where every one of ``witnesses`` is reachable."""
+        known = {w.name for w in self.witnesses}
+        missing = [w for w in witnesses if w not in known]
+        if missing:
+            raise SpecError(f"spec {self.name}: nonvacuous({prop}) names unknown witness(es) {missing}")
+        self.preconditions.setdefault(prop, []).extend(witnesses)
 
     def wf(self, action: str, **params: Any) -> None:
         self.fairness.append(Fairness("WF", action, tuple(params.items()) or None))
