@@ -58,8 +58,8 @@ def bench(
 def bench_delayed_work(depth: int, sizes: list[str], progs: int, full_up_to: int) -> None:
     """delayed_work figures: BMC seconds per depth on the default config (rfc_fixed, array, 2 CPUs x
     2 items), then the time to prove every safety invariant inductive with the auxiliary invariants
-    (invariants/inductive.py) for each CPUS x ITEMS size: with the symmetry reduction, and without it
-    (every step queried) up to --full-up-to CPUS*ITEMS."""
+    (invariants/inductive.py) of rfc_repaired for each CPUS x ITEMS size: with the symmetry reduction,
+    and without it (every step queried) up to --full-up-to CPUS*ITEMS."""
     from explorer.smt import prove_by_step
     from explorer.smt_cli import add_aux_invariants, full_strengthening
     from invariants.delayed_work import SAFETY
@@ -74,7 +74,7 @@ def bench_delayed_work(depth: int, sizes: list[str], progs: int, full_up_to: int
     )
     for size in sizes:
         cpus, _, items = size.partition("x")
-        spec = make_spec(variant="rfc_fixed", cpus=int(cpus), items=int(items), progs=progs)
+        spec = make_spec(variant="rfc_repaired", cpus=int(cpus), items=int(items), progs=progs)
         add_aux_invariants(spec)
         strengthen = full_strengthening(spec, SAFETY[0])
         engines: list[tuple[str, Callable[..., smt.ProveResult], dict]] = [
@@ -99,7 +99,7 @@ def bench_delayed_work(depth: int, sizes: list[str], progs: int, full_up_to: int
                 if st.slowest:
                     detail += f", slowest {st.slowest[0][1]} {st.slowest[0][0]:.1f}s"
             print(
-                f"induction rfc_fixed {cpus} CPUs x {items} items x {progs} progs "
+                f"induction rfc_repaired {cpus} CPUs x {items} items x {progs} progs "
                 f"({len(spec.instances())} action instances), engine {name}: {verdict} in {pr.seconds:.1f}s"
                 + detail,
                 flush=True,

@@ -80,7 +80,7 @@ def load_expectations(path: Path) -> tuple[list[str], list[Cell]]:
         raise ConfigError(f"{path}: no such expectation file") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: {e}") from None
-    unknown = sorted(set(data) - {"model", "properties", "cell"})
+    unknown = sorted(set(data) - {"model", "properties", "cell", "claim"})
     if unknown:
         raise ConfigError(f"{path}: unknown top-level key(s) {', '.join(unknown)}")
     model = data.get("model")
@@ -136,7 +136,8 @@ def load_expectations(path: Path) -> tuple[list[str], list[Cell]]:
                 )
             if verdict == "holds" and consts.get("cpus", cpu_default) == 1 and note != ONE_CPU:
                 raise ConfigError(
-                    f"{where}: expect.{prop}: a 1-CPU cell cannot show a cross-CPU race: write {verdict} {ONE_CPU}"
+                    f"{where}: expect.{prop}: a 1-CPU cell cannot show a cross-CPU race: "
+                    f"write {verdict} {ONE_CPU}"
                 )
             expect[prop] = (verdict, (f"{note} " if note else "") + reason.strip())
         missing = [p for p in props if p not in expect]
@@ -150,6 +151,41 @@ def load_expectations(path: Path) -> tuple[list[str], list[Cell]]:
     if not cells:
         raise ConfigError(f"{path}: no [[cell]] entries")
     return props, cells
+
+
+@dataclass
+class Claim:
+    """A claim of the design under review, answered per RCU flavour from cells of the matrix."""
+
+    id: str
+    text: str
+    answers: dict[str, dict[str, Any]]  # flavour -> {"necessary": str, "sufficient": str, "evidence": [...]}
+
+
+CLAIM_FIELDS = ("necessary", "sufficient", "evidence")
+
+
+def load_claims(path: Path, props: list[str], cells: list[Cell]) -> list[Claim]:
+    """The expectation file's [[claim]] entries; each evidence item is "cell:Property" of the matrix."""
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    names = {c.name for c in cells}
+    out = []
+    for i, raw in enumerate(data.get("claim", [])):
+        where = f"{path}: claim {raw.get('id', i + 1)}"
+        if not isinstance(raw.get("id"), str) or not isinstance(raw.get("text"), str):
+            raise ConfigError(f"{where}: needs id and text (strings)")
+        answers = {k: v for k, v in raw.items() if k not in ("id", "text")}
+        for flavour, ans in answers.items():
+            if not isinstance(ans, dict) or set(ans) != set(CLAIM_FIELDS):
+                raise ConfigError(f"{where}: {flavour} needs exactly {', '.join(CLAIM_FIELDS)}")
+            for ev in ans["evidence"]:
+                cell, _, prop = str(ev).partition(":")
+                if cell not in names or prop not in props:
+                    raise ConfigError(
+                        f"{where}: {flavour}.evidence {ev!r} is not cell:Property of the matrix"
+                    )
+        out.append(Claim(raw["id"], raw["text"], answers))
+    return out
 
 
 def run_cell(cell: Cell, out_dir: Path | None) -> CellResult:
@@ -284,13 +320,84 @@ def render(props: list[str], cells: list[Cell], results: list[CellResult]) -> st
         + "\n\n"
         + legend
         + (
-            "\nok = holds; vac = holds vacuously (a precondition is unreachable); VIOL(n) = violated, shortest "
+            "\nok = holds; vac = holds vacuously (a precondition is unreachable); VIOL(n) = violated, "
+            "shortest "
             "counterexample n states (lassos: prefix + cycle); !! = differs from the expectation"
         )
     )
 
 
-def report_markdown(props: list[str], cells: list[Cell], results: list[CellResult], wall: float) -> str:
+def _evidence(ev: str, by_cell: dict[str, CellResult]) -> str:
+    cell, _, prop = ev.partition(":")
+    res = by_cell.get(cell)
+    if res is None:
+        return f"`{cell}` {prop}: not run"
+    got = res.verdicts.get(prop, "?")
+    shown = _mark(got, res.depths.get(prop, "?"))
+    link = f" ([trace](counterexamples/{cell}/{prop}.txt))" if got == "violated" else ""
+    return f"`{cell}` {prop}: {shown}{link}"
+
+
+def claims_markdown(claims: list[Claim], cells: list[Cell], results: list[CellResult]) -> list[str]:
+    by_cell = {c.name: r for c, r in zip(cells, results, strict=True)}
+    out = ["## The RFC's claims, per RCU flavour", ""]
+    out.append(
+        "Each answer rests on the verdicts listed under it, computed in this run (ok = holds, "
+        "VIOL(n) = shortest counterexample of n states, linked). `call_rcu`: a non-sleepable prog; "
+        "`tasks_trace`: a sleepable prog under the documented call_rcu_tasks_trace contract."
+    )
+    out.append("")
+    for cl in claims:
+        out += [f"### {cl.id}: {cl.text}", ""]
+        for flavour, ans in cl.answers.items():
+            out.append(f"- **{flavour}**: necessary? {ans['necessary']}. Sufficient? {ans['sufficient']}.")
+            out += [f"  - {_evidence(ev, by_cell)}" for ev in ans["evidence"]]
+        out.append("")
+    return out
+
+
+def witnesses_markdown(cells: list[Cell], results: list[CellResult]) -> list[str]:
+    names = sorted({n for r in results for n, (kernel, _) in r.witnesses.items() if kernel})
+    out = ["## Kernel behaviour witnesses", ""]
+    out.append(
+        "Behaviours the kernel allows (invariants/witnesses.py gives each one's source). The number is "
+        "the length of the shortest trace reaching it (under `witnesses/<cell>/`); `too small` is a cell "
+        "declared unable to show it, with its reason in expected.toml; `-` is not registered there."
+    )
+    out.append("")
+    rows = []
+    for cell, res in zip(cells, results, strict=True):
+        row: list[Any] = [cell.name]
+        for n in names:
+            kernel_depth = res.witnesses.get(n)
+            if kernel_depth is None:
+                row.append("-")
+            elif kernel_depth[1] is None:
+                row.append("too small" if n in cell.unreachable else "**UNREACHABLE**")
+            else:
+                row.append(kernel_depth[1])
+        rows.append(row)
+    out.append(tabulate(rows, headers=["cell", *names], tablefmt="github"))
+    out.append("")
+    vac = [(c.name, p, r.unmet[p]) for c, r in zip(cells, results, strict=True) for p in r.unmet]
+    if vac:
+        out += [
+            "Vacuous verdicts (a property holds, but a situation it is about cannot happen in the cell):",
+            "",
+        ]
+        out += [f"- `{c}` {p}: unreachable {', '.join(u)}" for c, p, u in vac]
+        out.append("")
+    return out
+
+
+def report_markdown(
+    props: list[str],
+    cells: list[Cell],
+    results: list[CellResult],
+    wall: float,
+    claims: list[Claim] | None = None,
+    abstractions: list[str] | None = None,
+) -> str:
     """The design-review report: every verdict computed in this run, with its reason and the shortest
     counterexample's action sequence."""
     out = ["# bpf_delayed_work: design review from model checking", ""]
@@ -302,19 +409,20 @@ def report_markdown(props: list[str], cells: list[Cell], results: list[CellResul
     out += ["", "## Verdicts", ""]
     rows = []
     for cell, res in zip(cells, results, strict=True):
-        row = [cell.name, res.distinct]
+        one_cpu = " (1 CPU)" if cell.constants.get("cpus") == 1 else ""
+        row = [cell.name + one_cpu, res.distinct]
         for p in props:
             got = res.verdicts.get(p, "?")
-            row.append(
-                "ok"
-                if got == "holds"
-                else f"**VIOL({res.depths.get(p, '?')})**"
-                if got == "violated"
-                else got
-            )
+            mark = _mark(got, res.depths.get(p, "?"))
+            row.append(f"**{mark}**" if got == "violated" else mark)
         rows.append(row)
     out.append(tabulate(rows, headers=["cell", "states"] + [_abbrev(p) for p in props], tablefmt="github"))
     out += ["", "  ".join(f"{_abbrev(p)} = {p}" for p in props), ""]
+    out += [
+        "ok = holds; vac = holds vacuously (see the witnesses section); VIOL(n) = shortest counterexample "
+        "of n states. A 1-CPU cell cannot show a cross-CPU race: its ok says nothing about one.",
+        "",
+    ]
     fair = next((r.fairness for r in results if r.fairness), [])
     if fair:
         out += [
@@ -322,6 +430,12 @@ def report_markdown(props: list[str], cells: list[Cell], results: list[CellResul
             "",
         ]
         out += [", ".join(f"`{f}`" for f in fair), ""]
+    if claims:
+        out += claims_markdown(claims, cells, results)
+    out += witnesses_markdown(cells, results)
+    if abstractions:
+        out += ["## Modelling choices", "", "Each simplification and why it loses no kernel behaviour:", ""]
+        out += [f"- {a}" for a in abstractions] + [""]
     out += ["## Violations and their shortest counterexamples", ""]
     for cell, res in zip(cells, results, strict=True):
         bad = [p for p in props if res.verdicts.get(p) == "violated"]
@@ -351,6 +465,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     props, cells = load_expectations(Path(args.expect))
+    claims = load_claims(Path(args.expect), props, cells)
     if args.only:
         unknown = [n for n in args.only if n not in {c.name for c in cells}]
         if unknown:
@@ -377,7 +492,9 @@ def run(args: argparse.Namespace) -> int:
         path = Path(args.report)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(report_markdown(props, cells, results, time.monotonic() - t0), encoding="utf-8")
+        abstractions = getattr(import_model(cells[0].model), "ABSTRACTIONS", None) if cells else None
+        text = report_markdown(props, cells, results, time.monotonic() - t0, claims, abstractions)
+        tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, path)
         print(f"report written to {path}")
     problems = compare(props, cells, results)

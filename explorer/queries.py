@@ -11,8 +11,10 @@ execution contexts (task context on return to user); point 6 says "the llist app
 the NMI constraints" (``shared/domain/brief.md`` §1).
 
 Verdicts: ``SAT`` (a counterexample exists; its trace is dumped under ``out/queries/<query>.*``),
-``UNSAT<=N`` (none within N steps), ``PROVED`` (for every depth), ``CTI`` (not inductive with the
-strengthening: no verdict). ``expect`` records the answer we believe; the table flags a difference.
+``UNSAT<=N`` (none within N steps), ``HOLDS`` (an exhaustive BFS of the configuration found none:
+for that size only), ``PROVED`` (for every depth), ``CTI`` (not inductive with the strengthening: no
+verdict). ``expect`` records the answer we believe; the table flags a difference. A ``bfs`` query
+answers a question too deep for BMC (the races below need 18 to 24 steps) on a small configuration.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ class Query:
     name: str
     doc: str
     constants: dict[str, Any]
-    kind: str  # "bmc" or "prove"
+    kind: str  # "bmc", "bfs" or "prove"
     depth: int = 0  # default bound for bmc
     invariants: list[str] | None = None  # spec invariants; None = every safety invariant
     predicate: Callable[[Spec], Callable[[Any], Any]] | None = None  # a custom "must hold" predicate
@@ -73,29 +75,55 @@ def query(
 # --------------------------------------------------------------------------- the queries
 
 
-@query("CallbackAfterProgFree[rfc_fixed]", {"variant": "rfc_fixed"}, kind="prove", expect="PROVED")
+@query("IrqWorkSyncRace[rfc_fixed]", {"variant": "rfc_fixed"}, kind="bfs", expect="SAT",
+       invariants=["NoIrqWorkUseAfterFree"])  # fmt: skip
 def _q1() -> None:
-    """Claims (a) and (d): can a callback (or the runner) touch its prog after bpf_prog_free_deferred
-    freed it, on the repaired RFC (array map, 2 CPUs, 2 items)? Answered by induction (all safety
-    invariants with the auxiliary ones), so for every depth."""
+    """Claim (a), sufficient? With the llist_reverse_order and inc_not_zero fixes and aux->irq_work
+    freed with the prog, can the free path free the irq_work while a runner is still in the drain?
+    irq_work_sync watches one BUSY bit shared by every runner: a runner that started after call_rcu
+    (the grace period does not wait for it) loses BUSY to an earlier runner's final cmpxchg."""
 
 
-@query("CallbackAfterProgFree[no_sync_on_free]", {"variant": "no_sync_on_free"}, kind="prove", expect="CTI")
+@query("LeakedIrqWorkIsSafe[rfc_fixed]", {"variant": "rfc_fixed", "irq_work_free": "never"}, kind="bfs",
+       expect="HOLDS")  # fmt: skip
+def _q1b() -> None:
+    """The same design with aux->irq_work never freed (as posted): is any safety invariant violated
+    under call_rcu (non-sleepable prog)? The late runner finds an empty list, so it touches only the
+    leaked struct: claims (a)+(b)+(d) then keep the prog and the map safe (2 CPUs x 2 items)."""
+
+
+@query("DrainOutlivesGracePeriod[rfc_fixed,tasks_trace]", {"variant": "rfc_fixed", "rcu": "tasks_trace",
+       "irq_work_free": "never"}, kind="bfs", expect="SAT", invariants=["NoMapAccessAfterFree"])  # fmt: skip
+def _q1c() -> None:
+    """A sleepable prog (call_rcu_tasks_trace, as documented: a hard-irq drain is no reader): can
+    the drain write flags=FREE into the map value after bpf_free_used_maps freed the map, even with
+    the irq_work leaked? irq_work_sync returns once another CPU's runner clears BUSY."""
+
+
+@query("SyncNeeded[no_sync_on_free]", {"variant": "no_sync_on_free"}, kind="bfs", expect="SAT",
+       invariants=["NoIrqWorkUseAfterFree"])  # fmt: skip
 def _q2() -> None:
     """Claim (a) is necessary: without irq_work_sync in the free path, can the prog (and its
-    bpf_delayed_irq_work) be freed while the irq_work is raised or its runner still uses it? BFS finds
-    the violation at depth 21 (NoIrqWorkUseAfterFree), beyond a quick BMC; the induction that proves
-    rfc_fixed fails here, at ProgFreeDeferred freeing a BUSY irq_work: that step is the one
-    irq_work_sync forbids. (CTI = not inductive; not by itself a reachable counterexample.)"""
+    bpf_delayed_irq_work) be freed while the irq_work is raised or its runner still uses it? (An
+    earlier version answered this with a counterexample to induction, which is not a reachable
+    trace; the BFS gives one, 22 states.)"""
 
 
-@query("ProgRefNeeded", {"variant": "no_work_prog_ref", "cpus": 1}, depth=8, expect="UNSAT")
+@query("ProgRefNeeded", {"variant": "no_work_prog_ref"}, kind="bfs", expect="SAT",
+       invariants=["NoCallbackAfterProgFree"])  # fmt: skip
 def _q3() -> None:
-    """Claim (d) is necessary: if pending items did not hold a prog reference (no_work_prog_ref), is
-    any safety invariant violated within N steps? With gp_waits_drain (the grace period waits for
-    the hard-irq drain) the answer is no: BFS of the 2-CPU default finds no violation either; a
-    queued item keeps the irq_work pending, which blocks the free at irq_work_sync. With
-    gp_waits_drain = false BFS finds a violation at depth 17 (too deep for this quick query)."""
+    """Claim (d) is necessary: if pending items did not hold a prog reference (no_work_prog_ref), can
+    a callback run after its prog is freed (2 CPUs, call_rcu)? An earlier version of this query ran
+    at 1 CPU against a grace period that waited for drains begun after call_rcu, and said no. With
+    two CPUs, a runner that starts after call_rcu runs a queued callback once irq_work_sync has
+    returned (another runner cleared BUSY)."""
+
+
+@query("UsedMapsNeeded", {"variant": "no_used_maps"}, depth=4, invariants=["NoMapAccessAfterFree"],
+       expect="SAT")  # fmt: skip
+def _q3b() -> None:
+    """Claim (b) is necessary: if the map were not in the prog's used_maps, could closing the map fd
+    free the map value under a claimed item?"""
 
 
 @query("PendingElementFreed", {"variant": "rfc_fixed", "map_kind": "hash", "cpus": 1}, depth=8,
@@ -121,7 +149,7 @@ def _q6() -> None:
     invariant violated (double llist_add, refcount mismatch, a callback run twice)?"""
 
 
-@query("NmiSafe[rfc_fixed]", {"variant": "rfc_fixed", "nmi": True, "irq_progs": True}, kind="prove",
+@query("NmiSafe[rfc_repaired]", {"variant": "rfc_repaired", "nmi": True, "irq_progs": True}, kind="prove",
        expect="PROVED")  # fmt: skip
 def _q7() -> None:
     """Point 6 ("the llist approach was dictated by the NMI constraints"): with progs also running in
@@ -182,13 +210,21 @@ def _q11(spec: Spec) -> Callable[[Any], Any]:
     return _ref_taken_after_user_gone(spec)
 
 
-@query("SafetyInductive[rfc_fixed]", {"variant": "rfc_fixed", "cpus": 8, "items": 16, "progs": 2},
+@query("SafetyInductive[rfc_repaired]", {"variant": "rfc_repaired", "cpus": 8, "items": 16, "progs": 2},
        kind="prove", expect="PROVED")  # fmt: skip
 def _q13() -> None:
-    """Claims (a)-(d) together, for every depth: are all safety invariants of the repaired RFC (array
-    map, 8 CPUs, 16 items, 2 progs; far beyond BFS's reach) inductive with the auxiliary invariants of
-    invariants/inductive.py? PROVED means no reachable state violates them, at any depth. Proved
-    with the symmetry reduction (CPUs, items and progs are interchangeable; checked, not assumed)."""
+    """Claims (a)-(d) with the repair (synchronize_rcu() after irq_work_sync), for every depth: are all
+    safety invariants (array map, 8 CPUs, 16 items, 2 progs, non-sleepable progs: call_rcu; far beyond
+    BFS's reach) inductive with the auxiliary invariants of invariants/inductive.py? PROVED means no
+    reachable state violates them, at any depth. Proved with the symmetry reduction (CPUs, items and
+    progs are interchangeable; checked, not assumed)."""
+
+
+@query("SafetyInductive[rfc_repaired,tasks_trace]", {"variant": "rfc_repaired", "rcu": "tasks_trace",
+       "cpus": 8, "items": 16, "progs": 2}, kind="prove", expect="PROVED")  # fmt: skip
+def _q14() -> None:
+    """The same for sleepable progs (call_rcu_tasks_trace as documented: its grace period does not
+    wait for the hard-irq drain): synchronize_rcu is a normal grace period, so it does."""
 
 
 # --------------------------------------------------------------------------- running
@@ -230,6 +266,8 @@ def run_query(q: Query, depth: int | None = None, out: Path | None = None) -> An
             ans.paths = write_trace(r.trace, out / q.name, title)
             (out / f"{q.name}.cti.txt").write_text(format_cti(r, title) + "\n", encoding="utf-8")
         return ans
+    if q.kind == "bfs":
+        return _run_bfs(q, spec, out, t0)
     k = q.depth if depth is None else depth
     invs: list[Any]
     if q.predicate is not None:
@@ -248,6 +286,25 @@ def run_query(q: Query, depth: int | None = None, out: Path | None = None) -> An
     if out is not None and r.trace is not None:
         title = f"Query {q.name}: SAT, {r.violation} violated at depth {r.depth}\n{q.doc}"
         ans.paths = write_trace(r.trace, out / q.name, title)
+    return ans
+
+
+def _run_bfs(q: Query, spec: Spec, out: Path | None, t0: float) -> Answer:
+    """An exhaustive BFS of the query's configuration: SAT with a shortest trace, or HOLDS."""
+    from explorer.bfs import Options, explore
+
+    names = q.invariants
+    r = explore(spec, Options(invariants=names, check_deadlock=q.deadlock), progress=lambda _line: None)
+    secs = time.monotonic() - t0
+    if r.stopped == "interrupted":
+        raise KeyboardInterrupt
+    if not r.violations:
+        return Answer(q, "HOLDS", None, secs, f"exhaustive: {r.distinct} states")
+    v = r.violations[0]
+    ans = Answer(q, "SAT", v.depth, secs, f"{v.name} at depth {v.depth}")
+    if out is not None:
+        title = f"Query {q.name}: SAT, {v.name} violated at depth {v.depth}\n{q.doc}"
+        ans.paths = write_trace(v.trace, out / q.name, title)
     return ans
 
 
@@ -273,9 +330,7 @@ def run(args: argparse.Namespace) -> int:
     for n in names:
         q = QUERIES[n]
         a = run_query(q, args.depth, out)
-        got = "SAT" if a.verdict == "SAT" else "PROVED" if a.verdict == "PROVED" else "UNSAT"
-        if a.verdict == "CTI":
-            got = "CTI"
+        got = a.verdict if a.verdict in ("SAT", "PROVED", "CTI", "HOLDS") else "UNSAT"
         flag = "" if not q.expect or got == q.expect else f"expected {q.expect}"
         unexpected += bool(flag)
         consts = ", ".join(f"{k}={v}" for k, v in q.constants.items())

@@ -1,4 +1,4 @@
-"""Auxiliary invariants that make the safety properties of ``rfc_fixed`` inductive.
+"""Auxiliary invariants that make the safety properties of ``rfc_repaired`` inductive.
 
 The safety invariants of ``invariants/delayed_work.py`` hold in every reachable state, but they are not
 *inductive*: a state that satisfies them can still step into one that does not (for example an item
@@ -9,7 +9,8 @@ states (the result ``python -m explorer prove`` reports). Each predicate states 
 posted code, and its docstring says why the kernel (as modelled) keeps it.
 
 They describe the default shape of the model: the irq_work drain (not ``task_context``), no list lock
-(not ``locked_list``), an array map, and the prog reference taken per item (``rfc_fixed``); on other
+(not ``locked_list``), an array map, the prog reference taken per item and the free path of
+``rfc_repaired``; on other
 variants some are simply false, and ``aux_invariants`` still returns them (a failing proof then names
 the one that breaks, which is often the design difference itself).
 
@@ -26,7 +27,7 @@ from spec.lang import Spec, all_, and_, any_, count, implies, ite, not_, or_
 
 PENDING_BUSY, BUSY = 3, 2
 
-# The strengthening that, with the safety invariants themselves, makes every safety property of rfc_fixed
+# The strengthening that, with the safety invariants themselves, makes every safety property of rfc_repaired
 # (array map) inductive. Order is the order of the explanation in the docstrings.
 STRENGTHENING = [
     "IdleContextsCanonical",
@@ -40,6 +41,7 @@ STRENGTHENING = [
     "RunnerShape",
     "IrqWorkFlagsShape",
     "ListWillBeDrained",
+    "GraceReadersShape",
     "ProgPhaseShape",
 ]
 
@@ -291,29 +293,58 @@ def aux_invariants(spec: Spec) -> dict[str, Callable[[Any], Any]]:
             ok.append(implies(nonempty, or_(s.iw_cpu[p] != m.NO_CPU, queuing, taking)))
         return all_(ok)
 
-    def ProgPhaseShape(s: Any) -> Any:
-        """The prog's free path in order: a prog run in flight keeps its prog LIVE or in RCU_WAIT (it
-        is an RCU reader); after the grace period (SYNC) nothing can raise the irq_work, so at most
-        one runner (the pending one) is left, and it holds BUSY; a FREED prog has no runner and an
-        idle irq_work.
+    def GraceReadersShape(s: Any) -> Any:
+        """A grace period's reader set is non-empty only while it is pending (RCU_WAIT, or SYNC_RCU in
+        rfc_repaired), and names only contexts that are still inside their read-side section.
 
-        Why: a prog run needs the prog attached (refcnt > 0, LIVE); call_rcu waits for every reader
-        and (gp_waits_drain) every runner of the prog; afterwards only an already raised irq_work can
-        still start a runner, and irq_work_sync waits for it. Claims (a) and (d)."""
+        Why: call_rcu (and synchronize_rcu) copies the set of contexts in a read-side section at that
+        moment; a context leaves every set when its section ends (its level goes idle), and nothing
+        starts a pending grace period's set again. So a set bit always names a running section."""
+        ok = []
+        for p in m.Prog:
+            pending = or_(s.prog_phase[p] == Phase.RCU_WAIT, s.prog_phase[p] == Phase.SYNC_RCU)
+            for c in m.CPU:
+                for lv in m.Level:
+                    bit = s.gp_readers[p][c][lv]
+                    if lv not in levels:
+                        ok.append(not_(bit))
+                        continue
+                    busy = s.pc[c][lv] != PC.IDLE
+                    if lv == dl:
+                        busy = or_(busy, s.runner[c] != RPhase.IDLE)
+                    ok.append(implies(bit, and_(pending, busy)))
+        return all_(ok)
+
+    def ProgPhaseShape(s: Any) -> Any:
+        """The prog's free path in order. A prog run of p in flight keeps p before its grace period
+        (LIVE, PUT_DEFERRED or RCU_WAIT) and, once call_rcu is issued, is one of the readers it waits
+        for. In rfc_repaired, after irq_work_sync (SYNC_RCU) the irq_work is idle and not raised, and
+        every runner of p still active is a reader synchronize_rcu waits for; a FREED prog has no
+        runner and an idle irq_work.
+
+        Why: a prog run starts only while attached (refcnt > 0, LIVE), and the grace period's reader
+        set is copied at call_rcu, when every run of p still in flight is a reader of either flavour
+        (a sleepable prog's run is an rcu_read_lock_trace section). After the grace period no prog
+        run of p is left and no item holds a reference (refcnt 0), so nothing claims the irq_work
+        again: irq_work_sync sees it idle and not raised and it stays so (a runner's final cmpxchg
+        expects BUSY and finds 0). Runners still in the drain then are hard-irq sections in flight
+        at synchronize_rcu. Claims (a) and (d), with the repair."""
         ok = []
         for p in m.Prog:
             ph = s.prog_phase[p]
-            early = or_(ph == Phase.LIVE, ph == Phase.RCU_WAIT)
+            early = or_(ph == Phase.LIVE, ph == Phase.PUT_DEFERRED, ph == Phase.RCU_WAIT)
             for c, lv in ctxs:
                 active = and_(s.pc[c][lv] != PC.IDLE, s.sub_prog[c][lv] == p, not_(is_cb_ctx(s, c, lv)))
                 ok.append(implies(active, early))
+                ok.append(implies(and_(active, ph == Phase.RCU_WAIT), s.gp_readers[p][c][lv]))
             runners = [runner_on(s, c, p) for c in m.CPU]
             ok.append(implies(ph == Phase.FREED, not_(any_(runners))))
             if not task_ctx:
-                pending = s.iw_cpu[p] != m.NO_CPU
-                ok.append(implies(ph == Phase.FREED, and_(not_(pending), s.iw_flags[p] == 0)))
-                ok.append(implies(ph == Phase.SYNC, count([*runners, pending]) <= 1))
-                ok.append(implies(and_(ph == Phase.SYNC, any_(runners)), s.iw_flags[p] == BUSY))
+                idle_work = and_(s.iw_cpu[p] == m.NO_CPU, s.iw_flags[p] == 0)
+                ok.append(implies(ph == Phase.FREED, idle_work))
+                ok.append(implies(ph == Phase.SYNC_RCU, idle_work))
+                for c in m.CPU:
+                    ok.append(implies(and_(ph == Phase.SYNC_RCU, runners[c]), s.gp_readers[p][c][dl]))
         return all_(ok)
 
     fns = [
@@ -328,6 +359,7 @@ def aux_invariants(spec: Spec) -> dict[str, Callable[[Any], Any]]:
         RunnerShape,
         IrqWorkFlagsShape,
         ListWillBeDrained,
+        GraceReadersShape,
         ProgPhaseShape,
     ]
     return {f.__name__: f for f in fns}

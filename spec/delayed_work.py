@@ -23,6 +23,20 @@ The runner (irq_work_single + bpf_delayed_work_irq_work_cb), per CPU:
     IN_CB --CallbackReturn--> CB_DONE --DrainPut: cb=data=NULL, bpf_prog_put--> PUT_DONE
     PUT_DONE --DrainRelease: xchg(flags, FREE), next item--> DRAIN
     DRAIN (chain empty) --IrqWorkDone: atomic_cmpxchg(flags, seen, seen & ~BUSY)--> IDLE
+
+The prog's free path (``prog_phase``), as kernel/bpf/syscall.c and core.c have it:
+    LIVE --last bpf_prog_put from a syscall: bpf_prog_put_deferred runs, call_rcu--> RCU_WAIT
+    LIVE --last put in hard-irq (the drain): schedule_work--> PUT_DEFERRED
+    PUT_DEFERRED --ProgPutDeferred: the workqueue runs bpf_prog_put_deferred, call_rcu--> RCU_WAIT
+    RCU_WAIT --RcuGracePeriod: every reader in flight at call_rcu has finished--> SYNC
+    SYNC --ProgFreeDeferred: irq_work_sync passes (!BUSY), bpf_free_used_maps, free--> FREED
+    (rfc_repaired: SYNC --irq_work_sync, synchronize_rcu starts--> SYNC_RCU --it ends, release--> FREED)
+A grace period's readers are copied when it starts (``gp_readers``) and each leaves the set when its
+read-side section ends; readers that start later are not waited for (Documentation/RCU/whatisRCU.rst:
+the callback "might well execute concurrently with RCU read-side critical sections that started after
+call_rcu()").
+
+Abstractions, each with why it loses no kernel behaviour (``ABSTRACTIONS`` below; the report lists them).
 """
 
 from __future__ import annotations
@@ -91,6 +105,43 @@ PARAMS: dict[str, tuple] = {
     "task_exit_drain": (bool, False),
     "user_closes": (bool, True),
 }
+
+# Every simplification of the kernel in this model, with why it loses no behaviour that matters to the
+# properties (or, where it can, which way it errs). The design-review report prints this list.
+ABSTRACTIONS = [
+    "Grace periods wait exactly for the RCU readers in flight when call_rcu (synchronize_rcu, the "
+    "element's call_rcu) is issued, and may end at any time after. A real grace period may wait longer, "
+    "never less, so every real interleaving is a behaviour of the model.",
+    "RCU readers are the prog runs (task, hard-irq, NMI) and the drains. Other kernel code in read-side "
+    "sections only delays grace periods; leaving it out allows more interleavings, not fewer.",
+    "rcu = tasks_trace is the documented contract of call_rcu_tasks_trace (only rcu_read_lock_trace "
+    "sections are readers). The 2022 implementation also ran synchronize_rcu() inside each tasks-trace "
+    "grace period (later codified as rcu_trace_implies_rcu_gp()); for hard-irq readers that is the "
+    "call_rcu flavour with a later start, which the call_rcu flavour over-approximates.",
+    "A raised irq_work runs at any later time (no promptness), though under fairness it does run. On x86 "
+    "the self-IPI is prompt; arches without an irq_work interrupt run it from the tick, and the "
+    "contract promises no bound. Some traces (a drain that starts after a user-space close) need that "
+    "delay.",
+    "Maps and hash elements are freed the moment their refcount reaches 0 or their grace period ends "
+    "(2022's __bpf_map_put deferred map_free to a workqueue). An earlier free only adds chances for a "
+    "use-after-free, so no real one is missed; each reported one has a trace to judge.",
+    "Hash elements are freed one call_rcu grace period after delete (BPF_F_NO_PREALLOC, htab_elem_free_rcu). "
+    "A preallocated htab reuses the element at once: weaker, so every violation here exists there too.",
+    "The helper's plain writes (cb, data) are merged with the cmpxchg that precedes them: only the "
+    "claimer writes them and nobody reads them before READY. Each remaining step is one atomic operation "
+    "another CPU or an NMI can observe in between.",
+    "A prog run submits once and ends; a callback submits at most one item. Runs that do not submit "
+    "only act as RCU readers, which (above) only delays grace periods.",
+    "irq_work_sync is one step enabled when BUSY is clear: it returns the first time it reads flags "
+    "without BUSY, which is what the spin loop does.",
+    "Lists hold at most `items` nodes; a second llist_add of a linked node is recorded as corruption, and "
+    "after the first corruption (or use-after-free) a behaviour halts. A violation that could only follow "
+    "another is shown by a cell that removes the first (rfc_fixed_leak, rfc_fixed_tasks_trace_leak).",
+    "irq_work_run_list runs the works on a CPU's raised list one per step; strong fairness of IrqWorkRun "
+    "says none is passed over for ever, which is what the loop guarantees.",
+    "Not modelled: inner maps (map-in-map), LRU eviction, map_freeze/mmap, the stale prog pointer of "
+    "brief 1.6-5, the verifier, and the lifetime of the task in task_context beyond exit.",
+]
 
 # irq_work flag bits (include/linux/smp_types.h)
 PENDING, BUSY = 1, 2

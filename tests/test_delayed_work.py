@@ -111,6 +111,7 @@ def test_inc_not_zero_failure_posted_leaves_ready_fixed_rolls_back():
             prog_fd=(False,),
             prog_attached=(False,),
             prog_phase=(m.Phase.RCU_WAIT,),
+            gp_readers=((((True, False, False), (False,) * 3)),),
         )
         t = _after(spec, s, "SubmitReady(c=cpu0, lv=TASK)")
         assert t.pc[0][0] == m.PC.IDLE
@@ -118,22 +119,89 @@ def test_inc_not_zero_failure_posted_leaves_ready_fixed_rolls_back():
         assert t.prog_refcnt == (0,)
 
 
-def test_grace_period_waits_for_a_running_prog():
-    """A prog run is an RCU reader: while it is in flight the free path cannot pass call_rcu."""
+def test_call_rcu_fixes_the_readers_it_waits_for():
+    """whatisRCU.rst: the grace period waits for the readers in flight at call_rcu, not later ones."""
+    spec = make_spec(variant="rfc_fixed")
+    m = spec.model
+    s = _state(spec, prog_fd=(False,), prog_refcnt=(1,), pc=((m.PC.CLAIMED, 0, 0), (0, 0, 0)),
+               **_cpu0_task(spec), flags=(m.WFlags.CLAIMED, m.WFlags.FREE))  # fmt: skip
+    t = _after(spec, s, "ProgDetach(p=prog0)")  # the last put, from a syscall: call_rcu at once
+    assert t.prog_phase == (m.Phase.RCU_WAIT,)
+    assert t.gp_readers[0][0][0] is True and t.gp_readers[0][1] == (False, False, False)
+    assert "RcuGracePeriod(p=prog0)" not in _labels(spec, t)  # cpu0's run began before call_rcu
+    # a drain that starts on cpu1 after call_rcu does not hold the grace period up
+    later = t._replace(runner=(m.RPhase.IDLE, m.RPhase.FUNC), runner_prog=(m.NO_PROG, 0), seen=(0, BUSY),
+                       iw_flags=(BUSY,))  # fmt: skip
+    done = _after(spec, later, "SubmitReady(c=cpu0, lv=TASK)")  # inc_not_zero fails: the run ends
+    assert done.gp_readers[0] == ((False,) * 3, (False,) * 3)
+    assert "RcuGracePeriod(p=prog0)" in _labels(spec, done)
+
+
+def test_the_too_strong_grace_period_waits_for_later_readers():
+    """The test-only defect (grace_period = too_strong): it also waits for the drain begun later."""
+    spec = make_spec(variant="rfc_fixed", grace_period="too_strong")
+    m = spec.model
+    s = _state(
+        spec,
+        prog_fd=(False,),
+        prog_attached=(False,),
+        prog_refcnt=(0,),
+        prog_phase=(m.Phase.RCU_WAIT,),  # call_rcu was issued when nothing ran: no readers to wait for
+        runner=(m.RPhase.IDLE, m.RPhase.FUNC),  # then cpu1's drain began
+        runner_prog=(m.NO_PROG, 0),
+        seen=(0, BUSY),
+        iw_flags=(BUSY,),
+    )
+    assert "RcuGracePeriod(p=prog0)" not in _labels(spec, s)
+    assert "RcuGracePeriod(p=prog0)" in _labels(make_spec(variant="rfc_fixed"), s)
+
+
+def test_last_put_in_hardirq_defers_call_rcu():
+    """__bpf_prog_put in hard-irq: schedule_work(bpf_prog_put_deferred); call_rcu only when it runs."""
     spec = make_spec(variant="rfc_fixed")
     m = spec.model
     s = _state(
         spec,
-        pc=((m.PC.CLAIMED, 0, 0), (0, 0, 0)),
-        **_cpu0_task(spec),
-        flags=(m.WFlags.CLAIMED, m.WFlags.FREE),
-        prog_refcnt=(0,),
         prog_fd=(False,),
         prog_attached=(False,),
-        prog_phase=(m.Phase.RCU_WAIT,),
+        prog_refcnt=(1,),
+        flags=(m.WFlags.READY, m.WFlags.FREE),
+        ref_of=(0, m.NO_PROG),
+        chain=((0, m.NONE), (m.NONE, m.NONE)),
+        runner=(m.RPhase.CB_DONE, m.RPhase.IDLE),
+        runner_prog=(0, m.NO_PROG),
+        seen=(BUSY, 0),
+        iw_flags=(BUSY,),
+        runs=(1, 0),
     )
-    assert "RcuGracePeriod(p=prog0)" not in _labels(spec, s)
-    assert "RcuGracePeriod(p=prog0)" in _labels(spec, s._replace(pc=((0, 0, 0), (0, 0, 0))))
+    t = _after(spec, s, "DrainPut(c=cpu0)")
+    assert t.prog_refcnt == (0,) and t.prog_phase == (m.Phase.PUT_DEFERRED,)
+    assert t.gp_readers[0] == ((False,) * 3, (False,) * 3)
+    u = _after(spec, t, "ProgPutDeferred(p=prog0)")
+    assert u.prog_phase == (m.Phase.RCU_WAIT,)
+    assert u.gp_readers[0][0][1] is True  # the drain, still running, is a reader (hard-irq, call_rcu)
+    trace = make_spec(variant="rfc_fixed", rcu="tasks_trace")
+    assert _after(trace, t, "ProgPutDeferred(p=prog0)").gp_readers[0][0][1] is False
+
+
+def test_repaired_free_path_waits_for_runners_after_the_sync():
+    spec = make_spec(variant="rfc_repaired")
+    m = spec.model
+    s = _state(
+        spec,
+        prog_fd=(False,),
+        prog_attached=(False,),
+        prog_refcnt=(0,),
+        prog_phase=(m.Phase.SYNC,),
+        runner=(m.RPhase.FUNC, m.RPhase.IDLE),
+        runner_prog=(0, m.NO_PROG),
+        seen=(BUSY, 0),
+    )
+    t = _after(spec, s, "ProgFreeDeferred(p=prog0)")  # irq_work_sync: flags 0 (another runner cleared BUSY)
+    assert t.prog_phase == (m.Phase.SYNC_RCU,) and t.gp_readers[0][0][1] is True
+    assert "ProgFreeAfterSyncRcu(p=prog0)" not in _labels(spec, t)
+    fixed = make_spec(variant="rfc_fixed")
+    assert _after(fixed, s, "ProgFreeDeferred(p=prog0)").prog_phase == (m.Phase.FREED,)
 
 
 def test_nmi_interrupts_and_blocks_lower_levels():

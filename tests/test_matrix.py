@@ -9,6 +9,7 @@ import pytest
 from explorer.bfs import DEADLOCK
 from explorer.matrix import DEFAULT_EXPECTATIONS, compare, load_expectations, run_matrix
 from explorer.traces import load_itf_trace, replay
+from invariants.delayed_work import SAFETY
 from spec.config import ConfigError
 from spec.delayed_work import make_spec
 from spec.lang import successors
@@ -85,6 +86,40 @@ def test_hypotheses_from_the_issue_are_confirmed(matrix):
     assert r["task_context_exit_drain"].verdicts["EverySubmittedWorkRuns"] == "holds"
 
 
+def test_answers_under_the_linux_grace_period(matrix):
+    """What changed once the grace period waits only for readers in flight at call_rcu."""
+    _, r = matrix
+    assert r["rfc_fixed"].verdicts["NoIrqWorkUseAfterFree"] == "violated"  # two runners, one BUSY bit
+    assert r["rfc_fixed_leak"].verdicts["NoIrqWorkUseAfterFree"] == "vacuous"  # the same race: a leak
+    assert all(r["rfc_fixed_leak"].verdicts[p] in ("holds", "vacuous") for p in SAFETY)
+    assert r["rfc_fixed_tasks_trace_leak"].verdicts["NoMapAccessAfterFree"] == "violated"
+    assert r["no_work_prog_ref"].verdicts["NoCallbackAfterProgFree"] == "violated"  # claim (d) needed
+    assert r["no_used_maps"].verdicts["NoMapAccessAfterFree"] == "violated"  # claim (b) needed
+    for cell in ("rfc_repaired", "rfc_repaired_tasks_trace"):
+        assert all(r[cell].verdicts[p] == "holds" for p in SAFETY), cell
+
+
+@pytest.mark.parametrize("cell", [c.name for c in CELLS])
+def test_every_kernel_witness_is_reached_and_its_trace_replays(matrix, cell):
+    """A witness trace is a real behaviour of the model that ends in the witnessed state or step."""
+    out, results = matrix
+    res = results[cell]
+    spec = make_spec(**BY_NAME[cell].constants)
+    witnesses = {w.name: w for w in spec.witnesses}
+    for name, (kernel, depth) in res.witnesses.items():
+        if depth is None:
+            assert not kernel or name in BY_NAME[cell].unreachable
+            continue
+        trace = load_itf_trace(out.parent / "witnesses" / cell / f"{name}.itf.json", spec)
+        replay(spec, trace)
+        assert len(trace.states) == depth
+        w = witnesses[name]
+        args = trace.states[-1:] if w.action is None else trace.states[-2:]
+        assert w.fn(*args) is True
+        if w.action is not None:
+            assert trace.steps[-1].action.name == w.action
+
+
 def test_rfc_posted_strands_with_two_submissions_before_one_drain(matrix):
     """With user space holding every fd, inc_not_zero cannot fail: the stranding is the reverse bug."""
     _, r = matrix
@@ -154,3 +189,56 @@ def test_cli_matrix_on_one_cell(tmp_path, capsys):
     wrong = _write(tmp_path, HEAD + GOOD_CELL.replace('"holds: claim lock"', '"violated: claimed"'))
     assert main(["matrix", "--expect", str(wrong), "--out", str(tmp_path / "out"), "--jobs", "1"]) == 1
     assert "MISMATCH a: NoDoubleEnqueue expected violated" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- witnesses and vacuity
+
+
+def _run(tmp_path, body: str) -> int:
+    from explorer.cli import main
+
+    p = _write(tmp_path, body)
+    return main(["matrix", "--expect", str(p), "--out", str(tmp_path / "out"), "--jobs", "1"])
+
+
+SMALL = """
+[[cell]]
+name = "small"
+constants = {{ variant = "rfc_fixed", cpus = 1{extra} }}
+[cell.expect]
+NoDoubleEnqueue = "vacuous (1 CPU): task-level submits never overlap on one CPU"
+"""
+
+
+def test_an_over_strong_grace_period_is_caught_by_its_witness(tmp_path, capsys):
+    """The test-only grace_period = too_strong restores the defect of an earlier model (it waited for
+    readers that began after call_rcu): the witness of that kernel behaviour becomes unreachable."""
+    assert _run(tmp_path, HEAD + SMALL.format(extra="")) == 0
+    capsys.readouterr()
+    assert _run(tmp_path, HEAD + SMALL.format(extra=', grace_period = "too_strong"')) == 1
+    err = capsys.readouterr().err
+    assert "kernel witness ReaderOutlivesGracePeriod is unreachable" in err
+
+
+def test_a_vacuous_holds_fails_the_matrix(tmp_path, capsys):
+    body = HEAD + SMALL.format(extra="").replace('"vacuous (1 CPU): task', '"holds (1 CPU): task')
+    assert _run(tmp_path, body) == 1
+    err = capsys.readouterr().err
+    assert "NoDoubleEnqueue expected holds" in err
+    assert "computed vacuous (unreachable: ConcurrentSubmits)" in err
+
+
+def test_a_one_cpu_holds_must_say_so(tmp_path):
+    body = HEAD + SMALL.format(extra="").replace('"vacuous (1 CPU): task', '"holds: task')
+    with pytest.raises(ConfigError, match="a 1-CPU cell cannot show a cross-CPU race"):
+        load_expectations(_write(tmp_path, body))
+
+
+def test_declared_unreachable_witness_is_checked_both_ways(tmp_path, capsys):
+    wrong = HEAD + SMALL.format(extra="") + '[cell.unreachable]\nLastPutFromHardIrq = "claimed too small"\n'
+    assert _run(tmp_path, wrong) == 1
+    assert "kernel witness LastPutFromHardIrq is reachable" in capsys.readouterr().err
+    strong = SMALL.format(extra=', grace_period = "too_strong"')
+    declared = '[cell.unreachable]\nReaderOutlivesGracePeriod = "the test-only strong grace period"\n'
+    posted = HEAD + strong + declared
+    assert _run(tmp_path, posted) == 0

@@ -2,7 +2,7 @@
 
 (a) per-depth state counts: ``count_layers`` equals the first K+1 BFS layers, for every variant;
 (b) BMC finds the shallow BFS violations at the same minimal depth;
-(c) induction: rfc_fixed's safety is inductive with the auxiliary invariants, and without them the
+(c) induction: rfc_repaired's safety is inductive with the auxiliary invariants, and without them the
     counterexample to induction replays on the concrete model;
 plus the ``bmc``/``prove``/``queries`` subcommands.
 """
@@ -56,7 +56,7 @@ def test_count_layers_matches_bfs(variant):
 def test_count_layers_matches_the_bfs_engine_on_the_default():
     spec = make_spec()
     res = explore(spec, Options(check_deadlock=False, stop_on_first=False), progress=lambda _line: None)
-    assert res.distinct == 28920
+    assert res.distinct == 31970
     assert smt.count_layers(spec, 5) == res.layers[:6]
 
 
@@ -94,20 +94,21 @@ def test_bmc_finds_nothing_on_rfc_fixed_within_the_bound():
 
 @pytest.fixture(scope="module")
 def fixed():
-    spec = make_spec(variant="rfc_fixed")
+    """rfc_repaired: the design whose safety the strengthening of invariants/inductive.py proves."""
+    spec = make_spec(variant="rfc_repaired")
     add_aux_invariants(spec)
     return spec
 
 
 @pytest.mark.parametrize("engine", [prove_by_step, smt.prove])
-def test_rfc_fixed_safety_is_inductive_with_the_strengthening(fixed, engine):
+def test_rfc_repaired_safety_is_inductive_with_the_strengthening(fixed, engine):
     r = engine(fixed, "NoStrandedItem", full_strengthening(fixed, "NoStrandedItem"))
     assert r.ok, (r.failed, r.stage)
 
 
 def test_every_aux_invariant_holds_on_every_reachable_state(fixed):
     res = explore(fixed, Options(check_deadlock=False, stop_on_first=False), progress=lambda _line: None)
-    assert res.distinct == 28920
+    assert res.distinct == 31970
     assert res.violations == []
 
 
@@ -142,7 +143,7 @@ def test_the_two_engines_agree_on_a_partial_strengthening(fixed):
 
 
 def test_induction_beyond_bfs_reach():
-    spec = make_spec(variant="rfc_fixed", cpus=3, items=3, progs=2, nmi=True)
+    spec = make_spec(variant="rfc_repaired", cpus=3, items=3, progs=2, nmi=True)
     add_aux_invariants(spec)
     r = prove_by_step(spec, SAFETY[0], full_strengthening(spec, SAFETY[0]))
     assert r.ok, (r.failed, r.stage)
@@ -176,14 +177,14 @@ def test_cli_bmc_clean_within_the_bound(config, tmp_path):
 
 
 def test_cli_prove(config, tmp_path, capsys):
-    cfg = config("rfc_fixed")
+    cfg = config("rfc_repaired")
     assert main(["prove", cfg, "--invariant", "NoStrandedItem", "--aux", "--out", str(tmp_path)]) == 0
     assert "PROVED" in capsys.readouterr().out
     strengthen = ["--strengthen", "ItemHeldOnce", "FlagsMatchHolder"]
     assert main(["prove", cfg, "--invariant", "NoStrandedItem", *strengthen, "--out", str(tmp_path)]) == 1
     text = capsys.readouterr().out
     assert "Pre-state" in text and "Action:" in text and "Post-state" in text
-    assert Path(tmp_path / "prove" / "dw_rfc_fixed" / "NoStrandedItem.cti.txt").exists()
+    assert Path(tmp_path / "prove" / "dw_rfc_repaired" / "NoStrandedItem.cti.txt").exists()
     assert main(["prove", cfg, "--invariant", "NoSuchThing"]) == 2
     assert (
         main(

@@ -66,7 +66,7 @@ def test_canonical_perm_orders_values_by_first_appearance():
 @pytest.mark.parametrize("size", [(2, 2, 1), (3, 3, 2)])
 def test_symmetry_gives_the_same_proof_with_far_fewer_queries(size):
     cpus, items, progs = size
-    spec = _proof_spec(variant="rfc_fixed", cpus=cpus, items=items, progs=progs)
+    spec = _proof_spec(variant="rfc_repaired", cpus=cpus, items=items, progs=progs)
     strengthen = full_strengthening(spec, SAFETY[0])
     full = prove_by_step(spec, SAFETY[0], strengthen)
     reduced = prove_by_step(spec, SAFETY[0], strengthen, symmetry=True)
@@ -78,7 +78,7 @@ def test_symmetry_gives_the_same_proof_with_far_fewer_queries(size):
 
 @pytest.mark.parametrize("invariant", ["NoStrandedItem", "RunsAtMostOnce"])
 def test_a_cti_found_under_symmetry_still_replays(invariant):
-    spec = _proof_spec(variant="rfc_fixed")
+    spec = _proof_spec(variant="rfc_repaired")
     r = prove_by_step(spec, invariant, symmetry=True)
     assert not r.ok and r.stage == "step" and r.failed == invariant
     pre, post = r.trace.states
@@ -88,7 +88,7 @@ def test_a_cti_found_under_symmetry_still_replays(invariant):
 
 
 def test_an_asymmetric_invariant_switches_the_reduction_off():
-    spec = _proof_spec(variant="rfc_fixed", cpus=2, items=2)
+    spec = _proof_spec(variant="rfc_repaired", cpus=2, items=2)
 
     def FirstItemNeverReady(s):  # singles out w0: not symmetric (and not an invariant)
         return s.flags[0] != spec.model.WFlags.READY
@@ -102,7 +102,7 @@ def test_an_asymmetric_invariant_switches_the_reduction_off():
 def test_a_wrongly_declared_symmetry_is_caught_per_step():
     """A submitting callback picks item (w + 1) mod n, so swapping two of three items is no symmetry.
     Declared anyway, the steps whose image differs are checked directly and the verdict stands."""
-    spec = _proof_spec(variant="rfc_fixed", callback="submits", cpus=1, items=3, progs=1)
+    spec = _proof_spec(variant="rfc_repaired", callback="submits", cpus=1, items=3, progs=1)
     assert spec.symmetries == []
     item_or_none = spec.variables[[v.name for v in spec.variables].index("chain")].type.codomain.codomain
     assert item_or_none.name == "ItemOrNone"
@@ -117,7 +117,7 @@ def test_a_wrongly_declared_symmetry_is_caught_per_step():
 def test_the_prove_command_reports_the_symmetry(capsys):
     from explorer.cli import main
 
-    code = main(["prove", "spec/configs/rfc_fixed.toml", "--invariant", SAFETY[0], "--aux", "--symmetry"])
+    code = main(["prove", "spec/configs/rfc_repaired.toml", "--invariant", SAFETY[0], "--aux", "--symmetry"])
     out = capsys.readouterr().out
     assert code == 0
     assert "Symmetry: used (CPU, Item, Prog)" in out and "PROVED" in out
@@ -126,7 +126,7 @@ def test_the_prove_command_reports_the_symmetry(capsys):
 
 def test_an_order_comparison_on_symmetric_values_switches_the_reduction_off():
     """Renaming values is exact only for formulas that compare them for equality; w < NONE is not."""
-    spec = _proof_spec(variant="rfc_fixed")
+    spec = _proof_spec(variant="rfc_repaired")
     m = spec.model
 
     def ItemsInRange(s):
