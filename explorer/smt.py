@@ -25,7 +25,8 @@ from paths by ``TypeOK(t)``, so ``bmc`` and ``prove`` look for it explicitly and
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,6 +63,29 @@ def _fresh(type_: Type, name: str, k: int, widths: dict[int, int]) -> Any:
     if isinstance(type_, Int):
         return z3.Int(f"{name}@{k}")
     raise SpecError(f"variable {name}: type {type_!r} has no Z3 encoding")
+
+
+@contextmanager
+def _no_truth_tests() -> Iterator[None]:
+    """While a spec function runs on Z3 terms, a Python truth test of a term (``if s.x == 1``, ``and``,
+    ``or``, ``not``) raises instead of answering. z3's own ``__bool__`` answers an equality by comparing
+    the two terms' structure (``s.x == 1`` is False for the variable ``x``), which silently drops a
+    branch: BMC then misses violations and induction proves false invariants. Constant terms (True,
+    False) are still allowed."""
+    saved = z3.AstRef.__bool__
+
+    def refuse(term: z3.AstRef) -> bool:
+        if z3.is_true(term):
+            return True
+        if z3.is_false(term):
+            return False
+        raise z3.Z3Exception(f"Python truth test of the symbolic term {term}")
+
+    z3.AstRef.__bool__ = refuse  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        z3.AstRef.__bool__ = saved  # type: ignore[method-assign]
 
 
 def _as_bool(x: Any, what: str) -> z3.BoolRef:
@@ -160,7 +184,8 @@ class Encoding:
 
     def pred(self, fn: Callable[[Any], Any], s: Any, what: str) -> z3.BoolRef:
         try:
-            return _as_bool(fn(s), what)
+            with _no_truth_tests():
+                return _as_bool(fn(s), what)
         except z3.Z3Exception as e:
             hint = "a Python if/and/or on a state value?"
             raise SpecError(f"{what} cannot be read symbolically ({hint}): {e}") from e
@@ -170,7 +195,8 @@ class Encoding:
         out = []
         for inst in self.spec.instances():
             try:
-                steps = inst.steps(s)
+                with _no_truth_tests():
+                    steps = inst.steps(s)
             except z3.Z3Exception as e:
                 raise SpecError(
                     f"action {inst.label} cannot be read symbolically"
@@ -615,7 +641,14 @@ def prove_by_step(
         if not pairs and not check_types:
             continue  # a stuttering step
         changed = [a for a in _atoms(z3.substitute(inv, *pairs)) if a.get_id() not in have] if pairs else []
-        goals = [z3.Not(a) for a in changed]
+        # Two ways to fail, each with its own assumptions: a well-typed successor (kept by the state
+        # constraint) that breaks a changed atom, or (check_types) a successor that leaves its type.
+        # They must stay separate disjuncts: asserting TypeOK(post) around both would make the type
+        # error unsatisfiable whenever an atom changed, and the proof would pass in silence.
+        goals = []
+        if changed:
+            kept = [enc.type_ok(post)] + ([enc.constraint(post)] if has_constraint else [])
+            goals.append(z3.And(*kept, z3.Or([z3.Not(a) for a in changed])))
         if check_types:
             ok = [_in_type(t, v) for t, v in zip(enc.types, st.post, strict=True)]
             goals.append(z3.Not(z3.And([z3.BoolVal(x) if type(x) is bool else x for x in ok])))
@@ -626,10 +659,6 @@ def prove_by_step(
         # single queries take minutes that take a tenth of a second alone (measured at 4x6x2).
         solver = z3.Solver()
         solver.add(*base, st.guard)
-        if changed:
-            solver.add(enc.type_ok(post))
-            if has_constraint:
-                solver.add(enc.constraint(post))
         solver.add(z3.Or(goals))
         tq = time.monotonic()
         sat = _sat(solver)

@@ -56,7 +56,7 @@ def test_count_layers_matches_bfs(variant):
 def test_count_layers_matches_the_bfs_engine_on_the_default():
     spec = make_spec()
     res = explore(spec, Options(check_deadlock=False, stop_on_first=False), progress=lambda _line: None)
-    assert res.distinct == 31970
+    assert res.distinct == 31986
     assert smt.count_layers(spec, 5) == res.layers[:6]
 
 

@@ -1,0 +1,146 @@
+"""The Z3 reading refuses a Python truth test of a state value instead of answering wrongly.
+
+z3's ``BoolRef.__bool__`` answers ``s.x == 1`` by comparing the two terms' structure (False for the
+variable x), so an ``if`` on it silently takes one branch: BMC then reported "no violation" and
+induction PROVED on a spec whose BFS finds the violation at depth 2 (issue: robustness, item 1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from explorer import smt
+from explorer.bfs import Options, explore
+from spec.lang import Int, Spec, SpecError, when
+
+
+def _spec(step: Callable[[Any], Any], invariant: Callable[[Any], Any] | None = None) -> Spec:
+    spec = Spec("Truth")
+    spec.var("x", Int(0, 3), init=0)
+    spec.action()(step)
+
+    def NeverThree(s):
+        return s.x != 3
+
+    spec.invariant(invariant or NeverThree)
+    return spec
+
+
+def _if_eq(s):
+    if s.x == 1:
+        return when(True, x=3)
+    return when(s.x < 2, x=s.x + 1)
+
+
+def _if_ne(s):
+    if s.x != 1:
+        return when(s.x < 2, x=s.x + 1)
+    return when(True, x=3)
+
+
+def _py_and(s):
+    return when((s.x >= 0) and (s.x < 2), x=s.x + 1)
+
+
+def _py_or(s):
+    return when((s.x == 0) or (s.x == 1), x=s.x + 1)
+
+
+def _py_not(s):
+    return when(not (s.x == 2), x=(s.x + 1) % 4)
+
+
+@pytest.mark.parametrize("step", [_if_eq, _if_ne, _py_and, _py_or, _py_not], ids=lambda f: f.__name__)
+def test_a_truth_test_in_an_action_is_an_error_naming_it(step):
+    spec = _spec(step)
+    with pytest.raises(SpecError, match=rf"action {step.__name__} cannot be read symbolically"):
+        smt.bmc(spec, 3, ["NeverThree"])
+    with pytest.raises(SpecError, match=rf"action {step.__name__}"):
+        smt.prove(spec, "NeverThree")
+
+
+def test_the_issue_example_is_found_by_bfs_and_refused_by_z3():
+    spec = _spec(_if_eq)
+    r = explore(spec, Options(), progress=lambda _line: None)
+    assert r.violations and r.violations[0].name == "NeverThree" and r.violations[0].depth == 3
+
+
+@pytest.mark.parametrize(
+    "invariant",
+    [lambda s: True if s.x == 3 else s.x < 5, lambda s: (s.x != 3) and (s.x >= 0), lambda s: not (s.x == 3)],
+    ids=["if", "and", "not"],
+)
+def test_a_truth_test_in_an_invariant_is_an_error_naming_it(invariant):
+    invariant.__name__ = "Inv"
+    spec = _spec(lambda s: when(s.x < 3, x=s.x + 1), invariant)
+    with pytest.raises(SpecError, match="invariant Inv cannot be read symbolically"):
+        smt.bmc(spec, 2, ["Inv"])
+
+
+def test_constant_guards_and_helpers_still_work():
+    spec = _spec(lambda s: when(True, x=(s.x + 1) % 4))
+    assert not smt.bmc(spec, 4, ["NeverThree"]).ok
+
+
+def test_the_cli_exits_2_with_one_line(tmp_path, capsys):
+    from explorer.cli import main
+
+    mod = tmp_path / "truthspec.py"
+    mod.write_text(
+        "from spec.lang import Int, Spec, when\n"
+        "def make_spec():\n"
+        "    spec = Spec('Truth')\n"
+        "    spec.var('x', Int(0, 3), init=0)\n"
+        "    @spec.action()\n"
+        "    def Step(s):\n"
+        "        if s.x == 1:\n"
+        "            return when(True, x=3)\n"
+        "        return when(s.x < 2, x=s.x + 1)\n"
+        "    @spec.invariant\n"
+        "    def NeverThree(s):\n"
+        "        return s.x != 3\n"
+        "    return spec\n",
+        encoding="utf-8",
+    )
+    cfg = tmp_path / "truth.toml"
+    cfg.write_text('model = "truthspec"\n', encoding="utf-8")
+    import sys
+
+    sys.path.insert(0, str(tmp_path))
+    try:
+        for cmd in (["bmc", str(cfg), "--depth", "5"], ["prove", str(cfg), "--invariant", "NeverThree"]):
+            assert main([*cmd, "--out", str(tmp_path / "out")]) == 2
+            err = capsys.readouterr().err.strip().splitlines()
+            assert len(err) == 1 and "action Step cannot be read symbolically" in err[0]
+    finally:
+        sys.path.remove(str(tmp_path))
+
+
+# --------------------------------------------------------------------------- --check-types, both engines
+
+
+def _leaves_its_type() -> Spec:
+    spec = Spec("Overflow")
+    spec.var("x", Int(0, 3), init=0)
+
+    @spec.action()
+    def Inc(s):
+        return when(True, x=s.x + 1)  # x = 3 steps to 4, outside Int(0, 3)
+
+    @spec.invariant
+    def NonNegative(s):
+        return s.x >= 0  # mentions x: the per-step engine used to assume TypeOK(post) here
+
+    return spec
+
+
+@pytest.mark.parametrize("engine", [smt.prove, smt.prove_by_step], ids=["whole", "step"])
+def test_check_types_reports_a_step_that_leaves_its_type(engine):
+    spec = _leaves_its_type()
+    r = engine(spec, "NonNegative", check_types=True)
+    assert not r.ok and r.failed == smt.TYPE_ERROR
+    assert r.trace.states[0].x == 3
+    assert engine(spec, "NonNegative").ok  # without the check such a step is no transition
