@@ -44,6 +44,12 @@ class Trace:
     states: list[Any]
     steps: list[Instance | None]
     loop: int | None = None  # for lassos: the index of the state the last step returns to
+    # What the first state is: an initial state, or (a counterexample to induction) any state that
+    # satisfies the invariant, reachable or not.
+    start: str = "Initial predicate"
+
+
+CTI_START = "arbitrary state satisfying the invariant (need not be reachable)"
 
 
 @dataclass
@@ -161,6 +167,7 @@ def explore(spec: Spec, opts: Options | None = None, progress: Callable[[str], N
 
     head = 0
     level_end = 0
+    limit = opts.max_states
     try:
         for s in spec.init_states():
             res.generated += 1
@@ -210,6 +217,9 @@ def explore(spec: Spec, opts: Options | None = None, progress: Callable[[str], N
                     c[0] += 1
                     if constraint is not None and constraint(t) is not True:
                         continue
+                    if limit is not None and len(store) >= limit and store.id_of(t) is None:
+                        _close_layers(res, len(store), level_end)  # a new state past the limit
+                        return finish("max-states", head - 1)
                     tid = store.add(t, sid, inst.index)
                     if tid >= 0:
                         c[1] += 1
@@ -235,9 +245,6 @@ def explore(spec: Spec, opts: Options | None = None, progress: Callable[[str], N
                     if opts.stop_on_first:
                         _close_layers(res, len(store), level_end)
                         return finish("violation", head)
-            if opts.max_states is not None and len(store) >= opts.max_states and head < len(store):
-                _close_layers(res, len(store), level_end)
-                return finish("max-states", head)
             if (head & 127) == 0:
                 now = time.monotonic()
                 if opts.max_seconds is not None and now - t0 >= opts.max_seconds:

@@ -20,21 +20,24 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from tabulate import tabulate
 
 from explorer.bfs import DEADLOCK, Options, Result, Violation, explore
 from explorer.traces import TraceError, format_text, write_trace
-from spec.config import Config, ConfigError, build_spec, load_config
+from spec.config import Config, ConfigError, build_spec, load_config, parse_overrides
 from spec.lang import Spec, SpecError
 
-EXIT_OK, EXIT_VIOLATION, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_VIOLATION, EXIT_USAGE, EXIT_INCOMPLETE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 PLUGIN_MODULES = (
     "explorer.matrix",
     "explorer.liveness",
@@ -71,10 +74,20 @@ def register(
 # --------------------------------------------------------------------------- shared helpers
 
 
-def load(config_path: str | Path) -> tuple[Config, Spec]:
-    """Read a config and build its spec (ConfigError / SpecError on bad input)."""
+def load(config_path: str | Path, overrides: Sequence[str] = ()) -> tuple[Config, Spec]:
+    """Read a config, apply ``--set`` values (checked against the model's PARAMS, ranges included) and
+    build its spec (ConfigError / SpecError on bad input)."""
     config = load_config(config_path)
+    config.constants.update(parse_overrides(config, list(overrides)))
     return config, build_spec(config)
+
+
+def add_set_option(p: argparse.ArgumentParser) -> None:
+    """``--set NAME=VALUE`` (repeatable) into ``args.overrides``."""
+    p.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
+        help="override a constant of the config (checked as the config's own values are)",
+    )  # fmt: skip
 
 
 def check_invariant_names(spec: Spec, names: Sequence[str]) -> None:
@@ -123,8 +136,10 @@ def print_coverage(res: Result, file: IO[str] | None = None) -> None:
     rows = [(name, gen, dist) for name, (gen, dist) in res.coverage.items()]
     print(tabulate(rows, headers=["action", "generated", "distinct"], tablefmt="simple"), file=file)
     never = [name for name, (gen, _) in res.coverage.items() if gen == 0]
-    if never:
+    if never and res.exhausted:
         print(f"Never enabled: {', '.join(never)}", file=file)
+    elif never:
+        print(f"Not enabled in the part explored: {', '.join(never)}", file=file)
 
 
 # --------------------------------------------------------------------------- check
@@ -137,6 +152,16 @@ def _positive_int(s: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {s!r}") from None
     if n < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {s!r}")
+    return n
+
+
+def _natural(s: str) -> int:
+    try:
+        n = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {s!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {s!r}")
     return n
 
 
@@ -174,17 +199,19 @@ def add_check_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-states", type=_positive_int, metavar="N", help="stop after N distinct states")
     p.add_argument("--max-seconds", type=_positive_float, metavar="S", help="stop after S seconds")
     add_invariants_option(p)
+    add_set_option(p)
     p.add_argument("--out", default="out", metavar="DIR", help="where dumps go: DIR/<config>/ (default: out)")
 
 
 def run_check(args: argparse.Namespace) -> int:
-    config, spec = load(args.config)
+    config, spec = load(args.config, args.overrides)
     invariants = args.invariants if args.invariants is not None else config.check.invariants
     if invariants is not None:
         check_invariant_names(spec, invariants)
+    # A config's [expect] needs every property's verdict, not only the first violation's.
     opts = Options(
         check_deadlock=config.check.deadlock and not args.no_deadlock,
-        stop_on_first=not args.keep_going,
+        stop_on_first=not args.keep_going and not config.expect,
         max_states=args.max_states if args.max_states is not None else config.check.max_states,
         max_seconds=args.max_seconds if args.max_seconds is not None else config.check.max_seconds,
         invariants=invariants,
@@ -207,9 +234,39 @@ def run_check(args: argparse.Namespace) -> int:
     print_coverage(res)
     if res.stopped == "interrupted":
         return EXIT_INTERRUPTED
+    if config.expect and res.exhausted:
+        return _against_expectations(config, res, {*checked, *([DEADLOCK] if opts.check_deadlock else [])})
     if res.violations:
         return EXIT_VIOLATION
+    if res.stopped in ("max-states", "max-seconds"):
+        limit = f"{opts.max_states} states" if res.stopped == "max-states" else f"{opts.max_seconds} s"
+        print(f"incomplete: stopped at {limit}; no violation among the {res.distinct} states explored.")
+        return EXIT_INCOMPLETE
     print("No violation found.")
+    return EXIT_OK
+
+
+def _against_expectations(config: Config, res: Result, checked: set[str]) -> int:
+    """Compare an exhaustive search with the config's [expect]: exit 0 when every verdict of the
+    properties ``checked`` is the expected one (a violation that is expected is not an error), 1
+    otherwise."""
+    found = {v.name for v in res.violations}
+    print()
+    wrong = 0
+    for name, want in config.expect.items():
+        if name not in checked:
+            print(f"  {name}: expected {want}; not checked by this run (a temporal property, or left out)")
+            continue
+        got = "violated" if name in found else "holds"
+        wrong += got != want
+        print(f"  {name}: {got}" + (" (as expected)" if got == want else f" (UNEXPECTED: expected {want})"))
+    unexpected = sorted(found - set(config.expect))
+    for name in unexpected:
+        print(f"  {name}: violated (UNEXPECTED: no expectation)")
+    if wrong or unexpected:
+        print("Verdicts differ from the config's [expect].")
+        return EXIT_VIOLATION
+    print("Every verdict is as expected.")
     return EXIT_OK
 
 
@@ -243,8 +300,11 @@ def _load_plugins() -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     _load_plugins()
+    # allow_abbrev=False: a misspelt flag (--max-state) is an error, not a guess at --max-states
     parser = _Parser(
-        prog="python -m explorer", description="A TLA+/TLC-style model checker for Python specs."
+        prog="python -m explorer",
+        description="A TLA+/TLC-style model checker for Python specs.",
+        allow_abbrev=False,
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     # Also accepted after the subcommand; SUPPRESS keeps the subparser from overwriting the main flag.
@@ -255,13 +315,52 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=_Parser)
     for name in sorted(COMMANDS):
         cmd = COMMANDS[name]
-        p = sub.add_parser(name, help=cmd.help, description=cmd.help, parents=[common])
+        p = sub.add_parser(name, help=cmd.help, description=cmd.help, parents=[common], allow_abbrev=False)
         cmd.add_arguments(p)
     return parser
 
 
+class _PipeSafe:
+    """stdout that goes quiet once its reader has gone (``... | head``): the command still finishes
+    its work (dumps included) and exits with its own status, with no BrokenPipeError traceback."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        self._closed = False
+
+    def write(self, text: str) -> int:
+        if not self._closed:
+            try:
+                return self._stream.write(text)
+            except BrokenPipeError:
+                self._closed = True
+                # nothing more can be said there; keep the interpreter's final flush quiet as well
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, self._stream.fileno())
+        return len(text)
+
+    def flush(self) -> None:
+        if not self._closed:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self.write("")
+                self._closed = True
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _interrupt_on_sigterm(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt  # SIGTERM is handled as Ctrl-C: partial results, dumps intact, exit 130
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if not isinstance(sys.stdout, _PipeSafe):
+        sys.stdout = _PipeSafe(sys.stdout)  # type: ignore[assignment]
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
     try:
         return COMMANDS[args.command].run(args)
     except (ConfigError, SpecError, TraceError, UsageError, FileNotFoundError) as e:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +20,9 @@ from tabulate import tabulate
 
 from explorer import smt
 from explorer.bfs import Options, explore
+from explorer.cli import EXIT_INTERRUPTED, _natural, _positive_int
 from explorer.matrix import DEFAULT_EXPECTATIONS, Cell, load_expectations
+from explorer.workers import run_all
 from spec.config import import_model
 
 
@@ -52,6 +53,8 @@ def check_cell(cell: Cell, layers: int, bmc_depth: int) -> Agreement:
         spec = import_model(cell.model).make_spec(**cell.constants)
         depth = max(layers, bmc_depth) + 1
         res = explore(spec, Options(stop_on_first=False, max_depth=depth), progress=lambda _l: None)
+        if res.stopped == "interrupted":
+            raise KeyboardInterrupt
         ag.bfs_layers = (res.layers + [0] * (layers + 1))[: layers + 1]
         ag.z3_layers = smt.count_layers(spec, layers)
         for v in res.violations:
@@ -68,16 +71,18 @@ def check_cell(cell: Cell, layers: int, bmc_depth: int) -> Agreement:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--expect", default=str(DEFAULT_EXPECTATIONS), help="the matrix whose cells to compare")
-    p.add_argument("--layers", type=int, default=4, help="compare layer sizes for depths 0..K (default 4)")
-    p.add_argument("--bmc-depth", type=int, default=6, help="compare violations found within N steps")
-    p.add_argument("--jobs", type=int, default=2, help="worker processes")
+    p.add_argument(
+        "--layers", type=_natural, default=4, help="compare layer sizes for depths 0..K (default 4)"
+    )
+    p.add_argument("--bmc-depth", type=_natural, default=6, help="compare violations found within N steps")
+    p.add_argument("--jobs", type=_positive_int, default=2, help="worker processes")
 
 
 def run(args: argparse.Namespace) -> int:
     _props, cells = load_expectations(Path(args.expect))
     t0 = time.monotonic()
-    with ProcessPoolExecutor(max_workers=max(args.jobs, 1)) as pool:
-        results = list(pool.map(check_cell, cells, [args.layers] * len(cells), [args.bmc_depth] * len(cells)))
+    done, interrupted = run_all(check_cell, [(c, args.layers, args.bmc_depth) for c in cells], args.jobs)
+    results = [r for r in done if r is not None]
     rows = []
     for ag in results:
         depths = ", ".join(f"{k} {b}={z}" for k, (b, z) in ag.depths.items()) or "-"
@@ -89,6 +94,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"DISAGREEMENT {line}")
     print(f"\nBFS and Z3 compared on {len(results)} cells in {time.monotonic() - t0:.1f}s: "
           f"{'they agree' if not problems else f'{len(problems)} disagreements'}")  # fmt: skip
+    if interrupted:
+        print(f"interrupted: {len(cells) - len(results)} of {len(cells)} cells not compared")
+        return EXIT_INTERRUPTED
     return 1 if problems else 0
 
 

@@ -605,6 +605,9 @@ def _add_arguments(p: Any) -> None:
     p.add_argument(
         "--out", default="out", metavar="DIR", help="lassos go to DIR/<config>/liveness/ (default: out)"
     )
+    from explorer.cli import add_set_option
+
+    add_set_option(p)
 
 
 def _run(args: Any) -> int:
@@ -616,7 +619,7 @@ def _run(args: Any) -> int:
     from explorer.cli import EXIT_OK, EXIT_VIOLATION, UsageError, load
     from explorer.traces import write_trace
 
-    config, spec = load(args.config)
+    config, spec = load(args.config, args.overrides)
     known = [t.name for t in spec.properties]
     for name in args.props or []:
         if name not in known:
@@ -624,6 +627,8 @@ def _run(args: Any) -> int:
                 f"spec {spec.name} has no temporal property {name} (known: {', '.join(known) or 'none'})"
             )
     res = explore(spec, Options(stop_on_first=False, keep_graph=True))
+    if res.stopped == "interrupted":
+        raise KeyboardInterrupt  # main: "error: interrupted", exit 130 (nothing to conclude yet)
     if not res.exhausted:
         raise UsageError(f"the search did not finish ({res.stopped}); liveness needs the whole state graph")
     verdicts = check_liveness(res, args.props, fairness=[] if args.no_fairness else None)

@@ -19,7 +19,6 @@ import os
 import sys
 import time
 import tomllib
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,9 +26,11 @@ from typing import Any
 from tabulate import tabulate
 
 from explorer.bfs import DEADLOCK, Options, explore
+from explorer.cli import EXIT_INTERRUPTED, _positive_int
 from explorer.liveness import check_liveness
-from explorer.traces import write_trace
+from explorer.traces import write_atomic, write_trace
 from explorer.witnesses import find_witnesses
+from explorer.workers import run_all
 from spec.config import ConfigError, _check_param, import_model
 
 DEFAULT_EXPECTATIONS = Path(__file__).resolve().parent.parent / "spec" / "configs" / "expected.toml"
@@ -194,6 +195,8 @@ def run_cell(cell: Cell, out_dir: Path | None) -> CellResult:
     t0 = time.monotonic()
     spec = import_model(cell.model).make_spec(**cell.constants)
     r = explore(spec, Options(stop_on_first=False, keep_graph=True), progress=lambda _line: None)
+    if r.stopped == "interrupted":
+        raise KeyboardInterrupt
     res.distinct, res.generated, res.depth = r.distinct, r.generated, r.depth
     if not r.exhausted:
         res.error = f"search stopped early ({r.stopped})"
@@ -255,12 +258,28 @@ def _run_cell_safely(cell: Cell, out_dir: Path | None) -> CellResult:
 
 
 def run_matrix(cells: list[Cell], out_dir: Path | None, jobs: int) -> list[CellResult]:
-    if jobs <= 1:
-        return [_run_cell_safely(c, out_dir) for c in cells]
-    # Largest cells first keeps both workers busy to the end.
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(_run_cell_safely, c, out_dir) for c in cells]
-        return [f.result() for f in futures]
+    """Every cell's result, in order; on Ctrl-C (or SIGTERM) the workers are stopped, the cells not
+    finished come back with error "interrupted", and KeyboardInterrupt is raised only after that
+    (``run`` prints what finished)."""
+    done, interrupted = run_all(_run_cell_safely, [(c, out_dir) for c in cells], jobs)
+    results = [
+        r if r is not None else CellResult(c.name, error=INTERRUPTED)
+        for c, r in zip(cells, done, strict=True)
+    ]
+    if interrupted:
+        raise MatrixInterrupted(results)
+    return results
+
+
+INTERRUPTED = "interrupted"
+
+
+class MatrixInterrupted(KeyboardInterrupt):
+    """Ctrl-C during the matrix, carrying every cell's result so far."""
+
+    def __init__(self, results: list[CellResult]) -> None:
+        super().__init__("interrupted")
+        self.results = results
 
 
 def compare(props: list[str], cells: list[Cell], results: list[CellResult]) -> list[str]:
@@ -306,6 +325,9 @@ def _abbrev(name: str) -> str:
 def render(props: list[str], cells: list[Cell], results: list[CellResult]) -> str:
     rows = []
     for cell, res in zip(cells, results, strict=True):
+        if res.error:
+            rows.append([cell.name, "-", "-", "-", res.error if res.error == INTERRUPTED else "ERROR"])
+            continue
         row = [cell.name, res.distinct, res.depth, f"{res.seconds:.1f}"]
         for p in props:
             got = res.verdicts.get(p, "?")
@@ -460,7 +482,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="out", help="output directory (default: out/)")
     p.add_argument("--only", action="append", default=[], help="run only the named cell(s)")
     p.add_argument("--report", help="also write the design-review report (markdown) to this path")
-    p.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="worker processes")
+    p.add_argument("--jobs", type=_positive_int, default=min(2, os.cpu_count() or 1), help="worker processes")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -473,7 +495,13 @@ def run(args: argparse.Namespace) -> int:
         cells = [c for c in cells if c.name in args.only]
     out_dir = Path(args.out) / "counterexamples"
     t0 = time.monotonic()
-    results = run_matrix(cells, out_dir, args.jobs)
+    try:
+        results = run_matrix(cells, out_dir, args.jobs)
+    except MatrixInterrupted as stop:
+        print(render(props, cells, stop.results))
+        unfinished = sum(r.error == INTERRUPTED for r in stop.results)
+        print(f"\ninterrupted: {unfinished} of {len(cells)} cells not finished; the report was not rewritten")
+        return EXIT_INTERRUPTED
     print(render(props, cells, results))
     fair = next((r.fairness for r in results if r.fairness), [])
     if fair:
@@ -491,11 +519,9 @@ def run(args: argparse.Namespace) -> int:
     if args.report:
         path = Path(args.report)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
         abstractions = getattr(import_model(cells[0].model), "ABSTRACTIONS", None) if cells else None
         text = report_markdown(props, cells, results, time.monotonic() - t0, claims, abstractions)
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        write_atomic(path, text)
         print(f"report written to {path}")
     problems = compare(props, cells, results)
     for line in problems:

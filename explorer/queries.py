@@ -29,7 +29,7 @@ from typing import Any
 from tabulate import tabulate
 
 from explorer import smt
-from explorer.cli import EXIT_OK, EXIT_VIOLATION, UsageError, _positive_int, register
+from explorer.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_VIOLATION, UsageError, _positive_int, register
 from explorer.traces import write_trace
 from spec.lang import Spec, and_, any_, not_
 
@@ -280,6 +280,8 @@ def run_query(q: Query, depth: int | None = None, out: Path | None = None) -> An
         invs = list(SAFETY)
     r = smt.bmc(spec, k, invs, check_deadlock=q.deadlock)
     secs = time.monotonic() - t0
+    if r.interrupted:
+        raise KeyboardInterrupt
     if r.ok:
         return Answer(q, f"UNSAT<={k}", k, secs)
     ans = Answer(q, "SAT", r.depth, secs, f"{r.violation} at depth {r.depth}")
@@ -327,9 +329,15 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out) / "queries"
     rows = []
     unexpected = 0
+    interrupted = False
     for n in names:
         q = QUERIES[n]
-        a = run_query(q, args.depth, out)
+        try:
+            a = run_query(q, args.depth, out)
+        except KeyboardInterrupt:
+            interrupted = True
+            print(f"{n}: interrupted", flush=True)
+            break
         got = a.verdict if a.verdict in ("SAT", "PROVED", "CTI", "HOLDS") else "UNSAT"
         flag = "" if not q.expect or got == q.expect else f"expected {q.expect}"
         unexpected += bool(flag)
@@ -340,6 +348,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"{n}: {a.verdict} ({a.seconds:.1f}s)", flush=True)
     print()
     print(tabulate(rows, headers=["query", "constants", "answer", "detail", "s", "note"], tablefmt="simple"))
+    if interrupted:
+        print(f"interrupted: {len(names) - len(rows)} of {len(names)} queries not answered")
+        return EXIT_INTERRUPTED
     return EXIT_VIOLATION if unexpected else EXIT_OK
 
 

@@ -32,7 +32,7 @@ from typing import Any
 
 import z3
 
-from explorer.bfs import DEADLOCK, Trace
+from explorer.bfs import CTI_START, DEADLOCK, Trace
 from spec import symmetry
 from spec.lang import BoolType, Enum, Fn, Instance, Int, Predicate, Spec, SpecError, Type
 
@@ -289,10 +289,11 @@ class BmcResult:
     detail: str = ""
     seconds: float = 0.0
     seconds_per_depth: list[float] = field(default_factory=list)
+    interrupted: bool = False  # Ctrl-C: ``depth`` is then the last depth fully checked (-1: none)
 
     @property
     def ok(self) -> bool:
-        return self.violation is None
+        return self.violation is None and not self.interrupted
 
 
 def bmc(
@@ -315,6 +316,26 @@ def bmc(
     solver = z3.Solver()
     t0 = time.monotonic()
     res = BmcResult(spec, depth)
+    try:
+        return _bmc_loop(spec, enc, invs, solver, res, depth, check_deadlock, check_types, t0)
+    except KeyboardInterrupt:
+        res.interrupted = True
+        res.depth = len(res.seconds_per_depth) - 1
+        res.seconds = time.monotonic() - t0
+        return res
+
+
+def _bmc_loop(
+    spec: Spec,
+    enc: Encoding,
+    invs: list[Predicate],
+    solver: z3.Solver,
+    res: BmcResult,
+    depth: int,
+    check_deadlock: bool,
+    check_types: bool,
+    t0: float,
+) -> BmcResult:
     states = [enc.state(0)]
     solver.add(enc.type_ok(states[0]), enc.init(states[0]), enc.constraint(states[0]))
     prev_steps: list[_Step] = []  # the steps of states[k - 1], reused for Next and the checks at k - 1
@@ -351,10 +372,7 @@ def _check(enc: Encoding, solver: z3.Solver, states: list[Any], goal: z3.BoolRef
     solver.push()
     try:
         solver.add(goal)
-        r = solver.check()
-        if r == z3.unknown:
-            raise RuntimeError(f"smt: solver returned unknown: {solver.reason_unknown()}")
-        if r == z3.unsat:
+        if not _sat(solver):
             return None
         m = solver.model()
         return _trace(enc.spec, [enc.decode(s, m) for s in states])
@@ -511,6 +529,8 @@ def prove(
     def fail(stage: str, name: str, states: list[Any], m: z3.ModelRef) -> ProveResult:
         res.stage, res.failed = stage, name
         res.trace = _trace(spec, [enc.decode(s, m) for s in states])
+        if stage == "step":
+            res.trace.start = CTI_START
         res.seconds = time.monotonic() - t0
         return res
 
@@ -548,10 +568,19 @@ def prove(
     return res
 
 
+class SolverUnknown(SpecError):
+    """Z3 answered neither sat nor unsat: no verdict can be drawn, and none is printed."""
+
+
 def _sat(solver: z3.Solver) -> bool:
+    """True if sat, False if unsat; Ctrl-C during the check (Z3 reports it as "canceled") is raised
+    as KeyboardInterrupt, and any other unknown as SolverUnknown (one line, exit 2)."""
     r = solver.check()
     if r == z3.unknown:
-        raise RuntimeError(f"smt: solver returned unknown: {solver.reason_unknown()}")
+        why = solver.reason_unknown()
+        if "cancel" in why:
+            raise KeyboardInterrupt
+        raise SolverUnknown(f"smt: the solver returned unknown ({why}): no verdict")
     return r == z3.sat
 
 
@@ -674,10 +703,10 @@ def prove_by_step(
         type_bad = any(not v.type.contains(x) for v, x in zip(spec.variables, nxt, strict=True))
         if type_bad:
             res.stage, res.failed = "step", TYPE_ERROR
-            res.trace = Trace(spec, [pre], [None])
+            res.trace = Trace(spec, [pre], [None], start=CTI_START)
         else:
             res.stage, res.failed = "step", first_failed(nxt)
-            res.trace = Trace(spec, [pre, nxt], [None, st.inst])
+            res.trace = Trace(spec, [pre, nxt], [None, st.inst], start=CTI_START)
         res.seconds = time.monotonic() - t0
         return res
     res.ok = True

@@ -13,8 +13,9 @@
         ``invariants/inductive.py``; ``--aux`` strengthens with all of them and every other safety
         invariant (the strengthening that makes rfc_fixed's safety inductive).
 
-``--set name=value`` overrides a constant *without* the config's range checks (PARAMS caps cpus and
-items at 3 for BFS; induction has no such limit): ``--set cpus=8 --set items=16 --set progs=2``.
+``--set name=value`` overrides a constant, checked against the model's PARAMS like a config value but
+with no upper bound on integers (PARAMS caps cpus and items at 3 for BFS; induction has no such limit):
+``--set cpus=8 --set items=16 --set progs=2``.
 
 ``--engine step`` (default) runs ``explorer.smt.prove_by_step``: one query per transition and changed
 invariant atom; with ``--symmetry`` only for the steps in canonical order, the others covered by the
@@ -30,50 +31,32 @@ from typing import Any
 
 from explorer import smt
 from explorer.cli import (
+    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_VIOLATION,
     UsageError,
     _positive_int,
     add_invariants_option,
+    add_set_option,
     register,
 )
 from explorer.traces import format_text, write_trace
-from spec.config import Config, ConfigError, import_model, load_config
+from spec.config import Config, import_model, load_config, parse_overrides
 from spec.lang import Predicate, Spec, SpecError
 
 # --------------------------------------------------------------------------- building the spec
 
 
-def parse_set(items: Sequence[str]) -> dict[str, Any]:
-    """``name=value`` pairs: ints, true/false, else strings."""
-    out: dict[str, Any] = {}
-    for it in items:
-        name, eq, raw = it.partition("=")
-        if not eq or not name:
-            raise UsageError(f"--set {it!r}: expected name=value")
-        v: Any = raw
-        if raw.lower() in ("true", "false"):
-            v = raw.lower() == "true"
-        else:
-            try:
-                v = int(raw)
-            except ValueError:
-                pass
-        out[name.strip()] = v
-    return out
-
-
-def load_with_overrides(config_path: str, overrides: dict[str, Any]) -> tuple[Config, Spec]:
-    """Load a config and build its spec, with ``overrides`` on top of its constants (no range checks)."""
+def load_with_overrides(config_path: str, items: Sequence[str]) -> tuple[Config, Spec, dict[str, Any]]:
+    """Load a config and build its spec with ``--set`` values on top of its constants (validated as
+    the config's own values are, but with no upper bound on integers: induction has no size limit)."""
     config = load_config(config_path)
-    unknown = sorted(set(overrides) - set(config.constants))
-    if unknown:
-        raise ConfigError(f"{config.path}: --set: unknown constant(s) {', '.join(unknown)}")
+    overrides = parse_overrides(config, list(items), unbounded=True)
     constants = {**config.constants, **overrides}
     spec = import_model(config.module).make_spec(**constants)
     if not spec.constants:
         spec.constants = dict(constants)
-    return config, spec
+    return config, spec, overrides
 
 
 def add_aux_invariants(spec: Spec) -> list[str]:
@@ -153,7 +136,7 @@ def add_bmc_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _add_set_and_out(p: argparse.ArgumentParser, command: str) -> None:
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE")
+    add_set_option(p)
     p.add_argument(
         "--out", default="out", metavar="DIR", help=f"dumps go to DIR/{command}/<config>/ (default: out)"
     )
@@ -161,8 +144,7 @@ def _add_set_and_out(p: argparse.ArgumentParser, command: str) -> None:
 
 def _load_for(args: argparse.Namespace) -> tuple[Config, Spec, dict[str, Any]]:
     """The config and spec of a bmc/prove command line (with --set), auxiliary invariants added."""
-    overrides = parse_set(args.overrides)
-    config, spec = load_with_overrides(args.config, overrides)
+    config, spec, overrides = load_with_overrides(args.config, args.overrides)
     add_aux_invariants(spec)
     return config, spec, overrides
 
@@ -176,6 +158,9 @@ def run_bmc(args: argparse.Namespace) -> int:
     print(f"BMC of {config.name} ({spec.name}) to depth {args.depth}: {', '.join(names)}")
     r = smt.bmc(spec, args.depth, names, check_deadlock=args.deadlock)
     per = " ".join(f"{k}:{t:.2f}s" for k, t in enumerate(r.seconds_per_depth))
+    if r.interrupted:
+        print(f"interrupted: no violation within {r.depth} steps ({r.seconds:.2f}s; per depth {per}).")
+        return EXIT_INTERRUPTED
     if r.ok:
         print(f"No violation within {args.depth} steps ({r.seconds:.2f}s; per depth {per}).")
         return EXIT_OK

@@ -29,6 +29,7 @@ ITF_FORMAT_DESCRIPTION = "https://apalache-mc.org/docs/adr/015adr-trace.html"
 ACTION_TAKEN = "mbt::actionTaken"
 NONDET_PICKS = "mbt::nondetPicks"
 INIT_ACTION = "init"  # Quint's name for the step into an initial state
+ARBITRARY_ACTION = "arbitrary"  # a CTI's pre-state: any state satisfying the invariant, not an initial one
 STUTTER_ACTION = "stutter"
 # JSON numbers are doubles in most readers: integers beyond 2**53 lose precision, so ITF spells them out.
 _MAX_SAFE_INT = 2**53
@@ -68,7 +69,7 @@ def format_text(trace: Trace, title: str) -> str:
     lines = [title, "The behavior up to this point is (* marks a variable the step changed):"]
     for i, s in enumerate(shown):
         if i == 0:
-            header = "State 1: <Initial predicate>"
+            header = f"State 1: <{trace.start}>"
             changed: set[str] = set()
         else:
             header = f"State {i + 1}: <{_step_name(trace.steps[i])}>"
@@ -195,7 +196,8 @@ def to_itf(trace: Trace, title: str) -> dict[str, Any]:
         for n, t in types:
             js[n] = encode_value(t, getattr(s, n))
         if i == 0:
-            js[ACTION_TAKEN], js[NONDET_PICKS] = INIT_ACTION, {}
+            first = INIT_ACTION if trace.start == Trace.start else ARBITRARY_ACTION
+            js[ACTION_TAKEN], js[NONDET_PICKS] = first, {}
         elif step is None:
             js[ACTION_TAKEN], js[NONDET_PICKS] = STUTTER_ACTION, {}
         else:
@@ -299,7 +301,8 @@ def to_dot(trace: Trace, title: str) -> str:
         names = spec.var_names if i == 0 else _changed(spec, shown[i - 1], s)
         body = [f"{n} = {spec.show_value(n, getattr(s, n))}" for n in names] or ["(unchanged)"]
         extra = ", peripheries=2" if trace.loop == i else ""
-        out.append(f"  s{i} [label={_dot_label([f'State {i + 1}', *body])}{extra}];")
+        head = f"State {i + 1}" if i or trace.start == Trace.start else f"State 1: {trace.start}"
+        out.append(f"  s{i} [label={_dot_label([head, *body])}{extra}];")
     for i in range(1, len(shown)):
         out.append(f"  s{i - 1} -> s{i} [label={_dot_str(_step_name(trace.steps[i]))}];")
     if trace.loop is not None:
@@ -327,13 +330,18 @@ def write_trace(trace: Trace, base_path: str | os.PathLike[str], title: str) -> 
     }
     base.parent.mkdir(parents=True, exist_ok=True)
     for path, text in texts.items():
-        _write_atomic(path, text)
+        write_atomic(path, text)
     return list(texts)
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str) -> None:
+    """Write path through a uniquely named temporary file beside it, with the mode a plain open()
+    would give (mkstemp's is 0600), then rename it into place."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    umask = os.umask(0)
+    os.umask(umask)
     try:
+        os.fchmod(fd, 0o666 & ~umask)
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
             f.write(text)
         os.replace(tmp, path)

@@ -292,3 +292,35 @@ def build_spec(config: Config) -> Spec:
                 "expect", name, f"spec {spec.name} has no property {name} (known: {', '.join(known)})"
             )
     return spec
+
+
+def parse_overrides(config: Config, items: list[str], unbounded: bool = False) -> dict[str, Any]:
+    """``--set name=value`` strings, read by the type PARAMS declares for each name and checked as a
+    TOML value would be (a one-line ConfigError otherwise). ``unbounded`` lifts an integer's upper
+    bound (induction and BMC are not limited to the sizes BFS can enumerate); the lower bound stays."""
+    params = _params(config.module, import_model(config.module))
+    out: dict[str, Any] = {}
+    for item in items:
+        name, eq, raw = item.partition("=")
+        name = name.strip()
+        if not eq or not name:
+            raise ConfigError(f"--set {item!r}: expected name=value")
+        if name not in params:
+            known = ", ".join(params)
+            raise ConfigError(f"--set {name}: unknown constant of {config.module} (known: {known})")
+        p = params[name]
+        value: Any = raw.strip()
+        if p[0] is bool:
+            value = {"true": True, "false": False}.get(value, value)
+        elif p[0] in (int, float):
+            try:
+                value = int(value) if p[0] is int else float(value)
+            except ValueError:
+                pass
+        if unbounded and p[0] is int and type(value) is int:
+            p = (p[0], p[1], p[2], None)
+        bad = _check_param(p, value)
+        if bad:
+            raise ConfigError(f"--set {name}: {bad}")
+        out[name] = value
+    return out

@@ -115,10 +115,17 @@ def test_continue_explores_everything_after_a_violation(capsys, tmp_path):
     assert "Search: every reachable state explored." in out and "distinct states   16" in out
 
 
-def test_max_states_stops_early(capsys, tmp_path):
-    code, out, _ = run(capsys, "check", DIEHARD, "--max-states", "3", "--out", str(tmp_path))
-    assert code == 0
-    assert "stopped at the state limit (search incomplete)" in out
+def test_max_states_stops_early_exactly_and_says_incomplete(capsys, tmp_path):
+    code, out, _ = run(capsys, "check", DIEHARD, "--max-states", "10", "--out", str(tmp_path))
+    assert code == 3
+    assert "stopped at the state limit (search incomplete)" in out and "distinct states   10" in out
+    assert "incomplete: stopped at 10 states" in out and "No violation found" not in out
+    assert "Never enabled" not in out
+
+
+def test_a_limit_the_search_never_reaches_is_exhaustive(capsys, tmp_path):
+    code, out, _ = run(capsys, "check", DIEHARD, "--max-states", "16", "--out", str(tmp_path))
+    assert code == 0 and "every reachable state explored" in out and "distinct states   16" in out
 
 
 def test_invariant_flag_overrides_the_config(capsys, tmp_path):
@@ -214,3 +221,62 @@ def test_python_m_exit_codes(tmp_path):
 
 def test_check_is_registered():
     assert "check" in COMMANDS
+
+
+# --------------------------------------------------------------------------- --set, on every command
+
+BAD_SETS = [
+    ("user_closes=no", "expected true or false"),
+    ("map_kind=tree", '"tree" is not one of'),
+    ("nmi=yes", "expected true or false"),
+    ("cpus=abc", "expected an integer"),
+    ("cpus=2.5", "expected an integer"),
+    ("cpus=0", "out of range"),
+    ("colour=1", "unknown constant"),
+    ("novalue", "expected name=value"),
+]
+COMMANDS_WITH_SET = [
+    ["check", "spec/configs/rfc_fixed.toml"],
+    ["liveness", "spec/configs/rfc_fixed.toml"],
+    ["bmc", "spec/configs/rfc_fixed.toml", "--depth", "1"],
+    ["prove", "spec/configs/rfc_fixed.toml", "--invariant", "NoDoubleEnqueue"],
+]
+
+
+@pytest.mark.parametrize("value, fragment", BAD_SETS)
+@pytest.mark.parametrize("command", COMMANDS_WITH_SET, ids=lambda c: c[0])
+def test_bad_set_values_are_one_line_errors(capsys, tmp_path, command, value, fragment):
+    assert main([*command, "--set", value, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and fragment in err[0] and "Traceback" not in err[0]
+
+
+def test_set_keeps_the_bfs_range_on_check_and_lifts_it_for_induction(capsys, tmp_path):
+    assert main(["check", "spec/configs/rfc_fixed.toml", "--set", "cpus=4", "--out", str(tmp_path)]) == 2
+    assert "out of range [1, 3]" in capsys.readouterr().err
+    prove = ["prove", "spec/configs/rfc_repaired.toml", "--invariant", "NoDoubleEnqueue", "--aux"]
+    assert main([*prove, "--set", "cpus=4", "--set", "user_closes=false", "--out", str(tmp_path)]) == 0
+
+
+def test_set_applies_on_check(capsys, tmp_path):
+    argv = ["check", "spec/configs/rfc_fixed.toml", "--set", "cpus=1", "--set", "items=1"]
+    assert main([*argv, "--out", str(tmp_path)]) == 0
+    assert "cpus=1" in capsys.readouterr().out
+
+
+def test_check_honours_the_configs_expectations(capsys, tmp_path):
+    cfg = tmp_path / "exp.toml"
+    body = (
+        'model = "spec.delayed_work"\n[constants]\nvariant = "rfc_posted"\ncpus = 1\n'
+        '[expect]\nNoStrandedItem = "violated"\nNoDoubleEnqueue = "{}"\n'
+    )
+    cfg.write_text(body.format("holds"), encoding="utf-8")
+    code, out, _ = run(capsys, "check", str(cfg), "--out", str(tmp_path))
+    assert (
+        code == 0
+        and "NoStrandedItem: violated (as expected)" in out
+        and "Every verdict is as expected" in out
+    )
+    cfg.write_text(body.format("violated"), encoding="utf-8")
+    code, out, _ = run(capsys, "check", str(cfg), "--out", str(tmp_path))
+    assert code == 1 and "NoDoubleEnqueue: holds (UNEXPECTED: expected violated)" in out

@@ -144,3 +144,28 @@ def test_check_types_reports_a_step_that_leaves_its_type(engine):
     assert not r.ok and r.failed == smt.TYPE_ERROR
     assert r.trace.states[0].x == 3
     assert engine(spec, "NonNegative").ok  # without the check such a step is no transition
+
+
+# --------------------------------------------------------------------------- CTI labels, dump modes
+
+
+def test_a_cti_is_labelled_as_an_arbitrary_state_in_every_format(tmp_path):
+    import json
+    import os
+
+    from explorer.traces import write_trace
+
+    spec = _spec(lambda s: when(s.x < 3, x=s.x + 1), lambda s: s.x != 3)
+    for engine in (smt.prove, smt.prove_by_step):
+        r = engine(spec, spec.invariants[0])
+        assert not r.ok and r.stage == "step"
+        old = os.umask(0o022)
+        try:
+            txt, itf, dot = write_trace(r.trace, tmp_path / "cti", "CTI")
+        finally:
+            os.umask(old)
+        assert "State 1: <arbitrary state satisfying the invariant" in txt.read_text()
+        assert "Initial predicate" not in txt.read_text()
+        assert json.loads(itf.read_text())["states"][0]["mbt::actionTaken"] == "arbitrary"
+        assert "arbitrary state satisfying the invariant" in dot.read_text()
+        assert all(p.stat().st_mode & 0o777 == 0o644 for p in (txt, itf, dot))

@@ -1,0 +1,48 @@
+"""Run independent jobs (matrix cells, crosscheck cells) on worker processes, and stop them cleanly.
+
+Workers ignore SIGINT: Ctrl-C (or SIGTERM, which the CLI turns into the same KeyboardInterrupt) reaches
+the parent alone, which terminates the pool at once and returns what had finished. (The executor of
+``concurrent.futures`` has no public way to kill running workers: on Ctrl-C it waited for them, and
+the command hung.)
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def run_all(
+    fn: Callable[..., T], jobs: Sequence[tuple[Any, ...]], workers: int
+) -> tuple[list[T | None], bool]:
+    """``[fn(*args) for args in jobs]`` on ``workers`` processes (in this process if 1). Returns the
+    results in order, None for a job that did not finish, and whether the run was interrupted."""
+    results: list[T | None] = [None] * len(jobs)
+    if workers <= 1 or len(jobs) <= 1:
+        try:
+            for i, args in enumerate(jobs):
+                results[i] = fn(*args)
+        except KeyboardInterrupt:
+            return results, True
+        return results, False
+    pool = multiprocessing.get_context("fork").Pool(workers, initializer=_ignore_sigint)
+    try:
+        pending = [pool.apply_async(fn, args) for args in jobs]
+        for i, p in enumerate(pending):
+            results[i] = p.get()
+    except KeyboardInterrupt:
+        pool.terminate()
+        pool.join()
+        return results, True
+    pool.close()
+    pool.join()
+    return results, False
