@@ -113,6 +113,17 @@ class Result:
         return Trace(self.spec, [self.store.states[i] for i in path], steps)
 
 
+class ModelError(SpecError):
+    """The model's own code raised while the search evaluated it. ``trace`` leads to the state it was
+    evaluated on (the CLI dumps it); the message names the action or invariant and that state."""
+
+    def __init__(self, where: str, error: Exception, trace: Trace) -> None:
+        what = " ".join(str(error).split()) or type(error).__name__
+        depth = len(trace.states)
+        super().__init__(f"{where} raised {type(error).__name__}: {what} (on the state at depth {depth})")
+        self.trace = trace
+
+
 def _type_checkers(spec: Spec) -> dict[str, Callable[[Any], bool]]:
     return {v.name: v.type.contains for v in spec.variables}
 
@@ -146,7 +157,10 @@ def explore(spec: Spec, opts: Options | None = None, progress: Callable[[str], N
     def check_invariants(sid: int, state: Any) -> bool:
         """Record violations of state; True if the search must stop."""
         for inv in invs:
-            ok = inv.fn(state)
+            try:
+                ok = inv.fn(state)
+            except Exception as e:
+                raise ModelError(f"invariant {inv.name}", e, res.trace_to(sid)) from e
             if ok is True:
                 continue
             if ok is not False:
@@ -193,7 +207,10 @@ def explore(spec: Spec, opts: Options | None = None, progress: Callable[[str], N
             head += 1
             enabled = False
             for fn, args, inst, c in calls:
-                r = fn(s, **args)
+                try:
+                    r = fn(s, **args)
+                except Exception as e:  # a bug in the model: name it, and keep the way to the state
+                    raise ModelError(f"action {inst.label}", e, res.trace_to(sid)) from e
                 for step in (r,) if type(r) is Step else _steps(inst, r):
                     g = step[0]
                     if g is not True:

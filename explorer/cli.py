@@ -32,7 +32,7 @@ from typing import IO, Any
 
 from tabulate import tabulate
 
-from explorer.bfs import DEADLOCK, Options, Result, Violation, explore
+from explorer.bfs import DEADLOCK, ModelError, Options, Result, Violation, explore
 from explorer.traces import TraceError, format_text, write_trace
 from spec.config import Config, ConfigError, build_spec, load_config, parse_overrides
 from spec.lang import Spec, SpecError
@@ -221,8 +221,12 @@ def run_check(args: argparse.Namespace) -> int:
     print(f"Checking {config.name} ({config.module}{f': {shown}' if shown else ''})")
     deadlock = "checked" if opts.check_deadlock else "ignored"
     print(f"Invariants: {', '.join(checked) or 'none'}; deadlock: {deadlock}")
-    res = explore(spec, opts)
     out_dir = Path(args.out) / config.name
+    try:
+        res = explore(spec, opts)
+    except ModelError as e:
+        paths = write_trace(e.trace, out_dir / "ModelError", f"Error: {e}")
+        raise SpecError(f"{e}; the trace to it: {paths[0]}") from e
     for v in res.violations:
         print()
         print(format_text(v.trace, "Error: " + violation_title(v)))
@@ -252,6 +256,8 @@ def _against_expectations(config: Config, res: Result, checked: set[str]) -> int
     otherwise."""
     found = {v.name for v in res.violations}
     print()
+    if not found:
+        print("No violation found.")
     wrong = 0
     for name, want in config.expect.items():
         if name not in checked:
@@ -351,6 +357,30 @@ class _PipeSafe:
         return getattr(self._stream, name)
 
 
+def _writable_dir(d: Path, what: str) -> None:
+    if d.exists() and not d.is_dir():
+        raise UsageError(f"{what} {d}: not a directory")
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"{what} {d}: cannot create it ({e.strerror})") from None
+    if not os.access(d, os.W_OK | os.X_OK):
+        raise UsageError(f"{what} {d}: not writable")
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Refuse an unusable --out or --report before any work starts (a search of minutes should not
+    end in a traceback about its output directory)."""
+    if getattr(args, "out", None):
+        _writable_dir(Path(args.out), "--out")
+    report = getattr(args, "report", None)
+    if report:
+        path = Path(report)
+        if path.is_dir():
+            raise UsageError(f"--report {path}: is a directory, expected a file name")
+        _writable_dir(path.parent, "--report")
+
+
 def _interrupt_on_sigterm(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt  # SIGTERM is handled as Ctrl-C: partial results, dumps intact, exit 130
 
@@ -362,6 +392,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
     try:
+        _check_outputs(args)
         return COMMANDS[args.command].run(args)
     except (ConfigError, SpecError, TraceError, UsageError, FileNotFoundError) as e:
         if args.debug:

@@ -31,6 +31,7 @@ from tabulate import tabulate
 from explorer import smt
 from explorer.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_VIOLATION, UsageError, _positive_int, register
 from explorer.traces import write_trace
+from explorer.workers import run_all
 from spec.lang import Spec, and_, any_, not_
 
 
@@ -291,6 +292,10 @@ def run_query(q: Query, depth: int | None = None, out: Path | None = None) -> An
     return ans
 
 
+def _answer(name: str, depth: int | None, out: Path | None) -> Answer:
+    return run_query(QUERIES[name], depth, out)
+
+
 def _run_bfs(q: Query, spec: Spec, out: Path | None, t0: float) -> Answer:
     """An exhaustive BFS of the query's configuration: SAT with a shortest trace, or HOLDS."""
     from explorer.bfs import Options, explore
@@ -315,6 +320,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--only", action="extend", nargs="+", metavar="NAME", help="run only these queries")
     p.add_argument("--list", action="store_true", help="list the queries with their questions and exit")
     p.add_argument("--out", default="out", metavar="DIR", help="SAT traces go to DIR/queries/")
+    p.add_argument("--jobs", type=_positive_int, default=2, help="worker processes (default 2)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -329,15 +335,13 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out) / "queries"
     rows = []
     unexpected = 0
-    interrupted = False
-    for n in names:
+    # Each query in a fresh process: the same query then prints the same trace whatever ran before it
+    # (Z3's shared term table otherwise changes which of several shortest traces a model picks).
+    answers, interrupted = run_all(_answer, [(n, args.depth, out) for n in names], args.jobs, fresh=True)
+    for n, a in zip(names, answers, strict=True):
+        if a is None:
+            continue
         q = QUERIES[n]
-        try:
-            a = run_query(q, args.depth, out)
-        except KeyboardInterrupt:
-            interrupted = True
-            print(f"{n}: interrupted", flush=True)
-            break
         got = a.verdict if a.verdict in ("SAT", "PROVED", "CTI", "HOLDS") else "UNSAT"
         flag = "" if not q.expect or got == q.expect else f"expected {q.expect}"
         unexpected += bool(flag)

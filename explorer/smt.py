@@ -189,6 +189,10 @@ class Encoding:
         except z3.Z3Exception as e:
             hint = "a Python if/and/or on a state value?"
             raise SpecError(f"{what} cannot be read symbolically ({hint}): {e}") from e
+        except SpecError:
+            raise
+        except Exception as e:
+            raise SpecError(f"{what} cannot be read symbolically ({type(e).__name__}: {e})") from e
 
     def steps(self, s: Any) -> list[_Step]:
         """Every (instance, step) of the spec applied to the symbolic state s."""
@@ -201,6 +205,13 @@ class Encoding:
                 raise SpecError(
                     f"action {inst.label} cannot be read symbolically"
                     f" (a Python if/and/or/min on a state value?): {e}"
+                ) from e
+            except SpecError:
+                raise
+            except Exception as e:  # e.g. a state value used as a Python index: name the action
+                raise SpecError(
+                    f"action {inst.label} cannot be read symbolically ({type(e).__name__}: {e};"
+                    " a state value used as a Python index? use select())"
                 ) from e
             siblings: dict[tuple, int] = {}
             for st in steps:
@@ -302,6 +313,7 @@ def bmc(
     invariants: Sequence[InvariantLike] | None = None,
     check_deadlock: bool = False,
     check_types: bool = True,
+    progress: Callable[[str], None] | None = None,
 ) -> BmcResult:
     """Find the smallest k <= depth at which an invariant fails on some path of k steps from Init.
 
@@ -317,7 +329,7 @@ def bmc(
     t0 = time.monotonic()
     res = BmcResult(spec, depth)
     try:
-        return _bmc_loop(spec, enc, invs, solver, res, depth, check_deadlock, check_types, t0)
+        return _bmc_loop(spec, enc, invs, solver, res, depth, check_deadlock, check_types, t0, progress)
     except KeyboardInterrupt:
         res.interrupted = True
         res.depth = len(res.seconds_per_depth) - 1
@@ -335,6 +347,7 @@ def _bmc_loop(
     check_deadlock: bool,
     check_types: bool,
     t0: float,
+    progress: Callable[[str], None] | None,
 ) -> BmcResult:
     states = [enc.state(0)]
     solver.add(enc.type_ok(states[0]), enc.init(states[0]), enc.constraint(states[0]))
@@ -362,6 +375,9 @@ def _bmc_loop(
             if found is not None:
                 return _done(res, k, DEADLOCK, found, "a reachable state with no enabled action", t0, tk)
         res.seconds_per_depth.append(time.monotonic() - tk)
+        if progress is not None:
+            took, total = res.seconds_per_depth[-1], time.monotonic() - t0
+            progress(f"BMC: no violation at depth {k} ({took:.1f}s, {total:.1f}s in all)")
         if k < depth:
             states.append(enc.state(k + 1))
     res.seconds = time.monotonic() - t0

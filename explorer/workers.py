@@ -22,19 +22,23 @@ def _ignore_sigint() -> None:
 
 
 def run_all(
-    fn: Callable[..., T], jobs: Sequence[tuple[Any, ...]], workers: int
+    fn: Callable[..., T], jobs: Sequence[tuple[Any, ...]], workers: int, fresh: bool = False
 ) -> tuple[list[T | None], bool]:
-    """``[fn(*args) for args in jobs]`` on ``workers`` processes (in this process if 1). Returns the
-    results in order, None for a job that did not finish, and whether the run was interrupted."""
+    """``[fn(*args) for args in jobs]`` on ``workers`` processes (in this process if 1, unless
+    ``fresh``: then every job runs in a process of its own, so no job sees another's leftovers, such
+    as Z3's global term table, which orders a model's choices). Returns the results in order, None
+    for a job that did not finish, and whether the run was interrupted."""
     results: list[T | None] = [None] * len(jobs)
-    if workers <= 1 or len(jobs) <= 1:
+    if not fresh and (workers <= 1 or len(jobs) <= 1):
         try:
             for i, args in enumerate(jobs):
                 results[i] = fn(*args)
         except KeyboardInterrupt:
             return results, True
         return results, False
-    pool = multiprocessing.get_context("fork").Pool(workers, initializer=_ignore_sigint)
+    pool = multiprocessing.get_context("fork").Pool(
+        max(workers, 1), initializer=_ignore_sigint, maxtasksperchild=1 if fresh else None
+    )
     try:
         pending = [pool.apply_async(fn, args) for args in jobs]
         for i, p in enumerate(pending):

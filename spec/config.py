@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from spec.lang import Spec
+from spec.lang import Spec, SpecError
 
 VERDICTS = ("holds", "violated")
 DEADLOCK = "Deadlock"  # the name explorer.bfs gives a deadlock violation; the engine is not imported here
@@ -269,7 +269,14 @@ def _check_options(w: _Where, t: dict[str, Any]) -> CheckOptions:
 
 def build_spec(config: Config) -> Spec:
     """The configured Spec; ConfigError if the config names invariants or properties the spec lacks."""
-    spec = import_model(config.module).make_spec(**config.constants)
+    try:
+        spec = import_model(config.module).make_spec(**config.constants)
+    except (ConfigError, SpecError):
+        raise
+    except Exception as e:  # a bug in the model's make_spec: one line, --debug shows the traceback
+        raise ConfigError(
+            f"{config.path}: model {config.module}: make_spec raised {type(e).__name__}: {e}"
+        ) from e
     if not isinstance(spec, Spec):
         raise ConfigError(
             f"{config.path}: model {config.module}: make_spec returned {type(spec).__name__}, not a Spec"

@@ -85,8 +85,22 @@ def test_no_violation_exits_0(capsys, tmp_path):
     assert not any(tmp_path.iterdir()), "no dumps without a violation"
 
 
+def _without_expect(tmp_path: Path) -> str:
+    """diehard_goal.toml without its [expect] (which says NotSolved is violated)."""
+    text = Path(DIEHARD_GOAL).read_text(encoding="utf-8").split("[expect]")[0]
+    p = tmp_path / "diehard_goal.toml"
+    p.write_text(text, encoding="utf-8")
+    return str(p)
+
+
+def test_an_expected_violation_is_exit_0(capsys, tmp_path):
+    code, out, _ = run(capsys, "check", DIEHARD_GOAL, "--out", str(tmp_path / "o"))
+    assert code == 0 and "NotSolved: violated (as expected)" in out
+    assert (tmp_path / "o" / "diehard_goal" / "NotSolved.itf.json").is_file()
+
+
 def test_violation_exits_1_and_writes_dumps(capsys, tmp_path):
-    code, out, err = run(capsys, "check", DIEHARD_GOAL, "--out", str(tmp_path / "o"))
+    code, out, err = run(capsys, "check", _without_expect(tmp_path), "--out", str(tmp_path / "o"))
     assert code == 1
     assert "Error: Invariant NotSolved is violated." in out
     assert "State 7: <BigToSmall>" in out
@@ -110,7 +124,7 @@ def test_deadlock_is_a_violation_unless_disabled(capsys, tmp_path, counter):
 
 
 def test_continue_explores_everything_after_a_violation(capsys, tmp_path):
-    code, out, _ = run(capsys, "check", DIEHARD_GOAL, "--continue", "--out", str(tmp_path))
+    code, out, _ = run(capsys, "check", _without_expect(tmp_path), "--continue", "--out", str(tmp_path))
     assert code == 1
     assert "Search: every reachable state explored." in out and "distinct states   16" in out
 
@@ -212,7 +226,7 @@ def test_help_lists_subcommands():
 
 def test_python_m_exit_codes(tmp_path):
     assert python_m("check", "tests/classic/diehard.toml", "--out", str(tmp_path)).returncode == 0
-    assert python_m("check", "tests/classic/diehard_goal.toml", "--out", str(tmp_path)).returncode == 1
+    assert python_m("check", _without_expect(tmp_path), "--out", str(tmp_path)).returncode == 1
     assert (tmp_path / "diehard_goal" / "NotSolved.txt").is_file()
     r = python_m("check", "tests/classic/missing.toml")
     assert r.returncode == 2
@@ -280,3 +294,101 @@ def test_check_honours_the_configs_expectations(capsys, tmp_path):
     cfg.write_text(body.format("violated"), encoding="utf-8")
     code, out, _ = run(capsys, "check", str(cfg), "--out", str(tmp_path))
     assert code == 1 and "NoDoubleEnqueue: holds (UNEXPECTED: expected violated)" in out
+
+
+# --------------------------------------------------------------------------- bugs in a model, outputs
+
+BUGGY = """
+from spec.lang import Int, Spec, when
+
+PARAMS = {"where": (str, "action", ["action", "invariant", "make_spec"])}
+
+
+def make_spec(where="action"):
+    spec = Spec("Buggy")
+    spec.var("x", Int(0, 3), init=0)
+
+    @spec.action()
+    def Step(s):
+        if where == "action" and s.x == 2:
+            return undefined_name  # noqa: F821
+        return when(s.x < 3, x=s.x + 1)
+
+    @spec.invariant
+    def Fine(s):
+        if where == "invariant" and s.x == 3:
+            raise ValueError("boom")
+        return s.x >= 0
+
+    if where == "make_spec":
+        raise RuntimeError("cannot build")
+    return spec
+"""
+
+
+@pytest.fixture
+def buggy(tmp_path, monkeypatch):
+    (tmp_path / "buggymodel.py").write_text(BUGGY, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    def config(where: str) -> str:
+        p = tmp_path / f"buggy_{where}.toml"
+        p.write_text(f'model = "buggymodel"\n[constants]\nwhere = "{where}"\n', encoding="utf-8")
+        return str(p)
+
+    yield config
+    sys.modules.pop("buggymodel", None)
+
+
+@pytest.mark.parametrize(
+    "where, said",
+    [
+        ("action", "action Step raised NameError"),
+        ("invariant", "invariant Fine raised ValueError: boom"),
+        ("make_spec", "make_spec raised RuntimeError: cannot build"),
+    ],
+)
+def test_an_exception_in_the_model_is_a_one_line_error_with_its_trace(capsys, tmp_path, buggy, where, said):
+    code, _, err = run(capsys, "check", buggy(where), "--out", str(tmp_path / "out"))
+    assert code == 2
+    assert_one_line_error(err, said)
+    if where != "make_spec":
+        assert "on the state at depth" in err
+        assert (tmp_path / "out" / f"buggy_{where}" / "ModelError.itf.json").exists()
+
+
+def test_unusable_outputs_are_refused_before_any_work(capsys, tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("x", encoding="utf-8")
+    for argv, said in [
+        (["check", DIEHARD, "--out", str(afile)], "not a directory"),
+        (["check", DIEHARD, "--out", str(afile / "sub")], "cannot create it"),
+        (["matrix", "--report", str(tmp_path)], "is a directory"),
+    ]:
+        code, out, err = run(capsys, *argv)
+        assert code == 2 and out == ""
+        assert_one_line_error(err, said)
+
+
+def test_z3_commands_refuse_huge_sizes_unless_forced(capsys, tmp_path):
+    argv = [
+        "bmc",
+        "spec/configs/rfc_fixed.toml",
+        "--depth",
+        "1",
+        "--set",
+        "cpus=1000",
+        "--out",
+        str(tmp_path),
+    ]
+    code, _, err = run(capsys, *argv)
+    assert code == 2
+    assert_one_line_error(err, "action instances, more than 4000", "--force")
+
+
+def test_bmc_reports_progress_per_depth(capsys, tmp_path):
+    code, _, err = run(capsys, "bmc", "spec/configs/rfc_fixed.toml", "--depth", "2", "--out", str(tmp_path))
+    assert code == 0
+    assert [ln.split(" (")[0] for ln in err.splitlines()] == [
+        f"BMC: no violation at depth {k}" for k in range(3)
+    ]

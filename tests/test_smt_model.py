@@ -208,3 +208,14 @@ def test_cli_queries_one(tmp_path, capsys):
     assert main(["queries", "--only", "LostItems[rfc_posted]", "--out", str(tmp_path)]) == 0
     assert "SAT" in capsys.readouterr().out
     assert (tmp_path / "queries" / "LostItems[rfc_posted].txt").exists()
+
+
+def test_a_query_prints_the_same_trace_whatever_ran_before_it(tmp_path, capsys):
+    """Each query runs in a fresh process (robustness item 16)."""
+    name = "LostItems[rfc_posted]"
+    assert main(["queries", "--only", name, "--out", str(tmp_path / "a")]) == 0
+    assert main(["queries", "--only", "ClaimLockNeeded", name, "--out", str(tmp_path / "b")]) == 0
+    capsys.readouterr()
+    a = (tmp_path / "a" / "queries" / f"{name}.txt").read_text()
+    b = (tmp_path / "b" / "queries" / f"{name}.txt").read_text()
+    assert a == b
