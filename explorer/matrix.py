@@ -64,6 +64,7 @@ class CellResult:
     # witness name -> (is a kernel witness, length of its shortest trace or None if unreachable)
     witnesses: dict[str, tuple[bool, int | None]] = field(default_factory=dict)
     unmet: dict[str, list[str]] = field(default_factory=dict)  # property -> unreachable preconditions
+    preconditions: dict[str, list[str]] = field(default_factory=dict)  # property -> what makes it non-vacuous
     error: str | None = None
 
 
@@ -228,6 +229,7 @@ def run_cell(cell: Cell, out_dir: Path | None) -> CellResult:
     for w in reached:
         res.witnesses[w.witness.name] = (w.witness.kernel, len(w.trace.states) if w.trace else None)
     unreachable = {w.witness.name for w in reached if not w.reached}
+    res.preconditions = {p: list(ws) for p, ws in spec.preconditions.items()}
     for prop, verdict in list(res.verdicts.items()):
         unmet = [n for n in spec.preconditions.get(prop, []) if n in unreachable]
         if verdict == "holds" and unmet:
@@ -401,6 +403,17 @@ def witnesses_markdown(cells: list[Cell], results: list[CellResult]) -> list[str
         rows.append(row)
     out.append(tabulate(rows, headers=["cell", *names], tablefmt="github"))
     out.append("")
+    needs: dict[str, set[str]] = {}
+    for r in results:
+        for p, ws in r.preconditions.items():
+            needs.setdefault(p, set()).update(ws)
+    if needs:
+        out += [
+            "A `holds` is non-vacuous: in that cell every precondition named for the property is reachable "
+            "(invariants/witnesses.py; some apply only where the configuration can show them):",
+            "",
+        ]
+        out += [f"- {p}: {', '.join(sorted(ws)) or '(none)'}" for p, ws in needs.items()] + [""]
     vac = [(c.name, p, r.unmet[p]) for c, r in zip(cells, results, strict=True) for p in r.unmet]
     if vac:
         out += [

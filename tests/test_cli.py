@@ -392,3 +392,21 @@ def test_bmc_reports_progress_per_depth(capsys, tmp_path):
     assert [ln.split(" (")[0] for ln in err.splitlines()] == [
         f"BMC: no violation at depth {k}" for k in range(3)
     ]
+
+
+@pytest.mark.parametrize(
+    "argv, said",
+    [
+        (["crosscheck", "--layers", "-1"], "expected a whole number >= 0"),
+        (["crosscheck", "--bmc-depth", "-5"], "expected a whole number >= 0"),
+        (["crosscheck", "--jobs", "-3"], "expected a positive integer"),
+        (["matrix", "--jobs", "0"], "expected a positive integer"),
+        (["queries", "--jobs", "-1"], "expected a positive integer"),
+        (["check", DIEHARD, "--max-state", "10"], "unrecognized arguments: --max-state"),
+    ],
+)
+def test_counts_that_make_no_sense_and_abbreviations_are_refused(capsys, argv, said):
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2
+    assert_one_line_error(capsys.readouterr().err, said)
