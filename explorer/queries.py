@@ -335,9 +335,14 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out) / "queries"
     rows = []
     unexpected = 0
+
     # Each query in a fresh process: the same query then prints the same trace whatever ran before it
     # (Z3's shared term table otherwise changes which of several shortest traces a model picks).
-    answers, interrupted = run_all(_answer, [(n, args.depth, out) for n in names], args.jobs, fresh=True)
+    def progress(i: int, a: Answer) -> None:
+        print(f"{names[i]}: {a.verdict} ({a.seconds:.1f}s)", flush=True)
+
+    jobs = [(n, args.depth, out) for n in names]
+    answers, interrupted = run_all(_answer, jobs, args.jobs, fresh=True, on_done=progress)
     for n, a in zip(names, answers, strict=True):
         if a is None:
             continue
@@ -349,7 +354,6 @@ def run(args: argparse.Namespace) -> int:
         rows.append((n, consts, a.verdict, a.detail, f"{a.seconds:.1f}", flag))
         for path in a.paths[:1]:
             rows[-1] = (*rows[-1][:3], f"{a.detail} -> {path}", *rows[-1][4:])
-        print(f"{n}: {a.verdict} ({a.seconds:.1f}s)", flush=True)
     print()
     print(tabulate(rows, headers=["query", "constants", "answer", "detail", "s", "note"], tablefmt="simple"))
     if interrupted:
