@@ -145,24 +145,23 @@ def print_coverage(res: Result, file: IO[str] | None = None) -> None:
 # --------------------------------------------------------------------------- check
 
 
-def _positive_int(s: str) -> int:
-    try:
-        n = int(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {s!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {s!r}")
-    return n
+def _int_at_least(lo: int, what: str) -> Callable[[str], int]:
+    """An argparse type: an integer >= lo, else "expected <what>, got '<s>'"."""
+
+    def parse(s: str) -> int:
+        try:
+            n = int(s)
+        except ValueError:
+            n = lo - 1
+        if n < lo:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {s!r}")
+        return n
+
+    return parse
 
 
-def _natural(s: str) -> int:
-    try:
-        n = int(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {s!r}") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {s!r}")
-    return n
+_positive_int = _int_at_least(1, "a positive integer")
+_natural = _int_at_least(0, "a whole number >= 0")
 
 
 def _positive_float(s: str) -> float:
