@@ -11,7 +11,7 @@
         violates one of them; dumped under ``out/prove/<config>/<invariant>.*``; exit 1. Strengthening
         names resolve against the spec's invariants plus the auxiliary invariants of
         ``invariants/inductive.py``; ``--aux`` strengthens with all of them and every other safety
-        invariant (the strengthening that makes rfc_fixed's safety inductive).
+        invariant (the strengthening that makes rfc_repaired's safety inductive).
 
 ``--set name=value`` overrides a constant, checked against the model's PARAMS like a config value but
 with no upper bound on integers (PARAMS caps cpus and items at 3 for BFS; induction has no such limit):
