@@ -202,7 +202,7 @@ def aux_invariants(spec: Spec) -> dict[str, Callable[[Any], Any]]:
         ref was just dropped; a FREE or CLAIMED item holds none. Why: the helper links the item onto
         the list of the prog that took the ref, and the drain runs exactly the list of its
         irq_work's prog. Claim (d) of the cover letter."""
-        if m.variant == "no_work_prog_ref":
+        if not m.items_hold_prog_ref:
             return all_(s.ref_of[w] == m.NO_PROG for w in m.Item)
         ok = []
         for w in m.Item:

@@ -24,7 +24,7 @@ def register(spec: Spec, m: Any) -> None:
     PC, RPhase, WFlags, Phase = m.PC, m.RPhase, m.WFlags, m.Phase
     task_ctx = m.variant == "task_context"
     irq_drain = not task_ctx
-    takes_ref = m.variant != "no_work_prog_ref"
+    takes_ref = m.items_hold_prog_ref
     closes = m.user_closes
     ctxs = [(c, lv) for c in m.CPU for lv in m.levels()]
 

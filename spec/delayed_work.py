@@ -71,6 +71,7 @@ VARIANTS = [
     "rfc_posted",
     "rfc_fixed",
     "rfc_repaired",
+    "rfc_repaired_no_prog_ref",
     "no_sync_on_free",
     "no_work_prog_ref",
     "no_used_maps",
@@ -79,6 +80,9 @@ VARIANTS = [
     "usercnt",
     "task_context",
 ]
+
+# Variants without claim (d): a submitted item holds no reference to its prog.
+WITHOUT_PROG_REF = ("no_work_prog_ref", "rfc_repaired_no_prog_ref")
 
 # name -> (type, default, min, max) for ints; (str, default, choices); (bool, default)
 PARAMS: dict[str, tuple] = {
@@ -181,6 +185,11 @@ class Model:
     NO_PROG: int
 
     @property
+    def items_hold_prog_ref(self) -> bool:
+        """Claim (d): a submitted item holds a reference to its prog until the drain puts it."""
+        return self.variant not in WITHOUT_PROG_REF
+
+    @property
     def used_maps_hold_map(self) -> bool:
         """Claim (b): the map is in the prog's used_maps, i.e. each live prog holds a map reference."""
         return self.variant != "no_used_maps"
@@ -251,14 +260,14 @@ def make_spec(**constants: Any) -> Spec:
     v = cfg["variant"]
     posted = v == "rfc_posted"
     sync_on_free = v != "no_sync_on_free"
-    work_prog_ref = v != "no_work_prog_ref"
+    work_prog_ref = v not in WITHOUT_PROG_REF
     claim_lock = v != "no_claim_lock"
     locked = v == "locked_list"
     usercnt_policy = v == "usercnt"
     task_ctx = v == "task_context"
     hash_map = cfg["map_kind"] == "hash"
     cb_submits = cfg["callback"] == "submits"
-    repaired = v == "rfc_repaired"
+    repaired = v in ("rfc_repaired", "rfc_repaired_no_prog_ref")
     strong_gp = cfg["grace_period"] == "too_strong"
     irq_work_freed = cfg["irq_work_free"] == "with_prog" and not task_ctx
 
