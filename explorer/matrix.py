@@ -31,7 +31,7 @@ from explorer.liveness import check_liveness
 from explorer.traces import write_atomic, write_trace
 from explorer.witnesses import find_witnesses
 from explorer.workers import run_all
-from spec.config import ConfigError, _check_param, import_model
+from spec.config import ConfigError, check_param, import_model
 
 DEFAULT_EXPECTATIONS = Path(__file__).resolve().parent.parent / "spec" / "configs" / "expected.toml"
 VERDICTS = ("holds", "vacuous", "violated")
@@ -121,7 +121,7 @@ def load_expectations(path: Path) -> tuple[list[str], list[Cell]]:
         for k, v in consts.items():
             if k not in params:
                 raise ConfigError(f"{where}: constants.{k}: unknown constant (known: {', '.join(params)})")
-            err = _check_param(params[k], v)
+            err = check_param(params[k], v)
             if err:
                 raise ConfigError(f"{where}: constants.{k}: {err}")
         expect: dict[str, tuple[str, str]] = {}

@@ -113,7 +113,7 @@ def _type_name(v: Any) -> str:
     )
 
 
-def _check_param(spec: tuple, v: Any) -> str | None:
+def check_param(spec: tuple, v: Any) -> str | None:
     """None if v is a valid value for the PARAMS entry ``spec``; else what is wrong with it."""
     kind = spec[0]
     if kind is bool:
@@ -148,7 +148,7 @@ def _params(module_name: str, mod: Any) -> dict[str, tuple]:
                 f"model {module_name}: PARAMS[{name!r}] = {p!r} is not (bool, default),"
                 " (int, default, min, max), (float, default, min, max) or (str, default, [choices])"
             )
-        bad = _check_param(p, p[1])
+        bad = check_param(p, p[1])
         if bad:
             raise ConfigError(f"model {module_name}: PARAMS[{name!r}] default: {bad}")
     return params
@@ -215,7 +215,7 @@ def load_config(path: str | Path) -> Config:
         if k not in params:
             known = ", ".join(params) or "none"
             raise w.error("constants", k, f"unknown constant of {module} (known: {known})")
-        bad = _check_param(params[k], v)
+        bad = check_param(params[k], v)
         if bad:
             raise w.error("constants", k, bad)
         constants[k] = v
@@ -326,7 +326,7 @@ def parse_overrides(config: Config, items: list[str], unbounded: bool = False) -
                 pass
         if unbounded and p[0] is int and type(value) is int:
             p = (p[0], p[1], p[2], None)
-        bad = _check_param(p, value)
+        bad = check_param(p, value)
         if bad:
             raise ConfigError(f"--set {name}: {bad}")
         out[name] = value

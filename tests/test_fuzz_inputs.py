@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from explorer.cli import main
-from spec.config import _check_param
+from spec.config import check_param
 from spec.delayed_work import PARAMS
 
 CONFIG_COMMANDS = [
@@ -54,7 +54,7 @@ def _one_line_error(capsys: pytest.CaptureFixture[str], code: int) -> None:
 @FUZZ
 @given(name=st.sampled_from(NAMES), value=toml_values, command=st.sampled_from(CONFIG_COMMANDS))
 def test_bad_toml_constants(tmp_path: Path, capsys, name, value, command):
-    assume(_check_param(PARAMS[name], value) is not None)
+    assume(check_param(PARAMS[name], value) is not None)
     cfg = tmp_path / "fuzz.toml"
     cfg.write_text(f'model = "spec.delayed_work"\n[constants]\n{name} = {_toml(value)}\n', encoding="utf-8")
     argv = [command[0], str(cfg), *command[1:], "--out", str(tmp_path / "out")]
@@ -83,7 +83,7 @@ def test_bad_set_strings(tmp_path: Path, capsys, name, raw, command):
 @FUZZ
 @given(name=st.sampled_from(NAMES), value=toml_values, command=st.sampled_from(["matrix", "crosscheck"]))
 def test_bad_expectation_cells(tmp_path: Path, capsys, name, value, command):
-    assume(_check_param(PARAMS[name], value) is not None)
+    assume(check_param(PARAMS[name], value) is not None)
     exp = tmp_path / "expected.toml"
     exp.write_text(
         'model = "spec.delayed_work"\nproperties = ["NoDoubleEnqueue"]\n[[cell]]\nname = "c"\n'
