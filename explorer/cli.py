@@ -338,10 +338,7 @@ class _PipeSafe:
             try:
                 return self._stream.write(text)
             except BrokenPipeError:
-                self._closed = True
-                # nothing more can be said there; keep the interpreter's final flush quiet as well
-                devnull = os.open(os.devnull, os.O_WRONLY)
-                os.dup2(devnull, self._stream.fileno())
+                self._go_quiet()
         return len(text)
 
     def flush(self) -> None:
@@ -349,8 +346,15 @@ class _PipeSafe:
             try:
                 self._stream.flush()
             except BrokenPipeError:
-                self.write("")
-                self._closed = True
+                self._go_quiet()
+
+    def _go_quiet(self) -> None:
+        """Nothing more can be said there; point the descriptor at /dev/null so that the
+        interpreter's own final flush stays quiet too."""
+        self._closed = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, self._stream.fileno())
+        os.close(devnull)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)

@@ -344,9 +344,9 @@ def render(props: list[str], cells: list[Cell], results: list[CellResult]) -> st
         + "\n\n"
         + legend
         + (
-            "\nok = holds; vac = holds vacuously (a precondition is unreachable); VIOL(n) = violated, "
-            "shortest "
-            "counterexample n states (lassos: prefix + cycle); !! = differs from the expectation"
+            "\nok = holds; vac = holds vacuously (a precondition is unreachable); "
+            "VIOL(n) = violated, shortest counterexample n states (lassos: prefix + cycle); "
+            "!! = differs from the expectation"
         )
     )
 

@@ -179,10 +179,6 @@ def _q10() -> None:
     within N steps?"""
 
 
-def _user_gone(s: Any, m: Any) -> Any:
-    return and_(s.map_usercnt == 0, *[and_(not_(s.prog_fd[p]), not_(s.prog_attached[p])) for p in m.Prog])
-
-
 def _ref_taken_after_user_gone(spec: Spec) -> Callable[[Any], Any]:
     m = spec.model
 
@@ -192,7 +188,7 @@ def _ref_taken_after_user_gone(spec: Spec) -> Callable[[Any], Any]:
         cb_ref = any_(
             and_(s.pc[c][m.drain_level] == m.PC.ENQUEUE, s.runner[c] != m.RPhase.IDLE) for c in m.CPU
         )
-        return not_(and_(_user_gone(s, m), cb_ref))
+        return not_(and_(m.user_gone(s), cb_ref))
 
     return NoNewRefAfterUserGone
 

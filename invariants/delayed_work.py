@@ -65,7 +65,7 @@ def register(spec: Spec, m: Any) -> None:
         the per-CPU raised_list links freed memory, or the runner's final cmpxchg writes freed
         memory."""
         checks = [not_(s.uaf_irq_work)]
-        if m.irq_work_free != "with_prog" or task_ctx:
+        if not m.irq_work_freed_with_prog:
             return all_(checks)  # the posted patch never frees aux->irq_work: a leak, never a UAF
         for p in m.Prog:
             freed = s.prog_phase[p] == Phase.FREED
@@ -152,18 +152,12 @@ def register(spec: Spec, m: Any) -> None:
             "An enqueued item eventually completes (back to FREE) having run exactly once.",
         )
 
-    def user_gone(s):
-        return and_(
-            s.map_usercnt == 0,
-            *[and_(not_(s.prog_fd[p]), not_(s.prog_attached[p])) for p in m.Prog],
-        )
-
     def all_freed(s):
         return or_(and_(s.map_refcnt == 0, *[s.prog_phase[p] == Phase.FREED for p in m.Prog]), m.broken(s))
 
     spec.leads_to(
         "ProgEventuallyFreed",
-        user_gone,
+        m.user_gone,
         all_freed,
         "Once user space closed every fd and detached, the prog and then the map are freed (RFC "
         "question 4; the cycle bpf_timer's usercnt breaks, brief §4 and §8).",

@@ -309,10 +309,7 @@ def aux_invariants(spec: Spec) -> dict[str, Callable[[Any], Any]]:
                     if lv not in levels:
                         ok.append(not_(bit))
                         continue
-                    busy = s.pc[c][lv] != PC.IDLE
-                    if lv == dl:
-                        busy = or_(busy, s.runner[c] != RPhase.IDLE)
-                    ok.append(implies(bit, and_(pending, busy)))
+                    ok.append(implies(bit, and_(pending, m.level_busy(s, c, lv))))
         return all_(ok)
 
     def ProgPhaseShape(s: Any) -> Any:

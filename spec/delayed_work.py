@@ -195,8 +195,26 @@ class Model:
         return self.variant != "no_used_maps"
 
     @property
+    def irq_work_freed_with_prog(self) -> bool:
+        """aux->irq_work is freed with the prog (irq_work_free = with_prog), so touching it after the
+        prog is freed is a use-after-free; the posted patch leaks it, and task_context has none."""
+        return self.irq_work_free == "with_prog" and self.variant != "task_context"
+
+    @property
     def drain_level(self) -> int:
         return TASK if self.variant == "task_context" else IRQ
+
+    def level_busy(self, s: Any, c: int, lv: int) -> Any:
+        """CPU c's level lv is inside one activity (a prog run or a callback's submit, or at the drain
+        level the drain): one read-side section, from its start to its end."""
+        run = s.pc[c][lv] != self.PC.IDLE
+        return or_(run, s.runner[c] != self.RPhase.IDLE) if lv == self.drain_level else run
+
+    def user_gone(self, s: Any) -> Any:
+        """User space closed the map fd and every prog fd, and detached every prog."""
+        return and_(
+            s.map_usercnt == 0, *[and_(not_(s.prog_fd[p]), not_(s.prog_attached[p])) for p in self.Prog]
+        )
 
     def levels(self) -> list[int]:
         return [lv for lv in (TASK, IRQ, NMI) if lv != NMI or self.nmi]
@@ -269,7 +287,6 @@ def make_spec(**constants: Any) -> Spec:
     cb_submits = cfg["callback"] == "submits"
     repaired = v in ("rfc_repaired", "rfc_repaired_no_prog_ref")
     strong_gp = cfg["grace_period"] == "too_strong"
-    irq_work_freed = cfg["irq_work_free"] == "with_prog" and not task_ctx
 
     spec = Spec(f"delayed_work[{v}]")
     spec.constants = dict(cfg)
@@ -362,10 +379,7 @@ def make_spec(**constants: Any) -> Spec:
         return all_(checks)
 
     def level_idle(s: Any, c: int, lv: int) -> Any:
-        busy = s.pc[c][lv] != PC.IDLE
-        if lv == dl:
-            busy = or_(busy, s.runner[c] != RPhase.IDLE)
-        return not_(busy)
+        return not_(m.level_busy(s, c, lv))
 
     def irqs_off_by_lock(s: Any, c: int, lv: int) -> Any:
         """spin_lock_irqsave: while task level holds the list lock, no hard-irq runs on that CPU."""
@@ -426,12 +440,9 @@ def make_spec(**constants: Any) -> Spec:
         (and, in task_context, the task's drain, run under rcu_read_lock) is one. tasks_trace: only
         rcu_read_lock_trace() sections, i.e. the sleepable prog's own runs; a callback run by the
         drain is not one. RCU does not know which prog a reader runs: every prog's readers count."""
-        run = s.pc[c][lv] != PC.IDLE
         if flavour == "tasks_trace":
-            return and_(run, not_(is_cb_context(s, c, lv)))
-        if lv == dl:
-            return or_(run, s.runner[c] != RPhase.IDLE)
-        return run
+            return and_(s.pc[c][lv] != PC.IDLE, not_(is_cb_context(s, c, lv)))
+        return m.level_busy(s, c, lv)
 
     def readers_now(s: Any, flavour: str) -> tuple:
         """The set of readers in flight: what a grace period started now waits for."""
@@ -479,7 +490,7 @@ def make_spec(**constants: Any) -> Spec:
     def touch_irq_work(s: Any, p: int, upd: dict) -> dict:
         """Reading or writing p's bpf_delayed_irq_work (irq_work flags, item list): a use-after-free
         once it is freed with the prog (irq_work_free = with_prog); the posted patch leaks it."""
-        if irq_work_freed:
+        if m.irq_work_freed_with_prog:
             freed = s.prog_phase[p] == Phase.FREED
             upd["uaf_irq_work"] = or_(upd.get("uaf_irq_work", s.uaf_irq_work), freed)
         return upd
