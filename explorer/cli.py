@@ -32,7 +32,8 @@ from typing import IO, Any
 
 from tabulate import tabulate
 
-from explorer.bfs import DEADLOCK, ModelError, Options, Result, Violation, explore
+from explorer.bfs import DEADLOCK, ModelError, Options, Result, Violation
+from explorer.native import explore_any
 from explorer.traces import TraceError, format_text, write_trace
 from spec.config import Config, ConfigError, build_spec, load_config, parse_overrides
 from spec.lang import Spec, SpecError
@@ -186,8 +187,41 @@ def add_invariants_option(p: argparse.ArgumentParser) -> None:
     )
 
 
+ENGINES = ("native", "python")
+
+
+def add_engine_option(p: argparse.ArgumentParser) -> None:
+    """``--engine native|python`` into ``args.engine``."""
+    p.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="native",
+        help="native: the spec compiled to C (default; falls back to python, with a notice, where no C"
+        " compiler exists); python: the reference engine",
+    )
+
+
+def describe_engine(res: Result) -> str:
+    """One line: which engine produced res (and what compiling it cost)."""
+    lib = getattr(res, "native", None)
+    if lib is None:
+        return "Engine: python (explorer.bfs)"
+    how = f"compiled in {lib.compile_seconds:.1f}s" if lib.compile_seconds else "cached"
+    return f"Engine: native (C, {how}: {lib.path.with_suffix('.c')})"
+
+
 def add_check_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("config", help="a config file (TOML), e.g. spec/configs/<name>.toml")
+    add_engine_option(p)
+    p.add_argument(
+        "--workers", type=_positive_int, default=1, metavar="N",
+        help="threads of the native search (same counts and traces as one; default 1)",
+    )  # fmt: skip
+    p.add_argument(
+        "--symmetry", action="store_true",
+        help="store one state per orbit under the spec's declared symmetry (native engine; counts orbits,"
+        " traces stay concrete)",
+    )  # fmt: skip
     p.add_argument("--no-deadlock", action="store_true", help="do not report deadlocks")
     p.add_argument(
         "--continue",
@@ -222,10 +256,11 @@ def run_check(args: argparse.Namespace) -> int:
     print(f"Invariants: {', '.join(checked) or 'none'}; deadlock: {deadlock}")
     out_dir = Path(args.out) / config.name
     try:
-        res = explore(spec, opts)
+        res = explore_any(spec, opts, engine=args.engine, symmetry=args.symmetry, threads=args.workers)
     except ModelError as e:
         paths = write_trace(e.trace, out_dir / "ModelError", f"Error: {e}")
         raise SpecError(f"{e}; the trace to it: {paths[0]}") from e
+    print(describe_engine(res) + (" with symmetry reduction" if args.symmetry else ""))
     for v in res.violations:
         print()
         print(format_text(v.trace, "Error: " + violation_title(v)))
@@ -397,7 +432,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         _check_outputs(args)
         return COMMANDS[args.command].run(args)
-    except (ConfigError, SpecError, TraceError, UsageError, FileNotFoundError) as e:
+    except (ConfigError, SpecError, TraceError, UsageError, FileNotFoundError, MemoryError) as e:
         if args.debug:
             traceback.print_exc()
         print(f"error: {_one_line(e)}", file=sys.stderr)

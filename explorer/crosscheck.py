@@ -1,6 +1,8 @@
 """`python -m explorer crosscheck`: the BFS and Z3 backends must agree on the same Spec.
 
 For every cell of the expected-verdict matrix:
+* the compiled and the Python BFS engines (to the same depth) store the same layers, generate the same
+  number of states and find the same violations with the same traces;
 * the number of distinct states at each BFS depth d = 0..K equals what Z3 counts by blocking-clause
   enumeration (``smt.count_layers``);
 * every invariant that BFS finds violated within ``--bmc-depth`` steps is found by BMC at exactly the
@@ -20,8 +22,9 @@ from tabulate import tabulate
 
 from explorer import smt
 from explorer.bfs import Options, explore
-from explorer.cli import EXIT_INTERRUPTED, _natural, _positive_int
+from explorer.cli import EXIT_INTERRUPTED, _natural, _positive_int, add_engine_option
 from explorer.matrix import DEFAULT_EXPECTATIONS, Cell, load_expectations
+from explorer.native import explore_any
 from explorer.workers import run_all
 from spec.config import import_model
 
@@ -31,6 +34,7 @@ class Agreement:
     cell: str
     bfs_layers: list[int] = field(default_factory=list)
     z3_layers: list[int] = field(default_factory=list)
+    python_layers: list[int] | None = None  # the reference engine's, when BFS ran compiled
     depths: dict[str, tuple[int, int | None]] = field(default_factory=dict)  # inv -> (BFS steps, BMC steps)
     seconds: float = 0.0
     error: str | None = None
@@ -38,6 +42,8 @@ class Agreement:
     @property
     def problems(self) -> list[str]:
         out = [self.error] if self.error else []
+        if self.python_layers is not None and self.python_layers != self.bfs_layers:
+            out.append(f"layer sizes differ: compiled {self.bfs_layers}, Python {self.python_layers}")
         if self.bfs_layers != self.z3_layers:
             out.append(f"layer sizes differ: BFS {self.bfs_layers}, Z3 {self.z3_layers}")
         for inv, (b, z) in self.depths.items():
@@ -46,16 +52,23 @@ class Agreement:
         return out
 
 
-def check_cell(cell: Cell, layers: int, bmc_depth: int) -> Agreement:
+def check_cell(cell: Cell, layers: int, bmc_depth: int, engine: str = "native") -> Agreement:
     t0 = time.monotonic()
     ag = Agreement(cell.name)
     try:
         spec = import_model(cell.model).make_spec(**cell.constants)
         depth = max(layers, bmc_depth) + 1
-        res = explore(spec, Options(stop_on_first=False, max_depth=depth), progress=lambda _l: None)
+        opts = Options(stop_on_first=False, max_depth=depth)
+        res = explore_any(spec, opts, lambda _l: None, engine)
         if res.stopped == "interrupted":
             raise KeyboardInterrupt
         ag.bfs_layers = (res.layers + [0] * (layers + 1))[: layers + 1]
+        if engine != "python":  # the compiled engine against the reference one, to the same depth
+            ref = explore(spec, opts, progress=lambda _l: None)
+            ag.python_layers = (ref.layers + [0] * (layers + 1))[: layers + 1]
+            ours = [(v.name, v.trace.states) for v in res.violations]
+            if ours != [(v.name, v.trace.states) for v in ref.violations] or ref.generated != res.generated:
+                ag.error = "the compiled and Python engines found different violations or generated counts"
         ag.z3_layers = smt.count_layers(spec, layers)
         for v in res.violations:
             if v.name == "Deadlock" or v.depth - 1 > bmc_depth:
@@ -76,12 +89,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--bmc-depth", type=_natural, default=6, help="compare violations found within N steps")
     p.add_argument("--jobs", type=_positive_int, default=2, help="worker processes")
+    add_engine_option(p)
 
 
 def run(args: argparse.Namespace) -> int:
     _props, cells = load_expectations(Path(args.expect))
     t0 = time.monotonic()
-    done, interrupted = run_all(check_cell, [(c, args.layers, args.bmc_depth) for c in cells], args.jobs)
+    done, interrupted = run_all(
+        check_cell, [(c, args.layers, args.bmc_depth, args.engine) for c in cells], args.jobs
+    )
     results = [r for r in done if r is not None]
     rows = []
     for ag in results:

@@ -111,8 +111,13 @@ def _conditions(spec: Spec, fairness: Sequence[Fairness]) -> list[_Cond]:
     return out
 
 
-def _eval(pred: Callable[[Any], Any], states: list[Any], what: str) -> bytearray:
-    """pred over every stored state, as a 0/1 array indexed by state id."""
+def _eval(pred: Callable[[Any], Any], states: Sequence[Any], what: str) -> bytearray:
+    """pred over every stored state, as a 0/1 array indexed by state id (in C when the store is the
+    compiled engine's and pred was compiled with it)."""
+    evaluate = getattr(states, "evaluate", None)
+    fast = evaluate(pred) if evaluate is not None else None
+    if fast is not None:
+        return fast
     out = bytearray(len(states))
     for sid, s in enumerate(states):
         r = pred(s)
@@ -605,9 +610,10 @@ def _add_arguments(p: Any) -> None:
     p.add_argument(
         "--out", default="out", metavar="DIR", help="lassos go to DIR/<config>/liveness/ (default: out)"
     )
-    from explorer.cli import add_set_option
+    from explorer.cli import add_engine_option, add_set_option
 
     add_set_option(p)
+    add_engine_option(p)
 
 
 def _run(args: Any) -> int:
@@ -615,8 +621,9 @@ def _run(args: Any) -> int:
 
     from tabulate import tabulate
 
-    from explorer.bfs import Options, explore
+    from explorer.bfs import Options
     from explorer.cli import EXIT_OK, EXIT_VIOLATION, UsageError, load
+    from explorer.native import explore_any
     from explorer.traces import write_trace
 
     config, spec = load(args.config, args.overrides)
@@ -626,7 +633,7 @@ def _run(args: Any) -> int:
             raise UsageError(
                 f"spec {spec.name} has no temporal property {name} (known: {', '.join(known) or 'none'})"
             )
-    res = explore(spec, Options(stop_on_first=False, keep_graph=True))
+    res = explore_any(spec, Options(stop_on_first=False, keep_graph=True), engine=args.engine)
     if res.stopped == "interrupted":
         raise KeyboardInterrupt  # main: "error: interrupted", exit 130 (nothing to conclude yet)
     if not res.exhausted:

@@ -25,9 +25,10 @@ from typing import Any
 
 from tabulate import tabulate
 
-from explorer.bfs import DEADLOCK, Options, explore
-from explorer.cli import EXIT_INTERRUPTED, _positive_int
+from explorer.bfs import DEADLOCK, Options
+from explorer.cli import EXIT_INTERRUPTED, _positive_int, add_engine_option
 from explorer.liveness import check_liveness
+from explorer.native import explore_any
 from explorer.traces import write_atomic, write_trace
 from explorer.witnesses import find_witnesses
 from explorer.workers import run_all
@@ -190,12 +191,12 @@ def load_claims(path: Path, props: list[str], cells: list[Cell]) -> list[Claim]:
     return out
 
 
-def run_cell(cell: Cell, out_dir: Path | None) -> CellResult:
+def run_cell(cell: Cell, out_dir: Path | None, engine: str = "native") -> CellResult:
     """Explore one cell exhaustively and compute every property's verdict."""
     res = CellResult(cell.name)
     t0 = time.monotonic()
     spec = import_model(cell.model).make_spec(**cell.constants)
-    r = explore(spec, Options(stop_on_first=False, keep_graph=True), progress=lambda _line: None)
+    r = explore_any(spec, Options(stop_on_first=False, keep_graph=True), lambda _line: None, engine)
     if r.stopped == "interrupted":
         raise KeyboardInterrupt
     res.distinct, res.generated, res.depth = r.distinct, r.generated, r.depth
@@ -252,18 +253,20 @@ def run_cell(cell: Cell, out_dir: Path | None) -> CellResult:
     return res
 
 
-def _run_cell_safely(cell: Cell, out_dir: Path | None) -> CellResult:
+def _run_cell_safely(cell: Cell, out_dir: Path | None, engine: str = "native") -> CellResult:
     try:
-        return run_cell(cell, out_dir)
+        return run_cell(cell, out_dir, engine)
     except Exception as e:  # reported per cell; the matrix still prints the others
         return CellResult(cell.name, error=f"{type(e).__name__}: {e}")
 
 
-def run_matrix(cells: list[Cell], out_dir: Path | None, jobs: int) -> list[CellResult]:
+def run_matrix(
+    cells: list[Cell], out_dir: Path | None, jobs: int, engine: str = "native"
+) -> list[CellResult]:
     """Every cell's result, in order; on Ctrl-C (or SIGTERM) the workers are stopped, the cells not
     finished come back with error "interrupted", and KeyboardInterrupt is raised only after that
     (``run`` prints what finished)."""
-    done, interrupted = run_all(_run_cell_safely, [(c, out_dir) for c in cells], jobs)
+    done, interrupted = run_all(_run_cell_safely, [(c, out_dir, engine) for c in cells], jobs)
     results = [
         r if r is not None else CellResult(c.name, error=INTERRUPTED)
         for c, r in zip(cells, done, strict=True)
@@ -496,6 +499,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--only", action="append", default=[], help="run only the named cell(s)")
     p.add_argument("--report", help="also write the design-review report (markdown) to this path")
     p.add_argument("--jobs", type=_positive_int, default=min(2, os.cpu_count() or 1), help="worker processes")
+    add_engine_option(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -509,7 +513,7 @@ def run(args: argparse.Namespace) -> int:
     out_dir = Path(args.out) / "counterexamples"
     t0 = time.monotonic()
     try:
-        results = run_matrix(cells, out_dir, args.jobs)
+        results = run_matrix(cells, out_dir, args.jobs, args.engine)
     except MatrixInterrupted as stop:
         print(render(props, cells, stop.results))
         unfinished = sum(r.error == INTERRUPTED for r in stop.results)

@@ -294,10 +294,11 @@ def _answer(name: str, depth: int | None, out: Path | None) -> Answer:
 
 def _run_bfs(q: Query, spec: Spec, out: Path | None, t0: float) -> Answer:
     """An exhaustive BFS of the query's configuration: SAT with a shortest trace, or HOLDS."""
-    from explorer.bfs import Options, explore
+    from explorer.bfs import Options
+    from explorer.native import explore_any
 
     names = q.invariants
-    r = explore(spec, Options(invariants=names, check_deadlock=q.deadlock), progress=lambda _line: None)
+    r = explore_any(spec, Options(invariants=names, check_deadlock=q.deadlock), lambda _line: None)
     secs = time.monotonic() - t0
     if r.stopped == "interrupted":
         raise KeyboardInterrupt

@@ -1,0 +1,613 @@
+/* The compiled explorer's search, written once for every spec.
+ *
+ * It is #included at the end of the C that explorer.codegen prints for a spec, which supplies the
+ * spec's part: NLEAVES, SBYTES, spec_pack/spec_unpack (exact bit packing), spec_successors (every
+ * enabled step, each passed to emit() below), the invariants, the constraint, extra predicates and
+ * the symmetry permutation tables.
+ *
+ * The search is explorer/bfs.py's, statement for statement, so the counts are TLC's and equal to the
+ * Python engine's: distinct, generated (initial states and every enabled step, duplicates included),
+ * layers, per-action coverage, deadlocks, first violation at minimal depth, stopping rules.
+ *
+ * Store: states in BFS order, each record = packed state + parent id (uint32) + action instance
+ * (uint16 or uint32), in chunks of 2^16 records (no realloc copies, no slack beyond one chunk), and an
+ * open-addressing table of record ids (linear probing, grown at 70% load). States are compared whole:
+ * no fingerprints, so no collision probability to estimate.
+ *
+ * Parallel expansion (threads > 1): each BFS level is cut into blocks; workers compute the successors
+ * of a block into a buffer (the expensive part: guards, updates, packing, canonicalisation, hashing),
+ * and the main thread inserts the buffers in block order, so ids, parents, counts and the first
+ * violation are exactly those of the sequential search.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#define CHUNK_BITS 16
+#define CHUNK (1 << CHUNK_BITS)
+#if NINST < 65535
+typedef uint16_t via_t;
+#define NO_VIA 0xFFFF
+#else
+typedef uint32_t via_t;
+#define NO_VIA 0xFFFFFFFFu
+#endif
+#define RECB (SBYTES + 4 + sizeof(via_t))
+#define NO_PARENT 0xFFFFFFFFu
+
+enum stopped { ST_NONE, ST_VIOLATION, ST_MAX_STATES, ST_MAX_SECONDS, ST_MAX_DEPTH, ST_INTERRUPTED,
+               ST_TYPE_ERROR, ST_NO_MEMORY, ST_TOO_MANY };
+
+/* One successor computed by a worker, inserted later by the main thread. */
+typedef struct {
+    uint8_t p[SBYTES];
+    uint64_t h;
+    int32_t inst;
+    int8_t kind; /* 0: a step that passed the constraint, 1: excluded by it, 2: type error */
+} succ_t;
+
+typedef struct search {
+    /* parameters */
+    int64_t max_states; /* -1: none */
+    double max_seconds; /* < 0: none */
+    int32_t max_depth;  /* 0: none */
+    int32_t stop_on_first, check_deadlock, keep_graph, symmetry, threads;
+    int32_t ninv_on;
+    int32_t inv_order[NINV > 0 ? NINV : 1];
+    double progress_every;
+    void (*progress)(int64_t, int64_t, int64_t, int64_t);
+    /* store */
+    uint8_t **chunks;
+    int64_t nchunks, chunks_cap;
+    int64_t n;
+    uint32_t *table;
+    uint64_t tmask;
+    /* counts */
+    int64_t generated, deadlocks;
+    int64_t cov[NACTIONS > 0 ? NACTIONS : 1][2];
+    int64_t *layers;
+    int64_t nlayers, layers_cap;
+    int8_t found[NINV + 1]; /* NINV: deadlock */
+    int64_t events[2 * (NINV + 1)]; /* (which, state id) in the order found; which == NINV: deadlock */
+    int32_t nevents;
+    int32_t stopped;
+    int64_t head, level_end, cur;
+    int64_t error_state;
+    int32_t error_inst;
+    /* graph */
+    int32_t *gsrc, *gdst, *ginst;
+    int64_t gn, gcap;
+    /* memory accounting */
+    int64_t bytes;
+    struct timespec t0;
+    /* per-expansion buffer (sequential and parallel) */
+    succ_t *buf;
+    int64_t nbuf, buf_cap;
+} search;
+
+static volatile sig_atomic_t interrupted;
+static void on_signal(int sig) { (void)sig; interrupted = 1; }
+
+static double elapsed(const search *x) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - x->t0.tv_sec) + 1e-9 * (double)(t.tv_nsec - x->t0.tv_nsec);
+}
+
+static uint64_t hash_state(const uint8_t *p) {
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ (uint64_t)SBYTES;
+    for (int i = 0; i < SBYTES; i += 8) {
+        uint64_t w = 0;
+        memcpy(&w, p + i, (SBYTES - i) < 8 ? (size_t)(SBYTES - i) : 8);
+        h ^= w;
+        h *= 0xbf58476d1ce4e5b9ull;
+        h ^= h >> 31;
+    }
+    h *= 0x94d049bb133111ebull;
+    h ^= h >> 29;
+    return h;
+}
+
+static inline uint8_t *rec(const search *x, int64_t id) {
+    return x->chunks[id >> CHUNK_BITS] + (size_t)(id & (CHUNK - 1)) * RECB;
+}
+
+/* The canonical packed form of t: t itself, or under symmetry the smallest (memcmp) packed image of t
+ * under every permutation of the declared interchangeable values. */
+static void canon_pack(const search *x, const leaf_t *t, uint8_t *best) {
+    spec_pack(t, best);
+    if (!x->symmetry) return;
+    leaf_t u[NLEAVES > 0 ? NLEAVES : 1];
+    uint8_t cand[SBYTES];
+    for (int p = 1; p < NPERMS; p++) {
+        for (int i = 0; i < NLEAVES; i++) {
+            leaf_t v = t[PERM_SRC[p][i]];
+            const int32_t *m = PERM_VAL[p][i];
+            u[i] = (m[0] >= 0 && v >= 0 && v < VMAPW && m[v] >= 0) ? m[v] : v;
+        }
+        spec_pack(u, cand);
+        if (memcmp(cand, best, SBYTES) < 0) memcpy(best, cand, SBYTES);
+    }
+}
+
+/* The id of the packed state p, or -1. */
+static int64_t lookup(const search *x, const uint8_t *p, uint64_t h) {
+    for (uint64_t i = h & x->tmask;; i = (i + 1) & x->tmask) {
+        uint32_t slot = x->table[i];
+        if (slot == 0) return -1;
+        if (memcmp(rec(x, slot - 1), p, SBYTES) == 0) return slot - 1;
+    }
+}
+
+static int grow_table(search *x) {
+    uint64_t size = (x->tmask + 1) * 2;
+    uint32_t *t = calloc(size, sizeof *t);
+    if (!t) return -1;
+    for (uint64_t i = 0; i <= x->tmask; i++) {
+        uint32_t slot = x->table[i];
+        if (!slot) continue;
+        uint64_t j = hash_state(rec(x, slot - 1)) & (size - 1);
+        while (t[j]) j = (j + 1) & (size - 1);
+        t[j] = slot;
+    }
+    free(x->table);
+    x->bytes += (int64_t)((size - (x->tmask + 1)) * sizeof *t);
+    x->table = t;
+    x->tmask = size - 1;
+    return 0;
+}
+
+/* Add p if new: its id, or -1 - the id of the stored copy; -2^62 when out of memory or ids. */
+#define ADD_FAILED (-(1ll << 62))
+static int64_t add_state(search *x, const uint8_t *p, uint64_t h, uint32_t parent, via_t via) {
+    uint64_t i = h & x->tmask;
+    for (;; i = (i + 1) & x->tmask) {
+        uint32_t slot = x->table[i];
+        if (slot == 0) break;
+        if (memcmp(rec(x, slot - 1), p, SBYTES) == 0) return -1 - (int64_t)(slot - 1);
+    }
+    if (x->n >= 0xFFFFFFFEll) return ADD_FAILED;
+    int64_t id = x->n;
+    if ((id >> CHUNK_BITS) >= x->nchunks) {
+        if (x->nchunks == x->chunks_cap) {
+            int64_t cap = x->chunks_cap ? 2 * x->chunks_cap : 64;
+            uint8_t **c = realloc(x->chunks, (size_t)cap * sizeof *c);
+            if (!c) return ADD_FAILED;
+            x->chunks = c;
+            x->chunks_cap = cap;
+        }
+        uint8_t *chunk = malloc((size_t)CHUNK * RECB);
+        if (!chunk) return ADD_FAILED;
+        x->chunks[x->nchunks++] = chunk;
+        x->bytes += (int64_t)CHUNK * (int64_t)RECB;
+    }
+    uint8_t *r = rec(x, id);
+    memcpy(r, p, SBYTES);
+    memcpy(r + SBYTES, &parent, 4);
+    memcpy(r + SBYTES + 4, &via, sizeof via);
+    x->table[i] = (uint32_t)(id + 1);
+    x->n++;
+    if ((uint64_t)x->n * 10 > (x->tmask + 1) * 7 && grow_table(x)) return ADD_FAILED;
+    return id;
+}
+
+static int push_layer(search *x, int64_t v) {
+    if (x->nlayers == x->layers_cap) {
+        int64_t cap = x->layers_cap ? 2 * x->layers_cap : 64;
+        int64_t *l = realloc(x->layers, (size_t)cap * sizeof *l);
+        if (!l) return -1;
+        x->layers = l;
+        x->layers_cap = cap;
+    }
+    x->layers[x->nlayers++] = v;
+    return 0;
+}
+
+static int push_edge(search *x, int64_t src, int64_t dst, int32_t inst) {
+    if (x->gn == x->gcap) {
+        int64_t cap = x->gcap ? 2 * x->gcap : 1 << 16;
+        int32_t *a = realloc(x->gsrc, (size_t)cap * 4), *b, *c;
+        if (!a) return -1;
+        x->gsrc = a;
+        b = realloc(x->gdst, (size_t)cap * 4);
+        if (!b) return -1;
+        x->gdst = b;
+        c = realloc(x->ginst, (size_t)cap * 4);
+        if (!c) return -1;
+        x->ginst = c;
+        x->gcap = cap;
+    }
+    x->gsrc[x->gn] = (int32_t)src;
+    x->gdst[x->gn] = (int32_t)dst;
+    x->ginst[x->gn] = inst;
+    x->gn++;
+    return 0;
+}
+
+static void close_layers(search *x) {
+    if (x->n > x->level_end) push_layer(x, x->n - x->level_end);
+}
+
+static int finish(search *x, int stopped, int64_t head) {
+    x->stopped = stopped;
+    x->head = head;
+    return 1;
+}
+
+/* Check the invariants on new state id; 1 if the search must stop. */
+static int check_invariants(search *x, int64_t id, const leaf_t *s) {
+    for (int k = 0; k < x->ninv_on; k++) {
+        int inv = x->inv_order[k];
+        if (spec_invariant(inv, s)) continue;
+        if (!x->found[inv]) {
+            x->found[inv] = 1;
+            x->events[2 * x->nevents] = inv;
+            x->events[2 * x->nevents + 1] = id;
+            x->nevents++;
+            if (x->stop_on_first) return 1;
+        }
+    }
+    return 0;
+}
+
+/* Called by spec_successors for every enabled step: compute it into the buffer (the part a worker
+ * thread may do). ok == 0: the step sets a leaf outside its type. */
+static int emit(search *x, int inst, leaf_t *t, int ok) {
+    if (x->nbuf == x->buf_cap) {
+        int64_t cap = x->buf_cap ? 2 * x->buf_cap : 256;
+        succ_t *b = realloc(x->buf, (size_t)cap * sizeof *b);
+        if (!b) { x->stopped = ST_NO_MEMORY; return 1; }
+        x->buf = b;
+        x->buf_cap = cap;
+    }
+    succ_t *o = &x->buf[x->nbuf++];
+    o->inst = inst;
+    if (!ok) { o->kind = 2; return 1; }
+    if (spec_has_constraint && !spec_constraint_one(0, t)) { o->kind = 1; return 0; }
+    o->kind = 0;
+    canon_pack(x, t, o->p);
+    o->h = hash_state(o->p);
+    return 0;
+}
+
+/* Insert the successors of state cur (computed into buf) as bfs.py does; 1 if the search stops. */
+static int insert_successors(search *x, int64_t cur, const succ_t *buf, int64_t nbuf, int enabled) {
+    for (int64_t k = 0; k < nbuf; k++) {
+        const succ_t *o = &buf[k];
+        if (o->kind == 2) {
+            x->error_state = cur;
+            x->error_inst = o->inst;
+            return finish(x, ST_TYPE_ERROR, x->head);
+        }
+        x->generated++;
+        x->cov[INST_ACTION[o->inst]][0]++;
+        if (o->kind == 1) continue;
+        if (x->max_states >= 0 && x->n >= x->max_states && lookup(x, o->p, o->h) < 0) {
+            close_layers(x);
+            return finish(x, ST_MAX_STATES, x->head - 1);
+        }
+        int64_t id = add_state(x, o->p, o->h, (uint32_t)cur, (via_t)o->inst);
+        if (id == ADD_FAILED) return finish(x, x->n >= 0xFFFFFFFEll ? ST_TOO_MANY : ST_NO_MEMORY, x->head);
+        if (id >= 0) {
+            x->cov[INST_ACTION[o->inst]][1]++;
+            if (x->keep_graph && push_edge(x, cur, id, o->inst)) return finish(x, ST_NO_MEMORY, x->head);
+            if (x->ninv_on) {
+                leaf_t t[NLEAVES > 0 ? NLEAVES : 1];
+                spec_unpack(o->p, t);
+                if (check_invariants(x, id, t)) {
+                    if (x->n > x->level_end) push_layer(x, x->n - x->level_end);
+                    return finish(x, ST_VIOLATION, x->head);
+                }
+            }
+        } else if (x->keep_graph && push_edge(x, cur, -1 - id, o->inst)) {
+            return finish(x, ST_NO_MEMORY, x->head);
+        }
+    }
+    if (!enabled) {
+        x->deadlocks++;
+        if (x->check_deadlock && !x->found[NINV]) {
+            x->found[NINV] = 1;
+            x->events[2 * x->nevents] = NINV;
+            x->events[2 * x->nevents + 1] = cur;
+            x->nevents++;
+            if (x->stop_on_first) {
+                close_layers(x);
+                return finish(x, ST_VIOLATION, x->head);
+            }
+        }
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ parallel expansion */
+
+typedef struct {
+    search *x; /* a private copy holding the worker's buffer; the store is read-only meanwhile */
+    int64_t from, to;
+    succ_t *buf;
+    int64_t nbuf, cap;
+    int64_t *offset; /* offset[i - from]: the first buffer entry of state i; offset[to - from] = nbuf */
+    int8_t *enabled;
+    int failed;
+} block_t;
+
+static void *expand_block(void *arg) {
+    block_t *b = arg;
+    search w = *b->x;
+    w.buf = b->buf;
+    w.nbuf = 0;
+    w.buf_cap = b->cap;
+    leaf_t s[NLEAVES > 0 ? NLEAVES : 1];
+    for (int64_t i = b->from; i < b->to; i++) {
+        b->offset[i - b->from] = w.nbuf;
+        spec_unpack(rec(b->x, i), s);
+        int r = spec_successors(&w, s);
+        b->enabled[i - b->from] = (int8_t)(r != 0);
+        if (w.stopped == ST_NO_MEMORY) { b->failed = 1; break; }
+    }
+    b->offset[b->to - b->from] = w.nbuf;
+    b->buf = w.buf;
+    b->nbuf = w.nbuf;
+    b->cap = w.buf_cap;
+    return NULL;
+}
+
+#define BLOCK 4096
+
+/* ------------------------------------------------------------------ entry points */
+
+search *nc_new(void) {
+    search *x = calloc(1, sizeof *x);
+    if (!x) return NULL;
+    x->tmask = (1u << 12) - 1;
+    x->table = calloc(x->tmask + 1, sizeof *x->table);
+    x->bytes = (int64_t)((x->tmask + 1) * sizeof *x->table);
+    x->max_states = -1;
+    x->max_seconds = -1;
+    x->error_state = -1;
+    x->threads = 1;
+    x->progress_every = 5.0;
+    return x;
+}
+
+void nc_free(search *x) {
+    if (!x) return;
+    for (int64_t i = 0; i < x->nchunks; i++) free(x->chunks[i]);
+    free(x->chunks);
+    free(x->table);
+    free(x->layers);
+    free(x->gsrc);
+    free(x->gdst);
+    free(x->ginst);
+    free(x->buf);
+    free(x);
+}
+
+void nc_set(search *x, int64_t max_states, double max_seconds, int32_t max_depth, int32_t stop_on_first,
+            int32_t check_deadlock, int32_t keep_graph, int32_t symmetry, int32_t threads,
+            double progress_every, void (*progress)(int64_t, int64_t, int64_t, int64_t),
+            int32_t ninv_on, const int32_t *inv_order) {
+    x->max_states = max_states;
+    x->max_seconds = max_seconds;
+    x->max_depth = max_depth;
+    x->stop_on_first = stop_on_first;
+    x->check_deadlock = check_deadlock;
+    x->keep_graph = keep_graph;
+    x->symmetry = symmetry;
+    x->threads = threads < 1 ? 1 : threads;
+    x->progress_every = progress_every;
+    x->progress = progress;
+    x->ninv_on = ninv_on;
+    for (int k = 0; k < ninv_on && k < NINV; k++) x->inv_order[k] = inv_order[k];
+}
+
+static int periodic(search *x, double *next_progress) {
+    if (interrupted) { close_layers(x); return finish(x, ST_INTERRUPTED, x->head); }
+    double now = elapsed(x);
+    if (x->max_seconds >= 0 && now >= x->max_seconds) { close_layers(x); return finish(x, ST_MAX_SECONDS, x->head); }
+    if (x->progress && now >= *next_progress) {
+        *next_progress = now + x->progress_every;
+        x->progress((int64_t)x->nlayers, x->generated, x->n, x->n - x->head);
+    }
+    return 0;
+}
+
+/* Expand states [from, to) of the current level on the worker threads and insert them in order. */
+static int expand_parallel(search *x, int64_t from, int64_t to, double *next_progress) {
+    int nt = x->threads;
+    block_t blocks[64];
+    pthread_t tids[64];
+    if (nt > 64) nt = 64;
+    for (int64_t base = from; base < to; base += (int64_t)nt * BLOCK) {
+        int used = 0;
+        for (int k = 0; k < nt; k++) {
+            int64_t lo = base + (int64_t)k * BLOCK, hi = lo + BLOCK < to ? lo + BLOCK : to;
+            if (lo >= to) break;
+            block_t *b = &blocks[k];
+            memset(b, 0, sizeof *b);
+            b->x = x;
+            b->from = lo;
+            b->to = hi;
+            b->offset = malloc((size_t)(hi - lo + 1) * sizeof *b->offset);
+            b->enabled = malloc((size_t)(hi - lo));
+            if (!b->offset || !b->enabled) b->failed = 1;
+            used++;
+        }
+        for (int k = 1; k < used; k++)
+            if (!blocks[k].failed && pthread_create(&tids[k], NULL, expand_block, &blocks[k])) blocks[k].failed = 2;
+        if (!blocks[0].failed) expand_block(&blocks[0]);
+        for (int k = 1; k < used; k++)
+            if (blocks[k].failed != 2 && blocks[k].offset && blocks[k].enabled) pthread_join(tids[k], NULL);
+        int stop = 0;
+        for (int k = 0; k < used && !stop; k++) {
+            block_t *b = &blocks[k];
+            if (b->failed) { stop = finish(x, ST_NO_MEMORY, x->head); break; }
+            for (int64_t i = b->from; i < b->to; i++) {
+                if (x->head == x->level_end) {
+                    x->level_end = x->n;
+                    push_layer(x, x->level_end - x->head);
+                }
+                x->cur = i;
+                x->head = i + 1;
+                int64_t o = b->offset[i - b->from];
+                if (insert_successors(x, i, b->buf + o, b->offset[i - b->from + 1] - o, b->enabled[i - b->from])) {
+                    stop = 1;
+                    break;
+                }
+                if ((x->head & 127) == 0 && periodic(x, next_progress)) { stop = 1; break; }
+            }
+        }
+        for (int k = 0; k < used; k++) {
+            free(blocks[k].offset);
+            free(blocks[k].enabled);
+            free(blocks[k].buf);
+        }
+        if (stop) return 1;
+    }
+    return 0;
+}
+
+int nc_run(search *x, int64_t ninit, const leaf_t *inits) {
+    clock_gettime(CLOCK_MONOTONIC, &x->t0);
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    interrupted = 0;
+    /* Take over Ctrl-C and SIGTERM only where Python handles them (the CLI turns both into
+       KeyboardInterrupt); an ignored or default disposition is left alone. */
+    sigaction(SIGINT, NULL, &old_int);
+    sigaction(SIGTERM, NULL, &old_term);
+    int take_int = old_int.sa_handler != SIG_IGN && old_int.sa_handler != SIG_DFL;
+    int take_term = old_term.sa_handler != SIG_IGN && old_term.sa_handler != SIG_DFL;
+    if (take_int) sigaction(SIGINT, &sa, NULL);
+    if (take_term) sigaction(SIGTERM, &sa, NULL);
+    double next_progress = x->progress_every;
+    leaf_t s[NLEAVES > 0 ? NLEAVES : 1];
+    uint8_t p[SBYTES];
+    x->head = 0;
+    x->level_end = 0;
+    int done = 0;
+    for (int64_t i = 0; i < ninit && !done; i++) {
+        const leaf_t *init = inits + i * NLEAVES;
+        x->generated++;
+        if (spec_has_constraint && !spec_constraint_one(0, init)) continue;
+        canon_pack(x, init, p);
+        int64_t id = add_state(x, p, hash_state(p), NO_PARENT, NO_VIA);
+        if (id == ADD_FAILED) { done = finish(x, ST_NO_MEMORY, 0); break; }
+        if (id >= 0 && x->ninv_on && check_invariants(x, id, init)) {
+            push_layer(x, x->n);
+            done = finish(x, ST_VIOLATION, 0);
+        }
+    }
+    if (!done) {
+        if (x->n) push_layer(x, x->n);
+        x->level_end = x->n;
+        if (x->max_depth > 0 && x->nlayers >= x->max_depth) done = finish(x, ST_MAX_DEPTH, 0);
+    }
+    while (!done && x->head < x->n) {
+        if (x->head == x->level_end) {
+            x->level_end = x->n;
+            push_layer(x, x->level_end - x->head);
+            if (x->max_depth > 0 && x->nlayers >= x->max_depth) { done = finish(x, ST_MAX_DEPTH, x->head); break; }
+        }
+        if (x->threads > 1 && x->level_end - x->head >= 2 * BLOCK) {
+            done = expand_parallel(x, x->head, x->level_end, &next_progress);
+            continue;
+        }
+        int64_t cur = x->head;
+        x->cur = cur;
+        x->head++;
+        spec_unpack(rec(x, cur), s);
+        x->nbuf = 0;
+        int r = spec_successors(x, s);
+        if (x->stopped == ST_NO_MEMORY) { done = 1; break; }
+        if (insert_successors(x, cur, x->buf, x->nbuf, r != 0)) { done = 1; break; }
+        if ((x->head & 127) == 0 && periodic(x, &next_progress)) { done = 1; break; }
+    }
+    if (!done) finish(x, (x->nevents && x->stop_on_first) ? ST_VIOLATION : ST_NONE, x->head);
+    if (take_int) sigaction(SIGINT, &old_int, NULL);
+    if (take_term) sigaction(SIGTERM, &old_term, NULL);
+    return x->stopped;
+}
+
+/* ------------------------------------------------------------------ reading the result */
+
+void nc_counts(const search *x, int64_t *out) {
+    out[0] = x->n;
+    out[1] = x->generated;
+    out[2] = x->deadlocks;
+    out[3] = x->stopped;
+    out[4] = x->head;
+    out[5] = x->error_state;
+    out[6] = x->error_inst;
+    out[7] = x->nlayers;
+    out[8] = x->gn;
+    out[9] = x->nevents;
+    out[10] = x->bytes;
+}
+
+void nc_layers(const search *x, int64_t *out) { memcpy(out, x->layers, (size_t)x->nlayers * sizeof *out); }
+void nc_coverage(const search *x, int64_t *out) { memcpy(out, x->cov, sizeof x->cov); }
+void nc_events(const search *x, int64_t *out) { memcpy(out, x->events, (size_t)x->nevents * 2 * sizeof *out); }
+
+void nc_links(const search *x, int32_t *parent, int32_t *via) {
+    for (int64_t i = 0; i < x->n; i++) {
+        uint32_t pa;
+        via_t v;
+        memcpy(&pa, rec(x, i) + SBYTES, 4);
+        memcpy(&v, rec(x, i) + SBYTES + 4, sizeof v);
+        parent[i] = pa == NO_PARENT ? -1 : (int32_t)pa;
+        via[i] = v == NO_VIA ? -1 : (int32_t)v;
+    }
+}
+
+void nc_graph(const search *x, int32_t *src, int32_t *dst, int32_t *inst) {
+    memcpy(src, x->gsrc, (size_t)x->gn * 4);
+    memcpy(dst, x->gdst, (size_t)x->gn * 4);
+    memcpy(inst, x->ginst, (size_t)x->gn * 4);
+}
+
+void nc_state(const search *x, int64_t id, leaf_t *out) { spec_unpack(rec(x, id), out); }
+
+int64_t nc_lookup(const search *x, const leaf_t *leaves) {
+    uint8_t p[SBYTES];
+    canon_pack(x, leaves, p);
+    return lookup(x, p, hash_state(p));
+}
+
+/* out[id] = state predicate k on every stored state (0/1). */
+void nc_eval_state_pred(const search *x, int32_t k, uint8_t *out) {
+    leaf_t s[NLEAVES > 0 ? NLEAVES : 1];
+    for (int64_t i = 0; i < x->n; i++) {
+        spec_unpack(rec(x, i), s);
+        out[i] = (uint8_t)spec_state_pred(k, s);
+    }
+}
+
+/* The first graph edge, in the order edges were found, whose instance is marked in inst_on and whose
+ * step satisfies step predicate k; -1 if none. */
+int64_t nc_first_step(const search *x, int32_t k, const uint8_t *inst_on) {
+    leaf_t s[NLEAVES > 0 ? NLEAVES : 1], t[NLEAVES > 0 ? NLEAVES : 1];
+    for (int64_t e = 0; e < x->gn; e++) {
+        if (!inst_on[x->ginst[e]]) continue;
+        spec_unpack(rec(x, x->gsrc[e]), s);
+        spec_unpack(rec(x, x->gdst[e]), t);
+        if (spec_step_pred(k, s, t)) return e;
+    }
+    return -1;
+}
+
+int32_t nc_sizes(int32_t *out) {
+    out[0] = NLEAVES;
+    out[1] = SBYTES;
+    out[2] = (int32_t)RECB;
+    out[3] = NINST;
+    out[4] = NACTIONS;
+    out[5] = NINV;
+    out[6] = NPERMS;
+    return 7;
+}
