@@ -32,10 +32,11 @@ from typing import Any
 
 from explorer import bfs
 from explorer.bfs import DEADLOCK, Graph, Options, Result, Trace, Violation
-from explorer.codegen import CodegenError, Leaf, Program, flatten, generate, spec_leaves, unflatten
+from explorer.codegen import Leaf, Program, flatten, generate, spec_leaves, unflatten
 from spec.lang import Enum, Instance, Spec, SpecError, successors
 
 RUNTIME = Path(__file__).with_name("native_search.c")
+PARALLEL_BLOCK = 1024  # states per work unit of the parallel search; a level needs two to go parallel
 CFLAGS = ["-O2", "-shared", "-fPIC", "-pthread", "-w"]
 STOPPED = {0: None, 1: "violation", 2: "max-states", 3: "max-seconds", 4: "max-depth", 5: "interrupted"}
 TYPE_ERROR, NO_MEMORY, TOO_MANY = 6, 7, 8
@@ -138,8 +139,8 @@ def load(spec: Spec, symmetry: bool = False) -> Library:
     perms = _permutations(spec, spec_leaves(spec)) if symmetry else []
     try:
         program = generate(spec, state_preds, step_preds, perms)
-    except CodegenError as e:
-        raise NativeUnavailable(str(e)) from e
+    except SpecError as e:  # CodegenError, or a function with no symbolic reading: Python can run it
+        raise NativeUnavailable(" ".join(str(e).split())) from e
     runtime = RUNTIME.read_text()
     cmd = [cc, *CFLAGS]
     digest = hashlib.sha256("\0".join([program.source, runtime, " ".join(cmd)]).encode()).hexdigest()[:20]

@@ -355,7 +355,7 @@ static void *expand_block(void *arg) {
     return NULL;
 }
 
-#define BLOCK 4096
+#define BLOCK 1024 /* explorer.native.PARALLEL_BLOCK */
 
 /* ------------------------------------------------------------------ entry points */
 

@@ -1,0 +1,400 @@
+"""The compiled engine (explorer.native) against the Python reference (explorer.bfs).
+
+Both must give the same distinct and generated counts, layers, per-action coverage, deadlocks,
+violations and shortest traces (the same states), the same liveness verdicts and witnesses, on every
+matrix cell, every classic spec and random small specs (hypothesis); symmetry reduction must count
+the orbits of the full reachable set and still give concrete traces; several threads must give what
+one gives.
+"""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from explorer import bfs, native
+from explorer.bfs import Options, Result
+from explorer.liveness import check_liveness
+from explorer.matrix import DEFAULT_EXPECTATIONS, load_expectations
+from explorer.witnesses import find_witnesses
+from explorer.workers import run_all
+from spec import symmetry
+from spec.config import import_model
+from spec.delayed_work import make_spec
+from spec.lang import (
+    Bool,
+    Enum,
+    Fn,
+    Int,
+    Spec,
+    SpecError,
+    and_,
+    ite,
+    not_,
+    or_,
+    put,
+    select,
+    successors,
+    when,
+)
+from tests.classic import diehard, tcommit, twophase
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def summary(res: Result, liveness: bool = False) -> dict:
+    """Everything a user can see of a search, comparable across engines."""
+    out = {
+        "distinct": res.distinct,
+        "generated": res.generated,
+        "layers": list(res.layers),
+        "coverage": {k: list(v) for k, v in res.coverage.items()},
+        "deadlocks": res.deadlocks,
+        "stopped": res.stopped,
+        "queue_left": res.queue_left,
+        "violations": [
+            (v.name, v.trace.states, [i and i.label for i in v.trace.steps]) for v in res.violations
+        ],
+    }
+    if res.graph is not None:
+        out["edges"] = (list(res.graph.src), list(res.graph.dst), list(res.graph.inst))
+    if liveness:
+        out["liveness"] = [
+            (lv.name, lv.holds, lv.trace and lv.trace.states, lv.trace and lv.trace.loop)
+            for lv in check_liveness(res)
+        ]
+        out["witnesses"] = [(w.witness.name, w.trace and w.trace.states) for w in find_witnesses(res)]
+    return out
+
+
+def both(factory, opts: Options, liveness: bool = False) -> tuple[dict, dict]:
+    quiet = lambda _line: None  # noqa: E731
+    a = summary(native.explore(factory(), opts, quiet), liveness)
+    b = summary(bfs.explore(factory(), opts, quiet), liveness)
+    return a, b
+
+
+def _cell_differences(model: str, constants: dict) -> list[str]:
+    """What differs between the engines on one cell (compared in the worker: states do not pickle)."""
+    factory = lambda: import_model(model).make_spec(**constants)  # noqa: E731
+    a, b = both(factory, Options(stop_on_first=False, keep_graph=True), liveness=True)
+    assert a["distinct"] > 0 and a["witnesses"]
+    return [key for key in b if a[key] != b[key]]
+
+
+def test_every_matrix_cell_is_the_same_on_both_engines():
+    _props, cells = load_expectations(DEFAULT_EXPECTATIONS)
+    done, interrupted = run_all(_cell_differences, [(c.model, c.constants) for c in cells], 2)
+    assert not interrupted
+    assert {c.name: d for c, d in zip(cells, done, strict=True) if d} == {}
+
+
+CLASSICS = [
+    ("diehard", lambda: diehard.make_spec()),
+    ("diehard_goal", lambda: diehard.make_spec(goal_invariant=True)),
+    ("tcommit3", lambda: tcommit.make_spec(rms=3)),
+    ("twophase3", lambda: twophase.make_spec(rms=3)),
+    ("twophase4", lambda: twophase.make_spec(rms=4)),
+]
+
+
+@pytest.mark.parametrize("name,factory", CLASSICS, ids=[n for n, _ in CLASSICS])
+@pytest.mark.parametrize(
+    "opts",
+    [
+        Options(),
+        Options(stop_on_first=False, keep_graph=True),
+        Options(check_deadlock=False),
+        Options(max_depth=4, stop_on_first=False),
+    ],
+    ids=["first", "all", "nodeadlock", "depth4"],
+)
+def test_classic_specs_are_the_same_on_both_engines(name, factory, opts):
+    a, b = both(factory, opts)
+    assert a == b
+
+
+@pytest.mark.parametrize("limit", [1, 2, 7, 50, 500])
+def test_a_state_limit_stops_both_engines_at_the_same_place(limit):
+    a, b = both(lambda: make_spec(variant="rfc_fixed"), Options(max_states=limit, stop_on_first=False))
+    assert a == b
+    assert a["stopped"] == "max-states" and a["distinct"] == limit
+
+
+def test_selected_invariants_and_first_violation_are_the_same():
+    opts = Options(invariants=["NoMapAccessAfterFree", "NoIrqWorkUseAfterFree"])
+    a, b = both(lambda: make_spec(variant="rfc_fixed", rcu="tasks_trace"), opts)
+    assert a == b and a["violations"]
+
+
+def test_a_type_error_is_reported_as_the_python_engine_reports_it():
+    def factory():
+        spec = Spec("Overflow")
+        spec.var("x", Int(0, 3), init=0)
+
+        @spec.action()
+        def Inc(s):
+            return when(True, x=s.x + 1)
+
+        return spec
+
+    messages = []
+    for run in (native.explore, bfs.explore):
+        with pytest.raises(SpecError) as e:
+            run(factory(), Options(), lambda _line: None)
+        messages.append(str(e.value))
+    assert messages[0] == messages[1] == "action Inc sets x to 4, outside Int(0, 3)"
+
+
+def test_two_threads_give_what_one_gives():
+    factory = lambda: make_spec(variant="rfc_fixed", items=3)  # noqa: E731
+    opts = Options(stop_on_first=False)
+    one = summary(native.explore(factory(), opts, lambda _l: None, threads=1))
+    two = summary(native.explore(factory(), opts, lambda _l: None, threads=2))
+    assert one == two
+    sym = [native.explore(factory(), opts, lambda _l: None, threads=k, symmetry=True) for k in (1, 2)]
+    assert summary(sym[0]) == summary(sym[1])
+    assert max(one["layers"]) >= 2 * native.PARALLEL_BLOCK  # the parallel path did run
+
+
+# --------------------------------------------------------------------------- symmetry
+
+
+def orbit_count(spec: Spec) -> int:
+    """The number of orbits of the full reachable set under the spec's symmetry, in Python."""
+    groups = [(b, e) for b, e in spec.symmetries]
+    perms = []
+    for sigmas in itertools.product(*(list(itertools.permutations(range(len(b)))) for b, _ in groups)):
+        perms.append({id(b): s for (b, _), s in zip(groups, sigmas, strict=True)})
+    res = bfs.explore(spec, Options(stop_on_first=False), lambda _l: None)
+    reps = {min(tuple(symmetry.permute_state(spec, p, s)) for p in perms) for s in res.store.states}
+    return len(reps)
+
+
+@pytest.mark.parametrize(
+    "constants",
+    [
+        {"variant": "rfc_fixed", "cpus": 2, "items": 1},
+        {"variant": "rfc_fixed", "cpus": 3, "items": 1},
+        {"variant": "rfc_fixed", "progs": 2, "cpus": 1, "items": 1},
+        {"variant": "usercnt", "cpus": 2, "items": 1},
+    ],
+)
+def test_symmetry_counts_the_orbits_of_the_full_reachable_set(constants):
+    reduced = native.explore(
+        make_spec(**constants), Options(stop_on_first=False), lambda _l: None, symmetry=True
+    )
+    assert reduced.distinct == orbit_count(make_spec(**constants))
+    assert (
+        reduced.distinct
+        < bfs.explore(make_spec(**constants), Options(stop_on_first=False), lambda _l: None).distinct
+    )
+
+
+def test_symmetry_traces_are_concrete_and_replay():
+    spec = make_spec(variant="rfc_fixed")
+    res = native.explore(spec, Options(stop_on_first=False), lambda _l: None, symmetry=True)
+    assert res.violations
+    for v in res.violations:
+        states = v.trace.states
+        assert states[0] in spec.init_states()
+        for pre, inst, post in zip(states, v.trace.steps[1:], states[1:], strict=False):
+            assert (inst, post) in list(successors(spec, pre))
+        assert not spec.invariant_named(v.name).fn(states[-1])
+    full = bfs.explore(make_spec(variant="rfc_fixed"), Options(stop_on_first=False), lambda _l: None)
+    # the same shortest depths: the reduced search is a quotient of the full one
+    assert {v.name: v.depth for v in res.violations} == {v.name: v.depth for v in full.violations}
+
+
+# --------------------------------------------------------------------------- random specs
+
+E = Enum("E", 3)
+
+
+def _int_expr(depth: int):
+    leaf = st.one_of(
+        st.integers(-1, 3).map(lambda c: ("const", c)),
+        st.just(("x",)),
+        st.just(("y",)),
+        st.sampled_from(range(3)).map(lambda i: ("f", i)),
+        st.just(("fsel",)),
+    )
+    if depth == 0:
+        return leaf
+    sub = _int_expr(depth - 1)
+    return st.one_of(
+        leaf,
+        st.tuples(st.just("+"), sub, sub),
+        st.tuples(st.just("-"), sub, sub),
+        st.tuples(st.just("ite"), _bool_expr(depth - 1), sub, sub),
+    )
+
+
+def _bool_expr(depth: int):
+    leaf = st.one_of(
+        st.booleans().map(lambda b: ("bconst", b)),
+        st.just(("b",)),
+        st.sampled_from(range(3)).map(lambda i: ("eis", i)),
+    )
+    if depth == 0:
+        return leaf
+    ints = _int_expr(depth - 1)
+    sub = _bool_expr(depth - 1)
+    return st.one_of(
+        leaf,
+        st.tuples(st.just("=="), ints, ints),
+        st.tuples(st.just("<"), ints, ints),
+        st.tuples(st.just("and"), sub, sub),
+        st.tuples(st.just("or"), sub, sub),
+        st.tuples(st.just("not"), sub),
+    )
+
+
+def ev(e, s, i):
+    """An expression on a concrete or Z3 state, through the spec language's helpers only."""
+    op = e[0]
+    if op == "const" or op == "bconst":
+        return e[1]
+    if op in ("x", "y", "b"):
+        return getattr(s, op)
+    if op == "f":
+        return s.f[e[1]]
+    if op == "fsel":
+        return select(s.f, s.e)
+    if op == "eis":
+        return s.e == e[1]
+    if op == "+":
+        return ev(e[1], s, i) + ev(e[2], s, i)
+    if op == "-":
+        return ev(e[1], s, i) - ev(e[2], s, i)
+    if op == "ite":
+        return ite(ev(e[1], s, i), ev(e[2], s, i), ev(e[3], s, i))
+    if op == "==":
+        return ev(e[1], s, i) == ev(e[2], s, i)
+    if op == "<":
+        return ev(e[1], s, i) < ev(e[2], s, i)
+    if op == "and":
+        return and_(ev(e[1], s, i), ev(e[2], s, i))
+    if op == "or":
+        return or_(ev(e[1], s, i), ev(e[2], s, i))
+    if op == "not":
+        return not_(ev(e[1], s, i))
+    raise AssertionError(op)
+
+
+@st.composite
+def random_specs(draw):
+    actions = []
+    for _ in range(draw(st.integers(1, 4))):
+        guard = draw(_bool_expr(2))
+        updates = {}
+        for var in draw(st.sets(st.sampled_from(["x", "y", "b", "e", "f"]), max_size=3)):
+            if var == "b":
+                updates[var] = draw(_bool_expr(1))
+            elif var == "e":
+                updates[var] = draw(st.sampled_from([("econst", 0), ("econst", 2), ("erot",)]))
+            else:
+                updates[var] = draw(_int_expr(2))
+        actions.append((guard, updates, draw(st.booleans())))
+    inv = draw(_bool_expr(2))
+    constraint = draw(st.one_of(st.none(), _bool_expr(1)))
+    return actions, inv, constraint
+
+
+def build(desc) -> Spec:
+    actions, inv, constraint = desc
+    spec = Spec("Random")
+    spec.var("x", Int(-2, 5), init=0)
+    spec.var("y", Int(0, 3), init=[0, 1], any_of=True)
+    spec.var("b", Bool, init=False)
+    spec.var("e", E, init=0)
+    spec.var("f", Fn(E, Int(0, 4)), init=(0, 1, 2))
+
+    def value(var, e, s, i):
+        if var == "e":
+            return e[1] if e[0] == "econst" else ite(s.e == 2, 0, ite(s.e == 1, 2, 1))
+        if var == "f":
+            return put(s.f, i, ev(e, s, i))
+        return ev(e, s, i)
+
+    for k, (guard, updates, param) in enumerate(actions):
+
+        def fn(s, i=0, guard=guard, updates=updates):
+            return when(ev(guard, s, i), **{v: value(v, e, s, i) for v, e in updates.items()})
+
+        fn.__name__ = f"A{k}"
+        spec.action(**({"i": E} if param else {}))(fn)
+    spec.add_invariant("Inv", lambda s: ev(inv, s, 0))
+    if constraint is not None:
+        spec.state_constraint(lambda s: ev(constraint, s, 0))
+    return spec
+
+
+def _outcome(run, desc, opts):
+    try:
+        return summary(run(build(desc), opts, lambda _l: None))
+    except SpecError as e:
+        return f"SpecError: {e}"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_specs(), st.booleans())
+def test_random_specs_are_the_same_on_both_engines(desc, stop_on_first):
+    opts = Options(stop_on_first=stop_on_first, keep_graph=True)
+    assert _outcome(native.explore, desc, opts) == _outcome(bfs.explore, desc, opts)
+
+
+# --------------------------------------------------------------------------- fallback and CLI
+
+
+def _cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    import os
+
+    full = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "explorer", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=full,
+        timeout=300,
+    )
+
+
+def test_without_a_compiler_the_python_engine_runs_with_a_notice(tmp_path):
+    r = _cli(
+        "check",
+        "tests/classic/diehard.toml",
+        "--out",
+        str(tmp_path),
+        env={"CC": "no-such-cc", "BPF_CHECKER_CACHE": str(tmp_path / "cache")},
+    )
+    assert r.returncode == 0, r.stderr
+    notice = [line for line in r.stderr.splitlines() if line.startswith("notice:")]
+    why = "no C compiler (cc, or $CC) on this machine"
+    assert notice == [f"notice: compiled engine unavailable ({why}); using the Python engine"]
+    assert "Engine: python" in r.stdout
+
+
+def test_check_says_which_engine_ran(tmp_path):
+    native_run = _cli("check", "tests/classic/diehard.toml", "--out", str(tmp_path))
+    python_run = _cli("check", "tests/classic/diehard.toml", "--out", str(tmp_path), "--engine", "python")
+    assert "Engine: native (C" in native_run.stdout
+    assert "Engine: python" in python_run.stdout
+    timing = ("Engine:", "seconds", "distinct/s")
+    assert [ln for ln in native_run.stdout.splitlines() if not ln.startswith(timing)] == [
+        ln for ln in python_run.stdout.splitlines() if not ln.startswith(timing)
+    ]
+
+
+def test_generated_source_is_kept_beside_the_library():
+    lib = native.load(make_spec(variant="rfc_fixed"))
+    source = lib.path.with_suffix(".c").read_text()
+    assert "/* SubmitClaim(" in source or "/* ProgRunSubmit(" in source
+    assert "L_prog_refcnt__prog0" in source
