@@ -37,6 +37,7 @@ ends with its last state repeated once.
 
 from __future__ import annotations
 
+import ctypes
 import time
 from array import array
 from collections.abc import Callable, Sequence
@@ -44,7 +45,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from explorer.bfs import Result, Trace
+from explorer.native import I32, I64, graph_core
 from spec.lang import Fairness, Instance, Spec, SpecError, Temporal
+
+_NOT = bytes([1, 0]) + bytes(254)  # bytes.translate table: 0 -> 1, 1 -> 0
 
 KINDS = ("leadsto", "alwayseventually", "eventuallyalways")
 
@@ -138,10 +142,33 @@ class _Csr:
     inst: array
 
 
-def _build_csr(res: Result) -> _Csr:
+def _int32(a: array) -> array:
+    return a if a.typecode == "i" else array("i", a)
+
+
+def _ptr(a: Any, ctype: Any) -> Any:
+    """A ctypes pointer to the buffer of an array or bytearray (no copy)."""
+    return (ctype * max(1, len(a))).from_buffer(a) if len(a) else None
+
+
+def _build_csr(res: Result, core: Any = None) -> _Csr:
     g = res.graph
     assert g is not None
     n = len(res.store)
+    if core is not None:
+        src, dst_all, inst_all = _int32(g.src), _int32(g.dst), _int32(g.inst)
+        m = len(src)
+        off = array("q", bytes(8 * (n + 1)))
+        dst = array("i", bytes(4 * m))
+        ins = array("i", bytes(4 * m))
+        kept = core.gc_csr(
+            ctypes.c_int64(n), ctypes.c_int64(m), _ptr(src, I32), _ptr(dst_all, I32), _ptr(inst_all, I32),
+            _ptr(off, I64), _ptr(dst, I32), _ptr(ins, I32),
+        )  # fmt: skip
+        if kept < 0:
+            raise MemoryError("liveness: out of memory building the graph")
+        del dst[kept:], ins[kept:]
+        return _Csr(n, off, dst, ins)
     off = array("q", bytes(8 * (n + 1)))
     dst = array("q")
     ins = array("l")
@@ -171,8 +198,10 @@ def _build_csr(res: Result) -> _Csr:
 class _Search:
     """SCC decomposition and fair-component refinement over one graph, shared by all properties."""
 
-    def __init__(self, csr: _Csr, conds: list[_Cond], n_insts: int) -> None:
+    def __init__(self, csr: _Csr, conds: list[_Cond], n_insts: int, core: Any = None) -> None:
         self.g = csr
+        self.core = core
+        self.n_insts = n_insts
         self.conds = conds
         by_inst: list[list[int]] = [[] for _ in range(n_insts)]
         for ci, c in enumerate(conds):
@@ -291,6 +320,8 @@ class _Search:
 
     def fair_components(self, nodes: Sequence[int], required: bytearray | None) -> list[list[int]]:
         """The maximal fair SCCs within nodes (that contain a required state, if given)."""
+        if self.core is not None:
+            return self._fair_components_c(nodes, required)
         work = self.sccs(nodes, self.new_tag(nodes))
         fair: list[list[int]] = []
         while work:
@@ -309,6 +340,40 @@ class _Search:
                 if rest:
                     work.extend(self.sccs(rest, tag))
         return fair
+
+    def _fair_components_c(self, nodes: Sequence[int], required: bytearray | None) -> list[list[int]]:
+        """fair_components in C (graph_core.c's gc_fair); the same components, examined count included."""
+        g, n = self.g, self.g.n
+        conds = self.conds
+        by_off = array("q", [0])
+        by_cond = array("i")
+        for cs in self.by_inst:
+            by_cond.extend(cs)
+            by_off.append(len(by_cond))
+        is_sf = bytearray(c.kind == "SF" for c in conds)
+        cond_inst = array("i", [c.inst for c in conds])
+        node_arr = nodes if isinstance(nodes, array) and nodes.typecode == "i" else array("i", nodes)
+        comp_of = array("i", bytes(4 * n))
+        tag = ctypes.c_int64(self.tag)
+        examined = ctypes.c_int64(0)
+        k = self.core.gc_fair(
+            ctypes.c_int64(n), _ptr(g.off, I64), _ptr(g.dst, I32), _ptr(g.inst, I32),
+            ctypes.c_int32(self.n_insts), ctypes.c_int32(len(conds)), _ptr(is_sf, ctypes.c_int8),
+            _ptr(cond_inst, I32), _ptr(by_off, I64), _ptr(by_cond, I32), _ptr(node_arr, I32),
+            ctypes.c_int64(len(node_arr)), _ptr(required, ctypes.c_uint8) if required is not None else None,
+            _ptr(comp_of, I32), _ptr(self.mark, I64), _ptr(self.idx, I64), _ptr(self.low, I64),
+            _ptr(self.onstack, ctypes.c_int8), ctypes.byref(tag), ctypes.byref(examined),
+        )  # fmt: skip
+        if k < 0:
+            raise MemoryError("liveness: out of memory decomposing the graph")
+        self.tag = tag.value
+        self.examined += examined.value
+        comps: list[list[int]] = [[] for _ in range(k)]
+        if k:
+            for v, c in enumerate(comp_of):
+                if c >= 0:
+                    comps[c].append(v)
+        return comps
 
     # ---- lasso cycle construction
 
@@ -435,12 +500,20 @@ def check_liveness(
     result: Result,
     props: Sequence[str | Temporal] | None = None,
     fairness: Sequence[Fairness] | None = None,
+    impl: str = "auto",
 ) -> list[LivenessVerdict]:
     """Check temporal properties on an exhausted search with ``keep_graph=True``.
 
     ``props``: property names or Temporal objects (default: all of ``result.spec.properties``).
     ``fairness``: overrides ``spec.fairness`` (default: the spec's own fairness).
+    ``impl``: "c" runs the graph algorithms compiled (``graph_core.c``), "python" the reference code
+    below; "auto" is "c" where a C compiler exists. Both give the same verdicts, counts and lassos.
     """
+    if impl not in ("auto", "c", "python"):
+        raise ValueError(f"check_liveness: impl must be auto, c or python, not {impl!r}")
+    core = None if impl == "python" else graph_core()
+    if impl == "c" and core is None:
+        raise ValueError("check_liveness: impl='c' needs a C compiler")
     _require_graph(result)
     spec = result.spec
     chosen: list[Temporal] = []
@@ -464,7 +537,7 @@ def check_liveness(
     labels = [c.label for c in conds]
     if not chosen:
         return []
-    search = _Search(_build_csr(result), conds, len(spec.instances()))
+    search = _Search(_build_csr(result, core), conds, len(spec.instances()), core)
     return [_check_one(result, search, t, labels) for t in chosen]
 
 
@@ -484,13 +557,13 @@ def _check_one(res: Result, search: _Search, prop: Temporal, labels: list[str]) 
     if prop.kind == "leadsto":
         assert prop.q is not None
         q = _eval(prop.q, states, f"property {prop.name}: Q")
-        nodes, dist, pred_state, pred_inst = _reach_not_q(res, g, p, q)
+        nodes, dist, pred_state, pred_inst = _reach_not_q(res, g, p, q, search.core)
     elif prop.kind == "alwayseventually":
-        nodes = [v for v in range(n) if not p[v]]
+        nodes = array("i", (v for v in range(n) if not p[v]))
         dist = None
     else:
-        nodes = list(range(n))
-        required = bytearray(1 - x for x in p)
+        nodes = array("i", range(n))
+        required = p.translate(_NOT)
         dist = None
     fair = search.fair_components(nodes, required) if nodes else []
     verdict = LivenessVerdict(
@@ -521,13 +594,28 @@ def _check_one(res: Result, search: _Search, prop: Temporal, labels: list[str]) 
     return verdict
 
 
-def _reach_not_q(res: Result, g: _Csr, p: bytearray, q: bytearray) -> tuple[list[int], array, array, array]:
+def _reach_not_q(
+    res: Result, g: _Csr, p: bytearray, q: bytearray, core: Any = None
+) -> tuple[Sequence[int], array, array, array]:
     """The ~Q states reachable inside ~Q from a P /\\ ~Q state, with shortest-prefix links.
 
     A multi-source BFS where each source starts at its own BFS depth, so dist[v] is the length of the
     shortest path init ->* (P /\\ ~Q state) ->* v whose second part stays in ~Q.
     """
     n = g.n
+    if core is not None:
+        parent = _int32(res.store.parent)
+        nodes = array("i", bytes(4 * n))
+        dist, pred_state, pred_inst = (array("q", bytes(8 * n)) for _ in range(3))
+        nn = core.gc_reach_not_q(
+            ctypes.c_int64(n), _ptr(g.off, I64), _ptr(g.dst, I32), _ptr(g.inst, I32), _ptr(parent, I32),
+            _ptr(p, ctypes.c_uint8), _ptr(q, ctypes.c_uint8), _ptr(nodes, I32), _ptr(dist, I64),
+            _ptr(pred_state, I64), _ptr(pred_inst, I64),
+        )  # fmt: skip
+        if nn < 0:
+            raise MemoryError("liveness: out of memory searching the ~Q region")
+        del nodes[nn:]
+        return nodes, dist, pred_state, pred_inst
     parent = res.store.parent
     depth = array("q", bytes(8 * n))
     for v in range(n):

@@ -163,11 +163,38 @@ def load(spec: Spec, symmetry: bool = False) -> Library:
     return library
 
 
-def _compile(cmd: list[str], source: str, folder: Path, so: Path) -> float:
+GRAPH_CORE = Path(__file__).with_name("graph_core.c")
+_GRAPH_LIB: list[Any] = []  # the loaded graph core, once per process ([None]: unavailable)
+
+
+def graph_core() -> Any | None:
+    """The liveness pass's graph algorithms compiled (``graph_core.c``), or None without a compiler."""
+    if not _GRAPH_LIB:
+        cc = compiler()
+        lib = None
+        if cc is not None:
+            source = GRAPH_CORE.read_text()
+            cmd = [cc, *CFLAGS]
+            digest = hashlib.sha256("\0".join([source, " ".join(cmd)]).encode()).hexdigest()[:20]
+            so = cache_dir() / f"graph_core-{digest}.so"
+            try:
+                if not so.exists():
+                    _compile(cmd, source, cache_dir(), so, include_runtime=False)
+                lib = ctypes.CDLL(str(so))
+                for name in ("gc_csr", "gc_fair", "gc_reach_not_q"):
+                    getattr(lib, name).restype = ctypes.c_int64
+            except (NativeUnavailable, OSError) as e:
+                print(f"notice: the liveness pass runs in Python ({e})", file=sys.stderr)
+                lib = None
+        _GRAPH_LIB.append(lib)
+    return _GRAPH_LIB[0]
+
+
+def _compile(cmd: list[str], source: str, folder: Path, so: Path, include_runtime: bool = True) -> float:
     t0 = time.monotonic()
     folder.mkdir(parents=True, exist_ok=True)
     c_file = so.with_suffix(".c")
-    body = source + f'\n#include "{RUNTIME}"\n'
+    body = source + (f'\n#include "{RUNTIME}"\n' if include_runtime else "")
     with tempfile.TemporaryDirectory(dir=folder) as tmp:
         tmp_c = Path(tmp) / c_file.name
         tmp_c.write_text(body)

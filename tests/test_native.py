@@ -48,7 +48,7 @@ from tests.classic import diehard, tcommit, twophase
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def summary(res: Result, liveness: bool = False) -> dict:
+def summary(res: Result, liveness: str | None = None) -> dict:
     """Everything a user can see of a search, comparable across engines."""
     out = {
         "distinct": res.distinct,
@@ -66,17 +66,25 @@ def summary(res: Result, liveness: bool = False) -> dict:
         out["edges"] = (list(res.graph.src), list(res.graph.dst), list(res.graph.inst))
     if liveness:
         out["liveness"] = [
-            (lv.name, lv.holds, lv.trace and lv.trace.states, lv.trace and lv.trace.loop)
-            for lv in check_liveness(res)
+            (
+                lv.name,
+                lv.holds,
+                lv.components,
+                lv.region,
+                lv.trace and lv.trace.states,
+                lv.trace and lv.trace.loop,
+            )
+            for lv in check_liveness(res, impl=liveness)
         ]
         out["witnesses"] = [(w.witness.name, w.trace and w.trace.states) for w in find_witnesses(res)]
     return out
 
 
 def both(factory, opts: Options, liveness: bool = False) -> tuple[dict, dict]:
+    """The compiled engine (with the liveness pass in C) and the Python reference (liveness in Python)."""
     quiet = lambda _line: None  # noqa: E731
-    a = summary(native.explore(factory(), opts, quiet), liveness)
-    b = summary(bfs.explore(factory(), opts, quiet), liveness)
+    a = summary(native.explore(factory(), opts, quiet), "c" if liveness else None)
+    b = summary(bfs.explore(factory(), opts, quiet), "python" if liveness else None)
     return a, b
 
 
