@@ -1,123 +1,197 @@
-"""Explorer throughput, measured, not asserted: `make bench` (or `python bench/bench.py`).
+"""Explorer throughput, measured, not asserted: `make bench` (or `python bench/bench.py [--quick]`).
 
-For each spec it prints distinct states per second and states generated per second of explorer.bfs, the
-same figures for a naive reference search measured in the same run (a dict of states and
-spec.lang.successors, the obvious implementation), their ratio, and the memory per stored state (a
-separate run under tracemalloc, so the timing runs are not slowed by it). It then times the liveness
-pass (SCCs under fairness) on the largest matrix cell.
+Every figure is measured in this run, each search in a fresh process (so its peak RSS is its own):
+
+1. Engines: the compiled engine (explorer.native, one thread) against the Python reference
+   (explorer.bfs) on the same spec: distinct and generated counts (which must agree), seconds, distinct
+   states per second, the speed-up, and the compile time (spec to C to a loaded library, with an empty
+   cache) shown apart from the search.
+2. Memory: bytes per stored state of the compiled store (packed state, parent link, action, and the
+   hash table's share), and the process's peak RSS.
+3. Symmetry: rfc_fixed at 3 CPUs, full count against the number of orbits under the declared symmetry.
+4. Both cores: the compiled search with 2 threads against 1 (same counts).
+5. Liveness: on the largest matrix cell, the search (keeping the graph) against the liveness pass in C
+   and in Python.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import resource
+import subprocess
 import sys
+import tempfile
 import time
-import tracemalloc
-from collections import deque
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 from tabulate import tabulate  # noqa: E402
 
-from explorer.bfs import Options, explore  # noqa: E402
-from explorer.liveness import check_liveness  # noqa: E402
-from spec.delayed_work import make_spec  # noqa: E402
-from spec.lang import Spec, successors  # noqa: E402
-from tests.classic import twophase  # noqa: E402
+SPECS = {
+    "TwoPhase rms=8": ("tests.classic.twophase", {"rms": 8}),
+    "TwoPhase rms=6": ("tests.classic.twophase", {"rms": 6}),
+    "rfc_fixed 2 CPUs x 2 items": ("spec.delayed_work", {"variant": "rfc_fixed"}),
+    "rfc_fixed 3 CPUs x 2 items": ("spec.delayed_work", {"variant": "rfc_fixed", "cpus": 3}),
+    "largest matrix cell (usercnt_cb_submits)": ("spec.delayed_work", {"variant": "usercnt", "callback": "submits"}),
+}  # fmt: skip
 
 
-def naive_bfs(spec: Spec) -> tuple[int, int]:
-    """The reference: what a first implementation would do (a set of states, successors(), every
-    invariant on every new state, no parent links or statistics). Returns (distinct, generated)."""
-    seen = {}
-    queue = deque()
-    generated = 0
-    invs = [p.fn for p in spec.invariants]
-    for s in spec.init_states():
-        generated += 1
-        if s not in seen:
-            seen[s] = None
-            queue.append(s)
-            [inv(s) for inv in invs]
-    while queue:
-        s = queue.popleft()
-        for _inst, t in successors(spec, s):
-            generated += 1
-            if t not in seen:
-                seen[t] = None
-                queue.append(t)
-                [inv(t) for inv in invs]
-    return len(seen), generated
+# --------------------------------------------------------------------------- one measurement (child)
 
 
-def timed(fn):
-    t0 = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - t0
+def _spec(name: str):
+    import importlib
+
+    module, constants = SPECS[name]
+    return importlib.import_module(module).make_spec(**constants)
 
 
-def bytes_per_state(spec: Spec) -> float:
-    tracemalloc.start()
-    res = explore(spec, Options(stop_on_first=False), progress=lambda _l: None)
-    _cur, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return peak / max(res.distinct, 1)
+def measure(job: dict) -> dict:
+    """Run one search in this process and return its figures."""
+    from explorer import bfs, native
+    from explorer.bfs import Options
+    from explorer.liveness import check_liveness
+
+    quiet = lambda _line: None  # noqa: E731
+    out: dict = {}
+    if job["engine"] == "python":
+        t0 = time.perf_counter()
+        res = bfs.explore(_spec(job["spec"]), Options(stop_on_first=False), quiet)
+        out["seconds"] = time.perf_counter() - t0
+    else:
+        spec = _spec(job["spec"])
+        t0 = time.perf_counter()
+        lib = native.load(spec, job.get("symmetry", False))
+        out["compile"] = time.perf_counter() - t0
+        out["compile_cc"] = lib.compile_seconds
+        opts = Options(stop_on_first=False, keep_graph=job.get("liveness", False))
+        t0 = time.perf_counter()
+        res = native.explore(spec, opts, quiet, symmetry=job.get("symmetry", False), threads=job.get("threads", 1))
+        out["seconds"] = time.perf_counter() - t0
+        out["store_bytes"] = res.store_bytes
+        out["record_bytes"] = lib.program.record_bytes
+        if job.get("liveness"):
+            for impl in ("c", "python"):
+                t0 = time.perf_counter()
+                verdicts = check_liveness(res, impl=impl)
+                out[f"liveness_{impl}"] = time.perf_counter() - t0
+            out["edges"] = len(res.graph.src)
+            out["properties"] = len(verdicts)
+    out["distinct"], out["generated"], out["depth"] = res.distinct, res.generated, res.depth
+    out["rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--quick", action="store_true", help="smaller specs only")
-    args = ap.parse_args()
-    specs = [("TwoPhase rms=5", lambda: twophase.make_spec(rms=5))]
-    if not args.quick:
-        specs += [
-            ("TwoPhase rms=6", lambda: twophase.make_spec(rms=6)),
-            ("delayed_work rfc_fixed", lambda: make_spec(variant="rfc_fixed")),
-            ("delayed_work rfc_fixed cb=submits", lambda: make_spec(variant="rfc_fixed", callback="submits")),
-        ]
+def run(job: dict) -> dict:
+    """measure(job) in a fresh process, with an empty compile cache (so compile time is measured)."""
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "BPF_CHECKER_CACHE": cache, "PYTHONPATH": str(ROOT)}
+        r = subprocess.run(
+            [sys.executable, __file__, "--child", json.dumps(job)], capture_output=True, text=True, env=env
+        )
+    if r.returncode != 0:
+        raise SystemExit(f"bench: {job} failed:\n{r.stderr}")
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+# --------------------------------------------------------------------------- the tables (parent)
+
+
+def engines(names: list[str]) -> None:
     rows = []
-    for name, factory in specs:
-        res, t_bfs = timed(
-            lambda f=factory: explore(f(), Options(stop_on_first=False), progress=lambda _l: None)
-        )
-        (n_ref, g_ref), t_ref = timed(lambda f=factory: naive_bfs(f()))
-        assert (n_ref, g_ref) == (res.distinct, res.generated), "the reference disagrees with explorer.bfs"
-        rows.append(
-            [
-                name,
-                res.distinct,
-                res.generated,
-                f"{res.distinct / t_bfs:,.0f}",
-                f"{res.generated / t_bfs:,.0f}",
-                f"{n_ref / t_ref:,.0f}",
-                f"{t_ref / t_bfs:.2f}x",
-                f"{bytes_per_state(factory()):,.0f}",
-            ]
-        )
+    for name in names:
+        py = run({"spec": name, "engine": "python"})
+        c = run({"spec": name, "engine": "native"})
+        assert (c["distinct"], c["generated"]) == (py["distinct"], py["generated"]), f"{name}: engines disagree"
+        rows.append([
+            name, c["distinct"], c["generated"], c["depth"],
+            f"{py['seconds']:.1f}", f"{c['seconds']:.2f}", f"{py['seconds'] / c['seconds']:.0f}x",
+            f"{py['distinct'] / py['seconds']:,.0f}", f"{c['distinct'] / c['seconds']:,.0f}",
+            f"{c['compile']:.1f} ({c['compile_cc']:.1f})",
+            f"{c['record_bytes']} + {c['store_bytes'] / c['distinct'] - c['record_bytes']:.1f}",
+            f"{py['rss_mib']:.0f} / {c['rss_mib']:.0f}",
+        ])  # fmt: skip
+    print("1-2. Compiled engine (1 thread) against the Python BFS, same spec, same machine, this run")
     print(
         tabulate(
             rows,
-            headers=["spec", "distinct", "generated", "distinct/s", "generated/s", "naive distinct/s",
-                     "speed-up", "bytes/state"],
+            headers=["spec", "distinct", "generated", "depth", "python s", "native s", "speed-up",
+                     "python distinct/s", "native distinct/s", "compile s (cc)", "bytes/state: record + table",
+                     "peak RSS MiB py / native"],
+        )
+    )  # fmt: skip
+    print(
+        "bytes/state: a record (packed state + parent id + action) plus the hash table's and chunk table's"
+        " share, i.e. the compiled store's whole allocation divided by the states stored; compile: C from"
+        " the spec's Z3 terms plus cc -O2 (cc alone in brackets)\n"
+    )
+
+
+def symmetry_table() -> None:
+    name = "rfc_fixed 3 CPUs x 2 items"
+    full = run({"spec": name, "engine": "native"})
+    red = run({"spec": name, "engine": "native", "symmetry": True})
+    bound = full["distinct"] / 6
+    print("3. Symmetry (CPU, Item and Prog values interchangeable, as the spec declares)")
+    print(
+        tabulate(
+            [[name, full["distinct"], red["distinct"], f"{bound:,.0f}", f"{red['distinct'] / bound:.2f}",
+              f"{full['seconds']:.2f}", f"{red['seconds']:.2f}"]],
+            headers=["spec", "full", "orbits", "full / 3!", "orbits / (full / 3!)", "full s", "reduced s"],
+        )
+    )  # fmt: skip
+    print()
+
+
+def threads_table(names: list[str]) -> None:
+    rows = []
+    for name in names:
+        one = run({"spec": name, "engine": "native", "threads": 1})
+        two = run({"spec": name, "engine": "native", "threads": 2})
+        assert (one["distinct"], one["generated"]) == (two["distinct"], two["generated"])
+        rows.append([name, one["distinct"], f"{one['seconds']:.2f}", f"{two['seconds']:.2f}",
+                     f"{one['seconds'] / two['seconds']:.2f}x"])  # fmt: skip
+    print(f"4. Both cores ({os.cpu_count()} CPUs here): 2 threads against 1, same counts")
+    print(tabulate(rows, headers=["spec", "distinct", "1 thread s", "2 threads s", "speed-up"]))
+    print()
+
+
+def liveness_table() -> None:
+    name = "largest matrix cell (usercnt_cb_submits)"
+    r = run({"spec": name, "engine": "native", "liveness": True})
+    print("5. Liveness on the largest matrix cell (graph kept)")
+    print(
+        tabulate(
+            [[r["distinct"], r["edges"], r["properties"], f"{r['seconds']:.3f}", f"{r['liveness_c']:.3f}",
+              f"{r['liveness_python']:.2f}"]],
+            headers=["states", "edges", "properties", "search s", "liveness in C s", "liveness in Python s"],
         )
     )  # fmt: skip
 
-    cell = {"variant": "usercnt", "callback": "submits"}
-    spec = make_spec(**cell)
-    res, t_bfs = timed(
-        lambda: explore(spec, Options(stop_on_first=False, keep_graph=True), progress=lambda _l: None)
-    )
-    verdicts, t_live = timed(lambda: check_liveness(res))
-    tracemalloc.start()  # only the liveness pass's own allocations are traced
-    check_liveness(res)
-    _, peak_live = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    print(
-        f"\nliveness on the largest matrix cell {cell}: {res.distinct} states, {len(res.graph.src)} edges; "
-        f"BFS keeping the graph {t_bfs:.1f}s, liveness pass {t_live:.1f}s for {len(verdicts)} properties "
-        f"(+{100 * t_live / t_bfs:.0f}% time), {peak_live / 2**20:.0f} MiB peak allocated by the pass"
-    )
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="small specs only (seconds, not minutes)")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        print(json.dumps(measure(json.loads(args.child))))
+        return
+    t0 = time.monotonic()
+    if args.quick:
+        engines(["TwoPhase rms=6", "rfc_fixed 2 CPUs x 2 items"])
+        threads_table(["TwoPhase rms=6"])
+    else:
+        engines(["TwoPhase rms=8", "rfc_fixed 2 CPUs x 2 items", "rfc_fixed 3 CPUs x 2 items",
+                 "largest matrix cell (usercnt_cb_submits)"])  # fmt: skip
+        symmetry_table()
+        threads_table(["TwoPhase rms=8", "rfc_fixed 3 CPUs x 2 items"])
+    liveness_table()
+    print(f"\nbench took {time.monotonic() - t0:.0f}s")
 
 
 if __name__ == "__main__":

@@ -231,6 +231,11 @@ class Program:
     skipped_state: set[int] = field(default_factory=set)
     skipped_step: set[int] = field(default_factory=set)
 
+    @property
+    def record_bytes(self) -> int:
+        """A stored state's record in native_search.c: packed state, parent id, action instance."""
+        return state_bytes(self.leaves) + 4 + (2 if len(self.instances) < 65535 else 4)
+
 
 def _ident(name: str) -> str:
     return "L_" + re.sub(r"\W", "_", name.replace("][", "__").replace("[", "__").rstrip("]"))

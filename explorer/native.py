@@ -20,12 +20,15 @@ import hashlib
 import itertools
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from array import array
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -199,13 +202,75 @@ def _compile(cmd: list[str], source: str, folder: Path, so: Path, include_runtim
         tmp_c = Path(tmp) / c_file.name
         tmp_c.write_text(body)
         tmp_so = Path(tmp) / so.name
-        r = subprocess.run([*cmd, "-o", str(tmp_so), str(tmp_c)], capture_output=True, text=True)
-        if r.returncode != 0:
-            first = (r.stderr.strip().splitlines() or ["no message"])[0]
+        # cc runs as a process group of its own (cc1, as, ld), so that an interrupted compile leaves
+        # nothing behind: the whole group is killed and reaped before the interrupt goes on.
+        _become_subreaper()
+        proc = subprocess.Popen(
+            [*cmd, "-o", str(tmp_so), str(tmp_c)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            process_group=0,
+        )  # fmt: skip
+        try:
+            with _reap_on_sigterm(proc):
+                _, err = proc.communicate()
+        except BaseException:
+            _kill_group(proc)
+            raise
+        if proc.returncode != 0:
+            first = (err.strip().splitlines() or ["no message"])[0]
             raise NativeUnavailable(f"the C compiler failed on {c_file.name}: {first}")
         os.replace(tmp_c, c_file)  # atomic: a concurrent process sees the old file or the whole new one
         os.replace(tmp_so, so)
     return time.monotonic() - t0
+
+
+_SUBREAPER: list[bool] = []
+
+
+def _become_subreaper() -> None:
+    """Adopt our orphaned descendants (Linux PR_SET_CHILD_SUBREAPER), so that a killed compiler's own
+    children (cc1, as) can be reaped here: where PID 1 reaps nothing (some containers), they would
+    otherwise stay as zombies."""
+    if not _SUBREAPER:
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+        except (OSError, AttributeError):
+            pass  # not Linux: the orphans go to init, as usual
+        _SUBREAPER.append(True)
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    """Kill the compiler's process group and reap every member (adopted ones included)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+    while True:
+        try:
+            os.waitpid(-proc.pid, 0)
+        except ChildProcessError:
+            break
+
+
+@contextmanager
+def _reap_on_sigterm(proc: subprocess.Popen) -> Iterator[None]:
+    """While waiting for cc in a process where SIGTERM kills outright (matrix workers leave it at the
+    default, so that a long Z3 call cannot delay their end), SIGTERM first kills and reaps the
+    compiler's process group, then ends this process as SIGTERM would: nothing is left orphaned."""
+    main = threading.current_thread() is threading.main_thread()
+    if not main or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
+        yield
+        return
+
+    def die(_signum: int, _frame: Any) -> None:
+        _kill_group(proc)
+        os._exit(128 + signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, die)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _declare(lib: Any) -> None:

@@ -21,6 +21,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -172,13 +173,6 @@ static int64_t add_state(search *x, const uint8_t *p, uint64_t h, uint32_t paren
     if (x->n >= 0xFFFFFFFEll) return ADD_FAILED;
     int64_t id = x->n;
     if ((id >> CHUNK_BITS) >= x->nchunks) {
-        if (x->nchunks == x->chunks_cap) {
-            int64_t cap = x->chunks_cap ? 2 * x->chunks_cap : 64;
-            uint8_t **c = realloc(x->chunks, (size_t)cap * sizeof *c);
-            if (!c) return ADD_FAILED;
-            x->chunks = c;
-            x->chunks_cap = cap;
-        }
         uint8_t *chunk = malloc((size_t)CHUNK * RECB);
         if (!chunk) return ADD_FAILED;
         x->chunks[x->nchunks++] = chunk;
@@ -274,9 +268,23 @@ static int emit(search *x, int inst, leaf_t *t, int ok) {
 }
 
 /* Insert the successors of state cur (computed into buf) as bfs.py does; 1 if the search stops. */
-static int insert_successors(search *x, int64_t cur, const succ_t *buf, int64_t nbuf, int enabled) {
+/* Table look-ups are cache misses (a slot, then the record it names); successors are known ahead, so
+ * the slot of the successor PF_SLOT places ahead and the record of the one PF_REC ahead are
+ * prefetched, which overlaps those misses. ahead: how many more successors follow buf in memory. */
+#define PF_SLOT 24
+#define PF_REC 12
+static inline void prefetch_ahead(const search *x, const succ_t *o, int64_t ahead) {
+    if (ahead > PF_SLOT && o[PF_SLOT].kind == 0) __builtin_prefetch(&x->table[o[PF_SLOT].h & x->tmask]);
+    if (ahead > PF_REC && o[PF_REC].kind == 0) {
+        uint32_t slot = x->table[o[PF_REC].h & x->tmask];
+        if (slot) __builtin_prefetch(rec(x, slot - 1));
+    }
+}
+
+static int insert_successors(search *x, int64_t cur, const succ_t *buf, int64_t nbuf, int enabled, int64_t ahead) {
     for (int64_t k = 0; k < nbuf; k++) {
         const succ_t *o = &buf[k];
+        prefetch_ahead(x, o, ahead - k);
         if (o->kind == 2) {
             x->error_state = cur;
             x->error_inst = o->inst;
@@ -322,40 +330,134 @@ static int insert_successors(search *x, int64_t cur, const succ_t *buf, int64_t 
     return 0;
 }
 
-/* ------------------------------------------------------------------ parallel expansion */
+/* ------------------------------------------------------------------ parallel expansion
+ *
+ * A level is cut into blocks of BLOCK states. Worker threads claim blocks in order (an atomic
+ * counter) and compute their successors into per-block buffers; the main thread inserts the blocks
+ * strictly in order, expanding a block itself when no worker has claimed it yet. Workers stay at most
+ * WINDOW blocks ahead of the insertion, which bounds the buffered memory. Workers only read records
+ * of the current level, which never move (chunks are allocated, never reallocated, and the chunk
+ * table is sized for 2^32 states up front), so insertion needs no lock.
+ */
+
+#define BLOCK 1024 /* explorer.native.PARALLEL_BLOCK */
+#define WINDOW 16
 
 typedef struct {
-    search *x; /* a private copy holding the worker's buffer; the store is read-only meanwhile */
     int64_t from, to;
     succ_t *buf;
     int64_t nbuf, cap;
-    int64_t *offset; /* offset[i - from]: the first buffer entry of state i; offset[to - from] = nbuf */
+    int64_t *offset; /* offset[i - from]: first buffer entry of state i; offset[to - from] = nbuf */
     int8_t *enabled;
     int failed;
+    int ready; /* atomic: 1 once the buffer is complete */
 } block_t;
 
-static void *expand_block(void *arg) {
-    block_t *b = arg;
-    search w = *b->x;
-    w.buf = b->buf;
-    w.nbuf = 0;
-    w.buf_cap = b->cap;
+typedef struct {
+    search tmpl; /* the search as the level began: what expansion reads (constant during the level) */
+    block_t *blocks;
+    int64_t nblocks;
+    int64_t next_claim; /* atomic */
+    int64_t consumed;   /* atomic: blocks inserted so far */
+    int stop;           /* atomic */
+} level_t;
+
+static void expand_into(const search *x, block_t *b) {
+    search w = *x; /* a private copy for emit()'s buffer */
+    w.buf = NULL;
+    w.nbuf = w.buf_cap = 0;
+    int64_t n = b->to - b->from;
+    b->offset = malloc((size_t)(n + 1) * sizeof *b->offset);
+    b->enabled = malloc((size_t)(n > 0 ? n : 1));
+    if (!b->offset || !b->enabled) { b->failed = 1; return; }
     leaf_t s[NLEAVES > 0 ? NLEAVES : 1];
     for (int64_t i = b->from; i < b->to; i++) {
         b->offset[i - b->from] = w.nbuf;
-        spec_unpack(rec(b->x, i), s);
+        spec_unpack(rec(x, i), s);
         int r = spec_successors(&w, s);
         b->enabled[i - b->from] = (int8_t)(r != 0);
         if (w.stopped == ST_NO_MEMORY) { b->failed = 1; break; }
     }
-    b->offset[b->to - b->from] = w.nbuf;
+    b->offset[n] = w.nbuf;
     b->buf = w.buf;
     b->nbuf = w.nbuf;
-    b->cap = w.buf_cap;
+}
+
+static int claim(level_t *L, int64_t b) {
+    return __atomic_compare_exchange_n(&L->next_claim, &b, b + 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+
+static void *worker(void *arg) {
+    level_t *L = arg;
+    for (;;) {
+        if (__atomic_load_n(&L->stop, __ATOMIC_ACQUIRE)) break;
+        int64_t b = __atomic_load_n(&L->next_claim, __ATOMIC_ACQUIRE);
+        if (b >= L->nblocks) break;
+        if (b >= __atomic_load_n(&L->consumed, __ATOMIC_ACQUIRE) + WINDOW) { sched_yield(); continue; }
+        if (!claim(L, b)) continue;
+        expand_into(&L->tmpl, &L->blocks[b]);
+        __atomic_store_n(&L->blocks[b].ready, 1, __ATOMIC_RELEASE);
+    }
     return NULL;
 }
 
-#define BLOCK 1024 /* explorer.native.PARALLEL_BLOCK */
+static int periodic(search *x, double *next_progress);
+
+/* Expand and insert the states [head, level_end) of the current level; 1 if the search stops. */
+static int expand_level_parallel(search *x, double *next_progress) {
+    level_t L;
+    memset(&L, 0, sizeof L);
+    L.tmpl = *x;
+    int64_t from = x->head, to = x->level_end;
+    L.nblocks = (to - from + BLOCK - 1) / BLOCK;
+    L.blocks = calloc((size_t)L.nblocks, sizeof *L.blocks);
+    if (!L.blocks) return finish(x, ST_NO_MEMORY, x->head);
+    for (int64_t b = 0; b < L.nblocks; b++) {
+        L.blocks[b].from = from + b * BLOCK;
+        L.blocks[b].to = L.blocks[b].from + BLOCK < to ? L.blocks[b].from + BLOCK : to;
+    }
+    int nt = x->threads - 1 < 63 ? x->threads - 1 : 63, started = 0;
+    pthread_t tids[63];
+    for (int k = 0; k < nt; k++)
+        if (pthread_create(&tids[started], NULL, worker, &L) == 0) started++;
+    int stop = 0;
+    for (int64_t b = 0; b < L.nblocks && !stop; b++) {
+        block_t *blk = &L.blocks[b];
+        if (claim(&L, b)) {
+            expand_into(&L.tmpl, blk);
+        } else {
+            while (!__atomic_load_n(&blk->ready, __ATOMIC_ACQUIRE)) sched_yield();
+        }
+        if (blk->failed) { stop = finish(x, ST_NO_MEMORY, x->head); break; }
+        for (int64_t i = blk->from; i < blk->to; i++) {
+            x->cur = i;
+            x->head = i + 1;
+            int64_t o = blk->offset[i - blk->from];
+            int64_t nb = blk->offset[i - blk->from + 1] - o;
+            if (insert_successors(x, i, blk->buf + o, nb, blk->enabled[i - blk->from], blk->nbuf - o)) {
+                stop = 1;
+                break;
+            }
+            if ((x->head & 127) == 0 && periodic(x, next_progress)) { stop = 1; break; }
+        }
+        free(blk->buf);
+        free(blk->offset);
+        free(blk->enabled);
+        blk->buf = NULL;
+        blk->offset = NULL;
+        blk->enabled = NULL;
+        __atomic_store_n(&L.consumed, b + 1, __ATOMIC_RELEASE);
+    }
+    __atomic_store_n(&L.stop, 1, __ATOMIC_RELEASE);
+    for (int k = 0; k < started; k++) pthread_join(tids[k], NULL);
+    for (int64_t b = 0; b < L.nblocks; b++) {
+        free(L.blocks[b].buf);
+        free(L.blocks[b].offset);
+        free(L.blocks[b].enabled);
+    }
+    free(L.blocks);
+    return stop;
+}
 
 /* ------------------------------------------------------------------ entry points */
 
@@ -363,8 +465,17 @@ search *nc_new(void) {
     search *x = calloc(1, sizeof *x);
     if (!x) return NULL;
     x->tmask = (1u << 12) - 1;
+    /* room for 2^32 states' chunk pointers, so that a chunk's address never moves (parallel readers) */
+    x->chunks_cap = (1ll << 32) >> CHUNK_BITS;
+    x->chunks = calloc((size_t)x->chunks_cap, sizeof *x->chunks);
     x->table = calloc(x->tmask + 1, sizeof *x->table);
-    x->bytes = (int64_t)((x->tmask + 1) * sizeof *x->table);
+    if (!x->table || !x->chunks) {
+        free(x->table);
+        free(x->chunks);
+        free(x);
+        return NULL;
+    }
+    x->bytes = (int64_t)((x->tmask + 1) * sizeof *x->table + x->chunks_cap * sizeof *x->chunks);
     x->max_states = -1;
     x->max_seconds = -1;
     x->error_state = -1;
@@ -415,61 +526,6 @@ static int periodic(search *x, double *next_progress) {
     return 0;
 }
 
-/* Expand states [from, to) of the current level on the worker threads and insert them in order. */
-static int expand_parallel(search *x, int64_t from, int64_t to, double *next_progress) {
-    int nt = x->threads;
-    block_t blocks[64];
-    pthread_t tids[64];
-    if (nt > 64) nt = 64;
-    for (int64_t base = from; base < to; base += (int64_t)nt * BLOCK) {
-        int used = 0;
-        for (int k = 0; k < nt; k++) {
-            int64_t lo = base + (int64_t)k * BLOCK, hi = lo + BLOCK < to ? lo + BLOCK : to;
-            if (lo >= to) break;
-            block_t *b = &blocks[k];
-            memset(b, 0, sizeof *b);
-            b->x = x;
-            b->from = lo;
-            b->to = hi;
-            b->offset = malloc((size_t)(hi - lo + 1) * sizeof *b->offset);
-            b->enabled = malloc((size_t)(hi - lo));
-            if (!b->offset || !b->enabled) b->failed = 1;
-            used++;
-        }
-        for (int k = 1; k < used; k++)
-            if (!blocks[k].failed && pthread_create(&tids[k], NULL, expand_block, &blocks[k])) blocks[k].failed = 2;
-        if (!blocks[0].failed) expand_block(&blocks[0]);
-        for (int k = 1; k < used; k++)
-            if (blocks[k].failed != 2 && blocks[k].offset && blocks[k].enabled) pthread_join(tids[k], NULL);
-        int stop = 0;
-        for (int k = 0; k < used && !stop; k++) {
-            block_t *b = &blocks[k];
-            if (b->failed) { stop = finish(x, ST_NO_MEMORY, x->head); break; }
-            for (int64_t i = b->from; i < b->to; i++) {
-                if (x->head == x->level_end) {
-                    x->level_end = x->n;
-                    push_layer(x, x->level_end - x->head);
-                }
-                x->cur = i;
-                x->head = i + 1;
-                int64_t o = b->offset[i - b->from];
-                if (insert_successors(x, i, b->buf + o, b->offset[i - b->from + 1] - o, b->enabled[i - b->from])) {
-                    stop = 1;
-                    break;
-                }
-                if ((x->head & 127) == 0 && periodic(x, next_progress)) { stop = 1; break; }
-            }
-        }
-        for (int k = 0; k < used; k++) {
-            free(blocks[k].offset);
-            free(blocks[k].enabled);
-            free(blocks[k].buf);
-        }
-        if (stop) return 1;
-    }
-    return 0;
-}
-
 int nc_run(search *x, int64_t ninit, const leaf_t *inits) {
     clock_gettime(CLOCK_MONOTONIC, &x->t0);
     struct sigaction sa, old_int, old_term;
@@ -514,8 +570,10 @@ int nc_run(search *x, int64_t ninit, const leaf_t *inits) {
             push_layer(x, x->level_end - x->head);
             if (x->max_depth > 0 && x->nlayers >= x->max_depth) { done = finish(x, ST_MAX_DEPTH, x->head); break; }
         }
-        if (x->threads > 1 && x->level_end - x->head >= 2 * BLOCK) {
-            done = expand_parallel(x, x->head, x->level_end, &next_progress);
+        /* Levels of two blocks or more go block by block (expand, then insert with prefetching), on
+           worker threads too when there are any; smaller ones state by state. */
+        if (x->level_end - x->head >= 2 * BLOCK) {
+            done = expand_level_parallel(x, &next_progress);
             continue;
         }
         int64_t cur = x->head;
@@ -525,7 +583,7 @@ int nc_run(search *x, int64_t ninit, const leaf_t *inits) {
         x->nbuf = 0;
         int r = spec_successors(x, s);
         if (x->stopped == ST_NO_MEMORY) { done = 1; break; }
-        if (insert_successors(x, cur, x->buf, x->nbuf, r != 0)) { done = 1; break; }
+        if (insert_successors(x, cur, x->buf, x->nbuf, r != 0, x->nbuf)) { done = 1; break; }
         if ((x->head & 127) == 0 && periodic(x, &next_progress)) { done = 1; break; }
     }
     if (!done) finish(x, (x->nevents && x->stop_on_first) ? ST_VIOLATION : ST_NONE, x->head);

@@ -349,12 +349,22 @@ def buggy(tmp_path, monkeypatch):
     ],
 )
 def test_an_exception_in_the_model_is_a_one_line_error_with_its_trace(capsys, tmp_path, buggy, where, said):
-    code, _, err = run(capsys, "check", buggy(where), "--out", str(tmp_path / "out"))
+    code, _, err = run(capsys, "check", buggy(where), "--out", str(tmp_path / "out"), "--engine", "python")
     assert code == 2
     assert_one_line_error(err, said)
     if where != "make_spec":
         assert "on the state at depth" in err
         assert (tmp_path / "out" / f"buggy_{where}" / "ModelError.itf.json").exists()
+    # The default engine cannot compile this model (a Python `if` on a state value): it says so in one
+    # notice, then the Python engine reports the same error.
+    code, _, err2 = run(capsys, "check", buggy(where), "--out", str(tmp_path / "out"))
+    assert code == 2
+    lines = err2.splitlines()
+    if where == "make_spec":
+        assert lines == err.splitlines()
+    else:
+        assert lines[0].startswith("notice: compiled engine unavailable (") and "cannot be read" in lines[0]
+        assert lines[1:] == err.splitlines()
 
 
 def test_unusable_outputs_are_refused_before_any_work(capsys, tmp_path):

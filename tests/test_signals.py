@@ -57,7 +57,9 @@ def test_matrix_stops_its_workers_and_prints_what_finished(tmp_path, sig):
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_check_prints_statistics_and_keeps_its_dumps(tmp_path, sig):
-    argv = ["check", "spec/configs/rfc_fixed.toml", "--set", "rcu=tasks_trace", "--continue"]
+    # 3 CPUs x 3 items: about 10 s of compiled search on a 2-core machine, a few more with the compile
+    big = ["--set", "cpus=3", "--set", "items=3"]
+    argv = ["check", "spec/configs/rfc_fixed.toml", *big, "--set", "rcu=tasks_trace", "--continue"]
     p = _start(*argv, "--out", str(tmp_path), cwd=ROOT)
     code, out, err = _interrupt(p, sig, 6)
     assert code == 130 and "interrupted (search incomplete)" in out and "Traceback" not in err
@@ -71,7 +73,7 @@ def test_check_prints_statistics_and_keeps_its_dumps(tmp_path, sig):
         (["bmc", "spec/configs/rfc_fixed.toml", "--depth", "14"], "interrupted: no violation within"),
         (["queries"], "queries not answered"),
         (["crosscheck"], "cells not compared"),
-        (["liveness", "spec/configs/rfc_fixed.toml"], ""),
+        (["liveness", "spec/configs/rfc_fixed.toml", "--set", "cpus=3", "--set", "items=3"], ""),
     ],
     ids=lambda a: a[0] if isinstance(a, list) else "",
 )
