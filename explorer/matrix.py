@@ -137,11 +137,14 @@ def load_expectations(path: Path) -> tuple[list[str], list[Cell]]:
                 raise ConfigError(
                     f"{where}: expect.{prop}: {value!r} does not start with holds, vacuous or violated"
                 )
-            if verdict == "holds" and consts.get("cpus", cpu_default) == 1 and note != ONE_CPU:
+            one_cpu = consts.get("cpus", cpu_default) == 1
+            if verdict == "holds" and one_cpu and note != ONE_CPU:
                 raise ConfigError(
                     f"{where}: expect.{prop}: a 1-CPU cell cannot show a cross-CPU race: "
                     f"write {verdict} {ONE_CPU}"
                 )
+            if note == ONE_CPU and not one_cpu:
+                raise ConfigError(f"{where}: expect.{prop}: {ONE_CPU} in a cell with more than one CPU")
             expect[prop] = (verdict, (f"{note} " if note else "") + reason.strip())
         missing = [p for p in props if p not in expect]
         if missing:

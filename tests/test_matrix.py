@@ -234,6 +234,12 @@ def test_a_one_cpu_holds_must_say_so(tmp_path):
         load_expectations(_write(tmp_path, body))
 
 
+def test_only_a_one_cpu_cell_may_say_one_cpu(tmp_path):
+    body = HEAD + SMALL.format(extra="").replace("cpus = 1", "cpus = 2")
+    with pytest.raises(ConfigError, match=r"\(1 CPU\) in a cell with more than one CPU"):
+        load_expectations(_write(tmp_path, body))
+
+
 def test_declared_unreachable_witness_is_checked_both_ways(tmp_path, capsys):
     wrong = HEAD + SMALL.format(extra="") + '[cell.unreachable]\nLastPutFromHardIrq = "claimed too small"\n'
     assert _run(tmp_path, wrong) == 1
