@@ -36,7 +36,9 @@ SPECS = {
     "TwoPhase rms=6": ("tests.classic.twophase", {"rms": 6}),
     "rfc_fixed 2 CPUs x 2 items": ("spec.delayed_work", {"variant": "rfc_fixed"}),
     "rfc_fixed 3 CPUs x 2 items": ("spec.delayed_work", {"variant": "rfc_fixed", "cpus": 3}),
-    "largest matrix cell (usercnt_cb_submits)": ("spec.delayed_work", {"variant": "usercnt", "callback": "submits"}),
+    "largest matrix cell (usercnt_cb_submits)": (
+        "spec.delayed_work", {"variant": "usercnt", "callback": "submits"}
+    ),
 }  # fmt: skip
 
 
@@ -70,7 +72,8 @@ def measure(job: dict) -> dict:
         out["compile_cc"] = lib.compile_seconds
         opts = Options(stop_on_first=False, keep_graph=job.get("liveness", False))
         t0 = time.perf_counter()
-        res = native.explore(spec, opts, quiet, symmetry=job.get("symmetry", False), threads=job.get("threads", 1))
+        sym, threads = job.get("symmetry", False), job.get("threads", 1)
+        res = native.explore(spec, opts, quiet, symmetry=sym, threads=threads)
         out["seconds"] = time.perf_counter() - t0
         out["store_bytes"] = res.store_bytes
         out["record_bytes"] = lib.program.record_bytes
@@ -106,7 +109,8 @@ def engines(names: list[str]) -> None:
     for name in names:
         py = run({"spec": name, "engine": "python"})
         c = run({"spec": name, "engine": "native"})
-        assert (c["distinct"], c["generated"]) == (py["distinct"], py["generated"]), f"{name}: engines disagree"
+        same = (c["distinct"], c["generated"]) == (py["distinct"], py["generated"])
+        assert same, f"{name}: the engines disagree"
         rows.append([
             name, c["distinct"], c["generated"], c["depth"],
             f"{py['seconds']:.1f}", f"{c['seconds']:.2f}", f"{py['seconds'] / c['seconds']:.0f}x",
@@ -120,7 +124,7 @@ def engines(names: list[str]) -> None:
         tabulate(
             rows,
             headers=["spec", "distinct", "generated", "depth", "python s", "native s", "speed-up",
-                     "python distinct/s", "native distinct/s", "compile s (cc)", "bytes/state: record + table",
+                     "python distinct/s", "native distinct/s", "compile s (cc)", "B/state: record + table",
                      "peak RSS MiB py / native"],
         )
     )  # fmt: skip

@@ -91,7 +91,7 @@ def both(factory, opts: Options, liveness: bool = False) -> tuple[dict, dict]:
 # Cells up to this size are compared whole (liveness and witnesses included); the Python engine
 # explores about 4,500 states/s, so the larger ones (up to 14 million states) are compared on their
 # first BOUNDED_DEPTH layers: every state, edge count, coverage and violation found there.
-WHOLE_UP_TO = 200_000
+WHOLE_UP_TO = 80_000
 BOUNDED_DEPTH = 14
 
 
