@@ -150,15 +150,16 @@ static int classify(graph_t *g, const int32_t *comp, int64_t size, int64_t tag, 
 }
 
 /* fair_components: the maximal fair SCCs within nodes (containing a required state, if required is
- * given). comp_of[v] = the index of v's fair component, -1 elsewhere. Returns their number, or -1.
+ * given), in the order found: their members one after the other in members (at most nn), their sizes
+ * in fair_sizes. Returns their number, or -1.
  * mark, idx, low: n int64 each, onstack: n bytes (zeroed); tag0: the first unused tag. */
 int64_t gc_fair(int64_t n, const int64_t *off, const int32_t *dst, const int32_t *inst, int32_t ninst,
                 int32_t nconds, const int8_t *is_sf, const int32_t *cond_inst, const int64_t *bi_off,
                 const int32_t *bi_cond, const int32_t *nodes, int64_t nn, const uint8_t *required,
-                int32_t *comp_of, int64_t *mark, int64_t *idx, int64_t *low, int8_t *onstack,
-                int64_t *tag_io, int64_t *examined) {
+                int32_t *members, int64_t *fair_sizes, int64_t *mark, int64_t *idx, int64_t *low,
+                int8_t *onstack, int64_t *tag_io, int64_t *examined) {
     graph_t g = {n, off, dst, inst, nconds, is_sf, cond_inst, bi_off, bi_cond, mark, idx, low, onstack, *tag_io, 0};
-    for (int64_t v = 0; v < n; v++) comp_of[v] = -1;
+    int64_t nmembers = 0;
     int64_t cap = nn > 0 ? nn : 1;
     int32_t *pool = malloc((size_t)cap * sizeof *pool);          /* components, stacked */
     int64_t *sizes = malloc((size_t)cap * sizeof *sizes);        /* component sizes, stacked */
@@ -190,8 +191,9 @@ int64_t gc_fair(int64_t n, const int64_t *off, const int32_t *dst, const int32_t
         for (int64_t j = 0; j < size; j++) mark[comp[j]] = tag;
         int verdict = classify(&g, comp, size, tag, enabled_in, last, taken, bad_inst, ninst);
         if (verdict == 0) {
-            for (int64_t j = 0; j < size; j++) comp_of[comp[j]] = (int32_t)nfair;
-            nfair++;
+            memcpy(members + nmembers, comp, (size_t)size * sizeof *comp);
+            nmembers += size;
+            fair_sizes[nfair++] = size;
         } else if (verdict == 2) {
             int64_t nr = 0;
             for (int64_t j = 0; j < size; j++)
@@ -277,4 +279,12 @@ out:
     free(frontier);
     free(next);
     return nn;
+}
+
+/* The states v (ascending) with mask[v] == want, or every state when mask is NULL; returns how many. */
+int64_t gc_select(int64_t n, const uint8_t *mask, uint8_t want, int32_t *out) {
+    int64_t k = 0;
+    for (int64_t v = 0; v < n; v++)
+        if (!mask || mask[v] == want) out[k++] = (int32_t)v;
+    return k;
 }

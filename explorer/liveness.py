@@ -142,6 +142,11 @@ class _Csr:
     inst: array
 
 
+def _zeros(typecode: str, n: int) -> array:
+    """An array of n zeros, built in C (``array(t, bytes(k))`` would build and copy a bytes object)."""
+    return array(typecode, [0]) * n
+
+
 def _int32(a: array) -> array:
     return a if a.typecode == "i" else array("i", a)
 
@@ -158,9 +163,9 @@ def _build_csr(res: Result, core: Any = None) -> _Csr:
     if core is not None:
         src, dst_all, inst_all = _int32(g.src), _int32(g.dst), _int32(g.inst)
         m = len(src)
-        off = array("q", bytes(8 * (n + 1)))
-        dst = array("i", bytes(4 * m))
-        ins = array("i", bytes(4 * m))
+        off = _zeros("q", n + 1)
+        dst = _zeros("i", m)
+        ins = _zeros("i", m)
         kept = core.gc_csr(
             ctypes.c_int64(n), ctypes.c_int64(m), _ptr(src, I32), _ptr(dst_all, I32), _ptr(inst_all, I32),
             _ptr(off, I64), _ptr(dst, I32), _ptr(ins, I32),
@@ -353,7 +358,8 @@ class _Search:
         is_sf = bytearray(c.kind == "SF" for c in conds)
         cond_inst = array("i", [c.inst for c in conds])
         node_arr = nodes if isinstance(nodes, array) and nodes.typecode == "i" else array("i", nodes)
-        comp_of = array("i", bytes(4 * n))
+        members = _zeros("i", len(node_arr))
+        sizes = _zeros("q", max(1, len(node_arr)))
         tag = ctypes.c_int64(self.tag)
         examined = ctypes.c_int64(0)
         k = self.core.gc_fair(
@@ -361,18 +367,19 @@ class _Search:
             ctypes.c_int32(self.n_insts), ctypes.c_int32(len(conds)), _ptr(is_sf, ctypes.c_int8),
             _ptr(cond_inst, I32), _ptr(by_off, I64), _ptr(by_cond, I32), _ptr(node_arr, I32),
             ctypes.c_int64(len(node_arr)), _ptr(required, ctypes.c_uint8) if required is not None else None,
-            _ptr(comp_of, I32), _ptr(self.mark, I64), _ptr(self.idx, I64), _ptr(self.low, I64),
+            _ptr(members, I32), _ptr(sizes, I64),
+            _ptr(self.mark, I64), _ptr(self.idx, I64), _ptr(self.low, I64),
             _ptr(self.onstack, ctypes.c_int8), ctypes.byref(tag), ctypes.byref(examined),
         )  # fmt: skip
         if k < 0:
             raise MemoryError("liveness: out of memory decomposing the graph")
         self.tag = tag.value
         self.examined += examined.value
-        comps: list[list[int]] = [[] for _ in range(k)]
-        if k:
-            for v, c in enumerate(comp_of):
-                if c >= 0:
-                    comps[c].append(v)
+        comps: list[list[int]] = []
+        start = 0
+        for size in sizes[:k]:
+            comps.append(members[start : start + size].tolist())
+            start += size
         return comps
 
     # ---- lasso cycle construction
@@ -559,10 +566,10 @@ def _check_one(res: Result, search: _Search, prop: Temporal, labels: list[str]) 
         q = _eval(prop.q, states, f"property {prop.name}: Q")
         nodes, dist, pred_state, pred_inst = _reach_not_q(res, g, p, q, search.core)
     elif prop.kind == "alwayseventually":
-        nodes = array("i", (v for v in range(n) if not p[v]))
+        nodes = _select(search.core, n, p, 0)
         dist = None
     else:
-        nodes = array("i", range(n))
+        nodes = _select(search.core, n, None, 0)
         required = p.translate(_NOT)
         dist = None
     fair = search.fair_components(nodes, required) if nodes else []
@@ -594,6 +601,18 @@ def _check_one(res: Result, search: _Search, prop: Temporal, labels: list[str]) 
     return verdict
 
 
+def _select(core: Any, n: int, mask: bytearray | None, want: int) -> array:
+    """The states v, ascending, with mask[v] == want (every state when mask is None)."""
+    if core is None:
+        return array("i", range(n)) if mask is None else array("i", (v for v in range(n) if mask[v] == want))
+    out = _zeros("i", n)
+    k = core.gc_select(
+        ctypes.c_int64(n), None if mask is None else _ptr(mask, ctypes.c_uint8), want, _ptr(out, I32)
+    )
+    del out[k:]
+    return out
+
+
 def _reach_not_q(
     res: Result, g: _Csr, p: bytearray, q: bytearray, core: Any = None
 ) -> tuple[Sequence[int], array, array, array]:
@@ -605,8 +624,8 @@ def _reach_not_q(
     n = g.n
     if core is not None:
         parent = _int32(res.store.parent)
-        nodes = array("i", bytes(4 * n))
-        dist, pred_state, pred_inst = (array("q", bytes(8 * n)) for _ in range(3))
+        nodes = _zeros("i", n)
+        dist, pred_state, pred_inst = (_zeros("q", n) for _ in range(3))
         nn = core.gc_reach_not_q(
             ctypes.c_int64(n), _ptr(g.off, I64), _ptr(g.dst, I32), _ptr(g.inst, I32), _ptr(parent, I32),
             _ptr(p, ctypes.c_uint8), _ptr(q, ctypes.c_uint8), _ptr(nodes, I32), _ptr(dist, I64),

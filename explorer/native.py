@@ -184,7 +184,7 @@ def graph_core() -> Any | None:
                 if not so.exists():
                     _compile(cmd, source, cache_dir(), so, include_runtime=False)
                 lib = ctypes.CDLL(str(so))
-                for name in ("gc_csr", "gc_fair", "gc_reach_not_q"):
+                for name in ("gc_csr", "gc_fair", "gc_reach_not_q", "gc_select"):
                     getattr(lib, name).restype = ctypes.c_int64
             except (NativeUnavailable, OSError) as e:
                 print(f"notice: the liveness pass runs in Python ({e})", file=sys.stderr)
