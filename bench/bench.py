@@ -40,7 +40,9 @@ SPECS = {
         "spec.delayed_work", {"variant": "usercnt", "callback": "submits"}
     ),
     "rfc_fixed_two_progs (2 CPUs)": ("spec.delayed_work", {"variant": "rfc_fixed", "progs": 2}),
-    "no_claim_lock (largest matrix cell)": ("spec.delayed_work", {"variant": "no_claim_lock", "irq_progs": True}),
+    "no_claim_lock (largest matrix cell)": (
+        "spec.delayed_work", {"variant": "no_claim_lock", "irq_progs": True}
+    ),
 }  # fmt: skip
 
 
