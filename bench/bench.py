@@ -2,7 +2,7 @@
 
 Every figure is measured in this run, each search in a fresh process (so its peak RSS is its own):
 
-1. Engines: the compiled engine (explorer.native, one thread) against the Python reference
+1. Engines: the compiled engine (explorer.compiled.engine, one thread) against the Python reference
    (explorer.bfs) on the same spec: distinct and generated counts (which must agree), seconds, distinct
    states per second, the speed-up, and the compile time (spec to C to a loaded library, with an empty
    cache) shown apart from the search.
@@ -58,8 +58,9 @@ def _spec(name: str):
 
 def measure(job: dict) -> dict:
     """Run one search in this process and return its figures."""
-    from explorer import bfs, native
+    from explorer import bfs
     from explorer.bfs import Options
+    from explorer.compiled import engine as native
     from explorer.liveness import check_liveness
 
     quiet = lambda _line: None  # noqa: E731

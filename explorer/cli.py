@@ -33,7 +33,7 @@ from typing import IO, Any
 from tabulate import tabulate
 
 from explorer.bfs import DEADLOCK, ModelError, Options, Result, Violation
-from explorer.native import explore_any
+from explorer.compiled.engine import explore_any
 from explorer.traces import TraceError, format_text, write_trace
 from spec.config import Config, ConfigError, build_spec, load_config, parse_overrides
 from spec.lang import Spec, SpecError

@@ -23,8 +23,8 @@ from tabulate import tabulate
 from explorer import smt
 from explorer.bfs import Options, explore
 from explorer.cli import EXIT_INTERRUPTED, _natural, _positive_int, add_engine_option
+from explorer.compiled.engine import explore_any
 from explorer.matrix import DEFAULT_EXPECTATIONS, Cell, load_expectations
-from explorer.native import explore_any
 from explorer.workers import run_all
 from spec.config import import_model
 

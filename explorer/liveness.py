@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from explorer.bfs import Result, Trace
-from explorer.native import I32, I64, graph_core
+from explorer.compiled.engine import I32, I64, graph_core
 from spec.lang import Fairness, Instance, Spec, SpecError, Temporal
 
 _NOT = bytes([1, 0]) + bytes(254)  # bytes.translate table: 0 -> 1, 1 -> 0
@@ -730,7 +730,7 @@ def _run(args: Any) -> int:
 
     from explorer.bfs import Options
     from explorer.cli import EXIT_OK, EXIT_VIOLATION, UsageError, load
-    from explorer.native import explore_any
+    from explorer.compiled.engine import explore_any
     from explorer.traces import write_trace
 
     config, spec = load(args.config, args.overrides)

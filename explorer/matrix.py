@@ -27,8 +27,8 @@ from tabulate import tabulate
 
 from explorer.bfs import DEADLOCK, Options
 from explorer.cli import EXIT_INTERRUPTED, _positive_int, add_engine_option
+from explorer.compiled.engine import explore_any
 from explorer.liveness import check_liveness
-from explorer.native import explore_any
 from explorer.traces import write_atomic, write_trace
 from explorer.witnesses import find_witnesses
 from explorer.workers import run_all

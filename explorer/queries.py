@@ -295,7 +295,7 @@ def _answer(name: str, depth: int | None, out: Path | None) -> Answer:
 def _run_bfs(q: Query, spec: Spec, out: Path | None, t0: float) -> Answer:
     """An exhaustive BFS of the query's configuration: SAT with a shortest trace, or HOLDS."""
     from explorer.bfs import Options
-    from explorer.native import explore_any
+    from explorer.compiled.engine import explore_any
 
     names = q.invariants
     r = explore_any(spec, Options(invariants=names, check_deadlock=q.deadlock), lambda _line: None)

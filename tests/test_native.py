@@ -1,4 +1,4 @@
-"""The compiled engine (explorer.native) against the Python reference (explorer.bfs).
+"""The compiled engine (explorer.compiled.engine) against the Python reference (explorer.bfs).
 
 Both must give the same distinct and generated counts, layers, per-action coverage, deadlocks,
 violations and shortest traces (the same states), the same liveness verdicts and witnesses, on every
@@ -18,8 +18,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from explorer import bfs, native
+from explorer import bfs
 from explorer.bfs import Options, Result
+from explorer.compiled import engine as native
 from explorer.liveness import check_liveness
 from explorer.matrix import DEFAULT_EXPECTATIONS, load_expectations
 from explorer.witnesses import find_witnesses

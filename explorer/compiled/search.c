@@ -1,6 +1,6 @@
 /* The compiled explorer's search, written once for every spec.
  *
- * It is #included at the end of the C that explorer.codegen prints for a spec, which supplies the
+ * It is #included at the end of the C that explorer.compiled.codegen prints for a spec, which supplies the
  * spec's part: NLEAVES, SBYTES, spec_pack/spec_unpack (exact bit packing), spec_successors (every
  * enabled step, each passed to emit() below), the invariants, the constraint, extra predicates and
  * the symmetry permutation tables.
@@ -340,7 +340,7 @@ static int insert_successors(search *x, int64_t cur, const succ_t *buf, int64_t 
  * table is sized for 2^32 states up front), so insertion needs no lock.
  */
 
-#define BLOCK 1024 /* explorer.native.PARALLEL_BLOCK */
+#define BLOCK 1024 /* explorer.compiled.engine.PARALLEL_BLOCK */
 #define WINDOW 16
 
 typedef struct {

@@ -1,4 +1,4 @@
-"""The compiled engine: the spec printed as C (``explorer.codegen``), compiled once per spec, searched in C.
+"""The compiled engine: the spec printed as C (``explorer.compiled.codegen``), compiled once, searched in C.
 
 ``explore(spec, opts)`` returns the same ``bfs.Result`` as the Python engine (same distinct, generated,
 layers, coverage, deadlocks, violations and shortest traces, since the C search is bfs.py's step for step
@@ -35,10 +35,10 @@ from typing import Any
 
 from explorer import bfs
 from explorer.bfs import DEADLOCK, Graph, Options, Result, Trace, Violation
-from explorer.codegen import Leaf, Program, flatten, generate, spec_leaves, unflatten
+from explorer.compiled.codegen import Leaf, Program, flatten, generate, spec_leaves, unflatten
 from spec.lang import Enum, Instance, Spec, SpecError, successors
 
-RUNTIME = Path(__file__).with_name("native_search.c")
+RUNTIME = Path(__file__).with_name("search.c")
 PARALLEL_BLOCK = 1024  # states per work unit of the parallel search; a level needs two to go parallel
 CFLAGS = ["-O2", "-shared", "-fPIC", "-pthread", "-w"]
 STOPPED = {0: None, 1: "violation", 2: "max-states", 3: "max-seconds", 4: "max-depth", 5: "interrupted"}
@@ -53,7 +53,7 @@ class NativeUnavailable(Exception):
 
 def cache_dir() -> Path:
     env = os.environ.get("BPF_CHECKER_CACHE")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "out" / "native"
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "out" / "native"
 
 
 def compiler() -> str | None:
@@ -210,7 +210,7 @@ def _compile(cmd: list[str], source: str, folder: Path, so: Path, include_runtim
             process_group=0,
         )  # fmt: skip
         try:
-            with _reap_on_sigterm(proc):
+            with _reap_on_sigterm(proc, tmp):
                 _, err = proc.communicate()
         except BaseException:
             _kill_group(proc)
@@ -253,7 +253,7 @@ def _kill_group(proc: subprocess.Popen) -> None:
 
 
 @contextmanager
-def _reap_on_sigterm(proc: subprocess.Popen) -> Iterator[None]:
+def _reap_on_sigterm(proc: subprocess.Popen, scratch: str) -> Iterator[None]:
     """While waiting for cc in a process where SIGTERM kills outright (matrix workers leave it at the
     default, so that a long Z3 call cannot delay their end), SIGTERM first kills and reaps the
     compiler's process group, then ends this process as SIGTERM would: nothing is left orphaned."""
@@ -264,6 +264,7 @@ def _reap_on_sigterm(proc: subprocess.Popen) -> Iterator[None]:
 
     def die(_signum: int, _frame: Any) -> None:
         _kill_group(proc)
+        shutil.rmtree(scratch, ignore_errors=True)  # os._exit skips the TemporaryDirectory's clean-up
         os._exit(128 + signal.SIGTERM)
 
     signal.signal(signal.SIGTERM, die)
