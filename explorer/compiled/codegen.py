@@ -224,9 +224,6 @@ class Program:
     source: str
     leaves: list[Leaf]
     instances: list[Instance]
-    state_preds: list[str] = field(default_factory=list)  # names, in C index order
-    step_preds: list[tuple[str, list[int]]] = field(default_factory=list)  # (name, instance indices)
-    perms: int = 1  # symmetry permutations compiled (1: none)
     # extra predicates with no C reading (their C returns 0): the caller evaluates them in Python
     skipped_state: set[int] = field(default_factory=set)
     skipped_step: set[int] = field(default_factory=set)
@@ -329,9 +326,6 @@ def generate(
         "\n".join(out) + "\n",
         leaves,
         insts,
-        [n for n, _ in state_preds],
-        [(n, list(ix)) for n, _, ix in step_preds],
-        max(1, len(perms)),
         skipped_state,
         skipped_step,
     )

@@ -292,7 +292,6 @@ def _declare(lib: Any) -> None:
         "nc_lookup": ([P, ctypes.POINTER(I32)], I64),
         "nc_eval_state_pred": ([P, I32, ctypes.POINTER(U8)], None),
         "nc_first_step": ([P, I32, ctypes.POINTER(U8)], I64),
-        "nc_sizes": ([ctypes.POINTER(I32)], I32),
     }  # fmt: skip
     for name, (args, ret) in sigs.items():
         f = getattr(lib, name)

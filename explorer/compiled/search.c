@@ -346,7 +346,7 @@ static int insert_successors(search *x, int64_t cur, const succ_t *buf, int64_t 
 typedef struct {
     int64_t from, to;
     succ_t *buf;
-    int64_t nbuf, cap;
+    int64_t nbuf;
     int64_t *offset; /* offset[i - from]: first buffer entry of state i; offset[to - from] = nbuf */
     int8_t *enabled;
     int failed;
@@ -657,15 +657,4 @@ int64_t nc_first_step(const search *x, int32_t k, const uint8_t *inst_on) {
         if (spec_step_pred(k, s, t)) return e;
     }
     return -1;
-}
-
-int32_t nc_sizes(int32_t *out) {
-    out[0] = NLEAVES;
-    out[1] = SBYTES;
-    out[2] = (int32_t)RECB;
-    out[3] = NINST;
-    out[4] = NACTIONS;
-    out[5] = NINV;
-    out[6] = NPERMS;
-    return 7;
 }
