@@ -8,6 +8,7 @@ ids are assigned in BFS order, which gives layers and parent links for free.
 from __future__ import annotations
 
 from array import array
+from collections.abc import Sequence
 from typing import Any
 
 NO_PARENT = -1
@@ -40,9 +41,15 @@ class StateStore:
 
     def path_to(self, sid: int) -> list[int]:
         """The ids from an initial state to sid along first-discovery links (a shortest path)."""
-        path = []
-        while sid != NO_PARENT:
-            path.append(sid)
-            sid = self.parent[sid]
-        path.reverse()
-        return path
+        return path_to(self.parent, sid)
+
+
+def path_to(parent: Sequence[int], sid: int) -> list[int]:
+    """The ids from an initial state to sid, following parent links (NO_PARENT at an initial state);
+    shared by this store and the compiled engine's."""
+    path = []
+    while sid != NO_PARENT:
+        path.append(sid)
+        sid = parent[sid]
+    path.reverse()
+    return path

@@ -36,6 +36,7 @@ from typing import Any
 from explorer import bfs
 from explorer.bfs import DEADLOCK, Graph, Options, Result, Trace, Violation
 from explorer.compiled.codegen import Leaf, Program, flatten, generate, spec_leaves, unflatten
+from explorer.store import path_to
 from spec.lang import Enum, Instance, Spec, SpecError, successors
 
 RUNTIME = Path(__file__).with_name("search.c")
@@ -144,14 +145,7 @@ def load(spec: Spec, symmetry: bool = False) -> Library:
         program = generate(spec, state_preds, step_preds, perms)
     except SpecError as e:  # CodegenError, or a function with no symbolic reading: Python can run it
         raise NativeUnavailable(" ".join(str(e).split())) from e
-    runtime = RUNTIME.read_text()
-    cmd = [cc, *CFLAGS]
-    digest = hashlib.sha256("\0".join([program.source, runtime, " ".join(cmd)]).encode()).hexdigest()[:20]
-    folder = cache_dir()
-    so = folder / f"{spec.name}-{digest}.so"
-    seconds = 0.0
-    if not so.exists():
-        seconds = _compile(cmd, program.source, folder, so)
+    so, seconds = _cached_library(cc, spec.name, program.source, with_runtime=True)
     lib = ctypes.CDLL(str(so))
     _declare(lib)
     library = Library(
@@ -176,13 +170,8 @@ def graph_core() -> Any | None:
         cc = compiler()
         lib = None
         if cc is not None:
-            source = GRAPH_CORE.read_text()
-            cmd = [cc, *CFLAGS]
-            digest = hashlib.sha256("\0".join([source, " ".join(cmd)]).encode()).hexdigest()[:20]
-            so = cache_dir() / f"graph_core-{digest}.so"
             try:
-                if not so.exists():
-                    _compile(cmd, source, cache_dir(), so, include_runtime=False)
+                so, _ = _cached_library(cc, "graph_core", GRAPH_CORE.read_text(), with_runtime=False)
                 lib = ctypes.CDLL(str(so))
                 for name in ("gc_csr", "gc_fair", "gc_reach_not_q", "gc_select"):
                     getattr(lib, name).restype = ctypes.c_int64
@@ -193,8 +182,20 @@ def graph_core() -> Any | None:
     return _GRAPH_LIB[0]
 
 
-def _compile(cmd: list[str], source: str, folder: Path, so: Path, include_runtime: bool = True) -> float:
+def _cached_library(cc: str, name: str, source: str, with_runtime: bool) -> tuple[Path, float]:
+    """The cached shared library of source (compiled now if absent) and the seconds compiling took (0.0
+    from the cache). The key covers the source, the search runtime when it is included, and the command."""
+    cmd = [cc, *CFLAGS]
+    parts = [source, RUNTIME.read_text() if with_runtime else "", " ".join(cmd)]
+    digest = hashlib.sha256("\0".join(parts).encode()).hexdigest()[:20]
+    so = cache_dir() / f"{name}-{digest}.so"
+    seconds = 0.0 if so.exists() else _compile(cmd, source, so, with_runtime)
+    return so, seconds
+
+
+def _compile(cmd: list[str], source: str, so: Path, include_runtime: bool) -> float:
     t0 = time.monotonic()
+    folder = so.parent
     folder.mkdir(parents=True, exist_ok=True)
     c_file = so.with_suffix(".c")
     body = source + (f'\n#include "{RUNTIME}"\n' if include_runtime else "")
@@ -392,12 +393,7 @@ class NativeStore:
         return None if sid < 0 else int(sid)
 
     def path_to(self, sid: int) -> list[int]:
-        path = []
-        while sid != -1:
-            path.append(sid)
-            sid = self.parent[sid]
-        path.reverse()
-        return path
+        return path_to(self.parent, sid)
 
 
 class NativeResult(Result):
@@ -475,8 +471,9 @@ def explore(
         len(order),
         (I32 * max(1, len(order)))(*order),
     )
-    inits = [v for s in spec.init_states() for v in flatten(spec, s)]
-    n_init = len(spec.init_states())
+    init_states = spec.init_states()
+    inits = [v for s in init_states for v in flatten(spec, s)]
+    n_init = len(init_states)
     stopped = lib.nc_run(h.ptr, n_init, (I32 * max(1, len(inits)))(*inits))
     counts = (I64 * 11)()
     lib.nc_counts(h.ptr, counts)
