@@ -44,6 +44,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from spec.kernel import irq_work, llist, prog, rcu
+from spec.kernel.irq_work import BUSY, PENDING
 from spec.lang import (
     Bool,
     Enum,
@@ -147,9 +149,9 @@ ABSTRACTIONS = [
     "brief 1.6-5, the verifier, and the lifetime of the task in task_context beyond exit.",
 ]
 
-# irq_work flag bits (include/linux/smp_types.h)
-PENDING, BUSY = 1, 2
-CLAIMED_BITS = PENDING | BUSY
+# irq_work flag bits, re-exported for the tests (the block spec/kernel/irq_work.py defines them)
+CLAIMED_BITS = irq_work.CLAIMED
+__all__ = ["BUSY", "CLAIMED_BITS", "PENDING", "PARAMS", "VARIANTS", "make_spec"]
 
 TASK, IRQ, NMI = 0, 1, 2
 
@@ -301,7 +303,7 @@ def make_spec(**constants: Any) -> Spec:
     ProgOrNone = Enum("ProgOrNone", [*Prog.names, "none"])
     pcs = ["IDLE", "CLAIMED", "ENQUEUE", "QUEUE"] + (["LOCKED"] if locked else [])
     PC = Enum("PC", pcs)
-    Phase = Enum("Phase", ["LIVE", "PUT_DEFERRED", "RCU_WAIT", "SYNC", "SYNC_RCU", "FREED"])
+    Phase = Enum("Phase", prog.PHASES)
     RPhase = Enum("RPhase", ["IDLE", "FUNC", "DRAIN", "IN_CB", "CB_DONE", "PUT_DONE"])
     WFlags = Enum("WFlags", ["FREE", "CLAIMED", "READY"])
     Elem = Enum("Elem", ["LIVE", "DELETED", "FREED"])
@@ -397,34 +399,18 @@ def make_spec(**constants: Any) -> Spec:
             "sub_prog": put(s.sub_prog, c, put(s.sub_prog[c], lv, prog)),
         }
 
-    def push_front(seq: tuple, w: Any) -> tuple:
-        return (w, *seq[:-1])
-
     def llist_add(s: Any, head: tuple, w: int) -> list[tuple]:
-        """llist_add(w, head) as its two cases, each (condition, new head, updates): w not linked yet
-        (pushed at the head), or already linked, which rewrites its next pointer (list corruption: the
-        double_enqueue ghost records it and the abstract list keeps one copy so the model stays finite;
-        the behaviour halts there anyway). Two steps rather than one ite: the Z3 proofs then never
-        reason about a list that may or may not have moved."""
-        linked = m.occurrences(s, w) > 0
-        return [(not_(linked), push_front(head, w), {}), (linked, head, {"double_enqueue": True})]
+        """llist_add(w, head): its two cases (spec/kernel/llist.py), w linked or not on any list."""
+        return llist.add_cases(head, w, m.occurrences(s, w) > 0)
 
     def pop_front(seq: tuple) -> tuple:
-        return (*seq[1:], NONE)
+        return llist.pop_front(seq, NONE)
 
     def seq_len(seq: tuple) -> Any:
-        return count(x != NONE for x in seq)
+        return llist.length(seq, NONE)
 
     def reversed_prefixes(seq: tuple) -> list[tuple]:
-        """llist_reverse_order on a NONE-terminated chain, one case per length k: (the chain ends after
-        k nodes, the reversed chain). The length is told by where the NONE starts, not by counting:
-        on a packed list it is the same, and the Z3 proofs then settle each case by propagation."""
-        size = len(seq)
-        cases = []
-        for k in range(size + 1):
-            ends_here = and_(True if k == 0 else seq[k - 1] != NONE, True if k == size else seq[k] == NONE)
-            cases.append((ends_here, (*reversed(seq[:k]), *(NONE,) * (size - k))))
-        return cases
+        return llist.reversed_prefixes(seq, NONE)
 
     def is_cb_context(s: Any, c: int, lv: int) -> Any:
         """The context's submit is made by a callback inside the drain, not by a prog run."""
@@ -446,8 +432,8 @@ def make_spec(**constants: Any) -> Spec:
 
     def readers_now(s: Any, flavour: str) -> tuple:
         """The set of readers in flight: what a grace period started now waits for."""
-        return tuple(
-            tuple(rcu_reader(s, c, lv, flavour) if lv in levels else False for lv in Level) for c in CPU
+        return rcu.snapshot(
+            lambda c, lv: rcu_reader(s, c, lv, flavour) if lv in levels else False, len(CPU), len(Level)
         )
 
     def gp_over(s: Any, waited: tuple, flavour: str) -> Any:
@@ -455,27 +441,26 @@ def make_spec(**constants: Any) -> Spec:
         (grace_period = too_strong, test only: no reader of the flavour is running at all.)"""
         if strong_gp:
             waited = readers_now(s, flavour)
-        return not_(any_(x for row in waited for x in row))
+        return rcu.gp_over(waited)
 
     def call_rcu(s: Any, p: int, upd: dict, cond: Any = True, flavour: str | None = None) -> dict:
         """call_rcu(&aux->rcu, ...) for p (if ``cond``): the grace period's readers are fixed now."""
         flavour = flavour or cfg["rcu"]
-        gp = upd.get("gp_readers", s.gp_readers)
-        upd["gp_readers"] = put(gp, p, ite(cond, readers_now(s, flavour), gp[p]))
+        upd["gp_readers"] = rcu.start_gp(
+            upd.get("gp_readers", s.gp_readers), p, readers_now(s, flavour), cond
+        )
         return upd
 
     def prog_put(s: Any, p: int, upd: dict, from_hardirq: bool = False) -> dict:
         """bpf_prog_put: dec_and_test; at zero the free path starts. __bpf_prog_put in hard-irq (or
         with irqs off) defers bpf_prog_put_deferred to a workqueue, so call_rcu comes later
         (ProgPutDeferred); from a syscall bpf_prog_put_deferred runs at once and issues call_rcu."""
-        ref = upd.get("prog_refcnt", s.prog_refcnt)
-        new = ref[p] - 1
-        upd["prog_refcnt"] = put(ref, p, new)
-        phase = upd.get("prog_phase", s.prog_phase)
-        next_phase = Phase.PUT_DEFERRED if from_hardirq else Phase.RCU_WAIT
-        upd["prog_phase"] = put(phase, p, ite(new == 0, next_phase, phase[p]))
+        refs, phases, issues_call_rcu = prog.put_ref(
+            upd.get("prog_refcnt", s.prog_refcnt), upd.get("prog_phase", s.prog_phase), p, Phase, from_hardirq
+        )
+        upd["prog_refcnt"], upd["prog_phase"] = refs, phases
         if not from_hardirq:
-            call_rcu(s, p, upd, new == 0)
+            call_rcu(s, p, upd, issues_call_rcu)
         return upd
 
     def map_put(s: Any, upd: dict) -> dict:
@@ -631,11 +616,10 @@ def make_spec(**constants: Any) -> Spec:
                 return []
             steps = []
             for pi in over(p, Prog):
-                old = s.iw_flags[pi]
-                was_pending = or_(old == 1, old == 3)
+                claimed, _queues_here = irq_work.claim(s.iw_flags[pi])
                 upd = dict(
-                    iw_flags=put(s.iw_flags, pi, CLAIMED_BITS),
-                    iw_cpu=put(s.iw_cpu, pi, ite(was_pending, s.iw_cpu[pi], c)),
+                    iw_flags=put(s.iw_flags, pi, claimed),
+                    iw_cpu=put(s.iw_cpu, pi, irq_work.queue_cpu(s.iw_flags[pi], s.iw_cpu[pi], c)),
                 )
                 upd.update(set_ctx(s, c, lv, PC.IDLE))
                 touch_irq_work(s, pi, upd)
@@ -681,7 +665,7 @@ def make_spec(**constants: Any) -> Spec:
         def IrqWorkRun(s, c, p):
             """The irq_work interrupt: take p's irq_work off this CPU's raised_list, clear PENDING."""
             g = and_(s.iw_cpu[p] == c, s.runner[c] == RPhase.IDLE, level_idle(s, c, IRQ), drain_guard(s, c))
-            cleared = s.iw_flags[p] - ite(or_(s.iw_flags[p] == 1, s.iw_flags[p] == 3), PENDING, 0)
+            cleared = irq_work.run_start(s.iw_flags[p])
             upd = dict(
                 iw_cpu=put(s.iw_cpu, p, NO_CPU),
                 iw_flags=put(s.iw_flags, p, cleared),
@@ -760,8 +744,7 @@ def make_spec(**constants: Any) -> Spec:
                 return []
             steps = []
             for pi in over(p, Prog):
-                cur, seen = s.iw_flags[pi], s.seen[c]
-                new = ite(cur == seen, ite(or_(seen == 2, seen == 3), seen - BUSY, seen), cur)
+                new = irq_work.run_end(s.iw_flags[pi], s.seen[c])
                 upd = dict(
                     iw_flags=put(s.iw_flags, pi, new),
                     runner=put(s.runner, c, RPhase.IDLE),
@@ -931,7 +914,7 @@ def make_spec(**constants: Any) -> Spec:
         adds synchronize_rcu() between the two (ProgFreeAfterSyncRcu)."""
         g = s.prog_phase[p] == Phase.SYNC
         if sync_on_free and not task_ctx:
-            g = and_(g, or_(s.iw_flags[p] == 0, s.iw_flags[p] == PENDING))  # irq_work_sync: !(flags & BUSY)
+            g = and_(g, irq_work.sync_passes(s.iw_flags[p]))
         if repaired:
             upd = dict(prog_phase=put(s.prog_phase, p, Phase.SYNC_RCU))
             return when(g, **call_rcu(s, p, upd, flavour="call_rcu"))
@@ -964,10 +947,13 @@ def make_spec(**constants: Any) -> Spec:
     # it, so a behaviour halts (stutters) in the first corrupted state. This keeps every counter
     # bounded and makes later verdicts rest only on uncorrupted states.
     snapshots = ["gp_readers"] + (["elem_readers"] if hash_map else [])
+    readers = [(c, lv) for c in CPU for lv in levels]
     for a in spec.actions:
         if a.name != "Quiescent":
             a.fn = _halt_when_broken(a.fn, broken)
-        a.fn = _end_finished_readers(a.fn, m, level_idle, snapshots)
+        # A level is one read-side section from the start of a prog run or drain to its end; only the
+        # context's pc and the runner's phase change whether it is busy.
+        a.fn = rcu.end_finished_readers(a.fn, ("pc", "runner"), readers, level_idle, snapshots)
 
     if not cb_submits and not locked:
         # A submitting callback picks the next item ((w + 1) mod n: only rotations are symmetries) and
@@ -979,49 +965,6 @@ def make_spec(**constants: Any) -> Spec:
     witnesses.register(spec, m)
     spec.model = m
     return spec
-
-
-def _end_finished_readers(fn: Any, m: Model, level_idle: Any, snapshots: list[str]) -> Any:
-    """Wrap an action so that each step drops, from every pending grace period's readers, a context
-    whose read-side section the step ends (its level goes idle). A level is one section from the
-    start of a prog run or drain to its end; nothing else changes a level's busyness."""
-    levels = m.levels()
-    pairs = [(c, lv) for c in m.CPU for lv in levels]
-
-    def step_ends(s: Any, st: Step) -> Step:
-        upd = st.updates
-        if "pc" not in upd and "runner" not in upd:
-            return st
-        after = s._replace(pc=upd.get("pc", s.pc), runner=upd.get("runner", s.runner))
-        ended = {(c, lv): level_idle(after, c, lv) for c, lv in pairs}
-        if all(e is False for e in ended.values()):
-            return st
-        new = dict(upd)
-        for name in snapshots:
-            table = upd.get(name, getattr(s, name))
-            if all(x is False for row in table for r in row for x in r):
-                continue  # no grace period pending (the common case; a Z3 term is never ``False``)
-            new[name] = tuple(
-                tuple(
-                    tuple(
-                        and_(row[c][lv], not_(ended[c, lv])) if (c, lv) in ended else row[c][lv]
-                        for lv in range(len(row[c]))
-                    )
-                    for c in range(len(row))
-                )
-                for row in table
-            )
-        return st._replace(updates=new)
-
-    def wrapped(s: Any, **args: Any) -> Any:
-        r = fn(s, **args)
-        if isinstance(r, Step):
-            return step_ends(s, r)
-        return [step_ends(s, st) for st in r]
-
-    wrapped.__name__ = fn.__name__
-    wrapped.__doc__ = fn.__doc__
-    return wrapped
 
 
 def _halt_when_broken(fn: Any, broken: Any) -> Any:
