@@ -37,6 +37,17 @@ from spec.config import ConfigError, check_param, import_model
 DEFAULT_EXPECTATIONS = Path(__file__).resolve().parent.parent / "spec" / "configs" / "expected.toml"
 VERDICTS = ("holds", "vacuous", "violated")
 ONE_CPU = "(1 CPU)"  # the note a "holds" of a 1-CPU cell must carry: it cannot show a cross-CPU race
+DEFAULT_FAMILY = "delayed_work"  # the top-level model and properties of the expectation file
+
+
+@dataclass
+class Family:
+    """A design family of the matrix: one model module and the properties its cells are judged by."""
+
+    name: str
+    model: str
+    props: list[str]
+    title: str = ""
 
 
 @dataclass
@@ -47,6 +58,10 @@ class Cell:
     expect: dict[str, tuple[str, str]]  # property -> (verdict, reason)
     # kernel witnesses this cell is too small to show, each with the reason (checked both ways)
     unreachable: dict[str, str] = field(default_factory=dict)
+    family: str = DEFAULT_FAMILY  # the design family (its model and property list)
+    props: list[str] = field(default_factory=list)  # the family's properties, in column order
+    design: str | None = None  # a design's baseline cell: its label in the comparison table
+    safeguard: str | None = None  # "<design label>: <safeguard removed>" for a cell that removes one
 
 
 @dataclass
@@ -83,7 +98,7 @@ def load_expectations(path: Path) -> tuple[list[str], list[Cell]]:
         raise ConfigError(f"{path}: no such expectation file") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: {e}") from None
-    unknown = sorted(set(data) - {"model", "properties", "cell", "claim"})
+    unknown = sorted(set(data) - {"model", "properties", "cell", "claim", "family"})
     if unknown:
         raise ConfigError(f"{path}: unknown top-level key(s) {', '.join(unknown)}")
     model = data.get("model")
@@ -94,8 +109,17 @@ def load_expectations(path: Path) -> tuple[list[str], list[Cell]]:
         or not all(isinstance(p, str) for p in props)
     ):
         raise ConfigError(f'{path}: needs model = "module" and properties = [names]')
-    params = getattr(import_model(model), "PARAMS", {})
-    cpu_default = params["cpus"][1] if "cpus" in params else None
+    families = {DEFAULT_FAMILY: Family(DEFAULT_FAMILY, model, list(props), data.get("title", ""))}
+    for fname, fam in data.get("family", {}).items():
+        if (
+            not isinstance(fam, dict)
+            or not isinstance(fam.get("model"), str)
+            or not isinstance(fam.get("properties"), list)
+            or not all(isinstance(p, str) for p in fam["properties"])
+            or sorted(set(fam) - {"model", "properties", "title"})
+        ):
+            raise ConfigError(f'{path}: family.{fname}: needs model = "module", properties = [names], title')
+        families[fname] = Family(fname, fam["model"], list(fam["properties"]), str(fam.get("title", fname)))
     cells = []
     seen = set()
     for i, raw in enumerate(data.get("cell", [])):
@@ -115,9 +139,19 @@ def load_expectations(path: Path) -> tuple[list[str], list[Cell]]:
         if name in seen:
             raise ConfigError(f"{where}: duplicate cell name")
         seen.add(name)
-        bad = sorted(set(raw) - {"name", "constants", "expect", "unreachable"})
+        bad = sorted(
+            set(raw) - {"name", "constants", "expect", "unreachable", "family", "design", "safeguard"}
+        )
         if bad:
             raise ConfigError(f"{where}: unknown key(s) {', '.join(bad)}")
+        fam = families.get(raw.get("family", DEFAULT_FAMILY))
+        if fam is None:
+            raise ConfigError(f"{where}: family {raw.get('family')!r} is not declared ([family.NAME])")
+        for key in ("design", "safeguard"):
+            if key in raw and not (isinstance(raw[key], str) and raw[key].strip()):
+                raise ConfigError(f"{where}: {key}: expected a non-empty string")
+        params = getattr(import_model(fam.model), "PARAMS", {})
+        cpu_default = params["cpus"][1] if "cpus" in params else None
         consts = raw.get("constants", {})
         for k, v in consts.items():
             if k not in params:
@@ -127,8 +161,8 @@ def load_expectations(path: Path) -> tuple[list[str], list[Cell]]:
                 raise ConfigError(f"{where}: constants.{k}: {err}")
         expect: dict[str, tuple[str, str]] = {}
         for prop, value in raw.get("expect", {}).items():
-            if prop not in props:
-                raise ConfigError(f"{where}: expect.{prop}: not a property of the matrix")
+            if prop not in fam.props:
+                raise ConfigError(f"{where}: expect.{prop}: not a property of family {fam.name}")
             if not isinstance(value, str):
                 raise ConfigError(f"{where}: expect.{prop}: expected a string")
             head, _, reason = value.partition(":")
@@ -146,14 +180,17 @@ def load_expectations(path: Path) -> tuple[list[str], list[Cell]]:
             if note == ONE_CPU and not one_cpu:
                 raise ConfigError(f"{where}: expect.{prop}: {ONE_CPU} in a cell with more than one CPU")
             expect[prop] = (verdict, (f"{note} " if note else "") + reason.strip())
-        missing = [p for p in props if p not in expect]
+        missing = [p for p in fam.props if p not in expect]
         if missing:
             raise ConfigError(f"{where}: no expectation for {', '.join(missing)}")
         unreachable = raw.get("unreachable", {})
         for w, why in unreachable.items():
             if not isinstance(why, str) or not why.strip():
                 raise ConfigError(f"{where}: unreachable.{w}: give the reason the cell cannot show it")
-        cells.append(Cell(name, model, dict(consts), expect, dict(unreachable)))
+        cells.append(
+            Cell(name, fam.model, dict(consts), expect, dict(unreachable), fam.name, fam.props,
+                 raw.get("design"), raw.get("safeguard"))
+        )  # fmt: skip
     if not cells:
         raise ConfigError(f"{path}: no [[cell]] entries")
     return props, cells
@@ -174,7 +211,7 @@ CLAIM_FIELDS = ("necessary", "sufficient", "evidence")
 def load_claims(path: Path, props: list[str], cells: list[Cell]) -> list[Claim]:
     """The expectation file's [[claim]] entries; each evidence item is "cell:Property" of the matrix."""
     data = tomllib.loads(path.read_text(encoding="utf-8"))
-    names = {c.name for c in cells}
+    names = {c.name: c.props or props for c in cells}
     out = []
     for i, raw in enumerate(data.get("claim", [])):
         where = f"{path}: claim {raw.get('id', i + 1)}"
@@ -186,7 +223,7 @@ def load_claims(path: Path, props: list[str], cells: list[Cell]) -> list[Claim]:
                 raise ConfigError(f"{where}: {flavour} needs exactly {', '.join(CLAIM_FIELDS)}")
             for ev in ans["evidence"]:
                 cell, _, prop = str(ev).partition(":")
-                if cell not in names or prop not in props:
+                if cell not in names or prop not in names[cell]:
                     raise ConfigError(
                         f"{where}: {flavour}.evidence {ev!r} is not cell:Property of the matrix"
                     )
@@ -297,7 +334,7 @@ def compare(props: list[str], cells: list[Cell], results: list[CellResult]) -> l
         if res.error:
             problems.append(f"{cell.name}: {res.error}")
             continue
-        for p in props:
+        for p in cell.props or props:
             want, reason = cell.expect[p]
             got = res.verdicts.get(p)
             if got != want:
@@ -330,7 +367,31 @@ def _abbrev(name: str) -> str:
     return "".join(ch for ch in name if ch.isupper()) or name[:6]
 
 
+def by_family(cells: list[Cell], results: list[CellResult]) -> list[tuple[str, list[Cell], list[CellResult]]]:
+    """The cells and results grouped by design family, in the order the families first appear."""
+    groups: dict[str, tuple[list[Cell], list[CellResult]]] = {}
+    for cell, res in zip(cells, results, strict=True):
+        cs, rs = groups.setdefault(cell.family, ([], []))
+        cs.append(cell)
+        rs.append(res)
+    return [(name, cs, rs) for name, (cs, rs) in groups.items()]
+
+
 def render(props: list[str], cells: list[Cell], results: list[CellResult]) -> str:
+    tables = []
+    for family, fcells, fresults in by_family(cells, results):
+        fprops = fcells[0].props or props
+        tables.append(
+            ("" if family == DEFAULT_FAMILY else f"{family}:\n") + _render_family(fprops, fcells, fresults)
+        )
+    return "\n\n".join(tables) + (
+        "\nok = holds; vac = holds vacuously (a precondition is unreachable); "
+        "VIOL(n) = violated, shortest counterexample n states (lassos: prefix + cycle); "
+        "!! = differs from the expectation"
+    )
+
+
+def _render_family(props: list[str], cells: list[Cell], results: list[CellResult]) -> str:
     rows = []
     for cell, res in zip(cells, results, strict=True):
         if res.error:
@@ -345,16 +406,7 @@ def render(props: list[str], cells: list[Cell], results: list[CellResult]) -> st
         rows.append(row)
     headers = ["cell", "distinct", "depth", "s"] + [_abbrev(p) for p in props]
     legend = "  ".join(f"{_abbrev(p)}={p}" for p in props)
-    return (
-        tabulate(rows, headers=headers)
-        + "\n\n"
-        + legend
-        + (
-            "\nok = holds; vac = holds vacuously (a precondition is unreachable); "
-            "VIOL(n) = violated, shortest counterexample n states (lassos: prefix + cycle); "
-            "!! = differs from the expectation"
-        )
-    )
+    return tabulate(rows, headers=headers) + "\n\n" + legend
 
 
 def _evidence(ev: str, by_cell: dict[str, CellResult]) -> str:
@@ -431,13 +483,67 @@ def witnesses_markdown(cells: list[Cell], results: list[CellResult]) -> list[str
     return out
 
 
+def comparison_markdown(cells: list[Cell], results: list[CellResult]) -> list[str]:
+    """Which design gives which guarantee, and which safeguard each guarantee rests on.
+
+    A row per design (the cells with ``design = "label"``), a column per property the designs share.
+    A verdict that holds names the safeguards whose removal breaks it: the cells with ``safeguard =
+    "label: what is removed"`` where the property is violated (with the trace length)."""
+    base = [(c, r) for c, r in zip(cells, results, strict=True) if c.design and not r.error]
+    if not base:
+        return []
+    shared = [p for p in base[0][0].props if all(p in c.props for c, _ in base)]
+    out = ["## Comparison of the designs", ""]
+    out.append(
+        "Each row is a design's baseline cell (as merged, or as posted). ok = holds there (with, in "
+        "brackets, every safeguard whose removal breaks it: a cell of the matrix that turns that one "
+        "safeguard off and finds a counterexample of n states); VIOL(n) = the design itself violates "
+        "it. A safeguard switch that breaks nothing is listed under the table as shown unnecessary "
+        "(in that cell's exhaustive run)."
+    )
+    out.append("")
+    rows = []
+    unneeded = []
+    for cell, res in base:
+        label = cell.design or cell.name
+        removals = [
+            (c, r)
+            for c, r in zip(cells, results, strict=True)
+            if c.safeguard and c.safeguard.split(":", 1)[0].strip() == label and not r.error
+        ]
+        row = [f"{label} (`{cell.name}`, {res.distinct} states)"]
+        for p in shared:
+            got = res.verdicts.get(p, "?")
+            mark = _mark(got, res.depths.get(p, "?"))
+            if got in ("holds", "vacuous"):
+                rests = [
+                    f"{c.safeguard.split(':', 1)[1].strip()} ({r.depths.get(p)})"
+                    for c, r in removals
+                    if r.verdicts.get(p) == "violated"
+                ]
+                if rests:
+                    mark += " [rests on: " + "; ".join(rests) + "]"
+            row.append(mark)
+        rows.append(row)
+        for c, r in removals:
+            if not any(
+                r.verdicts.get(p) == "violated" and res.verdicts.get(p) != "violated" for p in c.props
+            ):
+                unneeded.append(f"- {c.safeguard} (`{c.name}`: {r.distinct} states, nothing breaks)")
+    out.append(tabulate(rows, headers=["design", *shared], tablefmt="github"))
+    out.append("")
+    if unneeded:
+        out += ["Safeguards shown unnecessary in these configurations:", "", *unneeded, ""]
+    return out
+
+
 def report_markdown(
     props: list[str],
     cells: list[Cell],
     results: list[CellResult],
     wall: float,
     claims: list[Claim] | None = None,
-    abstractions: list[str] | None = None,
+    abstractions: dict[str, list[str]] | None = None,
 ) -> str:
     """The design-review report: every verdict computed in this run, with its reason and the shortest
     counterexample's action sequence."""
@@ -448,17 +554,24 @@ def report_markdown(
         "computed in this run and compared with `spec/configs/expected.toml`."
     )
     out += ["", "## Verdicts", ""]
-    rows = []
-    for cell, res in zip(cells, results, strict=True):
-        one_cpu = " (1 CPU)" if cell.constants.get("cpus") == 1 else ""
-        row = [cell.name + one_cpu, res.distinct]
-        for p in props:
-            got = res.verdicts.get(p, "?")
-            mark = _mark(got, res.depths.get(p, "?"))
-            row.append(f"**{mark}**" if got == "violated" else mark)
-        rows.append(row)
-    out.append(tabulate(rows, headers=["cell", "states"] + [_abbrev(p) for p in props], tablefmt="github"))
-    out += ["", "  ".join(f"{_abbrev(p)} = {p}" for p in props), ""]
+    for family, fcells, fresults in by_family(cells, results):
+        fprops = fcells[0].props or props
+        if family != DEFAULT_FAMILY:
+            out += [f"### {family} (`{fcells[0].model}`)", ""]
+        rows = []
+        for cell, res in zip(fcells, fresults, strict=True):
+            one_cpu = " (1 CPU)" if cell.constants.get("cpus") == 1 else ""
+            row = [cell.name + one_cpu, res.distinct]
+            for p in fprops:
+                got = res.verdicts.get(p, "?")
+                mark = _mark(got, res.depths.get(p, "?"))
+                row.append(f"**{mark}**" if got == "violated" else mark)
+            rows.append(row)
+        out.append(
+            tabulate(rows, headers=["cell", "states"] + [_abbrev(p) for p in fprops], tablefmt="github")
+        )
+        out += ["", "  ".join(f"{_abbrev(p)} = {p}" for p in fprops), ""]
+    out += comparison_markdown(cells, results)
     out += [
         "ok = holds; vac = holds vacuously (see the witnesses section); VIOL(n) = shortest counterexample "
         "of n states. A 1-CPU cell cannot show a cross-CPU race: its ok says nothing about one.",
@@ -474,12 +587,17 @@ def report_markdown(
     if claims:
         out += claims_markdown(claims, cells, results)
     out += witnesses_markdown(cells, results)
-    if abstractions:
-        out += ["## Modelling choices", "", "Each simplification and why it loses no kernel behaviour:", ""]
-        out += [f"- {a}" for a in abstractions] + [""]
+    for model, items in (abstractions or {}).items():
+        out += [
+            f"## Modelling choices of `{model}`",
+            "",
+            "Each simplification and why it loses no kernel behaviour:",
+            "",
+        ]
+        out += [f"- {a}" for a in items] + [""]
     out += ["## Violations and their shortest counterexamples", ""]
     for cell, res in zip(cells, results, strict=True):
-        bad = [p for p in props if res.verdicts.get(p) == "violated"]
+        bad = [p for p in cell.props or props if res.verdicts.get(p) == "violated"]
         if not bad:
             continue
         consts = ", ".join(f"{k}={v}" for k, v in cell.constants.items())
@@ -539,7 +657,8 @@ def run(args: argparse.Namespace) -> int:
     if args.report:
         path = Path(args.report)
         path.parent.mkdir(parents=True, exist_ok=True)
-        abstractions = getattr(import_model(cells[0].model), "ABSTRACTIONS", None) if cells else None
+        models = list(dict.fromkeys(c.model for c in cells))
+        abstractions = {m: getattr(import_model(m), "ABSTRACTIONS", []) for m in models}
         text = report_markdown(props, cells, results, time.monotonic() - t0, claims, abstractions)
         write_atomic(path, text)
         print(f"report written to {path}")

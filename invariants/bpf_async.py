@@ -1,0 +1,319 @@
+"""What must hold of bpf_timer, bpf_wq and the 2026 bpf_async_cb rework (``spec/bpf_async.py``).
+
+The shared properties (``invariants/common.py``) with this model's reading of them, the fairness the
+liveness ones rest on, the kernel behaviours the model must be able to show (witnesses) and the
+preconditions that make each "holds" non-vacuous. As in ``invariants/delayed_work.py``, a behaviour
+halts at its first use-after-free, so the liveness goals count a corrupted state as reached.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from spec.kernel import hrtimer, workqueue
+from spec.lang import Spec, all_, and_, any_, count, implies, not_, or_
+
+SAFETY = [
+    "NoCallbackAfterProgFree",
+    "NoMapAccessAfterFree",
+    "NoAsyncUseAfterFree",
+    "NoSpinDeadlock",
+    "ProgRefcountConsistent",
+]
+LIVENESS = ["EveryArmedCallbackRunsOrIsCancelled", "AsyncEventuallyFreed", "ProgEventuallyFreed"]
+
+# the pcs at which a helper call in progress will touch its object again
+WAITS = ("CANCEL_WAIT", "CAF_WAIT")
+
+
+def register(spec: Spec, m: Any) -> None:
+    timer = m.kind == "timer"
+    PC, Mem, Phase = m.PC, m.Mem, m.Phase
+    touching = [
+        PC.CANCEL_WAIT,
+        PC.CAF_WAIT,
+        PC.INIT_CHECK,
+        PC.START_SCHED,
+        PC.START_PUT,
+        PC.SETCB,
+        PC.CAF_CANCEL,
+    ]
+    ctxs = [(c, lv) for c in m.CPU for lv in ([0, 1] if timer else [0])]
+
+    def in_prog_code(s):
+        """Some callback is executing the prog's code (its body or a helper it called)."""
+        if timer:
+            return any_(or_(s.cb_phase[c] == m.CbPhase.BODY, s.cb_phase[c] == m.CbPhase.IN_OP) for c in m.CPU)
+        return any_(s.wphase[o] == m.WPhase.IN_OP for o in m.Obj)
+
+    def NoCallbackAfterProgFree(s):
+        """No callback runs the prog's code once the prog is freed.
+
+        Tests: the prog reference the object holds (set_callback) and what keeps the prog alive while a
+        callback runs after that reference is dropped: a timer callback is a classic RCU reader, so the
+        prog's call_rcu waits for it; a wq callback runs under rcu_read_lock_trace only, which a
+        non-sleepable prog's call_rcu does not wait for (second reading of bpf_wq, CE-a1). Kernel
+        consequence: a jump into freed JIT text."""
+        return and_(not_(s.uaf_prog), implies(s.prog_phase == Phase.FREED, not_(in_prog_code(s))))
+
+    def NoMapAccessAfterFree(s):
+        """No callback reads or writes its map value after the map is freed.
+
+        Tests: the map staying alive through the prog's used_maps while a callback runs (nothing else
+        holds it: the async object holds no map reference). Kernel consequence: a use-after-free of
+        the map value in softirq or kworker context."""
+        return and_(not_(s.uaf_map), implies(s.map_refcnt == 0, not_(in_prog_code(s))))
+
+    def NoAsyncUseAfterFree(s):
+        """No freed async object is read or written, linked in a timer base or workqueue, or still
+        the target of a helper call, a deferred free or a map value.
+
+        Tests: detach under the lock (or xchg), hrtimer_cancel / cancel_work_sync before the free,
+        kfree_rcu (the readers that found the pointer), the deferral of a free from inside a callback,
+        and in the rework the refcount, inc_not_zero before a start and the busy re-check. Kernel
+        consequence: the hrtimer base or the worker pool links freed memory; a helper writes it."""
+        ok = [not_(s.uaf_async)]
+        for o in m.Obj:
+            freed = m.freed(s, o)
+            live_refs = [not_(m.armed(s, o)), s.delwork[o] == m.DelWork.NONE]
+            live_refs += [s.slot[e] != o for e in m.Slot]
+            live_refs += [not_(and_(s.pc[c][lv] == p, s.arg[c][lv] == o)) for c, lv in ctxs for p in touching]
+            live_refs.append(not_(and_(s.upc != 0, s.uarg == o)))
+            if not timer:
+                live_refs += [not_(and_(s.wpc[k] == p, s.warg[k] == o)) for k in m.Obj for p in touching]
+            ok.append(implies(freed, all_(live_refs)))
+        return all_(ok)
+
+    def waits_on(s, c, lv):
+        """The CPU whose softirq runs the callback context (c, lv) spins for, as (object, guard)."""
+        return [
+            (o, and_(or_(s.pc[c][lv] == PC.CANCEL_WAIT, s.pc[c][lv] == PC.CAF_WAIT), s.arg[c][lv] == o))
+            for o in m.Obj
+        ]
+
+    def NoSpinDeadlock(s):
+        """No callback waits for itself or for a callback that waits for it.
+
+        Timer: a callback (softirq on c) in hrtimer_cancel for a timer whose callback runs on c (its own)
+        or on d while d's callback waits for one running on c. Wq: a kworker in cancel_work_sync for its
+        own work, or two kworkers each waiting for the other's work. Tests: the hrtimer_running ==
+        t check, the cancelling counter, the deferral of cancel_and_free, the wq's delete_work."""
+        bad = []
+        if timer:
+            for c in m.CPU:
+                for o, w in waits_on(s, c, 1):
+                    bad.append(and_(w, s.running[o] == c))
+                    for d in m.CPU:
+                        if d == c:
+                            continue
+                        for o2, w2 in waits_on(s, d, 1):
+                            bad.append(and_(w, s.running[o] == d, w2, s.running[o2] == c))
+        else:
+            for k in m.Obj:
+                wk = [(o, and_(s.wpc[k] == PC.CAF_WAIT, s.warg[k] == o)) for o in m.Obj]
+                for o, w in wk:
+                    if o == k:
+                        bad.append(and_(w, workqueue.is_running(s.exec_state[k])))
+                    else:
+                        back = and_(s.wpc[o] == PC.CAF_WAIT, s.warg[o] == k)
+                        bad.append(
+                            and_(
+                                w,
+                                workqueue.is_running(s.exec_state[o]),
+                                back,
+                                workqueue.is_running(s.exec_state[k]),
+                            )
+                        )
+        return not_(any_(bad)) if bad else True
+
+    def ProgRefcountConsistent(s):
+        """The prog's refcount is the fd, the attach link and one per object holding it; never
+        negative, never raised from 0."""
+        holders = count([s.prog_fd, s.prog_attached]) + count(s.has_prog[o] for o in m.Obj)
+        return and_(
+            s.prog_refcnt >= 0,
+            implies(s.prog_phase == Phase.LIVE, s.prog_refcnt == holders),
+            implies(s.prog_phase != Phase.LIVE, s.prog_refcnt == 0),
+        )
+
+    for fn in (
+        NoCallbackAfterProgFree,
+        NoMapAccessAfterFree,
+        NoAsyncUseAfterFree,
+        NoSpinDeadlock,
+        ProgRefcountConsistent,
+    ):
+        spec.invariant(fn)
+
+    # ------------------------------------------------------------------ liveness
+    for o in m.Obj:
+        name = m.Obj.show(o)
+        spec.leads_to(
+            f"EveryArmedCallbackRunsOrIsCancelled[{name}]",
+            lambda s, o=o: m.armed(s, o),
+            lambda s, o=o: or_(not_(m.armed(s, o)), m.broken(s)),
+            "An armed timer expires (its callback runs, maybe as a no-op after a drop) or is cancelled; "
+            "a pending work runs or is cancelled.",
+        )
+
+    def all_objects_freed(s):
+        return or_(all_(or_(s.mem[o] == Mem.UNUSED, s.mem[o] == Mem.FREED) for o in m.Obj), m.broken(s))
+
+    spec.leads_to(
+        "AsyncEventuallyFreed",
+        m.user_gone,
+        all_objects_freed,
+        "Once user space let go, every async object is eventually freed (KKD: 'Once usercnt drops to "
+        "zero ... nothing will come and free it anymore', brief §8; the usercnt checks and the sweep).",
+    )
+    spec.leads_to(
+        "ProgEventuallyFreed",
+        m.user_gone,
+        lambda s: or_(s.prog_phase == Phase.FREED, m.broken(s)),
+        "Once user space let go, the prog is freed: no async object pins it (the cycle map_release_uref "
+        "breaks: 'Ctrl-C of user space process will not leave timers running forever', brief §4).",
+    )
+
+    # Fairness: the kernel's own steps are weakly fair (an expired timer's callback runs and returns,
+    # a queued work runs, a grace period ends, a prog run ends); a wait that is enabled only while the
+    # awaited callback is not running is strongly fair (it is re-enabled infinitely often). User space
+    # and the start of prog runs or their helper calls are not fair.
+    weak = [
+        "TimerExpire",
+        "TimerCallbackStart",
+        "TimerCallbackBody",
+        "WorkStart",
+        "WorkReadCallback",
+        "WorkCallback",
+        "WorkReturn",
+        "ObjectFreed",
+        "ProgPutDeferred",
+        "ProgFree",
+        "UrefSweep",
+        "ProgRunEnd",
+    ]
+    strong = [
+        "ProgHelperStep",
+        "TimerCallbackHelperStep",
+        "WorkHelperStep",
+        "UserWaitDone",
+        "DeleteWorkRun",
+        "DeleteWorkFree",
+    ]
+    present = {a.name for a in spec.actions}
+    for name in weak:
+        if name in present:
+            spec.wf(name)
+    for name in strong:
+        if name in present:
+            spec.sf(name)
+
+    _witnesses(spec, m)
+
+
+def _witnesses(spec: Spec, m: Any) -> None:
+    timer = m.kind == "timer"
+    PC, Mem, Phase = m.PC, m.Mem, m.Phase
+
+    def add(name, fn, doc, action=None, kernel=True):
+        spec.witness(name, fn, doc, action, kernel)
+
+    def waiting_for_running(t):
+        waits = []
+        for c in m.CPU:
+            for lv in [0, 1] if timer else [0]:
+                for o in m.Obj:
+                    w = and_(
+                        or_(t.pc[c][lv] == PC.CANCEL_WAIT, t.pc[c][lv] == PC.CAF_WAIT), t.arg[c][lv] == o
+                    )
+                    waits.append(and_(w, m.callback_running(t, o)))
+        for o in m.Obj:
+            waits.append(and_(t.upc != 0, t.uarg == o, m.callback_running(t, o)))
+            if not timer:
+                waits.append(and_(t.delwork[o] == m.DelWork.CANCELLED, m.callback_running(t, o)))
+        return any_(waits)
+
+    add(
+        "RunCallsHelperAfterLastPut",
+        lambda s, t: and_(
+            s.prog_refcnt == 0, any_(and_(s.pc[c][0] == PC.RUN, t.pc[c][0] != PC.RUN) for c in m.CPU)
+        ),
+        "A prog run calls its helper after the prog's refcount reached 0: runs outlive the last put "
+        "until the grace period ends (brief §6), so set_callback's bpf_prog_inc_not_zero can fail.",
+        action="ProgCall",
+    )
+    add(
+        "WaitForRunningCallback",
+        waiting_for_running,
+        "A cancel or free waits (hrtimer_cancel spins; cancel_work_sync sleeps) while the callback runs "
+        "on another CPU or kworker (hrtimer_cancel_wait_running; __flush_work).",
+    )
+    add(
+        "CallbackRunsAfterItsPut",
+        lambda t: and_(any_(m.callback_running(t, o) for o in m.Obj), t.prog_phase != Phase.LIVE),
+        "A callback still runs after the prog's last reference was put (cancel_and_free drops the "
+        "reference before waiting: second readings of bpf_timer §4(a) and bpf_wq CE-a1).",
+        kernel=False,
+    )
+    if timer:
+        add(
+            "CallbackFindsNoFn",
+            lambda s, t: any_(
+                and_(s.running[o] != m.NO_CPU, t.running[o] == m.NO_CPU, not_(s.has_prog[o])) for o in m.Obj
+            ),
+            "A timer expires after its callback was dropped (bpf_timer_cancel drops the prog under the "
+            "lock, then calls hrtimer_cancel): bpf_timer_cb reads a NULL callback_fn and returns.",
+            action="TimerCallbackStart",
+        )
+        if m.callback == "rearm":
+            add(
+                "RearmedWhileRunning",
+                lambda t: any_(
+                    and_(t.running[o] != m.NO_CPU, t.exec_state[o] == hrtimer.ENQUEUED) for o in m.Obj
+                ),
+                "The callback re-arms its own timer (bpf_timer_start from the callback): enqueued while "
+                "it runs ('the callback_fn can re-arm itself indefinitely', brief §4).",
+            )
+    else:
+        add(
+            "RequeuedWhileRunning",
+            lambda t: any_(t.exec_state[o] == workqueue.RUNNING_PENDING for o in m.Obj),
+            "bpf_wq_start while the work runs queues it again (schedule_work on a running work).",
+        )
+        add(
+            "ProgGracePeriodEndsDuringWqCallback",
+            lambda s, t: any_(t.wphase[o] == m.WPhase.IN_OP for o in m.Obj),
+            "The prog's grace period ends while a wq callback is inside its rcu_read_lock_trace section: "
+            "call_rcu does not wait for tasks-trace readers (second reading of bpf_wq §5.7).",
+            action="ProgFree",
+            kernel=not m.cfg["sleepable"],
+        )
+
+    # preconditions of the "holds" verdicts
+    add("ProgFreed", lambda t: t.prog_phase == Phase.FREED, "The prog is freed.", kernel=False)
+    add("MapFreed", lambda t: t.map_refcnt == 0, "The map is freed.", kernel=False)
+    add(
+        "ObjectFreed",
+        lambda t: any_(t.mem[o] == Mem.FREED for o in m.Obj),
+        "An async object is freed.",
+        kernel=False,
+    )
+    add("CallbackRan", lambda t: any_(t.ran[o] for o in m.Obj), "A callback ran.", kernel=False)
+    add("UserGone", m.user_gone, "User space let go of the map and the prog.", kernel=False)
+    add(
+        "CallbackWaits",
+        lambda t: (
+            any_(or_(t.pc[c][1] == PC.CANCEL_WAIT, t.pc[c][1] == PC.CAF_WAIT) for c in m.CPU)
+            if timer
+            else any_(t.wpc[o] == PC.CAF_WAIT for o in m.Obj)
+        ),
+        "A callback waits for a callback (the situation a spin deadlock needs).",
+        kernel=False,
+    )
+    spec.nonvacuous("NoCallbackAfterProgFree", "ProgFreed", "CallbackRan")
+    spec.nonvacuous("NoMapAccessAfterFree", "MapFreed", "CallbackRan")
+    spec.nonvacuous("NoAsyncUseAfterFree", "ObjectFreed")
+    spec.nonvacuous("NoSpinDeadlock", "CallbackWaits")
+    spec.nonvacuous("AsyncEventuallyFreed", "UserGone")
+    spec.nonvacuous("ProgEventuallyFreed", "UserGone")
+    spec.nonvacuous("EveryArmedCallbackRunsOrIsCancelled", "CallbackRan")

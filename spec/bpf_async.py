@@ -1,0 +1,1222 @@
+"""bpf_timer and bpf_wq as merged, and the 2026 bpf_async_cb rework, as one state machine with switches.
+
+Sources: brief §4 (bpf_timer), §5 (bpf_wq and the rework), §6-§7 (prog and map lifetimes) and the
+second readings ``docs/second-reading/bpf_timer.md`` (V21 = 2021 original, V24 = v6.12 with the 2023-24
+fixes) and ``docs/second-reading/bpf_wq_and_async_cb.md`` (W = bpf_wq 2024, R = the 2026 rework with
+its fixes). Built from the kernel blocks of ``spec/kernel``: ``rcu`` (kfree_rcu, the prog's call_rcu,
+the rework's call_rcu_tasks_trace), ``hrtimer``, ``workqueue`` (the wq's work and delete_work), ``prog``.
+
+``kind`` picks the async object: a timer (``struct bpf_hrtimer``: its callback runs in HRTIMER_SOFTIRQ
+on some CPU) or a wq (``struct bpf_work``: its callback runs in a kworker, sleepable, under
+``rcu_read_lock_trace``). ``design`` picks the synchronisation: ``locked`` (V24/W: every helper under
+the map value's ``bpf_spin_lock`` with irqs off) or ``refcnt`` (R: ``cmpxchg`` init, ``xchg``
+cancel_and_free, a refcount on the object, ``refcount_inc_not_zero`` before a start, the free after a
+tasks-trace grace period and a busy re-check). Each safeguard is a switch (PARAMS) whose default is
+the merged code, so that the matrix shows which property each one protects.
+
+Actors:
+- prog runs (TASK level on each CPU; each is an RCU reader for its whole run) call one helper on one
+  map value: init, set_callback, start, cancel (timer only), or delete the element (map_delete_elem
+  -> cancel_and_free). Lock sections are one step each (see ABSTRACTIONS).
+- a timer callback (SOFTIRQ level on the CPU whose softirq expires it): expiry reads callback_fn (a
+  NULL one returns at once), the body runs the prog's code and makes the ``callback`` workload's one
+  helper call, then returns. ``hrtimer_running[c]`` is the object whose body runs on c.
+- a wq callback (a kworker per object): reads callback_fn, enters rcu_read_lock_trace and runs the
+  prog's code (two steps: the window between them is the second reading's CE-a2), makes the workload's
+  helper call, returns.
+- kworkers for deferred frees (the timer's delete_work of a6fcd19d7eac, the wq's delete_work), the
+  prog's deferred put, RCU callbacks (kfree_rcu, the prog's free, the rework's tasks-trace free).
+- user space: one sequential process that updates an element (cancel_and_free), closes the map fd
+  (usercnt 0: map_release_uref sweeps every element, then the map reference is put), detaches the prog
+  and closes its fd, in any order, each at most once (``user_closes``).
+
+Objects: each map value may be initialised ``objs`` times; object ``o`` of value ``e`` is
+``e * objs + k``. Its memory is UNUSED, LIVE (allocated), DETACHED (no longer in its slot, free not
+yet issued), RCU_WAIT (kfree_rcu or the tasks-trace free issued), or FREED. A behaviour halts at the
+first use-after-free (undefined behaviour), as in ``spec/delayed_work.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from spec.kernel import hrtimer, prog, rcu, workqueue
+from spec.lang import (
+    Bool,
+    Enum,
+    Fn,
+    Int,
+    Set,
+    Spec,
+    SpecError,
+    Step,
+    all_,
+    and_,
+    any_,
+    const_fn,
+    disabled,
+    ite,
+    not_,
+    or_,
+    over,
+    put,
+    when,
+)
+
+OPS = ["init", "set_callback", "start", "cancel", "delete"]
+CALLBACKS = ["none", "rearm", "cancel_other", "delete_other", "cancel_self", "delete_self"]
+
+# name -> (type, default, min, max) for ints; (str, default, choices); (bool, default)
+PARAMS: dict[str, tuple] = {
+    "kind": (str, "timer", ["timer", "wq"]),
+    "design": (str, "locked", ["locked", "refcnt"]),
+    "cpus": (int, 2, 1, 2),
+    "slots": (int, 1, 1, 2),
+    "objs": (int, 1, 1, 2),
+    "callback": (str, "none", CALLBACKS),
+    "user_closes": (bool, True),
+    "user_updates": (bool, False),  # user space may also update (overwrite) an element once
+    # the helpers a prog run may call: all of them, or all but map_delete_elem (fewer states)
+    "prog_ops": (str, "all", ["all", "no_delete"]),
+    "sleepable": (bool, False),  # the prog's free path: call_rcu, or call_rcu_tasks_trace if sleepable
+    # --- safeguards of the locked design (V24 / W), each default = merged
+    # __bpf_async_init's usercnt check: after publishing async->cb and smp_mb (fd381ce60a2d, 2023),
+    # before publishing (V21), or none.
+    "init_usercnt_check": (str, "after_publish", ["after_publish", "before_publish", "none"]),
+    "set_callback_usercnt_check": (bool, True),  # -EPERM without user refs (dropped by the rework)
+    "self_cancel_check": (bool, True),  # bpf_timer_cancel: hrtimer_running == t -> -EDEADLK
+    "cancelling_counter": (bool, True),  # d4523831f07a: callback<->callback cancel -> -EDEADLK
+    # cancel_and_free inside a timer callback: punt to a kworker (a6fcd19d7eac, V24), skip the
+    # hrtimer_cancel only for the own timer (V21), or always hrtimer_cancel inline.
+    "free_in_callback": (str, "defer", ["defer", "skip_own", "wait"]),
+    "free_rcu": (bool, True),  # kfree_rcu (0281b919e175) or kfree
+    "uref_sweep": (bool, True),  # map_release_uref cancels and frees every async object
+    "wq_delete": (str, "deferred", ["deferred", "inline"]),  # W: delete_work, or cancel_work_sync inline
+    # --- safeguards of the refcnt design (R)
+    "start_refcnt_check": (bool, True),  # refcount_inc_not_zero before start (-ENOENT at 0)
+    # the tasks-trace free's re-check before freeing: R1 (!cancel_work && work_busy), R0 (!cancel_work),
+    # "running" (retry while an instance runs: not in the kernel, a candidate fix), or none
+    "tt_retry": (str, "busy", ["busy", "not_cancelled", "running", "none"]),
+    "early_prog_put": (bool, True),  # R1 (5000a097): cancel_and_free puts the prog at once
+}
+
+ABSTRACTIONS = [
+    "Every section under the map value's bpf_spin_lock (irqs off) is one step: nothing else touches "
+    "the locked fields meanwhile, and its only read of unlocked shared state (usercnt) is one read. "
+    "Re-entry into a held lock (a tracing prog in the hrtimer path, docs/second-reading/bpf_timer.md "
+    "W-18) is therefore not modelled.",
+    "A prog run makes one helper call; a run that calls no helper is only an RCU reader, which only "
+    "delays grace periods. Runs are RCU readers of the classic flavour (a non-sleepable prog); with "
+    "sleepable = true the prog's own free waits a tasks-trace grace period, and its runs count for it.",
+    "A grace period waits exactly for the readers of its flavour in flight when it starts. A tasks-trace "
+    "grace period also waits for classic readers (rcu_trace_implies_rcu_gp(), second reading of bpf_wq "
+    "§5.7); a classic one does not wait for rcu_read_lock_trace sections (the wq callback).",
+    "hrtimer expiry happens on any CPU (a non-pinned timer may be migrated); a timer's next expiry never "
+    "overlaps its running callback (a running timer stays on its base).",
+    "bpf_timer_cancel's atomic_inc of the target's cancelling counter and its read of the caller's are "
+    "one step (the kernel has smp_mb__after_atomic between them): the interleaving where both callers "
+    "fail with -EDEADLK is left out; it only makes cancels fail, never succeed.",
+    "cancel_work_sync is two steps: it removes a pending instance, then waits for the running one and "
+    "removes any instance queued meanwhile (the kernel refuses such a queue while it cancels; the end "
+    "state is the same).",
+    "Objects are not reused after their free (a new init takes the next object of the value): reuse "
+    "would only turn a use-after-free into a use of the wrong object.",
+    "Memory is freed the moment its free runs; a later free only shrinks the windows.",
+    "The map is an array: user space overwrites an element (bpf_obj_free_fields -> cancel_and_free) "
+    "rather than deleting it. Hash element reuse, inner maps, LRU eviction, PREEMPT_RT, NMI, hard-irq "
+    "callers and the rework's irq_work deferral of operations (taken only in hard-irq or with irqs off) "
+    "are not modelled.",
+]
+
+TASK, SOFTIRQ = 0, 1
+
+
+@dataclass
+class Model:
+    spec: Spec
+    kind: str
+    design: str
+    cpus: int
+    slots: int
+    objs: int
+    callback: str
+    cfg: dict
+    CPU: Enum
+    Slot: Enum
+    Obj: Enum
+    Mem: Enum
+    PC: Enum
+    CbPhase: Enum
+    WPhase: Enum
+    DelWork: Enum
+    Phase: Enum
+    NO_OBJ: int
+    NO_CPU: int
+
+    @property
+    def nobj(self) -> int:
+        return self.slots * self.objs
+
+    def slot_of(self, o: int) -> int:
+        return o // self.objs
+
+    def user_gone(self, s: Any) -> Any:
+        return and_(s.map_usercnt == 0, not_(s.prog_fd), not_(s.prog_attached))
+
+    def broken(self, s: Any) -> Any:
+        return or_(s.uaf_prog, s.uaf_map, s.uaf_async)
+
+    def freed(self, s: Any, o: int) -> Any:
+        return s.mem[o] == self.Mem.FREED
+
+    def armed(self, s: Any, o: int) -> Any:
+        """The object's timer is enqueued or its work is pending."""
+        if self.kind == "timer":
+            return s.exec_state[o] == hrtimer.ENQUEUED
+        return workqueue.is_pending(s.exec_state[o])
+
+    def callback_running(self, s: Any, o: int) -> Any:
+        """The object's callback (or the hrtimer/workqueue core around it) is executing."""
+        if self.kind == "timer":
+            return s.running[o] != self.NO_CPU
+        return workqueue.is_running(s.exec_state[o])
+
+
+def make_spec(**constants: Any) -> Spec:
+    from invariants import bpf_async as props
+
+    cfg = {k: v[1] for k, v in PARAMS.items()}
+    unknown = sorted(set(constants) - set(cfg))
+    if unknown:
+        raise SpecError(f"bpf_async: unknown constant(s) {', '.join(unknown)}")
+    cfg.update(constants)
+    for k, v in cfg.items():
+        choices = PARAMS[k][2] if PARAMS[k][0] is str else None
+        if choices and v not in choices:
+            raise SpecError(f"bpf_async: {k} = {v!r} is not one of {', '.join(choices)}")
+    ops = [o for o in OPS if cfg["prog_ops"] == "all" or o != "delete"]
+    kind, design = cfg["kind"], cfg["design"]
+    timer, locked = kind == "timer", design == "locked"
+    if not timer:
+        ops = [o for o in ops if o != "cancel"]  # bpf_wq exposes no cancel to progs
+    cb_kind = cfg["callback"]
+    if cb_kind in ("cancel_other", "cancel_self") and not timer:
+        raise SpecError("bpf_async: a wq callback has no cancel helper (bpf_wq exposes none)")
+    if cb_kind.endswith("_other") and cfg["slots"] < 2:
+        raise SpecError(f"bpf_async: callback = {cb_kind} needs slots = 2")
+
+    spec = Spec(f"bpf_async[{kind},{design}]")
+    spec.constants = dict(cfg)
+    ncpu, nslot, nper = cfg["cpus"], cfg["slots"], cfg["objs"]
+    nobj = nslot * nper
+    CPU = Enum("CPU", [f"cpu{i}" for i in range(ncpu)])
+    Slot = Enum("Slot", [f"v{i}" for i in range(nslot)])
+    Obj = Enum("Obj", [f"t{e}.{k}" for e in range(nslot) for k in range(nper)])
+    ObjOrNone = Enum("ObjOrNone", [*Obj.names, "none"])
+    CpuOrNone = Enum("CpuOrNone", [*CPU.names, "none"])
+    Level = Enum("Level", ["TASK", "SOFTIRQ"])
+    Mem = Enum("Mem", ["UNUSED", "LIVE", "DETACHED", "RCU_WAIT", "FREED"])
+    pcs = [
+        "IDLE",
+        "RUN",
+        "CANCEL_WAIT",
+        "CAF_WAIT",
+        "INIT_CHECK",
+        "START_SCHED",
+        "START_PUT",
+        "SETCB",
+        "CAF_CANCEL",
+    ]
+    PC = Enum("PC", pcs)
+    CbPhase = Enum("CbPhase", ["IDLE", "DEQUEUED", "BODY", "IN_OP"])
+    WPhase = Enum("WPhase", ["IDLE", "DEQUEUED", "FN_READ", "IN_OP"])
+    DelWork = Enum("DelWork", ["NONE", "QUEUED", "CANCELLED"])
+    Phase = Enum("Phase", prog.PHASES)
+    UPc = Enum("UPc", ["IDLE", "CAF_WAIT", "SWEEP", "SWEEP_WAIT"])
+    NO_OBJ, NO_CPU = nobj, ncpu
+    m = Model(
+        spec,
+        kind,
+        design,
+        ncpu,
+        nslot,
+        nper,
+        cb_kind,
+        cfg,
+        CPU,
+        Slot,
+        Obj,
+        Mem,
+        PC,
+        CbPhase,
+        WPhase,
+        DelWork,
+        Phase,
+        NO_OBJ,
+        NO_CPU,
+    )
+    levels = [TASK, SOFTIRQ] if timer else [TASK]
+    no_readers = rcu.nobody(ncpu, len(Level))
+    max_ref = 3 + nobj
+
+    # ------------------------------------------------------------------ variables
+    spec.var("slot", Fn(Slot, ObjOrNone), const_fn(Slot, NO_OBJ), "async->cb of each map value")
+    spec.var("inits", Fn(Slot, Int(0, nper)), const_fn(Slot, 0), "objects allocated for each value so far")
+    spec.var("mem", Fn(Obj, Mem), const_fn(Obj, Mem.UNUSED), "each async object's memory")
+    spec.var(
+        "has_prog", Fn(Obj, Bool), const_fn(Obj, False), "cb->prog set (one prog reference) and callback_fn"
+    )
+    exec_states = hrtimer.STATES if timer else workqueue.STATES
+    spec.var("exec_state", Fn(Obj, Enum("Exec", exec_states)), const_fn(Obj, 0), "hrtimer or work state")
+    if timer:
+        spec.var("running", Fn(Obj, CpuOrNone), const_fn(Obj, NO_CPU), "base->running: CPU in its callback")
+        spec.var("cancelling", Fn(Obj, Int(0, ncpu)), const_fn(Obj, 0), "t->cancelling")
+        spec.var("cb_obj", Fn(CPU, ObjOrNone), const_fn(CPU, NO_OBJ), "hrtimer_running: the callback on c")
+        spec.var("cb_phase", Fn(CPU, CbPhase), const_fn(CPU, CbPhase.IDLE))
+    else:
+        spec.var("wphase", Fn(Obj, WPhase), const_fn(Obj, WPhase.IDLE), "the kworker running the work")
+    spec.var("delwork", Fn(Obj, DelWork), const_fn(Obj, DelWork.NONE), "a deferred free's kworker")
+    if not locked:
+        spec.var("refcnt", Fn(Obj, Int(0, 3)), const_fn(Obj, 0), "cb->refcnt (1: the map's reference)")
+    spec.var(
+        "obj_readers",
+        Fn(Obj, Fn(CPU, Set(Level))),
+        const_fn(Obj, no_readers),
+        "the readers the object's pending RCU free waits for",
+    )
+    if not timer:
+        spec.var(
+            "tt_kworkers",
+            Fn(Obj, Fn(Obj, Bool)),
+            const_fn(Obj, const_fn(Obj, False)),
+            "wq callbacks (rcu_read_lock_trace sections) the object's tasks-trace free waits for",
+        )
+    # per context (CPU x level): the helper call in progress
+    spec.var("pc", Fn(CPU, Fn(Level, PC)), const_fn(CPU, const_fn(Level, PC.IDLE)))
+    spec.var("arg", Fn(CPU, Fn(Level, ObjOrNone)), const_fn(CPU, const_fn(Level, NO_OBJ)), "its object")
+    spec.var("inc", Fn(CPU, Fn(Level, Bool)), const_fn(CPU, const_fn(Level, False)), "cancelling incremented")
+    # wq callbacks' own helper calls (kworker context per object)
+    if not timer:
+        spec.var("wpc", Fn(Obj, PC), const_fn(Obj, PC.IDLE))
+        spec.var("warg", Fn(Obj, ObjOrNone), const_fn(Obj, NO_OBJ))
+    # the prog and the map
+    spec.var("prog_refcnt", Int(-1, max_ref), 2, "fd + attach link + one per object holding it")
+    spec.var("prog_fd", Bool, True)
+    spec.var("prog_attached", Bool, True)
+    spec.var("prog_phase", Phase, Phase.LIVE)
+    spec.var(
+        "prog_readers",
+        Fn(Enum("Prog", ["prog"]), Fn(CPU, Set(Level))),
+        (no_readers,),
+        "the readers the prog's grace period waits for",
+    )
+    if not timer:
+        spec.var("prog_tt_kworkers", Fn(Obj, Bool), const_fn(Obj, False), "wq callbacks it waits for")
+    spec.var("map_usercnt", Int(0, 1), 1)
+    spec.var("map_refcnt", Int(-1, 2), 2, "the map fd + the prog's used_maps")
+    # user space
+    spec.var("upc", UPc, UPc.IDLE)
+    spec.var("uarg", ObjOrNone, NO_OBJ)
+    spec.var("usweep", Int(0, nslot), 0, "next value the map_release_uref sweep visits")
+    spec.var("updated", Bool, not cfg["user_updates"], "user space made its one element update")
+    # ghosts
+    spec.var("uaf_prog", Bool, False, "a callback ran the prog's code after the prog was freed")
+    spec.var("uaf_map", Bool, False, "a callback touched a map value after the map was freed")
+    spec.var("uaf_async", Bool, False, "a freed async object was read or written")
+    spec.var("ran", Fn(Obj, Bool), const_fn(Obj, False), "the callback ran since it was last armed")
+
+    # ------------------------------------------------------------------ vocabulary
+    def softirq_idle(s, c):
+        return s.cb_phase[c] == CbPhase.IDLE if timer else True
+
+    def can_step(s, c, lv):
+        """A level steps only while no higher level on its CPU is active (softirq interrupts task)."""
+        if timer and lv == TASK:
+            return softirq_idle(s, c)
+        return True
+
+    def hrtimer_running(s, c, lv):
+        """this_cpu_read(hrtimer_running) as seen by context (c, lv): the callback on c, seen only by
+        the callback itself (a task-level context runs only when c's softirq is idle)."""
+        if not timer or lv != SOFTIRQ:
+            return NO_OBJ
+        return s.cb_obj[c]
+
+    def classic_reader(s, c, lv):
+        """Inside a classic RCU read-side section: a prog run's helper call in progress, a timer
+        callback (bpf_timer_cb runs under rcu_read_lock in softirq)."""
+        if lv == SOFTIRQ:
+            return s.cb_phase[c] != CbPhase.IDLE
+        return s.pc[c][lv] != PC.IDLE
+
+    def classic_now(s):
+        return rcu.snapshot(
+            lambda c, lv: classic_reader(s, c, lv) if lv in levels else False, ncpu, len(Level)
+        )
+
+    def kworkers_in_tt_section(s):
+        return tuple(s.wphase[o] == WPhase.IN_OP for o in Obj)
+
+    def touch_obj(upd, s, o, cond=True):
+        upd["uaf_async"] = or_(upd.get("uaf_async", s.uaf_async), and_(cond, m.freed(s, o)))
+        return upd
+
+    def run_prog_code(upd, s):
+        """The callback runs the prog's code and reads its map value."""
+        upd["uaf_prog"] = or_(upd.get("uaf_prog", s.uaf_prog), s.prog_phase == Phase.FREED)
+        upd["uaf_map"] = or_(upd.get("uaf_map", s.uaf_map), s.map_refcnt == 0)
+        return upd
+
+    def prog_put(s, upd, irqs_off):
+        refs, phases, now = prog.put_ref(
+            (upd.get("prog_refcnt", s.prog_refcnt),),
+            (upd.get("prog_phase", s.prog_phase),),
+            0,
+            Phase,
+            irqs_off,
+        )
+        upd["prog_refcnt"], upd["prog_phase"] = refs[0], phases[0]
+        if not irqs_off:
+            prog_call_rcu(s, upd, now)
+        return upd
+
+    def prog_call_rcu(s, upd, cond):
+        """bpf_prog_put_deferred's call_rcu (call_rcu_tasks_trace for a sleepable prog)."""
+        upd["prog_readers"] = rcu.start_gp(upd.get("prog_readers", s.prog_readers), 0, classic_now(s), cond)
+        if not timer:
+            waits = kworkers_in_tt_section(s) if cfg["sleepable"] else const_fn(Obj, False)
+            upd["prog_tt_kworkers"] = ite(cond, waits, s.prog_tt_kworkers)
+        return upd
+
+    def drop_prog(s, o, upd, irqs_off):
+        """drop_prog_refcnt: if cb->prog: bpf_prog_put; prog = callback_fn = NULL."""
+        held = s.has_prog[o]
+        upd["has_prog"] = put(upd.get("has_prog", s.has_prog), o, False)
+        put_upd = prog_put(s, dict(upd), irqs_off)
+        for k in ("prog_refcnt", "prog_phase", "prog_readers", "prog_tt_kworkers"):
+            if k in put_upd:
+                upd[k] = ite(held, put_upd[k], upd.get(k, getattr(s, k)))
+        return upd
+
+    def set_ctx(s, c, lv, pc, o=NO_OBJ, inc=False):
+        return dict(
+            pc=put(s.pc, c, put(s.pc[c], lv, pc)),
+            arg=put(s.arg, c, put(s.arg[c], lv, o)),
+            inc=put(s.inc, c, put(s.inc[c], lv, inc)),
+        )
+
+    def kfree(s, o, upd):
+        """Free the object: kfree_rcu (a classic grace period) or kfree at once."""
+        mem = upd.get("mem", s.mem)
+        if cfg["free_rcu"]:
+            upd["mem"] = put(mem, o, Mem.RCU_WAIT)
+            upd["obj_readers"] = put(upd.get("obj_readers", s.obj_readers), o, classic_now(s))
+        else:
+            upd["mem"] = put(mem, o, Mem.FREED)
+        return upd
+
+    def new_obj(s, e):
+        """The object the next init of value e allocates (``None`` past the bound)."""
+        return [(s.inits[e] == k, e * nper + k) for k in range(nper)]
+
+    # ------------------------------------------------------------------ helpers called by progs
+    # Each returns the steps of one helper call made by context ``who`` on value ``e``. ``who`` is
+    # ("ctx", c, lv) for a prog run or timer callback, or ("kw", o) for a wq callback's kworker.
+    def arg_of(s, who):
+        return s.arg[who[1]][who[2]] if who[0] == "ctx" else s.warg[who[1]]
+
+    def ctx_pc(s, who):
+        return s.pc[who[1]][who[2]] if who[0] == "ctx" else s.wpc[who[1]]
+
+    def set_who(s, who, pc, o=NO_OBJ, inc=False):
+        if who[0] == "ctx":
+            return set_ctx(s, who[1], who[2], pc, o, inc)
+        return dict(wpc=put(s.wpc, who[1], pc), warg=put(s.warg, who[1], o))
+
+    def done(s, who, after):
+        """The helper returned: the caller's next state (a timer callback returns after its call)."""
+        upd = set_who(s, who, PC.IDLE)
+        if after is not None:
+            upd.update(after)
+        return upd
+
+    def init_steps(s, g, who, e, after):
+        cur = s.slot[e]
+        steps = []
+        for can, o in new_obj(s, e):
+            if locked:
+                check = cfg["init_usercnt_check"]
+                ok = and_(g, cur == NO_OBJ, can)
+                if check == "none":
+                    upd = done(s, who, after)
+                    upd.update(
+                        slot=put(s.slot, e, o),
+                        mem=put(s.mem, o, Mem.LIVE),
+                        inits=put(s.inits, e, s.inits[e] + 1),
+                    )
+                    steps.append(when(ok, **upd))
+                else:
+                    # after_publish: the lock is held across publish, smp_mb and the read, so the sweep's
+                    # cancel_and_free (which takes the lock) sees the object or init sees usercnt 0.
+                    # before_publish (V21): the read precedes publishing, so the sweep can pass between.
+                    alive = s.map_usercnt > 0
+                    upd = done(s, who, after)
+                    upd.update(
+                        slot=put(s.slot, e, o),
+                        mem=put(s.mem, o, Mem.LIVE),
+                        inits=put(s.inits, e, s.inits[e] + 1),
+                    )
+                    if check == "after_publish":
+                        steps.append(when(and_(ok, alive), **upd))
+                        steps.append(when(and_(ok, not_(alive)), **done(s, who, after)))  # -EPERM, kfree
+                    else:
+                        # the read, then (after a window) publish: two steps
+                        steps.append(when(and_(ok, alive), **set_who(s, who, PC.INIT_CHECK, o)))
+                        steps.append(when(and_(ok, not_(alive)), **done(s, who, after)))
+            else:
+                # R: cmpxchg(&async->cb, NULL, cb) with refcnt 1, then smp_mb and the usercnt read
+                upd = set_who(s, who, PC.INIT_CHECK, o)
+                upd.update(
+                    slot=put(s.slot, e, o),
+                    mem=put(s.mem, o, Mem.LIVE),
+                    inits=put(s.inits, e, s.inits[e] + 1),
+                    refcnt=put(s.refcnt, o, 1),
+                )
+                steps.append(when(and_(g, cur == NO_OBJ, can), **upd))
+        steps.append(when(and_(g, cur != NO_OBJ), **done(s, who, after)))  # -EBUSY
+        return steps
+
+    def set_callback_steps(s, g, who, e, after):
+        cur = s.slot[e]
+        steps = [when(and_(g, cur == NO_OBJ), **done(s, who, after))]  # -EINVAL
+        perm = s.map_usercnt > 0 if (locked and cfg["set_callback_usercnt_check"]) else True
+        for o in over(cur, Obj):
+            gi = and_(g, cur == o)
+            if locked:
+                ok = and_(gi, perm, or_(s.has_prog[o], s.prog_refcnt > 0))
+                upd = done(s, who, after)
+                upd.update(has_prog=put(s.has_prog, o, True))
+                upd["prog_refcnt"] = ite(s.has_prog[o], s.prog_refcnt, s.prog_refcnt + 1)
+                steps.append(when(ok, **upd))
+                steps.append(
+                    when(
+                        and_(gi, not_(and_(perm, or_(s.has_prog[o], s.prog_refcnt > 0)))),
+                        **done(s, who, after),
+                    )
+                )
+            else:
+                steps.append(when(gi, **set_who(s, who, PC.SETCB, o)))  # READ_ONCE(async->cb)
+        return steps
+
+    def setcb_finish_steps(s, g, who, after):
+        """R: bpf_async_update_prog_callback on the object read before (maybe detached by now)."""
+        o_ = arg_of(s, who)
+        steps = []
+        for o in over(o_, Obj):
+            gi = and_(g, o_ == o)
+            ok = and_(gi, or_(s.has_prog[o], s.prog_refcnt > 0))
+            upd = done(s, who, after)
+            upd.update(has_prog=put(s.has_prog, o, True))
+            upd["prog_refcnt"] = ite(s.has_prog[o], s.prog_refcnt, s.prog_refcnt + 1)
+            touch_obj(upd, s, o)
+            steps.append(when(ok, **upd))
+            steps.append(when(and_(gi, not_(or_(s.has_prog[o], s.prog_refcnt > 0))), **done(s, who, after)))
+        return steps
+
+    def arm(st):
+        return hrtimer.ENQUEUED if timer else workqueue.schedule(st)
+
+    def start_steps(s, g, who, e, after):
+        cur = s.slot[e]
+        steps = [when(and_(g, cur == NO_OBJ), **done(s, who, after))]
+        for o in over(cur, Obj):
+            gi = and_(g, cur == o)
+            steps.append(when(and_(gi, not_(s.has_prog[o])), **done(s, who, after)))  # -EINVAL
+            ok = and_(gi, s.has_prog[o])
+            if locked and timer:
+                upd = done(s, who, after)
+                upd.update(exec_state=put(s.exec_state, o, hrtimer.ENQUEUED), ran=put(s.ran, o, False))
+                steps.append(when(ok, **upd))
+            else:
+                # W: lockless READ_ONCE, then schedule_work; R: READ_ONCE, then inc_not_zero + start
+                steps.append(when(ok, **set_who(s, who, PC.START_SCHED, o)))
+        return steps
+
+    def start_sched_steps(s, g, who, after):
+        o_ = arg_of(s, who)
+        steps = []
+        for o in over(o_, Obj):
+            gi = and_(g, o_ == o)
+            if locked:
+                upd = done(s, who, after)
+                upd.update(exec_state=put(s.exec_state, o, arm(s.exec_state[o])), ran=put(s.ran, o, False))
+                touch_obj(upd, s, o)
+                steps.append(when(gi, **upd))
+            else:
+                live = s.refcnt[o] > 0 if cfg["start_refcnt_check"] else True
+                upd = set_who(s, who, PC.START_PUT, o)
+                upd.update(
+                    exec_state=put(s.exec_state, o, arm(s.exec_state[o])),
+                    ran=put(s.ran, o, False),
+                    refcnt=put(s.refcnt, o, ite(s.refcnt[o] < 3, s.refcnt[o] + 1, 3)),
+                )
+                touch_obj(upd, s, o)
+                steps.append(when(and_(gi, live), **upd))
+                if cfg["start_refcnt_check"]:
+                    steps.append(when(and_(gi, not_(live)), **done(s, who, after)))  # -ENOENT
+        return steps
+
+    def refcount_put(s, o, upd):
+        """bpf_async_refcount_put: at zero the object's free starts (a tasks-trace grace period)."""
+        cur = upd.get("refcnt", s.refcnt)[o]
+        new = ite(cur > 0, cur - 1, 0)
+        upd["refcnt"] = put(upd.get("refcnt", s.refcnt), o, new)
+        zero = cur == 1
+        upd["mem"] = put(upd.get("mem", s.mem), o, ite(zero, Mem.RCU_WAIT, upd.get("mem", s.mem)[o]))
+        readers = upd.get("obj_readers", s.obj_readers)
+        upd["obj_readers"] = put(readers, o, ite(zero, classic_now(s), readers[o]))
+        if not timer:
+            tt = upd.get("tt_kworkers", s.tt_kworkers)
+            upd["tt_kworkers"] = put(tt, o, ite(zero, kworkers_in_tt_section(s), tt[o]))
+        return upd
+
+    def start_put_steps(s, g, who, after):
+        o_ = arg_of(s, who)
+        steps = []
+        for o in over(o_, Obj):
+            upd = refcount_put(s, o, done(s, who, after))
+            steps.append(when(and_(g, o_ == o), **upd))
+        return steps
+
+    def cancel_steps(s, g, who, e, after):
+        """bpf_timer_cancel, first part (under the lock)."""
+        c, lv = who[1], who[2]
+        cur = s.slot[e]
+        steps = [when(and_(g, cur == NO_OBJ), **done(s, who, after))]
+        here = hrtimer_running(s, c, lv)
+        for o in over(cur, Obj):
+            gi = and_(g, cur == o)
+            self_dl = and_(here == o) if cfg["self_cancel_check"] else False
+            steps.append(when(and_(gi, self_dl), **done(s, who, after)))  # -EDEADLK, ref kept
+            gi = and_(gi, not_(self_dl))
+            if cfg["cancelling_counter"] and lv == SOFTIRQ:
+                mutual = any_(and_(here == x, s.cancelling[x] > 0) for x in Obj)
+                steps.append(when(and_(gi, mutual), **done(s, who, after)))  # -EDEADLK
+                gi = and_(gi, not_(mutual))
+                upd = set_ctx(s, c, lv, PC.CANCEL_WAIT, o, inc=True)
+                upd["cancelling"] = put(
+                    s.cancelling, o, ite(s.cancelling[o] < ncpu, s.cancelling[o] + 1, ncpu)
+                )
+            else:
+                upd = set_ctx(s, c, lv, PC.CANCEL_WAIT, o)
+            drop_prog(s, o, upd, irqs_off=True)
+            steps.append(when(gi, **upd))
+        return steps
+
+    def cancel_wait_steps(s, g, who, after):
+        """hrtimer_cancel: waits while the callback runs; then the cancelling counter is decremented."""
+        c, lv = who[1], who[2]
+        o_ = s.arg[c][lv]
+        steps = []
+        for o in over(o_, Obj):
+            upd = done(s, who, after)
+            upd["exec_state"] = put(s.exec_state, o, hrtimer.INACTIVE)
+            if cfg["cancelling_counter"]:
+                upd["cancelling"] = put(
+                    s.cancelling, o, ite(s.inc[c][lv], s.cancelling[o] - 1, s.cancelling[o])
+                )
+            # with kfree_rcu the caller holds rcu_read_lock across the wait (0281b919e175), which
+            # the model has by counting the whole helper call as a read-side section
+            touch_obj(upd, s, o)
+            steps.append(when(and_(g, o_ == o, hrtimer.cancel_passes(s.running[o], NO_CPU)), **upd))
+        return steps
+
+    def caf_steps(s, g, who, e, after, irqs_off=None):
+        """cancel_and_free(value e): the detach (under the lock, or R's xchg) and what follows."""
+        cur = s.slot[e]
+        steps = [when(and_(g, cur == NO_OBJ), **done(s, who, after))]
+        in_cb = hrtimer_running(s, who[1], who[2]) if who[0] == "ctx" else NO_OBJ
+        for o in over(cur, Obj):
+            gi = and_(g, cur == o)
+            base = dict(slot=put(s.slot, e, NO_OBJ), mem=put(s.mem, o, Mem.DETACHED))
+            if locked:
+                drop_prog(s, o, base, irqs_off=True)
+                if timer:
+                    mode = cfg["free_in_callback"]
+                    if mode == "defer":
+                        deferred = in_cb != NO_OBJ
+                    elif mode == "skip_own":
+                        deferred = False
+                    else:
+                        deferred = False
+                    if mode == "skip_own":
+                        own = in_cb == o
+                        upd = done(s, who, after)
+                        upd.update(base)
+                        kfree(s, o, upd)  # V21: bpf_timer_cb read all it needs; free now
+                        steps.append(when(and_(gi, own), **upd))
+                        gi = and_(gi, not_(own))
+                    upd = done(s, who, after)
+                    upd.update(base)
+                    upd["delwork"] = put(s.delwork, o, DelWork.QUEUED)
+                    if mode == "defer":
+                        steps.append(when(and_(gi, deferred), **upd))
+                        gi = and_(gi, not_(deferred))
+                    upd = set_who(s, who, PC.CAF_WAIT, o)
+                    upd.update(base)
+                    steps.append(when(gi, **upd))
+                else:
+                    if cfg["wq_delete"] == "deferred":
+                        upd = done(s, who, after)
+                        upd.update(base)
+                        upd["delwork"] = put(s.delwork, o, DelWork.QUEUED)
+                    else:
+                        upd = set_who(s, who, PC.CAF_WAIT, o)
+                        upd.update(base)
+                        upd["exec_state"] = put(s.exec_state, o, workqueue.cancel(s.exec_state[o]))
+                    steps.append(when(gi, **upd))
+            else:
+                upd = set_who(s, who, PC.CAF_CANCEL, o)
+                upd.update(base)
+                if cfg["early_prog_put"]:
+                    drop_prog(s, o, upd, irqs_off=False)
+                steps.append(when(gi, **upd))
+        return steps
+
+    def caf_wait_steps(s, g, who, after):
+        """The synchronous part: hrtimer_cancel / cancel_work_sync, then the free."""
+        o_ = arg_of(s, who)
+        steps = []
+        for o in over(o_, Obj):
+            upd = done(s, who, after)
+            if timer:
+                upd["exec_state"] = put(s.exec_state, o, hrtimer.INACTIVE)
+                passes = hrtimer.cancel_passes(s.running[o], NO_CPU)
+            else:
+                upd["exec_state"] = put(s.exec_state, o, workqueue.IDLE)
+                passes = not_(workqueue.is_running(s.exec_state[o]))
+            touch_obj(upd, s, o)
+            kfree(s, o, upd)
+            steps.append(when(and_(g, o_ == o, passes), **upd))
+        return steps
+
+    def caf_cancel_steps(s, g, who, after):
+        """R: bpf_async_process_op(CANCEL) inline: hrtimer_try_to_cancel / cancel_work (neither
+        waits), then the map's reference is put."""
+        o_ = arg_of(s, who)
+        steps = []
+        for o in over(o_, Obj):
+            upd = done(s, who, after)
+            if timer:
+                # try_to_cancel removes an enqueued timer unless its callback runs
+                upd["exec_state"] = put(
+                    s.exec_state, o, ite(s.running[o] == NO_CPU, hrtimer.INACTIVE, s.exec_state[o])
+                )
+            else:
+                upd["exec_state"] = put(s.exec_state, o, workqueue.cancel(s.exec_state[o]))
+            touch_obj(upd, s, o)
+            refcount_put(s, o, upd)
+            steps.append(when(and_(g, o_ == o), **upd))
+        return steps
+
+    def helper_first_steps(s, g, who, op, e, after):
+        if op == "init":
+            return init_steps(s, g, who, e, after)
+        if op == "set_callback":
+            return set_callback_steps(s, g, who, e, after)
+        if op == "start":
+            return start_steps(s, g, who, e, after)
+        if op == "cancel":
+            return cancel_steps(s, g, who, e, after)
+        return caf_steps(s, g, who, e, after)
+
+    def continue_steps(s, g, who, after):
+        """Every later step of a helper call in progress, by its pc."""
+        pc = ctx_pc(s, who)
+        steps = []
+        steps += (
+            cancel_wait_steps(s, and_(g, pc == PC.CANCEL_WAIT), who, after)
+            if timer and who[0] == "ctx"
+            else []
+        )
+        steps += caf_wait_steps(s, and_(g, pc == PC.CAF_WAIT), who, after)
+        steps += start_sched_steps(s, and_(g, pc == PC.START_SCHED), who, after)
+        if not locked:
+            steps += start_put_steps(s, and_(g, pc == PC.START_PUT), who, after)
+            steps += setcb_finish_steps(s, and_(g, pc == PC.SETCB), who, after)
+            steps += caf_cancel_steps(s, and_(g, pc == PC.CAF_CANCEL), who, after)
+            steps += init_check_steps(s, and_(g, pc == PC.INIT_CHECK), who, after)
+        elif cfg["init_usercnt_check"] == "before_publish":
+            steps += init_publish_steps(s, and_(g, pc == PC.INIT_CHECK), who, after)
+        return [st for st in steps if not disabled(st.guard)]
+
+    def init_check_steps(s, g, who, after):
+        """R: smp_mb, then if usercnt is 0: bpf_async_cancel_and_free(async) and -EPERM."""
+        o_ = arg_of(s, who)
+        steps = []
+        for o in over(o_, Obj):
+            gi = and_(g, o_ == o)
+            steps.append(when(and_(gi, s.map_usercnt > 0), **done(s, who, after)))
+            e = m.slot_of(o)
+            # the cancel_and_free of the same value: whatever is in the slot now
+            for st in caf_steps(s, and_(gi, s.map_usercnt == 0), who, e, after):
+                steps.append(st)
+        return steps
+
+    def init_publish_steps(s, g, who, after):
+        """V21: publish after the usercnt read (the sweep may have passed in between)."""
+        o_ = arg_of(s, who)
+        steps = []
+        for o in over(o_, Obj):
+            e = m.slot_of(o)
+            upd = done(s, who, after)
+            upd.update(
+                slot=put(s.slot, e, o), mem=put(s.mem, o, Mem.LIVE), inits=put(s.inits, e, s.inits[e] + 1)
+            )
+            still_next = and_(s.slot[e] == NO_OBJ, s.inits[e] == o - e * nper)
+            steps.append(when(and_(g, o_ == o, still_next), **upd))
+            steps.append(when(and_(g, o_ == o, not_(still_next)), **done(s, who, after)))  # -EBUSY
+        return steps
+
+    # ------------------------------------------------------------------ prog runs
+    @spec.action(c=CPU)
+    def ProgRunStart(s, c):
+        """A prog run starts on CPU c: an RCU reader until it ends. It may call its helper after the
+        prog was detached and its refcount reached 0 (the free waits for the grace period)."""
+        g = and_(s.prog_attached, s.pc[c][TASK] == PC.IDLE, can_step(s, c, TASK))
+        return when(g, **set_ctx(s, c, TASK, PC.RUN))
+
+    @spec.action(c=CPU)
+    def ProgRunEnd(s, c):
+        """The run ends without a helper call."""
+        return when(and_(s.pc[c][TASK] == PC.RUN, can_step(s, c, TASK)), **set_ctx(s, c, TASK, PC.IDLE))
+
+    @spec.action(c=CPU, op=ops, e=Slot)
+    def ProgCall(s, c, op, e):
+        """The run calls the helper ``op`` on value e; the run ends when the helper returns."""
+        g = and_(s.pc[c][TASK] == PC.RUN, can_step(s, c, TASK))
+        if disabled(g):
+            return []
+        return helper_first_steps(s, g, ("ctx", c, TASK), op, e, None)
+
+    @spec.action(c=CPU)
+    def ProgHelperStep(s, c):
+        """The prog run's helper call goes on (a wait passes, a second atomic operation)."""
+        g = and_(s.pc[c][TASK] != PC.IDLE, s.pc[c][TASK] != PC.RUN, can_step(s, c, TASK))
+        if disabled(g):
+            return []
+        return continue_steps(s, g, ("ctx", c, TASK), None)
+
+    # ------------------------------------------------------------------ callbacks
+    other = {e: (e + 1) % nslot for e in range(nslot)}
+
+    def callback_op(e):
+        """The workload's helper call made by a callback of value e: (op, value) or None."""
+        if cb_kind == "none":
+            return None
+        if cb_kind == "rearm":
+            return ("start", e)
+        op, who = cb_kind.split("_")
+        return ("cancel" if op == "cancel" else "delete", e if who == "self" else other[e])
+
+    if timer:
+
+        @spec.action(c=CPU, o=Obj)
+        def TimerExpire(s, c, o):
+            """__run_hrtimer on c: base->running = timer, the timer leaves the queue (INACTIVE)."""
+            g = and_(hrtimer.can_expire(s.exec_state[o], s.running[o], NO_CPU), s.cb_phase[c] == CbPhase.IDLE)
+            return when(
+                g,
+                exec_state=put(s.exec_state, o, hrtimer.INACTIVE),
+                running=put(s.running, o, c),
+                cb_obj=put(s.cb_obj, c, o),
+                cb_phase=put(s.cb_phase, c, CbPhase.DEQUEUED),
+                ran=put(s.ran, o, True),
+            )
+
+        @spec.action(c=CPU)
+        def TimerCallbackStart(s, c):
+            """bpf_timer_cb reads t->cb.map, value and callback_fn (a NULL one returns
+            HRTIMER_NORESTART at once), then sets hrtimer_running = t and calls callback_fn."""
+            o_ = s.cb_obj[c]
+            g = s.cb_phase[c] == CbPhase.DEQUEUED
+            if disabled(g):
+                return []
+            steps = []
+            for o in over(o_, Obj):
+                gi = and_(g, o_ == o)
+                body = touch_obj(dict(cb_phase=put(s.cb_phase, c, CbPhase.BODY)), s, o)
+                steps.append(when(and_(gi, s.has_prog[o]), **body))
+                steps.append(when(and_(gi, not_(s.has_prog[o])), **touch_obj(ret_updates(s, c, o, {}), s, o)))
+            return steps
+
+        @spec.action(c=CPU)
+        def TimerCallbackBody(s, c):
+            """callback_fn(map, key, value): the prog's code runs, then its one helper call (if any)."""
+            o_ = s.cb_obj[c]
+            g = s.cb_phase[c] == CbPhase.BODY
+            if disabled(g):
+                return []
+            steps = []
+            for o in over(o_, Obj):
+                gi = and_(g, o_ == o)
+                upd = run_prog_code(dict(cb_phase=put(s.cb_phase, c, CbPhase.IN_OP)), s)
+                call = callback_op(m.slot_of(o))
+                if call is None:
+                    steps.append(when(gi, **ret_updates(s, c, o, upd)))
+                    continue
+                op, e = call
+                for st in helper_first_steps(s, gi, ("ctx", c, SOFTIRQ), op, e, ret_updates(s, c, o, {})):
+                    # a helper that returns at once carries the return's updates (cb_phase IDLE)
+                    steps.append(st._replace(updates={**upd, **st.updates}))
+            return steps
+
+        def ret_updates(s, c, o, upd):
+            """The callback returns: hrtimer_running and base->running cleared."""
+            upd = dict(upd)
+            upd["cb_phase"] = put(s.cb_phase, c, CbPhase.IDLE)
+            upd["cb_obj"] = put(s.cb_obj, c, NO_OBJ)
+            upd["running"] = put(s.running, o, NO_CPU)
+            return upd
+
+        @spec.action(c=CPU)
+        def TimerCallbackHelperStep(s, c):
+            """The callback's helper call goes on; when it returns, the callback returns."""
+            o_ = s.cb_obj[c]
+            g = and_(s.cb_phase[c] == CbPhase.IN_OP, s.pc[c][SOFTIRQ] != PC.IDLE)
+            if disabled(g):
+                return []
+            steps = []
+            for o in over(o_, Obj):
+                steps += continue_steps(s, and_(g, o_ == o), ("ctx", c, SOFTIRQ), ret_updates(s, c, o, {}))
+            return steps
+
+    else:
+
+        @spec.action(o=Obj)
+        def WorkStart(s, o):
+            """A kworker takes the work off the pool's list (process_one_work: PENDING cleared)."""
+            g = and_(s.exec_state[o] == workqueue.PENDING, s.wphase[o] == WPhase.IDLE)
+            return when(
+                g,
+                exec_state=put(s.exec_state, o, workqueue.RUNNING),
+                wphase=put(s.wphase, o, WPhase.DEQUEUED),
+                ran=put(s.ran, o, True),
+            )
+
+        @spec.action(o=Obj)
+        def WorkReadCallback(s, o):
+            """bpf_wq_work reads cb->map, value and callback_fn (a NULL one: returns)."""
+            g = s.wphase[o] == WPhase.DEQUEUED
+            fin = dict(
+                wphase=put(s.wphase, o, WPhase.IDLE),
+                exec_state=put(s.exec_state, o, workqueue.finish(s.exec_state[o])),
+            )
+            touch_obj(fin, s, o)
+            read = touch_obj(dict(wphase=put(s.wphase, o, WPhase.FN_READ)), s, o)
+            return [when(and_(g, s.has_prog[o]), **read), when(and_(g, not_(s.has_prog[o])), **fin)]
+
+        @spec.action(o=Obj)
+        def WorkCallback(s, o):
+            """rcu_read_lock_trace(); migrate_disable(); callback_fn(map, key, value): the prog's code
+            runs and makes its one helper call (if any)."""
+            g = s.wphase[o] == WPhase.FN_READ
+            upd = run_prog_code(dict(wphase=put(s.wphase, o, WPhase.IN_OP)), s)
+            call = callback_op(m.slot_of(o))
+            if call is None:
+                return when(g, **upd)
+            op, e = call
+            return [
+                st._replace(updates={**upd, **st.updates})
+                for st in helper_first_steps(s, g, ("kw", o), op, e, None)
+            ]
+
+        @spec.action(o=Obj)
+        def WorkHelperStep(s, o):
+            g = and_(s.wphase[o] == WPhase.IN_OP, s.wpc[o] != PC.IDLE)
+            if disabled(g):
+                return []
+            return continue_steps(s, g, ("kw", o), None)
+
+        @spec.action(o=Obj)
+        def WorkReturn(s, o):
+            """The callback returns; rcu_read_unlock_trace; the worker marks the work done."""
+            g = and_(s.wphase[o] == WPhase.IN_OP, s.wpc[o] == PC.IDLE)
+            # the worker does not touch the work after its function returns (a work may free itself)
+            upd = dict(
+                wphase=put(s.wphase, o, WPhase.IDLE),
+                exec_state=put(s.exec_state, o, workqueue.finish(s.exec_state[o])),
+            )
+            return when(g, **upd)
+
+    # ------------------------------------------------------------------ deferred frees and RCU
+    @spec.action(o=Obj)
+    def DeleteWorkRun(s, o):
+        """The deferred free's kworker: hrtimer_cancel (waits for the callback) or cancel_work_sync's
+        first part (a pending instance removed), then (timer) kfree_rcu."""
+        g = s.delwork[o] == DelWork.QUEUED
+        if timer:
+            upd = dict(
+                delwork=put(s.delwork, o, DelWork.NONE), exec_state=put(s.exec_state, o, hrtimer.INACTIVE)
+            )
+            touch_obj(upd, s, o)
+            kfree(s, o, upd)
+            return when(and_(g, hrtimer.cancel_passes(s.running[o], NO_CPU)), **upd)
+        upd = dict(
+            delwork=put(s.delwork, o, DelWork.CANCELLED),
+            exec_state=put(s.exec_state, o, workqueue.cancel(s.exec_state[o])),
+        )
+        touch_obj(upd, s, o)
+        return when(g, **upd)
+
+    if not timer:
+
+        @spec.action(o=Obj)
+        def DeleteWorkFree(s, o):
+            """bpf_wq_delete_work: cancel_work_sync returns (no instance runs), then kfree_rcu."""
+            g = and_(s.delwork[o] == DelWork.CANCELLED, not_(workqueue.is_running(s.exec_state[o])))
+            upd = dict(
+                delwork=put(s.delwork, o, DelWork.NONE), exec_state=put(s.exec_state, o, workqueue.IDLE)
+            )
+            touch_obj(upd, s, o)
+            kfree(s, o, upd)
+            return when(g, **upd)
+
+    @spec.action(o=Obj)
+    def ObjectFreed(s, o):
+        """The object's RCU callback: kfree_rcu's grace period is over (locked design); R: the
+        tasks-trace grace period is over, then bpf_async_cb_rcu_tasks_trace_free re-cancels and either
+        retries (another grace period) or puts the prog and frees."""
+        waited = rcu.gp_over(s.obj_readers[o])
+        if not timer:
+            waited = and_(waited, not_(any_(s.tt_kworkers[o])))
+        g = and_(s.mem[o] == Mem.RCU_WAIT, waited)
+        if locked:
+            upd = dict(mem=put(s.mem, o, Mem.FREED))
+            return when(g, **upd)
+        # R: cancel again, then the retry decision (second reading of bpf_wq, R-tt)
+        mode = cfg["tt_retry"]
+        if timer:
+            # hrtimer_try_to_cancel() < 0: the callback runs (an enqueued timer is then left alone)
+            cancelled = ite(s.running[o] == NO_CPU, hrtimer.INACTIVE, s.exec_state[o])
+            retry = s.running[o] != NO_CPU if mode != "none" else False
+        else:
+            st = s.exec_state[o]
+            cancelled = workqueue.cancel(st)
+            pending, running = workqueue.is_pending(st), workqueue.is_running(st)
+            retry = {
+                "busy": and_(not_(pending), running),  # R1: !cancel_work() && work_busy()
+                "not_cancelled": not_(pending),  # R0: !cancel_work()
+                "running": running,  # not in the kernel: retry while any instance runs
+                "none": False,
+            }[mode]
+        again = dict(
+            exec_state=put(s.exec_state, o, cancelled), obj_readers=put(s.obj_readers, o, classic_now(s))
+        )
+        if not timer:
+            again["tt_kworkers"] = put(s.tt_kworkers, o, kworkers_in_tt_section(s))
+        free = dict(exec_state=put(s.exec_state, o, cancelled), mem=put(s.mem, o, Mem.FREED))
+        drop_prog(s, o, free, irqs_off=False)
+        return [when(and_(g, retry), **again), when(and_(g, not_(retry)), **free)]
+
+    @spec.action()
+    def ProgPutDeferred(s):
+        """The workqueue runs bpf_prog_put_deferred (the last put was made with irqs off)."""
+        upd = dict(prog_phase=Phase.RCU_WAIT)
+        prog_call_rcu(s, upd, True)
+        return when(s.prog_phase == Phase.PUT_DEFERRED, **upd)
+
+    @spec.action()
+    def ProgFree(s):
+        """The prog's grace period is over: bpf_prog_free_deferred puts used_maps and frees it."""
+        waited = rcu.gp_over(s.prog_readers[0])
+        if not timer:
+            waited = and_(waited, not_(any_(s.prog_tt_kworkers)))
+        return when(
+            and_(s.prog_phase == Phase.RCU_WAIT, waited), prog_phase=Phase.FREED, map_refcnt=s.map_refcnt - 1
+        )
+
+    # ------------------------------------------------------------------ user space
+    def user_set(pc, o=NO_OBJ):
+        return dict(upc=pc, uarg=o)
+
+    def user_caf_steps(s, g, e, then):
+        """cancel_and_free from a syscall (map update, or the sweep): detach, then wait and free."""
+        cur = s.slot[e]
+        steps = [when(and_(g, cur == NO_OBJ), **then)]
+        for o in over(cur, Obj):
+            gi = and_(g, cur == o)
+            base = dict(then, slot=put(s.slot, e, NO_OBJ), mem=put(s.mem, o, Mem.DETACHED))
+            if locked:
+                drop_prog(s, o, base, irqs_off=True)
+                if timer or cfg["wq_delete"] == "inline":
+                    wait = UPc.SWEEP_WAIT if then.get("upc") == UPc.SWEEP else UPc.CAF_WAIT
+                    base.update(upc=wait, uarg=o)
+                    if not timer:
+                        base["exec_state"] = put(s.exec_state, o, workqueue.cancel(s.exec_state[o]))
+                else:
+                    base["delwork"] = put(s.delwork, o, DelWork.QUEUED)
+            else:
+                if cfg["early_prog_put"]:
+                    drop_prog(s, o, base, irqs_off=False)
+                if timer:
+                    base["exec_state"] = put(
+                        s.exec_state, o, ite(s.running[o] == NO_CPU, hrtimer.INACTIVE, s.exec_state[o])
+                    )
+                else:
+                    base["exec_state"] = put(s.exec_state, o, workqueue.cancel(s.exec_state[o]))
+                refcount_put(s, o, base)
+            steps.append(when(gi, **base))
+        return steps
+
+    if cfg["user_updates"]:
+
+        @spec.action(e=Slot)
+        def UserUpdateElem(s, e):
+            """bpf_map_update_elem from user space overwrites value e: bpf_obj_free_fields ->
+            cancel_and_free."""
+            g = and_(s.upc == UPc.IDLE, not_(s.updated), s.map_usercnt > 0)
+            return user_caf_steps(s, g, e, dict(updated=True))
+
+    @spec.action()
+    def UserWaitDone(s):
+        """The syscall's hrtimer_cancel / cancel_work_sync returns; the object is freed."""
+        o_ = s.uarg
+        g = or_(s.upc == UPc.CAF_WAIT, s.upc == UPc.SWEEP_WAIT)
+        if disabled(g):
+            return []
+        steps = []
+        for o in over(o_, Obj):
+            if timer:
+                passes = hrtimer.cancel_passes(s.running[o], NO_CPU)
+                st = hrtimer.INACTIVE
+            else:
+                passes = not_(workqueue.is_running(s.exec_state[o]))
+                st = workqueue.IDLE
+            nxt = ite(s.upc == UPc.SWEEP_WAIT, UPc.SWEEP, UPc.IDLE)
+            upd = dict(upc=nxt, uarg=NO_OBJ, exec_state=put(s.exec_state, o, st))
+            touch_obj(upd, s, o)
+            kfree(s, o, upd)
+            steps.append(when(and_(g, o_ == o, passes), **upd))
+        return steps
+
+    if cfg["user_closes"]:
+
+        @spec.action()
+        def MapFdClose(s):
+            """bpf_map_put_with_uref: usercnt to 0, then map_release_uref's sweep, then the put."""
+            g = and_(s.upc == UPc.IDLE, s.map_usercnt == 1)
+            if cfg["uref_sweep"]:
+                return when(g, map_usercnt=0, upc=UPc.SWEEP, usweep=0)
+            return when(g, map_usercnt=0, map_refcnt=s.map_refcnt - 1)
+
+        if cfg["uref_sweep"]:
+
+            @spec.action()
+            def UrefSweep(s):
+                """map_release_uref visits the next value: cancel_and_free; after the last, the put."""
+                g = s.upc == UPc.SWEEP
+                if disabled(g):
+                    return []
+                steps = []
+                for e in Slot:
+                    then = dict(usweep=e + 1, upc=UPc.SWEEP)
+                    steps += user_caf_steps(s, and_(g, s.usweep == e), e, then)
+                steps.append(when(and_(g, s.usweep == nslot), upc=UPc.IDLE, map_refcnt=s.map_refcnt - 1))
+                return steps
+
+        @spec.action()
+        def ProgDetach(s):
+            upd = prog_put(s, dict(prog_attached=False), irqs_off=False)
+            return when(s.prog_attached, **upd)
+
+        @spec.action()
+        def ProgFdClose(s):
+            upd = prog_put(s, dict(prog_fd=False), irqs_off=False)
+            return when(s.prog_fd, **upd)
+
+    @spec.action()
+    def Quiescent(s):
+        """Nothing runs or is pending: a stuttering step, not a deadlock."""
+        idle = [s.upc == UPc.IDLE, or_(s.prog_phase == Phase.LIVE, s.prog_phase == Phase.FREED)]
+        for c in CPU:
+            idle += [s.pc[c][lv] == PC.IDLE for lv in levels]
+        for o in Obj:
+            idle += [
+                not_(m.armed(s, o)),
+                not_(m.callback_running(s, o)),
+                s.delwork[o] == DelWork.NONE,
+                s.mem[o] != Mem.RCU_WAIT,
+                s.mem[o] != Mem.DETACHED,
+            ]
+            if not timer:
+                idle.append(s.wphase[o] == WPhase.IDLE)
+        return when(or_(all_(idle), m.broken(s)))
+
+    # halt at the first use-after-free; drop finished readers from every pending grace period
+    readers = [(c, lv) for c in CPU for lv in levels]
+
+    def idle_after(t, c, lv):
+        return not_(classic_reader(t, c, lv))
+
+    for a in spec.actions:
+        if a.name != "Quiescent":
+            a.fn = _halt_when_broken(a.fn, m.broken)
+        a.fn = rcu.end_finished_readers(
+            a.fn,
+            ("pc", "cb_phase") if timer else ("pc",),
+            readers,
+            idle_after,
+            ["obj_readers", "prog_readers"],
+        )
+        if not timer:
+            a.fn = _end_tt_kworkers(a.fn, nobj)
+
+    props.register(spec, m)
+    spec.model = m
+    return spec
+
+
+def _end_tt_kworkers(fn: Any, nobj: int) -> Any:
+    """A wq callback's rcu_read_lock_trace section ends when its kworker leaves IN_OP."""
+
+    def wrapped(s: Any, **args: Any) -> Any:
+        r = fn(s, **args)
+        one = isinstance(r, Step)
+        out = []
+        for st in [r] if one else r:
+            upd = st.updates
+            if "wphase" not in upd:
+                out.append(st)
+                continue
+            ph = upd["wphase"]
+            inside = [ph[o] == 3 for o in range(nobj)]  # IN_OP
+            new = dict(upd)
+            tt = upd.get("tt_kworkers", s.tt_kworkers)
+            new["tt_kworkers"] = tuple(
+                tuple(and_(tt[a][o], inside[o]) for o in range(nobj)) for a in range(nobj)
+            )
+            pt = upd.get("prog_tt_kworkers", s.prog_tt_kworkers)
+            new["prog_tt_kworkers"] = tuple(and_(pt[o], inside[o]) for o in range(nobj))
+            out.append(st._replace(updates=new))
+        return out[0] if one else out
+
+    wrapped.__name__ = fn.__name__
+    wrapped.__doc__ = fn.__doc__
+    return wrapped
+
+
+def _halt_when_broken(fn: Any, broken: Any) -> Any:
+    def guarded(s: Any, **args: Any) -> Any:
+        ok = not_(broken(s))
+        if disabled(ok):
+            return []
+        r = fn(s, **args)
+        if isinstance(r, Step):
+            return r._replace(guard=and_(ok, r.guard))
+        return [st._replace(guard=and_(ok, st.guard)) for st in r]
+
+    guarded.__name__ = fn.__name__
+    guarded.__doc__ = fn.__doc__
+    return guarded
