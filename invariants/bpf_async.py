@@ -38,7 +38,7 @@ def register(spec: Spec, m: Any) -> None:
         PC.SETCB,
         PC.CAF_CANCEL,
     ]
-    ctxs = [(c, lv) for c in m.CPU for lv in ([0, 1] if timer else [0])]
+    ctxs = [(c, lv) for c in m.CPU for lv in [0, 1, 2]]
 
     def in_prog_code(s):
         """Some callback is executing the prog's code (its body or a helper it called)."""
@@ -81,6 +81,10 @@ def register(spec: Spec, m: Any) -> None:
             live_refs.append(not_(and_(s.upc != 0, s.uarg == o)))
             if not timer:
                 live_refs += [not_(and_(s.wpc[k] == p, s.warg[k] == o)) for k in m.Obj for p in touching]
+            if m.cfg["irq_callers"]:
+                # its irq_work queued or running, or commands waiting on it
+                live_refs += [s.iw_cpu[o] == m.NO_CPU, s.cmds[o][0] == 0]
+                live_refs += [s.wk_obj[c] != o for c in m.CPU]
             ok.append(implies(freed, all_(live_refs)))
         return all_(ok)
 
@@ -191,6 +195,8 @@ def register(spec: Spec, m: Any) -> None:
         "ProgFree",
         "UrefSweep",
         "ProgRunEnd",
+        "AsyncIrqWorkCommand",
+        "AsyncIrqWorkDone",
     ]
     strong = [
         "ProgHelperStep",
@@ -199,6 +205,7 @@ def register(spec: Spec, m: Any) -> None:
         "UserWaitDone",
         "DeleteWorkRun",
         "DeleteWorkFree",
+        "AsyncIrqWorkRun",
     ]
     present = {a.name for a in spec.actions}
     for name in weak:
@@ -242,12 +249,13 @@ def _witnesses(spec: Spec, m: Any) -> None:
         "until the grace period ends (brief §6), so set_callback's bpf_prog_inc_not_zero can fail.",
         action="ProgCall",
     )
-    add(
-        "WaitForRunningCallback",
-        waiting_for_running,
-        "A cancel or free waits (hrtimer_cancel spins; cancel_work_sync sleeps) while the callback runs "
-        "on another CPU or kworker (hrtimer_cancel_wait_running; __flush_work).",
-    )
+    if m.design == "locked" or timer:  # the rework's wq never waits: cancel_work is not synchronous
+        add(
+            "WaitForRunningCallback",
+            waiting_for_running,
+            "A cancel or free waits (hrtimer_cancel spins; cancel_work_sync sleeps) while the callback "
+            "runs on another CPU or kworker (hrtimer_cancel_wait_running; __flush_work).",
+        )
     add(
         "CallbackRunsAfterItsPut",
         lambda t: and_(any_(m.callback_running(t, o) for o in m.Obj), t.prog_phase != Phase.LIVE),

@@ -41,7 +41,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from spec.kernel import hrtimer, prog, rcu, workqueue
+from spec.kernel import hrtimer, irq_work, llist, prog, rcu, workqueue
 from spec.lang import (
     Bool,
     Enum,
@@ -99,6 +99,9 @@ PARAMS: dict[str, tuple] = {
     # "running" (retry while an instance runs: not in the kernel, a candidate fix), or none
     "tt_retry": (str, "busy", ["busy", "not_cancelled", "running", "none"]),
     "early_prog_put": (bool, True),  # R1 (5000a097): cancel_and_free puts the prog at once
+    # R's "any context": progs also run in hard-irq, where start and cancel_and_free are deferred
+    # through the object's irq_work and its llist of commands (a cmd holds a reference)
+    "irq_callers": (bool, False),
 }
 
 ABSTRACTIONS = [
@@ -129,7 +132,9 @@ ABSTRACTIONS = [
     "are not modelled.",
 ]
 
-TASK, SOFTIRQ = 0, 1
+TASK, SOFTIRQ, IRQ = 0, 1, 2
+CMD_NONE, CMD_START, CMD_CANCEL = 0, 1, 2
+QUEUE = 2  # at most two commands wait on an object; a third allocation fails (-ENOMEM)
 
 
 @dataclass
@@ -203,6 +208,8 @@ def make_spec(**constants: Any) -> Spec:
     cb_kind = cfg["callback"]
     if cb_kind in ("cancel_other", "cancel_self") and not timer:
         raise SpecError("bpf_async: a wq callback has no cancel helper (bpf_wq exposes none)")
+    if cfg["irq_callers"] and locked:
+        raise SpecError("bpf_async: irq_callers needs design = refcnt (the locked design has no deferral)")
     if cb_kind.endswith("_other") and cfg["slots"] < 2:
         raise SpecError(f"bpf_async: callback = {cb_kind} needs slots = 2")
 
@@ -215,8 +222,11 @@ def make_spec(**constants: Any) -> Spec:
     Obj = Enum("Obj", [f"t{e}.{k}" for e in range(nslot) for k in range(nper)])
     ObjOrNone = Enum("ObjOrNone", [*Obj.names, "none"])
     CpuOrNone = Enum("CpuOrNone", [*CPU.names, "none"])
-    Level = Enum("Level", ["TASK", "SOFTIRQ"])
-    Mem = Enum("Mem", ["UNUSED", "LIVE", "DETACHED", "RCU_WAIT", "FREED"])
+    Level = Enum("Level", ["TASK", "SOFTIRQ", "IRQ"])
+    Mem = Enum("Mem", ["UNUSED", "LIVE", "DETACHED", "RCU_WAIT", "FREED", "TT_DEFER"])
+    Cmd = Enum("Cmd", ["none", "START", "CANCEL"])
+    Q = Enum("Q", QUEUE)
+    irqc = cfg["irq_callers"]
     pcs = [
         "IDLE",
         "RUN",
@@ -256,7 +266,7 @@ def make_spec(**constants: Any) -> Spec:
         NO_OBJ,
         NO_CPU,
     )
-    levels = [TASK, SOFTIRQ] if timer else [TASK]
+    levels = ([TASK, SOFTIRQ] if timer else [TASK]) + ([IRQ] if irqc else [])
     no_readers = rcu.nobody(ncpu, len(Level))
     max_ref = 3 + nobj
 
@@ -278,7 +288,18 @@ def make_spec(**constants: Any) -> Spec:
         spec.var("wphase", Fn(Obj, WPhase), const_fn(Obj, WPhase.IDLE), "the kworker running the work")
     spec.var("delwork", Fn(Obj, DelWork), const_fn(Obj, DelWork.NONE), "a deferred free's kworker")
     if not locked:
-        spec.var("refcnt", Fn(Obj, Int(0, 3)), const_fn(Obj, 0), "cb->refcnt (1: the map's reference)")
+        # the map's reference, one per context inside a start, one per queued command
+        max_cb_ref = 1 + len(levels) * ncpu + QUEUE
+        spec.var("refcnt", Fn(Obj, Int(0, max_cb_ref)), const_fn(Obj, 0), "cb->refcnt (1: the map's)")
+    if irqc:
+        no_cmds = const_fn(Q, CMD_NONE)
+        spec.var("iw_flags", Fn(Obj, Int(0, 3)), const_fn(Obj, 0), "cb->worker's irq_work flags")
+        spec.var("iw_cpu", Fn(Obj, CpuOrNone), const_fn(Obj, NO_CPU), "the raised list it is on")
+        spec.var("iw_rcu", Fn(Obj, Bool), const_fn(Obj, False), "func = worker_for_call_rcu (re-initialised)")
+        spec.var("cmds", Fn(Obj, Fn(Q, Cmd)), const_fn(Obj, no_cmds), "cb->async_cmds (llist, newest first)")
+        spec.var("wk_obj", Fn(CPU, ObjOrNone), const_fn(CPU, NO_OBJ), "async_cb_running: the worker on c")
+        spec.var("wk_chain", Fn(CPU, Fn(Q, Cmd)), const_fn(CPU, no_cmds), "its commands, oldest first")
+        spec.var("seen", Fn(CPU, Int(0, 3)), const_fn(CPU, 0), "irq_work_single's snapshot of the flags")
     spec.var(
         "obj_readers",
         Fn(Obj, Fn(CPU, Set(Level))),
@@ -330,11 +351,21 @@ def make_spec(**constants: Any) -> Spec:
     def softirq_idle(s, c):
         return s.cb_phase[c] == CbPhase.IDLE if timer else True
 
+    def irq_busy(s, c):
+        """Hard-irq on c is inside a prog run or an irq_work (neither nests in the other here)."""
+        if not irqc:
+            return False
+        return or_(s.pc[c][IRQ] != PC.IDLE, s.wk_obj[c] != NO_OBJ)
+
     def can_step(s, c, lv):
-        """A level steps only while no higher level on its CPU is active (softirq interrupts task)."""
+        """A level steps only while no higher level on its CPU is active (hard-irq interrupts softirq,
+        softirq interrupts task)."""
+        checks = []
         if timer and lv == TASK:
-            return softirq_idle(s, c)
-        return True
+            checks.append(softirq_idle(s, c))
+        if lv < IRQ:
+            checks.append(not_(irq_busy(s, c)))
+        return all_(checks)
 
     def hrtimer_running(s, c, lv):
         """this_cpu_read(hrtimer_running) as seen by context (c, lv): the callback on c, seen only by
@@ -348,6 +379,8 @@ def make_spec(**constants: Any) -> Spec:
         callback (bpf_timer_cb runs under rcu_read_lock in softirq)."""
         if lv == SOFTIRQ:
             return s.cb_phase[c] != CbPhase.IDLE
+        if lv == IRQ:
+            return irq_busy(s, c)
         return s.pc[c][lv] != PC.IDLE
 
     def classic_now(s):
@@ -553,13 +586,23 @@ def make_spec(**constants: Any) -> Spec:
                 upd.update(exec_state=put(s.exec_state, o, arm(s.exec_state[o])), ran=put(s.ran, o, False))
                 touch_obj(upd, s, o)
                 steps.append(when(gi, **upd))
+            elif who[0] == "ctx" and who[2] == IRQ:
+                # in hard-irq: inc_not_zero, then bpf_async_schedule_op(START): the ref goes with the cmd
+                live = s.refcnt[o] > 0 if cfg["start_refcnt_check"] else True
+                inc = dict(refcnt=put(s.refcnt, o, s.refcnt[o] + 1))
+                for ok, upd in schedule_op(s, o, CMD_START, who[1], inc):
+                    upd.update(done(s, who, after))
+                    touch_obj(upd, s, o)
+                    steps.append(when(and_(gi, live, ok), **upd))
+                if cfg["start_refcnt_check"]:
+                    steps.append(when(and_(gi, not_(live)), **done(s, who, after)))  # -ENOENT
             else:
                 live = s.refcnt[o] > 0 if cfg["start_refcnt_check"] else True
                 upd = set_who(s, who, PC.START_PUT, o)
                 upd.update(
                     exec_state=put(s.exec_state, o, arm(s.exec_state[o])),
                     ran=put(s.ran, o, False),
-                    refcnt=put(s.refcnt, o, ite(s.refcnt[o] < 3, s.refcnt[o] + 1, 3)),
+                    refcnt=put(s.refcnt, o, s.refcnt[o] + 1),
                 )
                 touch_obj(upd, s, o)
                 steps.append(when(and_(gi, live), **upd))
@@ -567,12 +610,22 @@ def make_spec(**constants: Any) -> Spec:
                     steps.append(when(and_(gi, not_(live)), **done(s, who, after)))  # -ENOENT
         return steps
 
-    def refcount_put(s, o, upd):
-        """bpf_async_refcount_put: at zero the object's free starts (a tasks-trace grace period)."""
+    def refcount_put(s, o, upd, irqs_off=False, c=None):
+        """bpf_async_refcount_put: at zero the object's free starts: call_rcu_tasks_trace, or with irqs
+        disabled an irq_work (re-initialised to worker_for_call_rcu and queued on this CPU) that issues
+        it."""
         cur = upd.get("refcnt", s.refcnt)[o]
         new = ite(cur > 0, cur - 1, 0)
         upd["refcnt"] = put(upd.get("refcnt", s.refcnt), o, new)
         zero = cur == 1
+        if irqs_off:
+            upd["mem"] = put(upd.get("mem", s.mem), o, ite(zero, Mem.TT_DEFER, upd.get("mem", s.mem)[o]))
+            flags = upd.get("iw_flags", s.iw_flags)
+            upd["iw_flags"] = put(flags, o, ite(zero, 3, flags[o]))  # IRQ_WORK_INIT, then the claim
+            cpus = upd.get("iw_cpu", s.iw_cpu)
+            upd["iw_cpu"] = put(cpus, o, ite(zero, c, cpus[o]))
+            upd["iw_rcu"] = put(upd.get("iw_rcu", s.iw_rcu), o, ite(zero, True, s.iw_rcu[o]))
+            return upd
         upd["mem"] = put(upd.get("mem", s.mem), o, ite(zero, Mem.RCU_WAIT, upd.get("mem", s.mem)[o]))
         readers = upd.get("obj_readers", s.obj_readers)
         upd["obj_readers"] = put(readers, o, ite(zero, classic_now(s), readers[o]))
@@ -580,6 +633,26 @@ def make_spec(**constants: Any) -> Spec:
             tt = upd.get("tt_kworkers", s.tt_kworkers)
             upd["tt_kworkers"] = put(tt, o, ite(zero, kworkers_in_tt_section(s), tt[o]))
         return upd
+
+    def schedule_op(s, o, op, c, upd):
+        """bpf_async_schedule_op from hard-irq on c: a cmd is allocated and llist_add'ed to the
+        object's async_cmds; only the add that finds the list empty queues the irq_work (on c). Two
+        cases: (allocated, updates) and (-ENOMEM: the reference is put, nothing queued)."""
+        q = s.cmds[o]
+        was_empty = q[0] == CMD_NONE
+        flags, _ = irq_work.claim(s.iw_flags[o])
+        added = dict(upd)
+        added["cmds"] = put(s.cmds, o, llist.push_front(q, op))
+        added["iw_flags"] = put(s.iw_flags, o, ite(was_empty, flags, s.iw_flags[o]))
+        queued_on = irq_work.queue_cpu(s.iw_flags[o], s.iw_cpu[o], c)
+        added["iw_cpu"] = put(s.iw_cpu, o, ite(was_empty, queued_on, s.iw_cpu[o]))
+        # -ENOMEM (kmalloc_nolock fails; here: the queue is full): the caller's reference is dropped
+        if "refcnt" in upd:  # a start: its inc and the put on failure cancel out
+            nomem = {}
+        else:  # a cancel: the map's reference is put (bpf_async_cb_rcu_tasks_trace_free re-cancels)
+            nomem = refcount_put(s, o, dict(upd), irqs_off=True, c=c)
+        full = q[QUEUE - 1] != CMD_NONE
+        return [(not_(full), added), (full, nomem)]
 
     def start_put_steps(s, g, who, after):
         o_ = arg_of(s, who)
@@ -592,6 +665,8 @@ def make_spec(**constants: Any) -> Spec:
     def cancel_steps(s, g, who, e, after):
         """bpf_timer_cancel, first part (under the lock)."""
         c, lv = who[1], who[2]
+        if lv == IRQ:
+            return [when(g, **done(s, who, after))]  # R: -EOPNOTSUPP where it would have to defer
         cur = s.slot[e]
         steps = [when(and_(g, cur == NO_OBJ), **done(s, who, after))]
         here = hrtimer_running(s, c, lv)
@@ -706,6 +781,13 @@ def make_spec(**constants: Any) -> Spec:
         waits), then the map's reference is put."""
         o_ = arg_of(s, who)
         steps = []
+        if who[0] == "ctx" and who[2] == IRQ:
+            for o in over(o_, Obj):
+                for ok, upd in schedule_op(s, o, CMD_CANCEL, who[1], {}):  # the map's ref goes with it
+                    upd.update(done(s, who, after))
+                    touch_obj(upd, s, o)
+                    steps.append(when(and_(g, o_ == o, ok), **upd))
+            return steps
         for o in over(o_, Obj):
             upd = done(s, who, after)
             if timer:
@@ -780,33 +862,129 @@ def make_spec(**constants: Any) -> Spec:
         return steps
 
     # ------------------------------------------------------------------ prog runs
-    @spec.action(c=CPU)
-    def ProgRunStart(s, c):
-        """A prog run starts on CPU c: an RCU reader until it ends. It may call its helper after the
-        prog was detached and its refcount reached 0 (the free waits for the grace period)."""
-        g = and_(s.prog_attached, s.pc[c][TASK] == PC.IDLE, can_step(s, c, TASK))
-        return when(g, **set_ctx(s, c, TASK, PC.RUN))
+    prog_levels = [TASK] + ([IRQ] if irqc else [])
 
-    @spec.action(c=CPU)
-    def ProgRunEnd(s, c):
+    # hard-irq prog runs on cpu0 only: the deferral path with a task-context caller on every CPU, at
+    # a size the matrix can explore (two CPUs with hard-irq callers each: 36M states)
+    def runs_on(c, lv):
+        return lv != IRQ or c == 0
+
+    @spec.action(c=CPU, lv=(Level, prog_levels))
+    def ProgRunStart(s, c, lv):
+        """A prog run starts on CPU c (in task context, or in hard-irq): an RCU reader until it ends.
+        It may call its helper after the prog was detached and its refcount reached 0 (the free
+        waits for the grace period)."""
+        if not runs_on(c, lv):
+            return []
+        g = and_(s.prog_attached, s.pc[c][lv] == PC.IDLE, can_step(s, c, lv))
+        if lv == IRQ:
+            g = and_(g, s.wk_obj[c] == NO_OBJ)
+        return when(g, **set_ctx(s, c, lv, PC.RUN))
+
+    @spec.action(c=CPU, lv=(Level, prog_levels))
+    def ProgRunEnd(s, c, lv):
         """The run ends without a helper call."""
-        return when(and_(s.pc[c][TASK] == PC.RUN, can_step(s, c, TASK)), **set_ctx(s, c, TASK, PC.IDLE))
+        return when(and_(s.pc[c][lv] == PC.RUN, can_step(s, c, lv)), **set_ctx(s, c, lv, PC.IDLE))
 
-    @spec.action(c=CPU, op=ops, e=Slot)
-    def ProgCall(s, c, op, e):
-        """The run calls the helper ``op`` on value e; the run ends when the helper returns."""
-        g = and_(s.pc[c][TASK] == PC.RUN, can_step(s, c, TASK))
+    # In hard-irq a prog makes the calls the rework defers (start, cancel_and_free through a map
+    # delete); init and set_callback behave there as in task context and are left to task runs.
+    calls = ops + (["hardirq_start", "hardirq_delete"] if irqc else [])
+
+    @spec.action(call=calls, c=CPU, e=Slot)
+    def ProgCall(s, call, c, e):
+        """The run calls a helper on value e (``hardirq_*``: from a hard-irq run); the run ends when
+        the helper returns."""
+        lv, op = (IRQ, call.removeprefix("hardirq_")) if call.startswith("hardirq_") else (TASK, call)
+        g = and_(s.pc[c][lv] == PC.RUN, can_step(s, c, lv))
         if disabled(g):
             return []
-        return helper_first_steps(s, g, ("ctx", c, TASK), op, e, None)
+        return helper_first_steps(s, g, ("ctx", c, lv), op, e, None)
 
-    @spec.action(c=CPU)
-    def ProgHelperStep(s, c):
+    @spec.action(c=CPU, lv=(Level, prog_levels))
+    def ProgHelperStep(s, c, lv):
         """The prog run's helper call goes on (a wait passes, a second atomic operation)."""
-        g = and_(s.pc[c][TASK] != PC.IDLE, s.pc[c][TASK] != PC.RUN, can_step(s, c, TASK))
+        g = and_(s.pc[c][lv] != PC.IDLE, s.pc[c][lv] != PC.RUN, can_step(s, c, lv))
         if disabled(g):
             return []
-        return continue_steps(s, g, ("ctx", c, TASK), None)
+        return continue_steps(s, g, ("ctx", c, lv), None)
+
+    if irqc:
+
+        @spec.action(c=CPU, o=Obj)
+        def AsyncIrqWorkRun(s, c, o):
+            """The object's irq_work runs in hard-irq on c (PENDING cleared). bpf_async_irq_worker:
+            llist_del_all + llist_reverse_order of the commands, async_cb_running = cb. Re-initialised
+            as worker_for_call_rcu (the last put was made with irqs off) it issues call_rcu_tasks_trace
+            and returns."""
+            g = and_(s.iw_cpu[o] == c, s.wk_obj[c] == NO_OBJ, s.pc[c][IRQ] == PC.IDLE)
+            cleared = irq_work.run_start(s.iw_flags[o])
+            base = touch_obj(dict(iw_cpu=put(s.iw_cpu, o, NO_CPU)), s, o)
+            rcu_free = dict(
+                base,
+                iw_flags=put(s.iw_flags, o, irq_work.run_end(cleared, cleared)),
+                mem=put(s.mem, o, Mem.RCU_WAIT),
+                obj_readers=put(s.obj_readers, o, classic_now(s)),
+            )
+            if not timer:
+                rcu_free["tt_kworkers"] = put(s.tt_kworkers, o, kworkers_in_tt_section(s))
+            steps = [when(and_(g, s.iw_rcu[o]), **rcu_free)]
+            for case, chain in llist.reversed_prefixes(s.cmds[o], CMD_NONE):
+                upd = dict(
+                    base,
+                    iw_flags=put(s.iw_flags, o, cleared),
+                    seen=put(s.seen, c, cleared),
+                    wk_obj=put(s.wk_obj, c, o),
+                    wk_chain=put(s.wk_chain, c, chain),
+                    cmds=put(s.cmds, o, llist.empty(s.cmds[o], CMD_NONE)),
+                )
+                steps.append(when(and_(g, not_(s.iw_rcu[o]), case), **upd))
+            return steps
+
+        @spec.action(c=CPU)
+        def AsyncIrqWorkCommand(s, c):
+            """bpf_async_process_op for the oldest command: START arms the timer / queues the work,
+            CANCEL is hrtimer_try_to_cancel / cancel_work; then the command's reference is put (irqs
+            off: a last put defers the free through the irq_work)."""
+            o_ = s.wk_obj[c]
+            op = s.wk_chain[c][0]
+            g = and_(o_ != NO_OBJ, op != CMD_NONE)
+            if disabled(g):
+                return []
+            steps = []
+            for o in over(o_, Obj):
+                if timer:
+                    stop = ite(s.running[o] == NO_CPU, hrtimer.INACTIVE, s.exec_state[o])
+                else:
+                    stop = workqueue.cancel(s.exec_state[o])
+                for code, new in ((CMD_START, arm(s.exec_state[o])), (CMD_CANCEL, stop)):
+                    upd = dict(
+                        exec_state=put(s.exec_state, o, new),
+                        wk_chain=put(s.wk_chain, c, llist.pop_front(s.wk_chain[c], CMD_NONE)),
+                    )
+                    if code == CMD_START:
+                        upd["ran"] = put(s.ran, o, False)
+                    touch_obj(upd, s, o)
+                    refcount_put(s, o, upd, irqs_off=True, c=c)
+                    steps.append(when(and_(g, o_ == o, op == code), **upd))
+            return steps
+
+        @spec.action(c=CPU)
+        def AsyncIrqWorkDone(s, c):
+            """The worker returns: async_cb_running = NULL; irq_work_single's final cmpxchg on BUSY."""
+            o_ = s.wk_obj[c]
+            g = and_(o_ != NO_OBJ, s.wk_chain[c][0] == CMD_NONE)
+            if disabled(g):
+                return []
+            steps = []
+            for o in over(o_, Obj):
+                upd = dict(
+                    iw_flags=put(s.iw_flags, o, irq_work.run_end(s.iw_flags[o], s.seen[c])),
+                    wk_obj=put(s.wk_obj, c, NO_OBJ),
+                    seen=put(s.seen, c, 0),
+                )
+                touch_obj(upd, s, o)
+                steps.append(when(and_(g, o_ == o), **upd))
+            return steps
 
     # ------------------------------------------------------------------ callbacks
     other = {e: (e + 1) % nslot for e in range(nslot)}
@@ -1152,6 +1330,10 @@ def make_spec(**constants: Any) -> Spec:
             ]
             if not timer:
                 idle.append(s.wphase[o] == WPhase.IDLE)
+            if irqc:
+                idle += [s.iw_cpu[o] == NO_CPU, s.mem[o] != Mem.TT_DEFER]
+        if irqc:
+            idle += [s.wk_obj[c] == NO_OBJ for c in CPU]
         return when(or_(all_(idle), m.broken(s)))
 
     # halt at the first use-after-free; drop finished readers from every pending grace period
@@ -1165,7 +1347,7 @@ def make_spec(**constants: Any) -> Spec:
             a.fn = _halt_when_broken(a.fn, m.broken)
         a.fn = rcu.end_finished_readers(
             a.fn,
-            ("pc", "cb_phase") if timer else ("pc",),
+            ("pc", "cb_phase", "wk_obj") if timer else ("pc", "wk_obj"),
             readers,
             idle_after,
             ["obj_readers", "prog_readers"],
