@@ -42,8 +42,7 @@ SHARED: dict[str, tuple[str, str]] = {
     ),
     "AsyncEventuallyFreed": (
         "liveness",
-        "Once user space has let go (fds closed, progs detached), every async object is eventually "
-        "freed.",
+        "Once user space has let go (fds closed, progs detached), every async object is eventually freed.",
     ),
     "ProgEventuallyFreed": (
         "liveness",
