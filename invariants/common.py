@@ -49,3 +49,9 @@ SHARED: dict[str, tuple[str, str]] = {
         "Once user space has let go, the prog is eventually freed (nothing pins it for ever).",
     ),
 }
+
+# A design's own name for a shared property (the RFC model predates the family): name -> shared name
+ALIASES: dict[str, str] = {
+    "NoIrqWorkUseAfterFree": "NoAsyncUseAfterFree",
+    "EverySubmittedWorkRuns": "EveryArmedCallbackRunsOrIsCancelled",
+}

@@ -10,12 +10,15 @@ from explorer.bfs import DEADLOCK
 from explorer.matrix import DEFAULT_EXPECTATIONS, compare, load_expectations, run_matrix
 from explorer.traces import load_itf_trace, replay
 from invariants.delayed_work import SAFETY
-from spec.config import ConfigError
-from spec.delayed_work import make_spec
+from spec.config import ConfigError, import_model
 from spec.lang import successors
 
 PROPS, CELLS = load_expectations(DEFAULT_EXPECTATIONS)
 BY_NAME = {c.name: c for c in CELLS}
+
+
+def _spec(cell: str):
+    return import_model(BY_NAME[cell].model).make_spec(**BY_NAME[cell].constants)
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +50,7 @@ def test_every_dumped_counterexample_replays(matrix, cell):
     violated = {p for p, v in res.verdicts.items() if v == "violated"}
     dumps = _dumps(out, cell)
     assert {d.name.removesuffix(".itf.json") for d in dumps} == violated
-    spec = make_spec(**BY_NAME[cell].constants)
+    spec = _spec(cell)
     for d in dumps:
         prop = d.name.removesuffix(".itf.json")
         trace = load_itf_trace(d, spec)
@@ -104,7 +107,7 @@ def test_every_kernel_witness_is_reached_and_its_trace_replays(matrix, cell):
     """A witness trace is a real behaviour of the model that ends in the witnessed state or step."""
     out, results = matrix
     res = results[cell]
-    spec = make_spec(**BY_NAME[cell].constants)
+    spec = _spec(cell)
     witnesses = {w.name: w for w in spec.witnesses}
     for name, (kernel, depth) in res.witnesses.items():
         if depth is None:
