@@ -937,6 +937,10 @@ def _atoms(f: z3.BoolRef) -> list[z3.BoolRef]:
 
 def _as_term(v: Any, like: z3.ExprRef) -> z3.ExprRef:
     if isinstance(v, z3.ExprRef):
+        if isinstance(like, z3.BitVecRef) and v.sort() == z3.IntSort():
+            # ite(cond, 2, 0) of two constants is an Int term; its values are in the variable's type
+            # (check_types proves that), so the conversion is exact
+            return z3.simplify(z3.Int2BV(v, like.size()))
         if v.sort() != like.sort():
             raise SpecError(f"smt: {v} has sort {v.sort()}, the variable {like} has {like.sort()}")
         return v

@@ -25,6 +25,7 @@ spec's declared symmetry once Z3 has confirmed it. ``--engine whole`` runs ``exp
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -57,12 +58,22 @@ def load_with_overrides(config_path: str, items: Sequence[str]) -> tuple[Config,
     return config, build_spec(config), overrides
 
 
+# model module -> the module whose aux_invariants(spec) strengthens its safety invariants
+AUX_MODULES = {
+    "spec.delayed_work": "invariants.inductive",
+    "spec.bpf_async": "invariants.bpf_async_inductive",
+}
+
+
 def add_aux_invariants(spec: Spec) -> list[str]:
-    """Register the auxiliary invariants of invariants/inductive.py on a delayed_work spec (idempotent);
-    returns their names ([] for a spec that is not a delayed_work model)."""
-    if getattr(spec, "model", None) is None:
+    """Register the auxiliary invariants of the spec's model (invariants/inductive.py for delayed_work,
+    invariants/bpf_async_inductive.py for bpf_async) on the spec (idempotent); returns their names
+    ([] for a model without any)."""
+    model = getattr(spec, "model", None)
+    source = AUX_MODULES.get(type(model).__module__) if model is not None else None
+    if source is None:
         return []
-    from invariants.inductive import aux_invariants
+    aux_invariants = importlib.import_module(source).aux_invariants
 
     have = {p.name for p in spec.invariants}
     names = []

@@ -71,8 +71,8 @@ CALLBACKS = ["none", "rearm", "cancel_other", "delete_other", "cancel_self", "de
 PARAMS: dict[str, tuple] = {
     "kind": (str, "timer", ["timer", "wq"]),
     "design": (str, "locked", ["locked", "refcnt"]),
-    "cpus": (int, 2, 1, 2),
-    "slots": (int, 1, 1, 2),
+    "cpus": (int, 2, 1, 4),  # BFS explores 2; the induction proofs run at 4
+    "slots": (int, 1, 1, 3),
     "objs": (int, 1, 1, 2),
     "callback": (str, "none", CALLBACKS),
     "user_closes": (bool, True),
