@@ -220,7 +220,7 @@ class Encoding:
                     p = self.pos.get(k)
                     if p is None:
                         raise SpecError(f"action {inst.label} updates unknown variable {k}")
-                    post[p] = v
+                    post[p] = _fit(v, s[p])
                 key = tuple(v for _, v in st.binds)
                 siblings[key] = siblings.get(key, -1) + 1
                 guard = _as_bool(st.guard, f"action {inst.label}: guard")
@@ -935,12 +935,31 @@ def _atoms(f: z3.BoolRef) -> list[z3.BoolRef]:
     return out
 
 
+def _fit(v: Any, like: Any) -> Any:
+    """An update value in its variable's sort: ``ite(cond, 2, 0)`` of two Python constants is an Int
+    term, and a bit-vector variable (an Enum or a small Int) needs it as a bit-vector. The values are
+    in the variable's type (``check_types`` proves that), so the conversion is exact; an If of
+    constants is rebuilt leaf by leaf so that Z3 and the C printer see no Int2BV."""
+    if type(like) is tuple:
+        return tuple(_fit(a, b) for a, b in zip(v, like, strict=True)) if type(v) is tuple else v
+    if isinstance(v, z3.ArithRef) and isinstance(like, z3.BitVecRef):
+        return _int_to_bv(v, like.size())
+    return v
+
+
+def _int_to_bv(v: z3.ArithRef, size: int) -> z3.ExprRef:
+    if z3.is_int_value(v):
+        return z3.BitVecVal(v.as_long(), size)
+    if z3.is_app_of(v, z3.Z3_OP_ITE):
+        c, a, b = v.children()
+        return z3.If(c, _int_to_bv(a, size), _int_to_bv(b, size))
+    return z3.Int2BV(v, size)
+
+
 def _as_term(v: Any, like: z3.ExprRef) -> z3.ExprRef:
     if isinstance(v, z3.ExprRef):
         if isinstance(like, z3.BitVecRef) and v.sort() == z3.IntSort():
-            # ite(cond, 2, 0) of two constants is an Int term; its values are in the variable's type
-            # (check_types proves that), so the conversion is exact
-            return z3.simplify(z3.Int2BV(v, like.size()))
+            return _int_to_bv(v, like.size())
         if v.sort() != like.sort():
             raise SpecError(f"smt: {v} has sort {v.sort()}, the variable {like} has {like.sort()}")
         return v

@@ -62,18 +62,25 @@ def load_with_overrides(config_path: str, items: Sequence[str]) -> tuple[Config,
 AUX_MODULES = {
     "spec.delayed_work": "invariants.inductive",
     "spec.bpf_async": "invariants.bpf_async_inductive",
+    "spec.bpf_task_work": "invariants.bpf_task_work_inductive",
 }
+
+
+def aux_module(spec: Spec) -> Any:
+    """The module with the auxiliary invariants of the spec's model, or None."""
+    model = getattr(spec, "model", None)
+    source = AUX_MODULES.get(type(model).__module__) if model is not None else None
+    return importlib.import_module(source) if source is not None else None
 
 
 def add_aux_invariants(spec: Spec) -> list[str]:
     """Register the auxiliary invariants of the spec's model (invariants/inductive.py for delayed_work,
     invariants/bpf_async_inductive.py for bpf_async) on the spec (idempotent); returns their names
     ([] for a model without any)."""
-    model = getattr(spec, "model", None)
-    source = AUX_MODULES.get(type(model).__module__) if model is not None else None
-    if source is None:
+    module = aux_module(spec)
+    if module is None:
         return []
-    aux_invariants = importlib.import_module(source).aux_invariants
+    aux_invariants = module.aux_invariants
 
     have = {p.name for p in spec.invariants}
     names = []
@@ -92,9 +99,26 @@ def resolve(spec: Spec, names: Sequence[str]) -> list[Predicate]:
     return [spec.invariant_named(n) for n in names]
 
 
+def _aux_names(spec: Spec) -> set[str]:
+    module = aux_module(spec)
+    return set(module.aux_invariants(spec)) if module is not None else set()
+
+
+def proved_safety(spec: Spec) -> list[str]:
+    """The safety invariants an induction proof of this configuration is about: all of the spec's, or
+    for a design that violates some (bpf_task_work), those its aux module's PROVED_SAFETY names."""
+    module = aux_module(spec)
+    if module is not None and hasattr(module, "PROVED_SAFETY"):
+        return list(module.PROVED_SAFETY(spec))
+    aux = _aux_names(spec)
+    return [p.name for p in spec.invariants if p.name not in aux]
+
+
 def full_strengthening(spec: Spec, target: str) -> list[str]:
-    """Every other invariant of the spec, safety and auxiliary (call add_aux_invariants first)."""
-    return [p.name for p in spec.invariants if p.name != target]
+    """Every other invariant the proof rests on (call add_aux_invariants first): the auxiliary ones and
+    the safety invariants of ``proved_safety`` (a violated one is left out: it is not inductive)."""
+    keep = set(proved_safety(spec)) | _aux_names(spec)
+    return [p.name for p in spec.invariants if p.name != target and p.name in keep]
 
 
 # --------------------------------------------------------------------------- output
@@ -198,14 +222,6 @@ def run_bmc(args: argparse.Namespace) -> int:
     print(f"Wrote {', '.join(str(x) for x in paths)}")
     print(f"Found at depth {r.depth} in {r.seconds:.2f}s (per depth {per}).")
     return EXIT_VIOLATION
-
-
-def _aux_names(spec: Spec) -> set[str]:
-    if getattr(spec, "model", None) is None:
-        return set()
-    from invariants.inductive import STRENGTHENING
-
-    return set(STRENGTHENING)
 
 
 # --------------------------------------------------------------------------- prove

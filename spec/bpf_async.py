@@ -126,6 +126,17 @@ ABSTRACTIONS = [
     "Objects are not reused after their free (a new init takes the next object of the value): reuse "
     "would only turn a use-after-free into a use of the wrong object.",
     "Memory is freed the moment its free runs; a later free only shrinks the windows.",
+    "The rework's hard-irq callers (irq_callers) run on cpu0 only, with task-context callers on every "
+    "CPU: the deferral races with a caller on another CPU stay, at a size the matrix can explore (two "
+    "CPUs with hard-irq callers each give 36M states). Hard-irq runs make the deferred calls (start, a "
+    "map delete); init and set_callback there are the same atomic operations as in task context.",
+    "The rework's schedule_op merges llist_add with irq_work_queue: a worker that takes the command "
+    "between them leaves only a spurious, empty run of the irq_work. A failed command allocation "
+    "(-ENOMEM) is modelled as a full two-command queue. The async_cb_running -EDEADLK guard is never "
+    "exercised: no tracing prog runs inside the irq_work here.",
+    "User space's cancel_and_free in the rework (xchg, prog put, cancel, put of the map's reference) is "
+    "one step: a start that read the pointer earlier can still take its reference before or after it, "
+    "and both orders are explored; a prog's cancel_and_free is two steps.",
     "The map is an array: user space overwrites an element (bpf_obj_free_fields -> cancel_and_free) "
     "rather than deleting it. Hash element reuse, inner maps, LRU eviction, PREEMPT_RT, NMI, hard-irq "
     "callers and the rework's irq_work deferral of operations (taken only in hard-irq or with irqs off) "

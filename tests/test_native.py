@@ -90,24 +90,38 @@ def both(factory, opts: Options, liveness: bool = False) -> tuple[dict, dict]:
 
 
 # Cells up to this size are compared whole (liveness and witnesses included); the Python engine
-# explores about 4,500 states/s, so the larger ones (up to 14 million states) are compared on their
-# first BOUNDED_DEPTH layers: every state, edge count, coverage and violation found there.
-WHOLE_UP_TO = 80_000
-BOUNDED_DEPTH = 14
+# explores 1,000 to 4,500 states/s depending on the model, so the larger ones (up to 14 million states)
+# are compared on their first layers, as many as hold at most BOUNDED_STATES states (at least
+# MIN_DEPTH): every state, edge count, coverage and violation found there.
+WHOLE_UP_TO = 40_000
+BOUNDED_STATES = 25_000
+MIN_DEPTH = 8
+
+
+def _depth_within(layers: list[int], budget: int) -> int:
+    """The most layers (at least MIN_DEPTH) whose states add up to at most ``budget``."""
+    total, depth = 0, 0
+    for n in layers:
+        if total + n > budget:
+            break
+        total, depth = total + n, depth + 1
+    return max(depth, MIN_DEPTH)
 
 
 def _cell_differences(model: str, constants: dict) -> tuple[str, list[str]]:
     """How the cell was compared, and what differs (compared in the worker: states do not pickle)."""
     factory = lambda: import_model(model).make_spec(**constants)  # noqa: E731
-    size = native.explore(factory(), Options(stop_on_first=False), lambda _l: None).distinct
+    full = native.explore(factory(), Options(stop_on_first=False), lambda _l: None)
+    size = full.distinct
     if size <= WHOLE_UP_TO:
         a, b = both(factory, Options(stop_on_first=False, keep_graph=True), liveness=True)
         assert a["distinct"] > 0 and a["witnesses"]
         how = "whole"
     else:
-        a, b = both(factory, Options(stop_on_first=False, max_depth=BOUNDED_DEPTH))
-        assert a["stopped"] == "max-depth" and len(a["layers"]) == BOUNDED_DEPTH
-        how = f"{BOUNDED_DEPTH} layers"
+        depth = _depth_within(full.layers, BOUNDED_STATES)
+        a, b = both(factory, Options(stop_on_first=False, max_depth=depth))
+        assert a["stopped"] == "max-depth" and len(a["layers"]) == depth
+        how = f"{depth} layers"
     return how, [key for key in b if a[key] != b[key]]
 
 
