@@ -56,6 +56,7 @@ from spec.lang import (
     any_,
     const_fn,
     disabled,
+    halt_when,
     ite,
     not_,
     or_,
@@ -1355,7 +1356,7 @@ def make_spec(**constants: Any) -> Spec:
 
     for a in spec.actions:
         if a.name != "Quiescent":
-            a.fn = _halt_when_broken(a.fn, m.broken)
+            a.fn = halt_when(a.fn, m.broken)
         a.fn = rcu.end_finished_readers(
             a.fn,
             ("pc", "cb_phase", "wk_obj") if timer else ("pc", "wk_obj"),
@@ -1398,18 +1399,3 @@ def _end_tt_kworkers(fn: Any, nobj: int) -> Any:
     wrapped.__name__ = fn.__name__
     wrapped.__doc__ = fn.__doc__
     return wrapped
-
-
-def _halt_when_broken(fn: Any, broken: Any) -> Any:
-    def guarded(s: Any, **args: Any) -> Any:
-        ok = not_(broken(s))
-        if disabled(ok):
-            return []
-        r = fn(s, **args)
-        if isinstance(r, Step):
-            return r._replace(guard=and_(ok, r.guard))
-        return [st._replace(guard=and_(ok, st.guard)) for st in r]
-
-    guarded.__name__ = fn.__name__
-    guarded.__doc__ = fn.__doc__
-    return guarded

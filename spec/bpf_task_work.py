@@ -68,12 +68,12 @@ from spec.lang import (
     Int,
     Spec,
     SpecError,
-    Step,
     all_,
     and_,
     any_,
     const_fn,
     disabled,
+    halt_when,
     ite,
     not_,
     or_,
@@ -1019,25 +1019,10 @@ def make_spec(**constants: Any) -> Spec:
 
     for a in spec.actions:
         if a.name != "Quiescent":
-            a.fn = _halt_when_broken(a.fn, m.broken)
+            a.fn = halt_when(a.fn, m.broken)
         a.fn = rcu.end_finished_readers(a.fn, ("pc", "runner"), readers, idle_after, snapshots)
 
     props.register(spec, m)
     witnesses.register(spec, m)
     spec.model = m
     return spec
-
-
-def _halt_when_broken(fn: Any, broken: Any) -> Any:
-    def guarded(s: Any, **args: Any) -> Any:
-        ok = not_(broken(s))
-        if disabled(ok):
-            return []
-        r = fn(s, **args)
-        if isinstance(r, Step):
-            return r._replace(guard=and_(ok, r.guard))
-        return [st._replace(guard=and_(ok, st.guard)) for st in r]
-
-    guarded.__name__ = fn.__name__
-    guarded.__doc__ = fn.__doc__
-    return guarded

@@ -54,13 +54,13 @@ from spec.lang import (
     Set,
     Spec,
     SpecError,
-    Step,
     all_,
     and_,
     any_,
     const_fn,
     count,
     disabled,
+    halt_when,
     ite,
     not_,
     or_,
@@ -950,7 +950,7 @@ def make_spec(**constants: Any) -> Spec:
     readers = [(c, lv) for c in CPU for lv in levels]
     for a in spec.actions:
         if a.name != "Quiescent":
-            a.fn = _halt_when_broken(a.fn, broken)
+            a.fn = halt_when(a.fn, broken)
         # A level is one read-side section from the start of a prog run or drain to its end; only the
         # context's pc and the runner's phase change whether it is busy.
         a.fn = rcu.end_finished_readers(a.fn, ("pc", "runner"), readers, level_idle, snapshots)
@@ -965,18 +965,3 @@ def make_spec(**constants: Any) -> Spec:
     witnesses.register(spec, m)
     spec.model = m
     return spec
-
-
-def _halt_when_broken(fn: Any, broken: Any) -> Any:
-    def guarded(s: Any, **args: Any) -> Any:
-        ok = not_(broken(s))
-        if disabled(ok):
-            return []
-        r = fn(s, **args)
-        if isinstance(r, Step):
-            return r._replace(guard=and_(ok, r.guard))
-        return [st._replace(guard=and_(ok, st.guard)) for st in r]
-
-    guarded.__name__ = fn.__name__
-    guarded.__doc__ = fn.__doc__
-    return guarded

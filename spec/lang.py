@@ -606,6 +606,26 @@ class Spec:
                 raise SpecError(f"action {inst.label} sets {k} to {v!r}, outside {t!r}")
 
 
+def halt_when(fn: Callable[..., Any], broken: Callable[[Any], Any]) -> Callable[..., Any]:
+    """Wrap an action so that it is disabled in a state where ``broken(s)`` holds. The models use it
+    for memory corruption (a use-after-free, a double llist_add): undefined behaviour, after which the
+    model does not guess what the kernel does, so a behaviour halts (stutters) in its first corrupted
+    state and later verdicts rest only on uncorrupted states."""
+
+    def guarded(s: Any, **args: Any) -> Any:
+        ok = not_(broken(s))
+        if disabled(ok):
+            return []
+        r = fn(s, **args)
+        if isinstance(r, Step):
+            return r._replace(guard=and_(ok, r.guard))
+        return [st._replace(guard=and_(ok, st.guard)) for st in r]
+
+    guarded.__name__ = fn.__name__
+    guarded.__doc__ = fn.__doc__
+    return guarded
+
+
 def successors(spec: Spec, s: Any) -> Iterable[tuple[Instance, Any]]:
     """Every (instance, next state) enabled in s, type-checked. The slow, simple reference path."""
     for inst in spec.instances():
