@@ -719,7 +719,7 @@ def make_spec(**constants: Any) -> Spec:
             steps.append(when(and_(g, o_ == o, hrtimer.cancel_passes(s.running[o], NO_CPU)), **upd))
         return steps
 
-    def caf_steps(s, g, who, e, after, irqs_off=None):
+    def caf_steps(s, g, who, e, after):
         """cancel_and_free(value e): the detach (under the lock, or R's xchg) and what follows."""
         cur = s.slot[e]
         steps = [when(and_(g, cur == NO_OBJ), **done(s, who, after))]
@@ -731,23 +731,21 @@ def make_spec(**constants: Any) -> Spec:
                 drop_prog(s, o, base, irqs_off=True)
                 if timer:
                     mode = cfg["free_in_callback"]
-                    if mode == "defer":
-                        deferred = in_cb != NO_OBJ
-                    elif mode == "skip_own":
-                        deferred = False
-                    else:
-                        deferred = False
                     if mode == "skip_own":
+                        # V21: its own timer is freed at once, without hrtimer_cancel ("bpf_timer_cb()
+                        # read everything it needed from 't'")
                         own = in_cb == o
                         upd = done(s, who, after)
                         upd.update(base)
-                        kfree(s, o, upd)  # V21: bpf_timer_cb read all it needs; free now
+                        kfree(s, o, upd)
                         steps.append(when(and_(gi, own), **upd))
                         gi = and_(gi, not_(own))
-                    upd = done(s, who, after)
-                    upd.update(base)
-                    upd["delwork"] = put(s.delwork, o, DelWork.QUEUED)
                     if mode == "defer":
+                        # a6fcd19d7eac: inside any timer callback on this CPU, punt to a kworker
+                        deferred = in_cb != NO_OBJ
+                        upd = done(s, who, after)
+                        upd.update(base)
+                        upd["delwork"] = put(s.delwork, o, DelWork.QUEUED)
                         steps.append(when(and_(gi, deferred), **upd))
                         gi = and_(gi, not_(deferred))
                     upd = set_who(s, who, PC.CAF_WAIT, o)
