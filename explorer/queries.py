@@ -240,6 +240,18 @@ def _q15() -> None:
     invariants of invariants/bpf_async_inductive.py? BFS explores 2 CPUs x 2 values x 1 object."""
 
 
+@query("SafetyInductive[rework_timer]", {"kind": "timer", "design": "refcnt", "irq_callers": True, "cpus": 4,
+       "slots": 2, "objs": 2, "user_updates": True}, kind="prove", expect="PROVED",
+       model="spec.bpf_async")  # fmt: skip
+def _q18() -> None:
+    """The 2026 bpf_async_cb rework's timer (refcount, cmpxchg init, xchg cancel_and_free, hard-irq
+    start and cancel_and_free deferred through the object's irq_work and command llist, the free after
+    a tasks-trace grace period with the re-cancel and retry), for every depth: with 4 CPUs, 2 map values
+    each initialised up to twice and user updates, are all five safety invariants inductive with the
+    refcount lemmas of invariants/bpf_async_inductive.py? BFS explores 2 CPUs x 1 value x 1 object
+    (441,970 states; 2 objects are 151M)."""
+
+
 @query("SafetyInductive[bpf_task_work]", {"values": 2, "pool": 3}, kind="prove", expect="PROVED",
        model="spec.bpf_task_work")  # fmt: skip
 def _q16() -> None:

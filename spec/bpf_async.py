@@ -139,9 +139,11 @@ ABSTRACTIONS = [
     "one step: a start that read the pointer earlier can still take its reference before or after it, "
     "and both orders are explored; a prog's cancel_and_free is two steps.",
     "The map is an array: user space overwrites an element (bpf_obj_free_fields -> cancel_and_free) "
-    "rather than deleting it. Hash element reuse, inner maps, LRU eviction, PREEMPT_RT, NMI, hard-irq "
-    "callers and the rework's irq_work deferral of operations (taken only in hard-irq or with irqs off) "
-    "are not modelled.",
+    "rather than deleting it. Hash element reuse, inner maps, LRU eviction, PREEMPT_RT, NMI callers, and "
+    "hard-irq callers of the locked design (the verifier refused timers in kprobe/tracepoint progs; "
+    "fentry in hard-irq was allowed: bpf_timer.md W-16/W-19) are not modelled.",
+    "bpf_timer_cancel in the rework is V24's (the -EDEADLK checks, the drop, hrtimer_cancel) without the "
+    "lock, so its prog put is not made with irqs off [our reading: the rework's cancel was not read].",
 ]
 
 TASK, SOFTIRQ, IRQ = 0, 1, 2
@@ -697,7 +699,7 @@ def make_spec(**constants: Any) -> Spec:
                 )
             else:
                 upd = set_ctx(s, c, lv, PC.CANCEL_WAIT, o)
-            drop_prog(s, o, upd, irqs_off=True)
+            drop_prog(s, o, upd, irqs_off=locked)  # under bpf_spin_lock_irqsave in the locked design
             steps.append(when(gi, **upd))
         return steps
 
@@ -765,7 +767,8 @@ def make_spec(**constants: Any) -> Spec:
                 upd = set_who(s, who, PC.CAF_CANCEL, o)
                 upd.update(base)
                 if cfg["early_prog_put"]:
-                    drop_prog(s, o, upd, irqs_off=False)
+                    # __bpf_prog_put defers a last put made in hard-irq
+                    drop_prog(s, o, upd, irqs_off=who[0] == "ctx" and who[2] == IRQ)
                 steps.append(when(gi, **upd))
         return steps
 
