@@ -45,6 +45,7 @@ PLUGIN_MODULES = (
     "explorer.crosscheck",
     "explorer.smt_cli",
     "explorer.queries",
+    "explorer.replay_cli",
 )
 
 

@@ -209,7 +209,7 @@ def to_itf(trace: Trace, title: str) -> dict[str, Any]:
     return out
 
 
-def _read_itf(path: str | os.PathLike[str]) -> dict[str, Any]:
+def read_itf(path: str | os.PathLike[str]) -> dict[str, Any]:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -243,12 +243,12 @@ def _decode_states(path: Any, data: dict[str, Any], spec: Spec) -> list[Any]:
 
 def load_itf_states(path: str | os.PathLike[str], spec: Spec) -> list[Any]:
     """The states of an ITF file written by ``to_itf``, as concrete states of ``spec``."""
-    return _decode_states(path, _read_itf(path), spec)
+    return _decode_states(path, read_itf(path), spec)
 
 
 def load_itf_trace(path: str | os.PathLike[str], spec: Spec) -> Trace:
     """An ITF file written by ``to_itf`` as a Trace of ``spec``: states, the instances taken, and loop."""
-    data = _read_itf(path)
+    data = read_itf(path)
     states = _decode_states(path, data, spec)
     by_call = {
         (inst.action.name, json.dumps(_picks(inst), sort_keys=True)): inst for inst in spec.instances()
