@@ -13,12 +13,12 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 check: $(STAMP)
-	$(BIN)/python -m explorer matrix --report out/report.md
+	$(BIN)/python -m explorer matrix --report out/report.md --html out/report/index.html
 	$(BIN)/python -m explorer crosscheck
 	$(BIN)/python -m explorer queries
 
 dumps report: $(STAMP)
-	$(BIN)/python -m explorer matrix --report out/report.md
+	$(BIN)/python -m explorer matrix --report out/report.md --html out/report/index.html
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -412,12 +412,13 @@ def _check_outputs(args: argparse.Namespace) -> None:
     end in a traceback about its output directory)."""
     if getattr(args, "out", None):
         _writable_dir(Path(args.out), "--out")
-    report = getattr(args, "report", None)
-    if report:
-        path = Path(report)
-        if path.is_dir():
-            raise UsageError(f"--report {path}: is a directory, expected a file name")
-        _writable_dir(path.parent, "--report")
+    for flag in ("report", "html"):
+        value = getattr(args, flag, None)
+        if value:
+            path = Path(value)
+            if path.is_dir():
+                raise UsageError(f"--{flag} {path}: is a directory, expected a file name")
+            _writable_dir(path.parent, f"--{flag}")
 
 
 def _interrupt_on_sigterm(signum: int, frame: Any) -> None:

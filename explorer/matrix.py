@@ -634,6 +634,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="out", help="output directory (default: out/)")
     p.add_argument("--only", action="append", default=[], help="run only the named cell(s)")
     p.add_argument("--report", help="also write the design-review report (markdown) to this path")
+    p.add_argument("--html", help="also write it as one self-contained HTML file, with sequence diagrams")
     p.add_argument("--jobs", type=_positive_int, default=min(2, os.cpu_count() or 1), help="worker processes")
     add_engine_option(p)
 
@@ -669,14 +670,20 @@ def run(args: argparse.Namespace) -> int:
         f"\n{len(cells)} cells, {total} distinct states in all, {time.monotonic() - t0:.1f}s wall; "
         f"counterexamples under {out_dir}/"
     )
+    models = list(dict.fromkeys(c.model for c in cells))
+    abstractions = {m: getattr(import_model(m), "ABSTRACTIONS", []) for m in models}
     if args.report:
         path = Path(args.report)
         path.parent.mkdir(parents=True, exist_ok=True)
-        models = list(dict.fromkeys(c.model for c in cells))
-        abstractions = {m: getattr(import_model(m), "ABSTRACTIONS", []) for m in models}
         text = report_markdown(props, cells, results, time.monotonic() - t0, claims, abstractions)
         write_atomic(path, text)
         print(f"report written to {path}")
+    if args.html:
+        from explorer.report_html import render_html, write_html
+
+        path = Path(args.html)
+        write_html(path, render_html(cells, results, out_dir, time.monotonic() - t0, abstractions))
+        print(f"HTML report written to {path}")
     problems = compare(props, cells, results)
     for line in problems:
         print(f"MISMATCH {line}", file=sys.stderr)
