@@ -249,7 +249,7 @@ def _q18() -> None:
     a tasks-trace grace period with the re-cancel and retry), for every depth: with 4 CPUs, 2 map values
     each initialised up to twice and user updates, are all five safety invariants inductive with the
     refcount lemmas of invariants/bpf_async_inductive.py? BFS explores 2 CPUs x 1 value x 1 object
-    (441,970 states; 2 objects are 151M)."""
+    (456,142 states; with 2 objects, before a later change of the model, 151M)."""
 
 
 @query("SafetyInductive[bpf_task_work]", {"values": 2, "pool": 3}, kind="prove", expect="PROVED",

@@ -29,15 +29,7 @@ WAITS = ("CANCEL_WAIT", "CAF_WAIT")
 def register(spec: Spec, m: Any) -> None:
     timer = m.kind == "timer"
     PC, Mem, Phase = m.PC, m.Mem, m.Phase
-    touching = [
-        PC.CANCEL_WAIT,
-        PC.CAF_WAIT,
-        PC.INIT_CHECK,
-        PC.START_SCHED,
-        PC.START_PUT,
-        PC.SETCB,
-        PC.CAF_CANCEL,
-    ]
+    touching = m.touching_pcs
     ctxs = [(c, lv) for c in m.CPU for lv in [0, 1, 2]]
 
     def in_prog_code(s):

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from spec.kernel import hrtimer
 from spec.lang import Spec, all_, and_, any_, count, implies, ite, not_, or_
 
 STRENGTHENING = [
@@ -116,23 +117,7 @@ def aux_invariants(spec: Spec) -> dict[str, Callable[[Any], Any]]:
     def UnusedObjectsUntouched(s):
         """An object is UNUSED exactly when its value has not allocated it yet (inits counts the
         allocations in order); nothing refers to an UNUSED object."""
-        ok = []
-        for o in m.Obj:
-            e, k = m.slot_of(o), o % m.objs
-            unused = s.mem[o] == Mem.UNUSED
-            ok.append(unused == (s.inits[e] <= k))
-            refs = [
-                s.has_prog[o],
-                s.exec_state[o] == ENQUEUED,
-                s.running[o] != NO_CPU,
-                s.cancelling[o] != 0,
-                s.delwork[o] != m.DelWork.NONE,
-                s.uarg == o,
-            ]
-            refs += [s.arg[c][lv] == o for c, lv in ctxs] + [s.cb_obj[c] == o for c in m.CPU]
-            refs += [s.obj_readers[o][c][lv] for c, lv in ctxs]
-            ok.append(implies(unused, not_(any_(refs))))
-        return all_(ok)
+        return _unused_untouched(s, m, ctxs, lambda o: [s.delwork[o] != m.DelWork.NONE, s.uarg == o])
 
     def SlotHoldsItsOwnLiveObject(s):
         """async->cb points only to an object of its own value, which is LIVE; a LIVE object is in its
@@ -249,15 +234,7 @@ def aux_invariants(spec: Spec) -> dict[str, Callable[[Any], Any]]:
     irqc = m.cfg["irq_callers"]
     levels = (TASK, SOFTIRQ, IRQ) if irqc else (TASK, SOFTIRQ)
     rctxs = [(c, lv) for c in m.CPU for lv in levels]
-    touching = [
-        PC.CANCEL_WAIT,
-        PC.CAF_WAIT,
-        PC.INIT_CHECK,
-        PC.START_SCHED,
-        PC.START_PUT,
-        PC.SETCB,
-        PC.CAF_CANCEL,
-    ]
+    touching = m.touching_pcs
     CMD_NONE, IW_CLAIMED, IW_BUSY = 0, 3, 2  # spec/bpf_async.py, spec/kernel/irq_work.py
     # the helper call a callback makes (the callback workload), as the pcs it passes through
     cb_pcs = {
@@ -322,25 +299,15 @@ def aux_invariants(spec: Spec) -> dict[str, Callable[[Any], Any]]:
         """An object is UNUSED exactly when its value has not allocated it yet (inits counts the
         allocations in order); nothing refers to an UNUSED object: no prog, timer, reference, helper
         call, callback, grace period, irq_work or command."""
-        ok = []
-        for o in m.Obj:
-            e, k = m.slot_of(o), o % m.objs
-            unused = s.mem[o] == Mem.UNUSED
-            ok.append(unused == (s.inits[e] <= k))
-            refs = [
-                s.has_prog[o],
-                s.exec_state[o] == ENQUEUED,
-                s.running[o] != NO_CPU,
-                s.cancelling[o] != 0,
-                s.refcnt[o] != 0,
-            ]
-            refs += [s.arg[c][lv] == o for c, lv in rctxs] + [s.cb_obj[c] == o for c in m.CPU]
-            refs += [s.obj_readers[o][c][lv] for c, lv in rctxs]
+
+        def design_refs(o):
+            refs = [s.refcnt[o] != 0]
             if irqc:
                 refs += [s.iw_cpu[o] != NO_CPU, s.iw_rcu[o], s.cmds[o][0] != CMD_NONE]
                 refs += [s.wk_obj[c] == o for c in m.CPU]
-            ok.append(implies(unused, not_(any_(refs))))
-        return all_(ok)
+            return refs
+
+        return _unused_untouched(s, m, rctxs, design_refs)
 
     def RefcntCallbackShape(s):
         """A CPU's softirq runs at most one timer callback: cb_obj[c] == o exactly when base->running
@@ -480,3 +447,24 @@ def aux_invariants(spec: Spec) -> dict[str, Callable[[Any], Any]]:
     if not irqc:
         names = [n for n in names if n not in ("CommandListsPacked", "IrqWorkShape")]
     return {n: by_name[n] for n in names}
+
+
+def _unused_untouched(s: Any, m: Any, ctxs: list, design_refs: Callable[[int], list]) -> Any:
+    """UnusedObjectsUntouched for either design: UNUSED exactly for the objects not yet allocated, and
+    nothing (the references every design has, and ``design_refs(o)``) refers to one."""
+    ok = []
+    for o in m.Obj:
+        e, k = m.slot_of(o), o % m.objs
+        unused = s.mem[o] == m.Mem.UNUSED
+        ok.append(unused == (s.inits[e] <= k))
+        refs = [
+            s.has_prog[o],
+            s.exec_state[o] == hrtimer.ENQUEUED,
+            s.running[o] != m.NO_CPU,
+            s.cancelling[o] != 0,
+        ]
+        refs += [s.arg[c][lv] == o for c, lv in ctxs] + [s.cb_obj[c] == o for c in m.CPU]
+        refs += [s.obj_readers[o][c][lv] for c, lv in ctxs]
+        refs += design_refs(o)
+        ok.append(implies(unused, not_(any_(refs))))
+    return all_(ok)

@@ -195,6 +195,20 @@ class Model:
             return s.exec_state[o] == hrtimer.ENQUEUED
         return workqueue.is_pending(s.exec_state[o])
 
+    @property
+    def touching_pcs(self) -> list[int]:
+        """The pcs at which a helper call in progress will touch its object (``arg``) again."""
+        PC = self.PC
+        return [
+            PC.CANCEL_WAIT,
+            PC.CAF_WAIT,
+            PC.INIT_CHECK,
+            PC.START_SCHED,
+            PC.START_PUT,
+            PC.SETCB,
+            PC.CAF_CANCEL,
+        ]
+
     def callback_running(self, s: Any, o: int) -> Any:
         """The object's callback (or the hrtimer/workqueue core around it) is executing."""
         if self.kind == "timer":
