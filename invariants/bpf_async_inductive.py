@@ -134,12 +134,7 @@ def aux_invariants(spec: Spec) -> dict[str, Callable[[Any], Any]]:
         """A CPU's softirq runs at most one timer callback: cb_obj[c] == o exactly when base->running
         of o is c; a callback's helper call is in progress only in IN_OP; a running timer's memory
         is not freed (the free follows hrtimer_cancel, which waits for it)."""
-        ok = []
-        for c in m.CPU:
-            ok.append((s.cb_phase[c] == CbPhase.IDLE) == (s.cb_obj[c] == NO_OBJ))
-            ok.append(implies(s.pc[c][SOFTIRQ] != PC.IDLE, s.cb_phase[c] == CbPhase.IN_OP))
-            for o in m.Obj:
-                ok.append((s.cb_obj[c] == o) == (s.running[o] == c))
+        ok = _one_callback_per_cpu(s, m)
         for o in m.Obj:
             ok.append(implies(s.running[o] != NO_CPU, or_(s.mem[o] == Mem.LIVE, s.mem[o] == Mem.DETACHED)))
         return all_(ok)
@@ -313,12 +308,7 @@ def aux_invariants(spec: Spec) -> dict[str, Callable[[Any], Any]]:
         """A CPU's softirq runs at most one timer callback: cb_obj[c] == o exactly when base->running
         of o is c; a callback's helper call is in progress only in IN_OP; a running timer's memory is
         allocated and not freed (the tasks-trace free re-checks and retries while the callback runs)."""
-        ok = []
-        for c in m.CPU:
-            ok.append((s.cb_phase[c] == CbPhase.IDLE) == (s.cb_obj[c] == NO_OBJ))
-            ok.append(implies(s.pc[c][SOFTIRQ] != PC.IDLE, s.cb_phase[c] == CbPhase.IN_OP))
-            for o in m.Obj:
-                ok.append((s.cb_obj[c] == o) == (s.running[o] == c))
+        ok = _one_callback_per_cpu(s, m)
         for o in m.Obj:
             ok.append(implies(s.running[o] != NO_CPU, and_(s.mem[o] != Mem.UNUSED, s.mem[o] != Mem.FREED)))
         return all_(ok)
@@ -468,3 +458,16 @@ def _unused_untouched(s: Any, m: Any, ctxs: list, design_refs: Callable[[int], l
         refs += design_refs(o)
         ok.append(implies(unused, not_(any_(refs))))
     return all_(ok)
+
+
+def _one_callback_per_cpu(s: Any, m: Any) -> list:
+    """Both designs' CallbackShape, per CPU: its softirq runs at most one timer callback (cb_obj[c]
+    == o exactly when base->running of o is c), and a callback's helper call is in progress only in
+    IN_OP."""
+    ok = []
+    for c in m.CPU:
+        ok.append((s.cb_phase[c] == m.CbPhase.IDLE) == (s.cb_obj[c] == m.NO_OBJ))
+        ok.append(implies(s.pc[c][1] != m.PC.IDLE, s.cb_phase[c] == m.CbPhase.IN_OP))  # 1: SOFTIRQ
+        for o in m.Obj:
+            ok.append((s.cb_obj[c] == o) == (s.running[o] == c))
+    return ok

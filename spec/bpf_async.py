@@ -548,6 +548,16 @@ def make_spec(**constants: Any) -> Spec:
         steps.append(when(and_(g, cur != NO_OBJ), **done(s, who, after)))  # -EBUSY
         return steps
 
+    def install_prog(s, g, who, o, after, perm=True):
+        """set_callback on object o: bpf_prog_inc_not_zero unless o already holds the prog, then
+        cb->prog and callback_fn set; -EPERM without ``perm``, -ENOENT if the count was 0."""
+        ok = and_(perm, or_(s.has_prog[o], s.prog_refcnt > 0))
+        upd = done(s, who, after)
+        upd.update(has_prog=put(s.has_prog, o, True))
+        upd["prog_refcnt"] = ite(s.has_prog[o], s.prog_refcnt, s.prog_refcnt + 1)
+        touch_obj(upd, s, o)
+        return [when(and_(g, ok), **upd), when(and_(g, not_(ok)), **done(s, who, after))]
+
     def set_callback_steps(s, g, who, e, after):
         cur = s.slot[e]
         steps = [when(and_(g, cur == NO_OBJ), **done(s, who, after))]  # -EINVAL
@@ -555,17 +565,7 @@ def make_spec(**constants: Any) -> Spec:
         for o in over(cur, Obj):
             gi = and_(g, cur == o)
             if locked:
-                ok = and_(gi, perm, or_(s.has_prog[o], s.prog_refcnt > 0))
-                upd = done(s, who, after)
-                upd.update(has_prog=put(s.has_prog, o, True))
-                upd["prog_refcnt"] = ite(s.has_prog[o], s.prog_refcnt, s.prog_refcnt + 1)
-                steps.append(when(ok, **upd))
-                steps.append(
-                    when(
-                        and_(gi, not_(and_(perm, or_(s.has_prog[o], s.prog_refcnt > 0)))),
-                        **done(s, who, after),
-                    )
-                )
+                steps += install_prog(s, gi, who, o, after, perm)  # under the lock: one step
             else:
                 steps.append(when(gi, **set_who(s, who, PC.SETCB, o)))  # READ_ONCE(async->cb)
         return steps
@@ -575,14 +575,7 @@ def make_spec(**constants: Any) -> Spec:
         o_ = arg_of(s, who)
         steps = []
         for o in over(o_, Obj):
-            gi = and_(g, o_ == o)
-            ok = and_(gi, or_(s.has_prog[o], s.prog_refcnt > 0))
-            upd = done(s, who, after)
-            upd.update(has_prog=put(s.has_prog, o, True))
-            upd["prog_refcnt"] = ite(s.has_prog[o], s.prog_refcnt, s.prog_refcnt + 1)
-            touch_obj(upd, s, o)
-            steps.append(when(ok, **upd))
-            steps.append(when(and_(gi, not_(or_(s.has_prog[o], s.prog_refcnt > 0))), **done(s, who, after)))
+            steps += install_prog(s, and_(g, o_ == o), who, o, after)
         return steps
 
     def arm(st):
