@@ -46,6 +46,8 @@ PLUGIN_MODULES = (
     "explorer.smt_cli",
     "explorer.queries",
     "explorer.replay_cli",
+    "explorer.report_cli",
+    "explorer.export_tla",
 )
 
 

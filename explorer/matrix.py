@@ -15,6 +15,7 @@ precondition named for it is reachable: ``holds`` in the expectations then fails
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -29,7 +30,7 @@ from explorer.bfs import DEADLOCK, Options
 from explorer.cli import EXIT_INTERRUPTED, _positive_int, add_engine_option
 from explorer.compiled.engine import explore_any
 from explorer.liveness import check_liveness
-from explorer.traces import write_atomic, write_trace
+from explorer.traces import write_trace
 from explorer.witnesses import find_witnesses
 from explorer.workers import run_all
 from spec.config import ConfigError, check_param, import_model
@@ -202,7 +203,8 @@ class Claim:
 
     id: str
     text: str
-    answers: dict[str, dict[str, Any]]  # flavour -> {"necessary": str, "sufficient": str, "evidence": [...]}
+    # flavour -> {"necessary": str, "sufficient": str, "evidence": ["cell:Property"...], "queries": [names]}
+    answers: dict[str, dict[str, Any]]
 
 
 CLAIM_FIELDS = ("necessary", "sufficient", "evidence")
@@ -219,8 +221,17 @@ def load_claims(path: Path, props: list[str], cells: list[Cell]) -> list[Claim]:
             raise ConfigError(f"{where}: needs id and text (strings)")
         answers = {k: v for k, v in raw.items() if k not in ("id", "text")}
         for flavour, ans in answers.items():
-            if not isinstance(ans, dict) or set(ans) != set(CLAIM_FIELDS):
-                raise ConfigError(f"{where}: {flavour} needs exactly {', '.join(CLAIM_FIELDS)}")
+            keys = set(ans) - {"queries"} if isinstance(ans, dict) else set()
+            if keys not in (set(CLAIM_FIELDS), {"answer", "evidence"}):
+                raise ConfigError(
+                    f"{where}: {flavour} needs {', '.join(CLAIM_FIELDS)} (or answer and evidence), and "
+                    "optionally queries, nothing else"
+                )
+            from explorer.queries import QUERIES
+
+            for q in ans.get("queries", []):
+                if q not in QUERIES:
+                    raise ConfigError(f"{where}: {flavour}.queries names no query {q!r}")
             for ev in ans["evidence"]:
                 cell, _, prop = str(ev).partition(":")
                 if cell not in names or prop not in names[cell]:
@@ -420,6 +431,13 @@ def _evidence(ev: str, by_cell: dict[str, CellResult]) -> str:
     return f"`{cell}` {prop}: {shown}{link}"
 
 
+def claim_answer(ans: dict[str, Any]) -> str:
+    """A claim's answer for one flavour, in words: necessary and sufficient, or a plain answer."""
+    if "answer" in ans:
+        return f"{ans['answer']}."
+    return f"Necessary? {ans['necessary']}. Sufficient? {ans['sufficient']}."
+
+
 def claims_markdown(claims: list[Claim], cells: list[Cell], results: list[CellResult]) -> list[str]:
     by_cell = {c.name: r for c, r in zip(cells, results, strict=True)}
     out = ["## The RFC's claims, per RCU flavour", ""]
@@ -432,7 +450,7 @@ def claims_markdown(claims: list[Claim], cells: list[Cell], results: list[CellRe
     for cl in claims:
         out += [f"### {cl.id}: {cl.text}", ""]
         for flavour, ans in cl.answers.items():
-            out.append(f"- **{flavour}**: necessary? {ans['necessary']}. Sufficient? {ans['sufficient']}.")
+            out.append(f"- **{flavour}**: {claim_answer(ans)}")
             out += [f"  - {_evidence(ev, by_cell)}" for ev in ans["evidence"]]
         out.append("")
     return out
@@ -670,20 +688,21 @@ def run(args: argparse.Namespace) -> int:
         f"\n{len(cells)} cells, {total} distinct states in all, {time.monotonic() - t0:.1f}s wall; "
         f"counterexamples under {out_dir}/"
     )
-    models = list(dict.fromkeys(c.model for c in cells))
-    abstractions = {m: getattr(import_model(m), "ABSTRACTIONS", []) for m in models}
-    if args.report:
-        path = Path(args.report)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        text = report_markdown(props, cells, results, time.monotonic() - t0, claims, abstractions)
-        write_atomic(path, text)
-        print(f"report written to {path}")
-    if args.html:
-        from explorer.report_html import render_html, write_html
+    from explorer.report_cli import write_reports
+    from explorer.report_data import MATRIX_FILE, QUERIES_FILE, ReportData, abstractions_of, save_matrix
 
-        path = Path(args.html)
-        write_html(path, render_html(cells, results, out_dir, time.monotonic() - t0, abstractions))
-        print(f"HTML report written to {path}")
+    wall = time.monotonic() - t0
+    save_matrix(Path(args.out) / MATRIX_FILE, results, wall)
+    if args.report or args.html:
+        answers = []
+        qpath = Path(args.out) / QUERIES_FILE
+        if qpath.exists():
+            answers = json.loads(qpath.read_text(encoding="utf-8")).get("answers", [])
+        data = ReportData(
+            props, cells, list(results), wall, claims, answers, abstractions_of(cells), Path(args.out)
+        )
+        for line in write_reports(data, html=args.html, markdown=args.report):
+            print(line)
     problems = compare(props, cells, results)
     for line in problems:
         print(f"MISMATCH {line}", file=sys.stderr)

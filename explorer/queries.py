@@ -20,6 +20,7 @@ answers a question too deep for BMC (the races below need 18 to 24 steps) on a s
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -280,6 +281,9 @@ class Answer:
     seconds: float
     detail: str = ""
     paths: list[Path] = field(default_factory=list)
+    # a proof's content, for the report: the invariants proved and the lemmas (name, plain words) used
+    proved: list[str] = field(default_factory=list)
+    lemmas: list[tuple[str, str]] = field(default_factory=list)
 
 
 def run_query(q: Query, depth: int | None = None, out: Path | None = None) -> Answer:
@@ -303,7 +307,11 @@ def run_query(q: Query, depth: int | None = None, out: Path | None = None) -> An
         if r.ok:
             assert r.stats is not None
             shown = f"{r.stats.queries} steps queried, {r.stats.by_symmetry} by symmetry"
-            return Answer(q, "PROVED", None, secs, shown)
+            aux = set(add_aux_invariants(spec))
+            lemmas = [
+                (n, spec.invariant_named(n).doc) for n in full_strengthening(spec, safety[0]) if n in aux
+            ]
+            return Answer(q, "PROVED", None, secs, shown, proved=safety, lemmas=lemmas)
         label = r.trace.steps[-1].label if r.trace is not None and len(r.trace.steps) > 1 else r.stage
         ans = Answer(q, "CTI", None, secs, f"{r.failed} after {label}")
         if out is not None and r.trace is not None:
@@ -334,6 +342,37 @@ def run_query(q: Query, depth: int | None = None, out: Path | None = None) -> An
         title = f"Query {q.name}: SAT, {r.violation} violated at depth {r.depth}\n{q.doc}"
         ans.paths = write_trace(r.trace, out / q.name, title)
     return ans
+
+
+RESULTS_FILE = "queries.json"
+
+
+def answer_record(a: Answer) -> dict[str, Any]:
+    """One answer as the report reads it (JSON)."""
+    q = a.query
+    return {
+        "name": q.name, "doc": " ".join(q.doc.split()), "model": q.model, "kind": q.kind,
+        "constants": q.constants, "expect": q.expect, "verdict": a.verdict, "depth": a.depth,
+        "seconds": round(a.seconds, 1), "detail": a.detail, "paths": [str(p) for p in a.paths],
+        "proved": a.proved, "lemmas": [list(x) for x in a.lemmas],
+    }  # fmt: skip
+
+
+def save_answers(path: Path, answers: list[Answer]) -> None:
+    """Merge these answers into the results file: a run of some queries (--only) keeps the others'."""
+    from explorer.traces import write_atomic
+
+    records: dict[str, Any] = {}
+    if path.exists():
+        try:
+            records = {r["name"]: r for r in json.loads(path.read_text(encoding="utf-8"))["answers"]}
+        except (ValueError, KeyError, TypeError):
+            records = {}  # an unreadable earlier file is replaced, not merged
+    for a in answers:
+        records[a.query.name] = answer_record(a)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ordered = [records[n] for n in QUERIES if n in records]
+    write_atomic(path, json.dumps({"answers": ordered}, indent=1) + "\n")
 
 
 def _answer(name: str, depth: int | None, out: Path | None) -> Answer:
@@ -404,6 +443,9 @@ def run(args: argparse.Namespace) -> int:
     if interrupted:
         print(f"interrupted: {len(names) - len(rows)} of {len(names)} queries not answered")
         return EXIT_INTERRUPTED
+    results = Path(args.out) / RESULTS_FILE
+    save_answers(results, [a for a in answers if a is not None])
+    print(f"answers written to {results} (the report reads them)")
     return EXIT_VIOLATION if unexpected else EXIT_OK
 
 

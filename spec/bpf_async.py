@@ -105,6 +105,22 @@ PARAMS: dict[str, tuple] = {
     "irq_callers": (bool, False),
 }
 
+
+def lane(action: str, args: dict[str, str]) -> str | None:
+    """The execution context of a step, for the report's sequence diagrams (None: the generic rule).
+    A helper call runs in its prog run's level; timer callbacks in softirq on their CPU; wq callbacks
+    and the deferred free in kworkers."""
+    if action == "ProgCall":
+        return f"{args['c']} {'IRQ' if args['call'].startswith('hardirq_') else 'TASK'}"
+    if action.startswith("Timer"):
+        return f"{args['c']} SOFTIRQ"
+    if action.startswith("Work"):
+        return f"kworker ({args['o']})"
+    if action.startswith("DeleteWork"):
+        return "kworker (free)"
+    return None
+
+
 ABSTRACTIONS = [
     "Every section under the map value's bpf_spin_lock (irqs off) is one step: nothing else touches "
     "the locked fields meanwhile, and its only read of unlocked shared state (usercnt) is one read. "

@@ -131,6 +131,22 @@ PARAMS: dict[str, tuple] = {
     "runs": (int, 0, 0, 3),
 }
 
+
+def lane(action: str, args: dict[str, str]) -> str | None:
+    """The execution context of a step, for the report's sequence diagrams (None: the generic rule).
+    bpf_task_work_schedule runs in a prog run on its CPU, the irq_work in hard-irq there, the
+    task_work callback in the target task, cancel_and_free in a prog run or in user space."""
+    if action.startswith("Sched"):
+        return f"{args['c']} prog run"
+    if action.startswith("Irq"):
+        return f"{args['c']} irq_work"
+    if action.startswith(("Cb", "TaskWork")):
+        return "target task"
+    if action.startswith("X"):
+        return "user space" if args["a"] == "user" else f"{args['a']} prog run"
+    return None
+
+
 ABSTRACTIONS = [
     "Every actor (scheduler per CPU, irq_work runner per CPU, the target task, user space) is an "
     "independent thread, as on PREEMPT_RT where the irq_work runs in a preemptible per-CPU kthread "
@@ -189,7 +205,7 @@ STATES = ["STANDBY", "PENDING", "SCHEDULING", "SCHEDULED", "RUNNING", "FREED"]
 PCS = ["IDLE", "RUN", "CHECK", "FETCH", "HELD", "REF", "CLAIMED", "XSLOT", "XCLEAR", "XSTATE", "XPUT"]
 RPHASES = ["IDLE", "ADD", "ADDED", "CANCEL", "PUT", "CS_PUT2", "CS_PUT", "TAIL"]
 
-__all__ = ["ABSTRACTIONS", "PARAMS", "STATES", "make_spec"]
+__all__ = ["ABSTRACTIONS", "PARAMS", "STATES", "lane", "make_spec"]
 
 
 @dataclass

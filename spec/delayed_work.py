@@ -112,8 +112,18 @@ PARAMS: dict[str, tuple] = {
     "user_closes": (bool, True),
 }
 
+
 # Every simplification of the kernel in this model, with why it loses no behaviour that matters to the
 # properties (or, where it can, which way it errs). The design-review report prints this list.
+def lane(action: str, args: dict[str, str]) -> str | None:
+    """The execution context of a step, for the report's sequence diagrams (None: the generic rule,
+    a CPU and level parameter, else user space or kernel). The irq_work handler and its drain run in
+    hard-irq on their CPU, the lane that hard-irq prog runs share."""
+    if action in ("IrqWorkRun", "DrainTake", "CallbackRun", "DrainPut", "DrainRelease", "IrqWorkDone"):
+        return f"{args['c']} IRQ"
+    return None
+
+
 ABSTRACTIONS = [
     "Grace periods wait exactly for the RCU readers in flight when call_rcu (synchronize_rcu, the "
     "element's call_rcu) is issued, and may end at any time after. A real grace period may wait longer, "
@@ -151,7 +161,7 @@ ABSTRACTIONS = [
 
 # irq_work flag bits, re-exported for the tests (the block spec/kernel/irq_work.py defines them)
 CLAIMED_BITS = irq_work.CLAIMED
-__all__ = ["BUSY", "CLAIMED_BITS", "PENDING", "PARAMS", "VARIANTS", "make_spec"]
+__all__ = ["BUSY", "CLAIMED_BITS", "PENDING", "PARAMS", "VARIANTS", "lane", "make_spec"]
 
 TASK, IRQ, NMI = 0, 1, 2
 
