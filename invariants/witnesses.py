@@ -57,7 +57,7 @@ def register(spec: Spec, m: Any) -> None:
                 any_(gp_ended(s, t, p) for p in m.Prog), any_(flavour_reader(s, c, lv) for c, lv in ctxs)
             ),
             "The prog's grace period ends while an RCU reader of its flavour that began after call_rcu "
-            "is still running. Documentation/RCU/whatisRCU.rst: the call_rcu callback 'might well "
+            "is still running. The call_rcu() kernel-doc (kernel/rcu/tree.c): the callback 'might well "
             "execute concurrently with RCU read-side critical sections that started after call_rcu()'.",
             action="RcuGracePeriod",
         )
@@ -66,7 +66,7 @@ def register(spec: Spec, m: Any) -> None:
             "ReaderOutlivesElemGracePeriod",
             lambda s, t: any_(m.level_busy(s, c, lv) for c, lv in ctxs),
             "A deleted hash element is freed (htab_elem_free_rcu, a call_rcu callback) while a prog run "
-            "or drain that began after the delete is still running (whatisRCU.rst, as above).",
+            "or drain that began after the delete is still running (call_rcu() kernel-doc, as above).",
             action="ElemFreeRcu",
         )
     if irq_drain and m.cpus > 1:

@@ -420,7 +420,8 @@ def make_spec(**constants: Any) -> Spec:
 
     def classic_reader(s, c, lv):
         """Inside a classic RCU read-side section: a prog run's helper call in progress, a timer
-        callback (bpf_timer_cb runs under rcu_read_lock in softirq)."""
+        callback (bpf_timer_cb runs in softirq: BH disabled, a reader for call_rcu since v5.0; it
+        takes no rcu_read_lock of its own)."""
         if lv == SOFTIRQ:
             return s.cb_phase[c] != CbPhase.IDLE
         if lv == IRQ:

@@ -32,9 +32,9 @@ The prog's free path (``prog_phase``), as kernel/bpf/syscall.c and core.c have i
     SYNC --ProgFreeDeferred: irq_work_sync passes (!BUSY), bpf_free_used_maps, free--> FREED
     (rfc_repaired: SYNC --irq_work_sync, synchronize_rcu starts--> SYNC_RCU --it ends, release--> FREED)
 A grace period's readers are copied when it starts (``gp_readers``) and each leaves the set when its
-read-side section ends; readers that start later are not waited for (Documentation/RCU/whatisRCU.rst:
-the callback "might well execute concurrently with RCU read-side critical sections that started after
-call_rcu()").
+read-side section ends; readers that start later are not waited for (the call_rcu() kernel-doc in
+kernel/rcu/tree.c: the callback "might well execute concurrently with RCU read-side critical
+sections that started after call_rcu()").
 
 Abstractions, each with why it loses no kernel behaviour (``ABSTRACTIONS`` below; the report lists them).
 """
@@ -346,7 +346,7 @@ def make_spec(**constants: Any) -> Spec:
     spec.var("prog_phase", Fn(Prog, Phase), const_fn(Prog, Phase.LIVE), "where the prog is on its free path")
     # Each pending grace period's readers: the contexts that were inside an RCU read-side section of
     # its flavour when it was started (call_rcu), each dropped when its section ends. Readers that
-    # start later are not in it: Linux's grace period does not wait for them (whatisRCU.rst).
+    # start later are not in it: Linux's grace period does not wait for them (call_rcu() kernel-doc).
     no_readers = const_fn(CPU, const_fn(Level, False))
     spec.var("gp_readers", Fn(Prog, Fn(CPU, Set(Level))), const_fn(Prog, no_readers),
              "readers the prog's pending grace period waits for")  # fmt: skip

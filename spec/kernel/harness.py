@@ -81,8 +81,8 @@ def _rcu(spec: Spec) -> None:
         "ReaderOutlivesGracePeriod",
         lambda s, t: any_(t.reading[c] for c in CPU),
         "The grace period ends while a reader that began after call_rcu is still inside "
-        "(whatisRCU.rst: the callback 'might well execute concurrently with RCU read-side critical "
-        "sections that started after call_rcu()').",
+        "(call_rcu() kernel-doc, kernel/rcu/tree.c: the callback 'might well execute concurrently "
+        "with RCU read-side critical sections that started after call_rcu()').",
         action="GracePeriodEnds",
     )
     spec.witness(

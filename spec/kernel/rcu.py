@@ -1,4 +1,4 @@
-"""RCU grace periods (brief §6; Documentation/RCU/whatisRCU.rst).
+"""RCU grace periods (brief §6; the call_rcu() kernel-doc in kernel/rcu/tree.c; docs/kernel-facts.md).
 
 A grace period started by ``call_rcu`` (or ``synchronize_rcu``) waits for the read-side critical
 sections *in flight when it starts* and for nothing else: its callback "might well execute
