@@ -251,8 +251,8 @@ def verdicts_html(data: ReportData) -> list[str]:
         if lp:
             out.append(
                 f"<p>The liveness verdicts ({', '.join(html.escape(_abbrev(p)) for p in lp)}) hold or fail "
-                "under weak (WF) or strong (SF) fairness of these actions, each instance separately; user "
-                "space and prog runs are never fair (they may stop):</p><ul>"
+                "under weak (WF) or strong (SF) fairness of exactly these actions, each instance separately; "
+                "an action not listed (user space, a new prog run) may never be taken:</p><ul>"
             )
             out += _fairness_groups(fcells, fresults) + ["</ul>"]
     return out
