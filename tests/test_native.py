@@ -437,3 +437,14 @@ def test_generated_source_is_kept_beside_the_library():
     source = lib.path.with_suffix(".c").read_text()
     assert "/* SubmitClaim(" in source or "/* ProgRunSubmit(" in source
     assert "L_prog_refcnt__prog0" in source
+
+
+def test_an_invariant_added_after_a_search_is_checked_by_the_next():
+    """The compiled library is cached per spec object: one compiled before add_invariant must not be
+    reused, or the new invariant would silently never be checked (found by the Spin comparison)."""
+    spec = diehard.make_spec()
+    quiet = lambda _line: None  # noqa: E731
+    assert not native.explore(spec, Options(stop_on_first=False), quiet).violations
+    spec.add_invariant("SmallJugNeverFull", lambda s: s.small < 3)
+    r = native.explore(spec, Options(stop_on_first=False), quiet)
+    assert [v.name for v in r.violations] == ["SmallJugNeverFull"]

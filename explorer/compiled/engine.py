@@ -75,6 +75,7 @@ class Library:
     compile_seconds: float  # 0.0 when it came from the cache
     state_pred_index: dict[int, int]  # id(fn) -> index of its compiled state predicate
     step_pred_index: dict[int, int]
+    shape: tuple = ()  # _compiled_shape of the spec it was compiled from
 
 
 _LOADED: dict[tuple[int, bool], Library] = {}
@@ -134,7 +135,8 @@ def _permutations(spec: Spec, leaves: list[Leaf]) -> list[tuple[list[int], list[
 def load(spec: Spec, symmetry: bool = False) -> Library:
     """The compiled library of spec (generated, compiled and cached on first use in this process)."""
     key = (id(spec), symmetry)
-    if key in _LOADED and _LOADED[key].program.instances is spec.instances():
+    shape = _compiled_shape(spec)
+    if key in _LOADED and _LOADED[key].program.instances is spec.instances() and _LOADED[key].shape == shape:
         return _LOADED[key]
     cc = compiler()
     if cc is None:
@@ -156,8 +158,21 @@ def load(spec: Spec, symmetry: bool = False) -> Library:
         {id(fn): k for k, (_, fn) in enumerate(state_preds) if k not in program.skipped_state},
         {id(fn): k for k, (_, fn, _) in enumerate(step_preds) if k not in program.skipped_step},
     )
+    library.shape = shape
     _LOADED[key] = library
     return library
+
+
+def _compiled_shape(spec: Spec) -> tuple:
+    """What a library compiles besides the actions: an invariant added to a spec already explored (as
+    ``add_aux_invariants`` does) must not be served by the library compiled without it."""
+    constraint = spec.constraint.fn if spec.constraint else None
+    return (
+        tuple((p.name, id(p.fn)) for p in spec.invariants),
+        id(constraint),
+        tuple((w.name, id(w.fn)) for w in spec.witnesses),
+        tuple((t.name, id(t.p), id(t.q)) for t in spec.properties),
+    )
 
 
 GRAPH_CORE = Path(__file__).with_name("graph_core.c")
