@@ -12,6 +12,9 @@ Every figure is measured in this run, each search in a fresh process (so its pea
 4. Both cores: the compiled search with 2 threads against 1 (same counts).
 5. Liveness: the search (keeping the graph) against the liveness pass in C (and in Python where it
    finishes in seconds).
+6. Spin: the same spec exported to Promela (explorer.export_promela) and searched by Spin's pan (full
+   state storage, -DSAFETY -DNOREDUCE, cc -O2 like ours), beside the compiled engine: export, spin -a,
+   cc and pan seconds against our search (same count: Spin stores ours + 1). Skipped without spin.
 """
 
 from __future__ import annotations
@@ -65,6 +68,8 @@ def measure(job: dict) -> dict:
 
     quiet = lambda _line: None  # noqa: E731
     out: dict = {}
+    if job["engine"] == "spin":
+        return measure_spin(job)
     if job["engine"] == "python":
         t0 = time.perf_counter()
         res = bfs.explore(_spec(job["spec"]), Options(stop_on_first=False), quiet)
@@ -92,6 +97,26 @@ def measure(job: dict) -> dict:
             out["properties"] = len(verdicts)
     out["distinct"], out["generated"], out["depth"] = res.distinct, res.generated, res.depth
     out["rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
+
+
+def measure_spin(job: dict) -> dict:
+    """Export the spec to Promela and run Spin on it (spin -a, cc, pan) in this process's children."""
+    from explorer.export_promela import export, run_spin
+
+    spec = _spec(job["spec"])
+    t0 = time.perf_counter()
+    model = export(spec)
+    out = {"export": time.perf_counter() - t0}
+    with tempfile.TemporaryDirectory() as work:
+        r = run_spin(model, Path(work), expected_states=job.get("expected"), cc_opt="-O2")
+    if r.incomplete or r.unknown:
+        raise SystemExit(f"bench: Spin on {job['spec']}: {r.incomplete or r.unknown}")
+    out.update(r.seconds)
+    out["distinct"] = r.stored - model.extra_states
+    out["violations"] = sorted(r.violations)
+    # the largest of the children (spin -a, cc, pan): a process cannot tell its finished children apart
+    out["rss_mib"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return out
 
 
@@ -196,6 +221,40 @@ def liveness_table(names: list[tuple[str, bool]]) -> None:
                                   "liveness / search", "liveness in Python s"]))  # fmt: skip
 
 
+def spin_table(names: list[str]) -> None:
+    import shutil
+
+    print("6. Spin (pan, full state storage) against the compiled engine (1 thread), same spec, this run")
+    if shutil.which("spin") is None:
+        print("skipped: spin is not installed (apt-get install spin)\n")
+        return
+    rows = []
+    for name in names:
+        c = run({"spec": name, "engine": "native"})
+        sp = run({"spec": name, "engine": "spin", "expected": c["distinct"]})
+        same = sp["distinct"] == c["distinct"]
+        assert same, f"{name}: Spin stored {sp['distinct']} + 1 states, ours {c['distinct']}"
+        rows.append([
+            name, c["distinct"], f"{sp['export']:.1f}", f"{sp['spin']:.2f}", f"{sp['cc']:.1f}",
+            f"{sp['pan']:.2f}", f"{c['compile']:.1f}", f"{c['seconds']:.2f}",
+            f"{sp['pan'] / c['seconds']:.1f}x",
+            f"{c['distinct'] / sp['pan']:,.0f}", f"{c['distinct'] / c['seconds']:,.0f}",
+            f"{sp['rss_mib']:.0f} / {c['rss_mib']:.0f}",
+        ])  # fmt: skip
+    print(
+        tabulate(
+            rows,
+            headers=["spec", "distinct", "export s", "spin -a s", "cc s", "pan s", "ours: compile s",
+                     "ours: search s", "pan / ours", "pan distinct/s", "ours distinct/s",
+                     "peak RSS MiB cc+pan / ours"],
+        )
+    )  # fmt: skip
+    print(
+        "export: the spec's Z3 terms printed as Promela; cc: pan.c at -O2; pan: ./pan -c0 (an exhaustive DFS"
+        " that goes on after errors); ours: the C from the same terms at -O2, then our BFS\n"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small specs only (seconds, not minutes)")
@@ -218,6 +277,8 @@ def main() -> None:
         [("usercnt_cb_submits (largest cell before 2-CPU cells)", True)]
         + ([] if args.quick else [("rfc_fixed_two_progs (2 CPUs)", False)])
     )
+    print()
+    spin_table(["TwoPhase rms=6"] if args.quick else ["TwoPhase rms=8", "rfc_fixed 3 CPUs x 2 items"])
     print(f"\nbench took {time.monotonic() - t0:.0f}s")
 
 

@@ -46,6 +46,7 @@ PLUGIN_MODULES = (
     "explorer.smt_cli",
     "explorer.queries",
     "explorer.replay_cli",
+    "explorer.export_promela",
     "explorer.report_cli",
     "explorer.export_tla",
 )
