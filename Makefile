@@ -17,6 +17,7 @@ $(STAMP): pyproject.toml
 check: $(STAMP)
 	$(BIN)/python -m explorer matrix --report out/report.md --html out/report/index.html
 	$(BIN)/python -m explorer crosscheck
+	$(BIN)/python -m explorer spin-check --matrix
 	$(BIN)/python -m explorer queries; status=$$?; $(BIN)/python -m explorer report && exit $$status
 
 dumps: $(STAMP)
