@@ -1,0 +1,311 @@
+"""``explorer.export_tla``: every config, some matrix cells and the classic specs export to TLA+ modules
+that a TLA+ parser accepts, with the definitions their .cfg names.
+
+The parser is tree-sitter-tlaplus (the TLA+ community's grammar, used by GitHub and the editors; C, so
+every module parses in well under a second), checked here to reject broken modules. johnyf's ``tla``
+package parses them too, but in pure Python at about 3 s a module, too slow for this suite's budget.
+TLC is not on CI's machines: with ``TLA2TOOLS_JAR`` set to a tla2tools.jar (and java on the PATH), the
+last test also runs TLC on the classic specs and one config and compares its distinct-state counts with
+ours.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import tree_sitter_tlaplus
+from tree_sitter import Language, Node, Parser
+
+from explorer.bfs import Options, explore
+from explorer.cli import load, main
+from explorer.export_tla import Exported, ExportError, export, module_name
+from explorer.matrix import DEFAULT_EXPECTATIONS, load_expectations
+from spec.config import import_model
+from spec.lang import Bool, Enum, Fn, Int, Spec, or_, put, when
+from tests.classic import diehard, tcommit, twophase
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIGS = sorted(p for p in (ROOT / "spec" / "configs").glob("*.toml") if p.name != "expected.toml")
+CLASSIC_CONFIGS = sorted((ROOT / "tests" / "classic").glob("*.toml"))
+CELLS = ["rfc_fixed_cb_submits", "wq_delete_self", "rework_wq", "task_work_merged_refill"]
+
+
+def _parser() -> Parser:
+    with warnings.catch_warnings():  # tree-sitter 0.23+ deprecates the int handle the grammar hands out
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return Parser(Language(tree_sitter_tlaplus.language()))
+
+
+PARSER = _parser()
+
+
+def syntax_errors(text: str) -> list[str]:
+    """Where tree-sitter-tlaplus finds the module malformed (``line:col``), empty if it parses."""
+    out: list[str] = []
+    stack = [PARSER.parse(text.encode()).root_node]
+    while stack:
+        n = stack.pop()
+        if n.is_error or n.is_missing:
+            out.append(
+                f"{n.start_point[0] + 1}:{n.start_point[1] + 1}: {'missing ' if n.is_missing else ''}{n.type}"
+            )
+        elif n.has_error:
+            stack.extend(n.children)
+    return out
+
+
+def _module(text: str) -> Node:
+    (module,) = [n for n in PARSER.parse(text.encode()).root_node.named_children if n.type == "module"]
+    return module
+
+
+def defined_names(text: str) -> tuple[str, set[str], list[str]]:
+    """The module's name, its operator definitions and its variables."""
+    module = _module(text)
+    name = next(n.text.decode() for n in module.named_children if n.type == "identifier")
+    ops = {
+        n.named_children[0].text.decode() for n in module.named_children if n.type == "operator_definition"
+    }
+    variables = [
+        c.text.decode()
+        for n in module.named_children
+        if n.type == "variable_declaration"
+        for c in n.named_children
+        if c.type == "identifier"
+    ]
+    return name, ops, variables
+
+
+def cfg_names(cfg: str) -> set[str]:
+    """Every name the .cfg refers to (SPECIFICATION, INVARIANT, PROPERTY, CONSTRAINT entries)."""
+    names: set[str] = set()
+    for line in cfg.splitlines():
+        line = line.split("\\*")[0].strip()
+        if not line or line.startswith("CHECK_DEADLOCK"):
+            continue
+        words = line.split()
+        names.update(w for w in words if w not in ("SPECIFICATION", "INVARIANT", "PROPERTY", "CONSTRAINT"))
+    return names
+
+
+def assert_well_formed(spec: Spec, mod: Exported, deadlock: bool = True) -> None:
+    assert syntax_errors(mod.tla) == [], f"{mod.name}.tla does not parse"
+    name, ops, variables = defined_names(mod.tla)
+    assert name == mod.name
+    assert variables == spec.var_names
+    assert {a.name for a in spec.actions} <= ops
+    assert cfg_names(mod.cfg) <= ops, f"{mod.name}.cfg names what the module does not define"
+    assert f"CHECK_DEADLOCK {'TRUE' if deadlock else 'FALSE'}" in mod.cfg
+    # every instance is there, labelled as in traces (an action without parameters is its operator),
+    # or listed as never enabled
+    for inst in spec.instances():
+        never = f"never enabled (every guard is FALSE): {inst.label}"
+        assert f"\\* {inst.label}" in mod.tla or not inst.args or never in mod.tla
+
+
+# --------------------------------------------------------------------------- every config, cells, classics
+
+
+@pytest.mark.parametrize("path", CONFIGS + CLASSIC_CONFIGS, ids=lambda p: p.stem)
+def test_config_exports_a_module_that_parses(path: Path) -> None:
+    config, spec = load(path)
+    mod = export(
+        spec, module_name(config.name), invariants=config.check.invariants, deadlock=config.check.deadlock
+    )
+    assert_well_formed(spec, mod, config.check.deadlock)
+    invariants = config.check.invariants or [p.name for p in spec.invariants]
+    assert all(re.sub(r"\W+", "_", n).strip("_") in mod.cfg for n in invariants)
+    for f in spec.fairness:
+        assert f"{f.kind}_vars({f.action}" in mod.tla
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_matrix_cell_exports_a_module_that_parses(cell: str) -> None:
+    _props, cells = load_expectations(DEFAULT_EXPECTATIONS)
+    (c,) = [c for c in cells if c.name == cell]
+    spec = import_model(c.model).make_spec(**c.constants)
+    assert_well_formed(spec, export(spec, module_name(c.name)))
+
+
+@pytest.mark.parametrize("make", [tcommit.make_spec, twophase.make_spec], ids=["tcommit", "twophase"])
+def test_classic_spec_exports_a_module_that_parses(make: Callable[[], Spec]) -> None:
+    spec = make()
+    assert_well_formed(spec, export(spec, spec.name, deadlock=spec.name != "TCommit"), spec.name != "TCommit")
+
+
+def test_a_broken_module_does_not_parse() -> None:
+    """The check above can fail: each of these breaks the exported DieHard."""
+    tla = export(diehard.make_spec(), "DieHard").tla
+    assert syntax_errors(tla) == []
+    broken = [
+        tla.replace("big' = 5", "big' = = 5"),  # an operator without its operand
+        tla.replace("Next ==", "Next == (", 1),  # an unclosed parenthesis
+        tla.replace("UNCHANGED <<small>>", "UNCHANGED <<small>", 1),  # an unclosed tuple
+        tla.rsplit("====", 1)[0].rstrip("=\n") + "\n",  # no end of module
+        tla.replace("VARIABLE big", "VARIABLE"),  # a declaration without its name
+    ]
+    for text in broken:
+        assert text != tla
+        assert syntax_errors(text), text
+
+
+# --------------------------------------------------------------------------- what the module says
+
+
+def test_diehard_reads_as_written() -> None:
+    mod = export(diehard.make_spec(goal_invariant=True), "DieHard", invariants=["NotSolved"])
+    assert "VARIABLE big\n" in mod.tla and "VARIABLE small\n" in mod.tla
+    assert "Init ==\n    /\\ big = 0\n    /\\ small = 0\n" in mod.tla
+    assert "FillBigJug ==\n    /\\ big' = 5\n    /\\ UNCHANGED <<small>>\n" in mod.tla
+    assert "    /\\ big \\in 0..5\n    /\\ small \\in 0..3\n" in mod.tla
+    # the spec's own TypeOK keeps its name; the variables' types get another
+    assert "TypeOK == TRUE" in mod.tla and "VarTypesOK ==" in mod.tla
+    assert mod.cfg.split("INVARIANT\n")[1].split("CHECK")[0].split() == ["VarTypesOK", "NotSolved"]
+    assert "Spec == Init /\\ [][Next]_vars /\\ Fairness" in mod.tla
+
+
+def test_functions_enums_parameters_fairness_and_properties() -> None:
+    CPU = Enum("CPU", ["cpu0", "cpu1"])
+    St = Enum("St", ["IDLE", "BUSY"])
+    spec = Spec("Tiny")
+    spec.var("st", Fn(CPU, St), init=(0, 0), doc="each CPU's state")
+    spec.var("n", Int(0, 3), init=[0, 1], any_of=True)
+    spec.var("flag", Bool, init=False)
+
+    @spec.action(c=CPU)
+    def Take(s, c):
+        "CPU c gets busy."
+        return when(s.st[c] == St.IDLE, st=put(s.st, c, St.BUSY), n=s.n + 1, flag=or_(s.flag, s.n == 0))
+
+    @spec.action(c=CPU)
+    def Drop(s, c):
+        return [when(s.st[c] == St.BUSY, st=put(s.st, c, St.IDLE)), when(s.n > 2, n=0)]
+
+    spec.add_invariant("Small", lambda s: s.n <= 3)
+    spec.wf("Take")
+    spec.sf("Drop", c="cpu1")
+    spec.leads_to("Freed[cpu0]", lambda s: s.st[0] == St.BUSY, lambda s: s.st[0] == St.IDLE)
+    spec.always_eventually("Idle", lambda s: s.n == 0)
+    mod = export(spec, "Tiny", deadlock=False)
+    assert_well_formed(spec, mod, deadlock=False)
+    tla = mod.tla
+    assert 'CPU == {"cpu0", "cpu1"}' in tla and 'St == {"IDLE", "BUSY"}' in tla
+    assert "\\* @type: (Str -> Str);\nVARIABLE st" in tla
+    assert "    /\\ st \\in [CPU -> St]\n    /\\ n \\in 0..3\n    /\\ flag \\in BOOLEAN\n" in tla
+    assert '    /\\ st = [x \\in CPU |-> "IDLE"]\n    /\\ n \\in {0, 1}\n' in tla
+    assert '    \\* Take(c=cpu1)\n    \\/ /\\ c = "cpu1"\n       /\\ st["cpu1"] = "IDLE"\n' in tla
+    assert '       /\\ st\' = [st EXCEPT !["cpu1"] = "BUSY"]\n' in tla
+    assert "       /\\ n' = 1 + n\n" in tla
+    assert "       /\\ flag' = (flag \\/ n = 0)\n" in tla  # not (flag' = flag) \/ n = 0
+    assert '       /\\ \\/ /\\ st["cpu0"] = "BUSY"' in tla  # Drop's two steps, a disjunction
+    assert "    \\/ \\E c \\in CPU : Take(c)\n    \\/ \\E c \\in CPU : Drop(c)\n" in tla
+    assert '    /\\ \\A c \\in CPU : WF_vars(Take(c))\n    /\\ SF_vars(Drop("cpu1"))\n' in tla
+    assert "Freed_cpu0 == Freed_cpu0_P ~> Freed_cpu0_Q" in tla and "Idle == []<>Idle_P" in tla
+    assert "PROPERTY\n    Freed_cpu0\n    Idle\n" in mod.cfg
+    assert "PROPERTY" not in export(spec, "Tiny", properties=False).cfg
+
+
+def test_what_has_no_tla_reading_is_refused_naming_the_action() -> None:
+    S = Enum("S", ["A", "B", "C"])
+    T = Enum("T", ["p", "q", "r"])
+    spec = Spec("Arith")
+    spec.var("x", S, init=0)
+    spec.var("y", T, init=0)
+
+    @spec.action()
+    def Next(s):  # Enum values are strings in TLA+: no arithmetic on them
+        return when(s.x != S.C, x=s.x + 1)
+
+    with pytest.raises(ExportError, match=r"^action Next: no TLA\+ for the operator bvadd"):
+        export(spec, "Arith")
+    spec.actions.clear()
+    spec._instances = None
+
+    @spec.action()
+    def Copy(s):  # a T stored in an S by number would become a different string
+        return when(True, x=s.y)
+
+    with pytest.raises(ExportError, match=r"^action Copy: y \(a T\) is compared with or stored as a S"):
+        export(spec, "Arith")
+    with pytest.raises(ExportError, match="module name"):
+        export(diehard.make_spec(), "not a name")
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def test_command_writes_the_module_and_cfg(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "tla"
+    assert main(["export-tla", str(ROOT / "tests/classic/diehard_goal.toml"), "-o", str(out)]) == 0
+    tla, cfg = (out / "diehard_goal.tla").read_text(), (out / "diehard_goal.cfg").read_text()
+    assert syntax_errors(tla) == [] and "NotSolved" in cfg
+    assert "Wrote" in capsys.readouterr().out
+    args = ["export-tla", str(ROOT / "tests/classic/diehard.toml"), "-o", str(out), "--name", "Jugs"]
+    assert main([*args, "--set", "goal_invariant=true"]) == 0
+    assert "---- MODULE Jugs ----" in (out / "Jugs.tla").read_text()
+    assert "NotSolved ==" in (out / "Jugs.tla").read_text()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--name", "1 bad"], "--name '1 bad': not a TLA+ identifier"),
+        (["--set", "goal_invariant=3"], "goal_invariant"),
+        (["--name", "ENABLED"], "not a TLA+ identifier"),
+    ],
+)
+def test_command_bad_input_is_one_line_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    code = main(["export-tla", str(ROOT / "tests/classic/diehard.toml"), "-o", str(tmp_path), *args])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: ") and message in err and err.count("\n") == 1
+
+
+def test_command_missing_config_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["export-tla", str(tmp_path / "nope.toml"), "-o", str(tmp_path)]) == 2
+    assert "no such config file" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- TLC, where there is one
+
+JAR = os.environ.get("TLA2TOOLS_JAR", "")
+
+
+@pytest.mark.skipif(
+    not (JAR and Path(JAR).is_file() and shutil.which("java")), reason="TLA2TOOLS_JAR not set"
+)
+@pytest.mark.parametrize(
+    "name, make",
+    [
+        ("DieHard", diehard.make_spec),
+        ("TCommit", tcommit.make_spec),
+        ("TwoPhase", twophase.make_spec),
+        ("rfc_posted", lambda: load(ROOT / "spec/configs/rfc_posted.toml")[1]),
+    ],
+)
+def test_tlc_finds_our_distinct_states(tmp_path: Path, name: str, make: Callable[[], Spec]) -> None:
+    spec = make()
+    mod = export(spec, name, deadlock=False, properties=False)
+    mod.write(tmp_path)
+    # the invariants are not checked here (TLC would stop at a violation): only the state space
+    (tmp_path / f"{name}.cfg").write_text("INIT Init\nNEXT Next\nCHECK_DEADLOCK FALSE\n")
+    run = subprocess.run(
+        ["java", "-cp", JAR, "tlc2.TLC", "-workers", "2", "-metadir", str(tmp_path / "states"), name],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    pattern = r"^([\d,]+) states generated, ([\d,]+) distinct states found"
+    counts = re.findall(pattern, run.stdout, re.M)
+    assert counts, run.stdout[-2000:]
+    ours = explore(spec, Options(check_deadlock=False, stop_on_first=False), progress=lambda line: None)
+    assert int(counts[-1][1].replace(",", "")) == ours.distinct
