@@ -93,9 +93,11 @@ def both(factory, opts: Options, liveness: bool = False) -> tuple[dict, dict]:
 # explores 1,000 to 4,500 states/s depending on the model, so the larger ones (up to 14 million states)
 # are compared on their first layers, as many as hold at most BOUNDED_STATES states (at least
 # MIN_DEPTH): every state, edge count, coverage and violation found there.
-WHOLE_UP_TO = {"spec.delayed_work": 40_000}  # the other models' Python engine is slower per state
-WHOLE_UP_TO_OTHERS = 12_000
-BOUNDED_STATES = 25_000
+# Halved when the Spin comparison (tests/test_spin.py: whole counts and violations of every cell under
+# 500K states, against the compiled engine) came in, to keep CI under 20 minutes: 319 s -> about 160.
+WHOLE_UP_TO = {"spec.delayed_work": 20_000}  # the other models' Python engine is slower per state
+WHOLE_UP_TO_OTHERS = 6_000
+BOUNDED_STATES = 12_000
 MIN_DEPTH = 8
 
 
@@ -131,7 +133,7 @@ def test_every_matrix_cell_is_the_same_on_both_engines():
     done, interrupted = run_all(_cell_differences, [(c.model, c.constants) for c in cells], 2)
     assert not interrupted
     assert {c.name: d for c, (_how, d) in zip(cells, done, strict=True) if d} == {}
-    assert sum(how == "whole" for how, _ in done) >= 20  # most cells are compared whole
+    assert sum(how == "whole" for how, _ in done) >= 15  # the small cells are compared whole (17 of 70)
 
 
 CLASSICS = [
