@@ -20,7 +20,6 @@ answers a question too deep for BMC (the races below need 18 to 24 steps) on a s
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -360,19 +359,9 @@ def answer_record(a: Answer) -> dict[str, Any]:
 
 def save_answers(path: Path, answers: list[Answer]) -> None:
     """Merge these answers into the results file: a run of some queries (--only) keeps the others'."""
-    from explorer.traces import write_atomic
+    from explorer.report_data import merge_records
 
-    records: dict[str, Any] = {}
-    if path.exists():
-        try:
-            records = {r["name"]: r for r in json.loads(path.read_text(encoding="utf-8"))["answers"]}
-        except (ValueError, KeyError, TypeError):
-            records = {}  # an unreadable earlier file is replaced, not merged
-    for a in answers:
-        records[a.query.name] = answer_record(a)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    ordered = [records[n] for n in QUERIES if n in records]
-    write_atomic(path, json.dumps({"answers": ordered}, indent=1) + "\n")
+    merge_records(path, "answers", [answer_record(a) for a in answers])
 
 
 def _answer(name: str, depth: int | None, out: Path | None) -> Answer:

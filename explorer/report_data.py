@@ -22,18 +22,25 @@ MATRIX_FILE = "matrix.json"
 QUERIES_FILE = "queries.json"
 
 
-def save_matrix(path: Path, results: list[CellResult], wall: float) -> None:
-    """Merge these cells' results into the matrix file (by cell name), atomically."""
-    cells: dict[str, Any] = {}
+def merge_records(path: Path, key: str, records: list[dict[str, Any]], **extra: Any) -> None:
+    """Merge records into the JSON file's list ``key`` by their "name" (a record of the same name is
+    replaced, the others kept), with ``extra`` top-level fields, written atomically. An unreadable
+    earlier file is replaced, not merged."""
+    merged: dict[str, Any] = {}
     if path.exists():
         try:
-            cells = {c["name"]: c for c in json.loads(path.read_text(encoding="utf-8"))["cells"]}
+            merged = {r["name"]: r for r in json.loads(path.read_text(encoding="utf-8"))[key]}
         except (ValueError, KeyError, TypeError):
-            cells = {}  # an unreadable earlier file is replaced, not merged
-    for r in results:
-        cells[r.name] = asdict(r)
+            merged = {}
+    for r in records:
+        merged[r["name"]] = r
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, json.dumps({"wall_seconds": round(wall, 1), "cells": list(cells.values())}) + "\n")
+    write_atomic(path, json.dumps({**extra, key: list(merged.values())}, indent=1) + "\n")
+
+
+def save_matrix(path: Path, results: list[CellResult], wall: float) -> None:
+    """Merge these cells' results into the matrix file (by cell name)."""
+    merge_records(path, "cells", [asdict(r) for r in results], wall_seconds=round(wall, 1))
 
 
 def _result(raw: dict[str, Any]) -> CellResult:
