@@ -11,7 +11,7 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
-from explorer.matrix import CellResult, _mark, claim_answer
+from explorer.matrix import CellResult, claim_answer
 from explorer.report_data import ReportData
 
 WIDTH = 72
@@ -37,10 +37,8 @@ def _cell_evidence(ev: str, by_cell: dict[str, CellResult]) -> tuple[str, tuple[
     got = res.verdicts.get(prop, "?")
     if got == "violated":
         return f"{cell}: {prop} violated, shortest trace {res.depths.get(prop)} states (below)", (cell, prop)
-    return (
-        f"{cell}: {prop} {_mark(got, '')}, exhaustive over {res.distinct:,} states ({res.seconds:.1f} s)",
-        None,
-    )
+    shown = {"vacuous": "holds only vacuously (a precondition is unreachable)"}.get(got, got)
+    return f"{cell}: {prop} {shown}, exhaustive over {res.distinct:,} states ({res.seconds:.1f} s)", None
 
 
 def _query_evidence(a: dict[str, Any] | None, name: str) -> str:
