@@ -140,16 +140,14 @@ class _Names:
         # all-capitals names are left to pan's macros (VECTORSZ, WS, ...); ours get a lower-case tail
         if name in RESERVED or name.upper() == name:
             name += "_v"
-        out, k = name, 1
-        while out in self.used:
-            k += 1
-            out = f"{name}_{k}"
-        self.used.add(out)
-        return out
+        return self._unique(name)
 
     def define(self, base: str) -> str:
         """A #define name (upper-case prefix), distinct from every variable."""
-        name = re.sub(r"\W", "_", base)
+        return self._unique(re.sub(r"\W", "_", base))
+
+    def _unique(self, name: str) -> str:
+        """name, or name_2, name_3, ... : the first not yet used; it is then used."""
         out, k = name, 1
         while out in self.used:
             k += 1
