@@ -209,6 +209,15 @@ def register(spec: Spec, m: Any) -> None:
     for name in strong:
         if name in present:
             spec.sf(name)
+    # The environment: prog runs and their helper calls, user space, task exit. Never fair; a liveness
+    # violation needs a fair cycle without them (an endless storm of them is not a hang).
+    spec.environment_actions(
+        *[
+            n
+            for n in ["ProgRunStart", "ProgCall", "UserUpdateElem", "MapFdClose", "ProgDetach", "ProgFdClose"]
+            if n in present
+        ]
+    )
 
     _witnesses(spec, m)
 

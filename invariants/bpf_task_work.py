@@ -202,3 +202,12 @@ def register(spec: Spec, m: Any) -> None:
     # IrqRun(c, o) is disabled while c runs another irq_work: irq_work_run_list runs every work on
     # the raised list, so none is passed over for ever (strong fairness).
     spec.sf("IrqRun")
+    # The environment: prog runs and their helper calls, user space, task exit. Never fair; a liveness
+    # violation needs a fair cycle without them (an endless storm of them is not a hang).
+    spec.environment_actions(
+        *[
+            n
+            for n in ["SchedRun", "TaskExit", "UserUpdate", "MapFdClose", "ProgDetach", "ProgFdClose"]
+            if n in present
+        ]
+    )

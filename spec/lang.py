@@ -451,6 +451,8 @@ class Spec:
     # Interchangeable values: each entry is (base Enum, Enums that extend it). See symmetric().
     symmetries: list[tuple[Enum, tuple[Enum, ...]]] = field(default_factory=list)
     witnesses: list[Witness] = field(default_factory=list)
+    # actions that model the design's environment, not the design: see environment()
+    environment: list[str] = field(default_factory=list)
     # property name -> the witnesses (preconditions) whose reachability makes its "holds" non-vacuous
     preconditions: dict[str, list[str]] = field(default_factory=dict)
     _state_cls: Any = None
@@ -526,6 +528,17 @@ class Spec:
         if missing:
             raise SpecError(f"spec {self.name}: nonvacuous({prop}) names unknown witness(es) {missing}")
         self.preconditions.setdefault(prop, []).extend(witnesses)
+
+    def environment_actions(self, *actions: str) -> None:
+        """Declare actions as the environment of the design: events that come from outside the kernel
+        code under review (a prog run starting or making its helper call, a user-space syscall, a
+        task exiting). They are never fair, and a liveness property is violated only by a fair cycle
+        that takes none of them: a lasso that exists only because the environment repeats for ever
+        (an endless storm of prog runs or syscalls) is not a hang of the design. The liveness checker
+        reports such a lasso separately, as starvation by the environment."""
+        for a in actions:
+            if a not in self.environment:
+                self.environment.append(a)
 
     def wf(self, action: str, **params: Any) -> None:
         self.fairness.append(Fairness("WF", action, tuple(params.items()) or None))
