@@ -69,6 +69,10 @@ def aux_invariants(spec: Spec) -> dict[str, Callable[[Any], Any]]:
     ENQUEUED = 1  # spec/kernel/hrtimer.py
     ctxs = [(c, lv) for c in m.CPU for lv in (TASK, SOFTIRQ)]
     waits = [PC.CANCEL_WAIT, PC.CAF_WAIT]
+    # a callback's bpf_timer_cancel with the counter incremented: before its read, waiting, or after -EDEADLK
+    counted = [PC.CANCEL_INC, PC.CANCEL_WAIT, PC.CANCEL_DEC]
+    # a helper call that will still touch its object: the waits and bpf_timer_cancel's counter steps
+    in_call = [*waits, PC.CANCEL_INC, PC.CANCEL_DEC]
 
     def on(s, c, lv, o, pcs=waits):
         return and_(any_(s.pc[c][lv] == p for p in pcs), s.arg[c][lv] == o)
@@ -88,18 +92,25 @@ def aux_invariants(spec: Spec) -> dict[str, Callable[[Any], Any]]:
         return all_(ok)
 
     def ContextsCanonical(s):
-        """Each context is idle (no object, no counter increment), a task run (RUN), or waiting in
-        hrtimer_cancel (CANCEL_WAIT, from bpf_timer_cancel or cancel_and_free's CAF_WAIT) on an object;
-        only a callback's own helper call increments a cancelling counter; hard-irq is unused."""
+        """Each context is idle (no object, no counter increment), a task run (RUN), or inside a helper
+        call on an object: waiting in hrtimer_cancel (CANCEL_WAIT, from bpf_timer_cancel or
+        cancel_and_free's CAF_WAIT), or, in a callback, between bpf_timer_cancel's atomic_inc and its
+        read (CANCEL_INC) or before the -EDEADLK path's atomic_dec (CANCEL_DEC); only a callback's own
+        bpf_timer_cancel increments a cancelling counter; hard-irq is unused."""
         ok = []
         for c in m.CPU:
             for lv in (TASK, SOFTIRQ, IRQ):
                 pc, arg = s.pc[c][lv], s.arg[c][lv]
-                allowed = [PC.IDLE] if lv == IRQ else [PC.IDLE, *waits] + ([PC.RUN] if lv == TASK else [])
+                if lv == IRQ:
+                    allowed = [PC.IDLE]
+                elif lv == TASK:
+                    allowed = [PC.IDLE, PC.RUN, *waits]
+                else:
+                    allowed = [PC.IDLE, *in_call]
                 ok.append(any_(pc == p for p in allowed))
                 ok.append(implies(or_(pc == PC.IDLE, pc == PC.RUN), arg == NO_OBJ))
-                ok.append(implies(any_(pc == p for p in waits), arg != NO_OBJ))
-                ok.append(implies(not_(and_(lv == SOFTIRQ, pc == PC.CANCEL_WAIT)), not_(s.inc[c][lv])))
+                ok.append(implies(any_(pc == p for p in in_call), arg != NO_OBJ))
+                ok.append(_counted_only_in_callbacks(s, c, lv, pc, counted))
         return all_(ok)
 
     def UserProcessShape(s):
@@ -167,7 +178,7 @@ def aux_invariants(spec: Spec) -> dict[str, Callable[[Any], Any]]:
                 implies(rw, and_(s.exec_state[o] != ENQUEUED, s.running[o] == NO_CPU, not_(s.has_prog[o])))
             )
             for c, lv in ctxs:
-                ok.append(implies(and_(rw, on(s, c, lv, o)), s.obj_readers[o][c][lv]))
+                ok.append(implies(and_(rw, on(s, c, lv, o, in_call)), s.obj_readers[o][c][lv]))
             ok.append(
                 implies(
                     s.mem[o] == Mem.FREED,
@@ -204,25 +215,25 @@ def aux_invariants(spec: Spec) -> dict[str, Callable[[Any], Any]]:
         return s.map_refcnt == count([user, s.prog_phase != Phase.FREED])
 
     def CancellingCounted(s):
-        """t->cancelling counts the callbacks waiting in bpf_timer_cancel for t that incremented it."""
+        """t->cancelling counts the callbacks inside bpf_timer_cancel for t that incremented it (before
+        their read, waiting in hrtimer_cancel, or about to decrement after -EDEADLK)."""
         return all_(
-            s.cancelling[o]
-            == count(and_(on(s, c, SOFTIRQ, o, [PC.CANCEL_WAIT]), s.inc[c][SOFTIRQ]) for c in m.CPU)
+            s.cancelling[o] == count(and_(on(s, c, SOFTIRQ, o, counted), s.inc[c][SOFTIRQ]) for c in m.CPU)
             for o in m.Obj
         )
 
     def CallbacksDoNotWaitForThemselves(s):
-        """A callback never waits for its own timer (hrtimer_running == t), never waits in
-        cancel_and_free (deferred), and a waiting callback incremented its target's counter."""
+        """A callback never waits for its own timer (hrtimer_running == t refuses it before the
+        increment), never waits in cancel_and_free (deferred), and a callback past its atomic_inc
+        incremented its target's counter."""
         ok = []
         for c in m.CPU:
-            ok.append(s.pc[c][SOFTIRQ] != PC.CAF_WAIT)
-            ok.append(
-                implies(
-                    s.pc[c][SOFTIRQ] == PC.CANCEL_WAIT,
-                    and_(s.inc[c][SOFTIRQ], s.arg[c][SOFTIRQ] != s.cb_obj[c]),
-                )
-            )
+            pc = s.pc[c][SOFTIRQ]
+            ok.append(pc != PC.CAF_WAIT)
+            for p in counted:
+                ok.append(implies(pc == p, s.inc[c][SOFTIRQ]))
+            for p in (PC.CANCEL_INC, PC.CANCEL_WAIT):
+                ok.append(implies(pc == p, s.arg[c][SOFTIRQ] != s.cb_obj[c]))
         return all_(ok)
 
     # ------------------------------------------------------------------ the rework (design = refcnt)
@@ -235,8 +246,8 @@ def aux_invariants(spec: Spec) -> dict[str, Callable[[Any], Any]]:
     cb_pcs = {
         "none": [],
         "rearm": [PC.START_SCHED, PC.START_PUT],
-        "cancel_other": [PC.CANCEL_WAIT],
-        "cancel_self": [PC.CANCEL_WAIT],
+        "cancel_other": [PC.CANCEL_INC, PC.CANCEL_WAIT, PC.CANCEL_DEC],
+        "cancel_self": [PC.CANCEL_INC, PC.CANCEL_WAIT, PC.CANCEL_DEC],
         "delete_other": [PC.CAF_CANCEL],
         "delete_self": [PC.CAF_CANCEL],
     }[m.callback]
@@ -278,7 +289,7 @@ def aux_invariants(spec: Spec) -> dict[str, Callable[[Any], Any]]:
                 ok.append(any_(pc == p for p in [PC.IDLE, *allowed]))
                 ok.append(implies(or_(pc == PC.IDLE, pc == PC.RUN), arg == NO_OBJ))
                 ok.append(implies(and_(pc != PC.IDLE, pc != PC.RUN), arg != NO_OBJ))
-                ok.append(implies(not_(and_(lv == SOFTIRQ, pc == PC.CANCEL_WAIT)), not_(s.inc[c][lv])))
+                ok.append(_counted_only_in_callbacks(s, c, lv, pc, counted))
         return all_(ok)
 
     def UserNeverWaits(s):
@@ -471,3 +482,10 @@ def _one_callback_per_cpu(s: Any, m: Any) -> list:
         for o in m.Obj:
             ok.append((s.cb_obj[c] == o) == (s.running[o] == c))
     return ok
+
+
+def _counted_only_in_callbacks(s: Any, c: int, lv: int, pc: Any, counted: list[int]) -> Any:
+    """Only a callback (softirq) inside bpf_timer_cancel past its atomic_inc has incremented a
+    cancelling counter (``inc``)."""
+    inside = any_(pc == p for p in counted) if lv == 1 else False
+    return implies(not_(inside), not_(s.inc[c][lv]))

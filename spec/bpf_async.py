@@ -41,7 +41,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from spec.kernel import hrtimer, irq_work, llist, prog, rcu, workqueue
+from spec.kernel import hrtimer, irq_work, kconfig, llist, prog, rcu, workqueue
 from spec.lang import (
     Bool,
     Enum,
@@ -103,7 +103,31 @@ PARAMS: dict[str, tuple] = {
     # R's "any context": progs also run in hard-irq, where start and cancel_and_free are deferred
     # through the object's irq_work and its llist of commands (a cmd holds a reference)
     "irq_callers": (bool, False),
+    **kconfig.PARAMS,  # preemption, irq_work delivery, tasks-trace semantics, stalls (spec/kernel/kconfig.py)
 }
+
+
+def kconfig_relevant(constants: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+    """The kernel-configuration values that give this cell different behaviours. Preemption: a wq
+    callback's kworker between its dequeue and rcu_read_lock_trace, and a sleepable prog's task-level
+    run, are implicit classic readers only on a non-preemptible kernel; with hard-irq callers the
+    rework's irq_work (not IRQ_WORK_HARD_IRQ) runs in a thread on PREEMPT_RT. The tasks-trace
+    semantics matter for a sleepable prog's free and for the rework's object free; irq_work delivery
+    for the rework's irq_work. No step waits on a slow activity inside a hard-irq handler: stalls play
+    no part."""
+    cfg = {k: v[1] for k, v in PARAMS.items()} | dict(constants)
+    out: dict[str, tuple[str, ...]] = {}
+    pre: tuple[str, ...] = ()
+    if cfg["kind"] == "wq" or cfg["sleepable"]:
+        pre = ("none", "preempt_rcu")
+    if cfg["irq_callers"]:
+        pre = kconfig.PREEMPTION if pre else ("preempt_rcu", "preempt_rt")
+        out["irq_work"] = kconfig.IRQ_WORK
+    if pre:
+        out["preemption"] = pre
+    if cfg["sleepable"] or cfg["design"] == "refcnt":
+        out["tasks_trace"] = kconfig.TASKS_TRACE
+    return out
 
 
 def lane(action: str, args: dict[str, str]) -> str | None:
@@ -130,13 +154,31 @@ ABSTRACTIONS = [
     "delays grace periods. Runs are RCU readers of the classic flavour (a non-sleepable prog); with "
     "sleepable = true the prog's own free waits a tasks-trace grace period, and its runs count for it.",
     "A grace period waits exactly for the readers of its flavour in flight when it starts. A tasks-trace "
-    "grace period also waits for classic readers (rcu_trace_implies_rcu_gp(), second reading of bpf_wq "
-    "§5.7); a classic one does not wait for rcu_read_lock_trace sections (the wq callback).",
+    "grace period also waits for classic readers with tasks_trace = implies_rcu (every shipped kernel: "
+    "rcu_trace_implies_rcu_gp(), docs/second-reading/round4.md Q3), not with tasks_trace = contract; a "
+    "classic one never waits for rcu_read_lock_trace sections (the wq callback). A sleepable prog's run "
+    "and a wq callback's kworker before rcu_read_lock_trace are classic readers only with preemption = "
+    "none (no schedule point: round4.md Q5(c)); inside its section a wq callback may sleep, so it is "
+    "never one.",
+    "preemption = preempt_rt: the rework's irq_work (IRQ_WORK_INIT, not HARD) runs in the preemptible "
+    "irq_work/%u kthread: a hard-irq prog run may interrupt it, task and softirq levels interleave with "
+    "it, its puts are made with irqs on, and it is no RCU reader (run_irq_workd took no rcu_read_lock "
+    "before 91840be8f710, 2026). Timer callbacks stay in softirq (bpf_timer is refused on RT since "
+    "e25ddfb388c8).",
     "hrtimer expiry happens on any CPU (a non-pinned timer may be migrated); a timer's next expiry never "
     "overlaps its running callback (a running timer stays on its base).",
-    "bpf_timer_cancel's atomic_inc of the target's cancelling counter and its read of the caller's are "
-    "one step (the kernel has smp_mb__after_atomic between them): the interleaving where both callers "
-    "fail with -EDEADLK is left out; it only makes cancels fail, never succeed.",
+    "bpf_timer_cancel inside a callback is three steps, as the kernel orders it: atomic_inc of the "
+    "target's cancelling counter (the value's lock held, CANCEL_INC), then the read of the caller's own "
+    "counter (which sees the caller's increment when it cancels its own timer) with drop_prog_refcnt and "
+    "the unlock, then hrtimer_cancel with the atomic_dec (or, on -EDEADLK, the atomic_dec alone after the "
+    "unlock, CANCEL_DEC). So both of two callbacks cancelling each other can fail with -EDEADLK. The wait's "
+    "end and the atomic_dec are one step: another context's read of the counter in between sees what it "
+    "saw during the wait, and its outcome does not depend on the timer state the cancel changes.",
+    "The map value's bpf_spin_lock is held across steps only where another CPU can observe a section "
+    "half-done (V21's init between its usercnt read and the publish; bpf_timer_cancel between its "
+    "atomic_inc and its read): other lockers of that value wait meanwhile, and the holder's CPU takes no "
+    "softirq. Every other locked section is one step. Softirq (timer callbacks) never steps on a CPU while "
+    "its hard-irq level is busy.",
     "cancel_work_sync is two steps: it removes a pending instance, then waits for the running one and "
     "removes any instance queued meanwhile (the kernel refuses such a queue while it cancels; the end "
     "state is the same).",
@@ -155,7 +197,7 @@ ABSTRACTIONS = [
     "one step: a start that read the pointer earlier can still take its reference before or after it, "
     "and both orders are explored; a prog's cancel_and_free is two steps.",
     "The map is an array: user space overwrites an element (bpf_obj_free_fields -> cancel_and_free) "
-    "rather than deleting it. Hash element reuse, inner maps, LRU eviction, PREEMPT_RT, NMI callers, and "
+    "rather than deleting it. Hash element reuse, inner maps, LRU eviction, RT timers, NMI callers, and "
     "hard-irq callers of the locked design (the verifier refused timers in kprobe/tracepoint progs; "
     "fentry in hard-irq was allowed: bpf_timer.md W-16/W-19) are not modelled.",
     "bpf_timer_cancel in the rework is V24's (the -EDEADLK checks, the drop, hrtimer_cancel) without the "
@@ -188,6 +230,7 @@ class Model:
     Phase: Enum
     NO_OBJ: int
     NO_CPU: int
+    kc: kconfig.KernelConfig | None = None  # the kernel configuration (spec/kernel/kconfig.py)
 
     @property
     def nobj(self) -> int:
@@ -223,6 +266,8 @@ class Model:
             PC.START_PUT,
             PC.SETCB,
             PC.CAF_CANCEL,
+            PC.CANCEL_INC,
+            PC.CANCEL_DEC,
         ]
 
     def callback_running(self, s: Any, o: int) -> Any:
@@ -252,6 +297,11 @@ def make_spec(**constants: Any) -> Spec:
     cb_kind = cfg["callback"]
     if cb_kind in ("cancel_other", "cancel_self") and not timer:
         raise SpecError("bpf_async: a wq callback has no cancel helper (bpf_wq exposes none)")
+    if cfg["init_usercnt_check"] == "before_publish" and not timer:
+        raise SpecError(
+            "bpf_async: init_usercnt_check = before_publish is bpf_timer's 2021 code "
+            "(bpf_wq was merged after fd381ce60a2d)"
+        )
     if cfg["irq_callers"] and locked:
         raise SpecError("bpf_async: irq_callers needs design = refcnt (the locked design has no deferral)")
     if cb_kind.endswith("_other") and cfg["slots"] < 2:
@@ -281,6 +331,8 @@ def make_spec(**constants: Any) -> Spec:
         "START_PUT",
         "SETCB",
         "CAF_CANCEL",
+        "CANCEL_INC",
+        "CANCEL_DEC",
     ]
     PC = Enum("PC", pcs)
     CbPhase = Enum("CbPhase", ["IDLE", "DEQUEUED", "BODY", "IN_OP"])
@@ -310,6 +362,7 @@ def make_spec(**constants: Any) -> Spec:
         NO_OBJ,
         NO_CPU,
     )
+    kc = m.kc = kconfig.KernelConfig(cfg)
     levels = ([TASK, SOFTIRQ] if timer else [TASK]) + ([IRQ] if irqc else [])
     no_readers = rcu.nobody(ncpu, len(Level))
     max_ref = 3 + nobj
@@ -352,10 +405,10 @@ def make_spec(**constants: Any) -> Spec:
     )
     if not timer:
         spec.var(
-            "tt_kworkers",
+            "kw_readers",
             Fn(Obj, Fn(Obj, Bool)),
             const_fn(Obj, const_fn(Obj, False)),
-            "wq callbacks (rcu_read_lock_trace sections) the object's tasks-trace free waits for",
+            "wq callbacks (kworkers) the object's pending free waits for",
         )
     # per context (CPU x level): the helper call in progress
     spec.var("pc", Fn(CPU, Fn(Level, PC)), const_fn(CPU, const_fn(Level, PC.IDLE)))
@@ -377,7 +430,7 @@ def make_spec(**constants: Any) -> Spec:
         "the readers the prog's grace period waits for",
     )
     if not timer:
-        spec.var("prog_tt_kworkers", Fn(Obj, Bool), const_fn(Obj, False), "wq callbacks it waits for")
+        spec.var("prog_kw_readers", Fn(Obj, Bool), const_fn(Obj, False), "wq callbacks it waits for")
     spec.var("map_usercnt", Int(0, 1), 1)
     spec.var("map_refcnt", Int(-1, 2), 2, "the map fd + the prog's used_maps")
     # user space
@@ -395,20 +448,65 @@ def make_spec(**constants: Any) -> Spec:
     def softirq_idle(s, c):
         return s.cb_phase[c] == CbPhase.IDLE if timer else True
 
+    def worker_in_hardirq(s, c):
+        """The rework's irq_work runs on c in hard-irq (IRQ_WORK_INIT: a thread on PREEMPT_RT)."""
+        if not irqc or kc.rt:
+            return False
+        return s.wk_obj[c] != NO_OBJ
+
+    def raised_on(s, c):
+        """With self-IPI delivery an irq_work raised on c is taken as soon as c has irqs on: c's lower
+        levels do not step and c reports no quiescent state until it runs."""
+        if not irqc or kc.rt or not kc.self_ipi:
+            return False
+        return any_(s.iw_cpu[o] == c for o in Obj)
+
     def irq_busy(s, c):
-        """Hard-irq on c is inside a prog run or an irq_work (neither nests in the other here)."""
+        """Hard-irq on c is inside a prog run or the irq_work, or an irq_work is about to be taken
+        (neither nests in the other here)."""
         if not irqc:
             return False
-        return or_(s.pc[c][IRQ] != PC.IDLE, s.wk_obj[c] != NO_OBJ)
+        return or_(s.pc[c][IRQ] != PC.IDLE, worker_in_hardirq(s, c), raised_on(s, c))
+
+    # The map value's bpf_spin_lock (locked design, taken with irqs off). A locked section is one step,
+    # except where another CPU can observe it half-done: V21's init between its usercnt read and the
+    # publish (INIT_CHECK: bpf_timer_cancel_and_free's lockless READ_ONCE(timer->timer) sees NULL), and
+    # bpf_timer_cancel between its atomic_inc(&t->cancelling) and its read of cur_t->cancelling
+    # (CANCEL_INC). A context at one of these pcs holds its value's lock: other lockers of that value
+    # wait, and its CPU takes no softirq or hard-irq meanwhile.
+    lock_pcs = (
+        [PC.CANCEL_INC] + ([PC.INIT_CHECK] if cfg["init_usercnt_check"] == "before_publish" else [])
+        if locked
+        else []
+    )
+
+    def holds_value_lock(s, c, lv, e):
+        """Context (c, lv) is inside a multi-step section under value e's lock."""
+        arg = s.arg[c][lv]
+        return and_(any_(s.pc[c][lv] == p for p in lock_pcs), any_(arg == e * nper + k for k in range(nper)))
+
+    def lock_free(s, e):
+        """Value e's lock can be taken: no context holds it across steps."""
+        if not lock_pcs:
+            return True
+        return not_(any_(holds_value_lock(s, c, lv, e) for c in CPU for lv in levels))
+
+    def irqs_off_at_task(s, c):
+        """Task level on c holds a value's lock (irqs off): c's softirq and hard-irq wait."""
+        if not lock_pcs:
+            return False
+        return any_(s.pc[c][TASK] == p for p in lock_pcs)
 
     def can_step(s, c, lv):
         """A level steps only while no higher level on its CPU is active (hard-irq interrupts softirq,
-        softirq interrupts task)."""
+        softirq interrupts task), and a higher level only while the lower ones have irqs on."""
         checks = []
         if timer and lv == TASK:
             checks.append(softirq_idle(s, c))
         if lv < IRQ:
             checks.append(not_(irq_busy(s, c)))
+        if lv > TASK:
+            checks.append(not_(irqs_off_at_task(s, c)))
         return all_(checks)
 
     def hrtimer_running(s, c, lv):
@@ -418,23 +516,47 @@ def make_spec(**constants: Any) -> Spec:
             return NO_OBJ
         return s.cb_obj[c]
 
-    def classic_reader(s, c, lv):
-        """Inside a classic RCU read-side section: a prog run's helper call in progress, a timer
-        callback (bpf_timer_cb runs in softirq: BH disabled, a reader for call_rcu since v5.0; it
-        takes no rcu_read_lock of its own)."""
+    def level_active(s, c, lv):
+        """Context (c, lv) is inside one activity: a prog run and its helper call (task, hard-irq), a
+        timer callback (softirq), the irq_work in hard-irq or about to be taken there."""
         if lv == SOFTIRQ:
-            return s.cb_phase[c] != CbPhase.IDLE
+            return s.cb_phase[c] != CbPhase.IDLE if timer else False
         if lv == IRQ:
             return irq_busy(s, c)
         return s.pc[c][lv] != PC.IDLE
 
-    def classic_now(s):
+    def classic_reader(s, c, lv):
+        """Inside a classic RCU read-side section (since v5.0 any region with preemption, softirqs or
+        irqs disabled is one): a timer callback (bpf_timer_cb runs in softirq with BH disabled; it
+        takes no rcu_read_lock of its own), hard-irq activity, a non-sleepable prog's run
+        (rcu_read_lock). A sleepable prog's run (rcu_read_lock_trace, migrate_disable) is one only on
+        a non-preemptible kernel."""
+        if lv == TASK and cfg["sleepable"] and not kc.non_preemptible:
+            return False
+        return level_active(s, c, lv)
+
+    def ctx_reader(s, c, lv, flavour):
+        """Context (c, lv) is a reader a grace period of this flavour ("classic", "tasks_trace")
+        waits for: a tasks-trace one waits for sleepable prog runs, and with implies_rcu (every
+        shipped kernel) for the classic readers too."""
+        classic = classic_reader(s, c, lv)
+        if flavour == "classic":
+            return classic
+        trace = s.pc[c][lv] != PC.IDLE if (lv == TASK and cfg["sleepable"]) else False
+        return or_(trace, classic) if kc.tt_implies_rcu else trace
+
+    def readers_now(s, flavour):
         return rcu.snapshot(
-            lambda c, lv: classic_reader(s, c, lv) if lv in levels else False, ncpu, len(Level)
+            lambda c, lv: ctx_reader(s, c, lv, flavour) if lv in levels else False, ncpu, len(Level)
         )
 
-    def kworkers_in_tt_section(s):
-        return tuple(s.wphase[o] == WPhase.IN_OP for o in Obj)
+    def kworker_readers(s, flavour):
+        """The wq callbacks a grace period of this flavour started now waits for: inside their
+        rcu_read_lock_trace section for a tasks-trace one; and on a non-preemptible kernel a kworker
+        between its dequeue and rcu_read_lock_trace (no schedule point: an implicit classic reader,
+        for a classic grace period or one a tasks-trace one implies). Inside the section a callback may
+        sleep, so it is never counted as a classic reader."""
+        return tuple(_kworker_reads(s.wphase[k], flavour, kc) for k in Obj)
 
     def touch_obj(upd, s, o, cond=True):
         upd["uaf_async"] = or_(upd.get("uaf_async", s.uaf_async), and_(cond, m.freed(s, o)))
@@ -459,12 +581,25 @@ def make_spec(**constants: Any) -> Spec:
             prog_call_rcu(s, upd, now)
         return upd
 
+    prog_flavour = "tasks_trace" if cfg["sleepable"] else "classic"
+    obj_flavour = "classic" if locked else "tasks_trace"  # kfree_rcu, or R's call_rcu_tasks_trace
+
     def prog_call_rcu(s, upd, cond):
         """bpf_prog_put_deferred's call_rcu (call_rcu_tasks_trace for a sleepable prog)."""
-        upd["prog_readers"] = rcu.start_gp(upd.get("prog_readers", s.prog_readers), 0, classic_now(s), cond)
+        now = readers_now(s, prog_flavour)
+        upd["prog_readers"] = rcu.start_gp(upd.get("prog_readers", s.prog_readers), 0, now, cond)
         if not timer:
-            waits = kworkers_in_tt_section(s) if cfg["sleepable"] else const_fn(Obj, False)
-            upd["prog_tt_kworkers"] = ite(cond, waits, s.prog_tt_kworkers)
+            upd["prog_kw_readers"] = ite(cond, kworker_readers(s, prog_flavour), s.prog_kw_readers)
+        return upd
+
+    def obj_call_rcu(s, o, upd, cond=True):
+        """The object's grace period starts (kfree_rcu, or R's call_rcu_tasks_trace): its readers are
+        fixed now."""
+        readers = upd.get("obj_readers", s.obj_readers)
+        upd["obj_readers"] = put(readers, o, ite(cond, readers_now(s, obj_flavour), readers[o]))
+        if not timer:
+            kws = upd.get("kw_readers", s.kw_readers)
+            upd["kw_readers"] = put(kws, o, ite(cond, kworker_readers(s, obj_flavour), kws[o]))
         return upd
 
     def drop_prog(s, o, upd, irqs_off):
@@ -472,7 +607,7 @@ def make_spec(**constants: Any) -> Spec:
         held = s.has_prog[o]
         upd["has_prog"] = put(upd.get("has_prog", s.has_prog), o, False)
         put_upd = prog_put(s, dict(upd), irqs_off)
-        for k in ("prog_refcnt", "prog_phase", "prog_readers", "prog_tt_kworkers"):
+        for k in ("prog_refcnt", "prog_phase", "prog_readers", "prog_kw_readers"):
             if k in put_upd:
                 upd[k] = ite(held, put_upd[k], upd.get(k, getattr(s, k)))
         return upd
@@ -489,7 +624,7 @@ def make_spec(**constants: Any) -> Spec:
         mem = upd.get("mem", s.mem)
         if cfg["free_rcu"]:
             upd["mem"] = put(mem, o, Mem.RCU_WAIT)
-            upd["obj_readers"] = put(upd.get("obj_readers", s.obj_readers), o, classic_now(s))
+            obj_call_rcu(s, o, upd)
         else:
             upd["mem"] = put(mem, o, Mem.FREED)
         return upd
@@ -520,48 +655,40 @@ def make_spec(**constants: Any) -> Spec:
         return upd
 
     def init_steps(s, g, who, e, after):
+        """bpf_timer_init / bpf_wq_init (__bpf_async_init). Locked design: under the value's lock,
+        timer->timer read (-EBUSY if set), the object allocated and published, usercnt read (where the
+        switch puts it). R: cmpxchg(&async->cb, NULL, cb) with refcnt 1, then smp_mb and the usercnt
+        read as a second step (INIT_CHECK)."""
         cur = s.slot[e]
+        g = and_(g, lock_free(s, e))
         steps = []
         for can, o in new_obj(s, e):
+            ok = and_(g, cur == NO_OBJ, can)
+            published = dict(
+                slot=put(s.slot, e, o), mem=put(s.mem, o, Mem.LIVE), inits=put(s.inits, e, s.inits[e] + 1)
+            )
             if locked:
                 check = cfg["init_usercnt_check"]
-                ok = and_(g, cur == NO_OBJ, can)
+                alive = s.map_usercnt > 0
                 if check == "none":
-                    upd = done(s, who, after)
-                    upd.update(
-                        slot=put(s.slot, e, o),
-                        mem=put(s.mem, o, Mem.LIVE),
-                        inits=put(s.inits, e, s.inits[e] + 1),
-                    )
-                    steps.append(when(ok, **upd))
+                    steps.append(when(ok, **done(s, who, after), **published))
+                elif check == "after_publish":
+                    # fd381ce60a2d: publish, smp_mb, read usercnt, all under the lock; on 0 the timer is
+                    # unpublished and kfree'd (-EPERM). A sweep's lockless read that sees the object in
+                    # between then waits for the lock and finds the slot empty again: the section is
+                    # one step for every observer.
+                    steps.append(when(and_(ok, alive), **done(s, who, after), **published))
+                    steps.append(when(and_(ok, not_(alive)), **done(s, who, after)))  # -EPERM, kfree
                 else:
-                    # after_publish: the lock is held across publish, smp_mb and the read, so the sweep's
-                    # cancel_and_free (which takes the lock) sees the object or init sees usercnt 0.
-                    # before_publish (V21): the read precedes publishing, so the sweep can pass between.
-                    alive = s.map_usercnt > 0
-                    upd = done(s, who, after)
-                    upd.update(
-                        slot=put(s.slot, e, o),
-                        mem=put(s.mem, o, Mem.LIVE),
-                        inits=put(s.inits, e, s.inits[e] + 1),
-                    )
-                    if check == "after_publish":
-                        steps.append(when(and_(ok, alive), **upd))
-                        steps.append(when(and_(ok, not_(alive)), **done(s, who, after)))  # -EPERM, kfree
-                    else:
-                        # the read, then (after a window) publish: two steps
-                        steps.append(when(and_(ok, alive), **set_who(s, who, PC.INIT_CHECK, o)))
-                        steps.append(when(and_(ok, not_(alive)), **done(s, who, after)))
+                    # V21: usercnt is read under the lock before the publish; the lock is held across
+                    # both (INIT_CHECK holds it), but the sweep's lockless READ_ONCE(timer->timer) can
+                    # pass in between and see NULL.
+                    steps.append(when(and_(ok, alive), **set_who(s, who, PC.INIT_CHECK, o)))
+                    steps.append(when(and_(ok, not_(alive)), **done(s, who, after)))  # -EPERM
             else:
-                # R: cmpxchg(&async->cb, NULL, cb) with refcnt 1, then smp_mb and the usercnt read
                 upd = set_who(s, who, PC.INIT_CHECK, o)
-                upd.update(
-                    slot=put(s.slot, e, o),
-                    mem=put(s.mem, o, Mem.LIVE),
-                    inits=put(s.inits, e, s.inits[e] + 1),
-                    refcnt=put(s.refcnt, o, 1),
-                )
-                steps.append(when(and_(g, cur == NO_OBJ, can), **upd))
+                upd.update(published, refcnt=put(s.refcnt, o, 1))
+                steps.append(when(ok, **upd))
         steps.append(when(and_(g, cur != NO_OBJ), **done(s, who, after)))  # -EBUSY
         return steps
 
@@ -577,6 +704,7 @@ def make_spec(**constants: Any) -> Spec:
 
     def set_callback_steps(s, g, who, e, after):
         cur = s.slot[e]
+        g = and_(g, lock_free(s, e)) if locked else g
         steps = [when(and_(g, cur == NO_OBJ), **done(s, who, after))]  # -EINVAL
         perm = s.map_usercnt > 0 if (locked and cfg["set_callback_usercnt_check"]) else True
         for o in over(cur, Obj):
@@ -600,6 +728,7 @@ def make_spec(**constants: Any) -> Spec:
 
     def start_steps(s, g, who, e, after):
         cur = s.slot[e]
+        g = and_(g, lock_free(s, e)) if locked and timer else g  # bpf_wq_start takes no lock
         steps = [when(and_(g, cur == NO_OBJ), **done(s, who, after))]
         for o in over(cur, Obj):
             gi = and_(g, cur == o)
@@ -665,12 +794,7 @@ def make_spec(**constants: Any) -> Spec:
             upd["iw_rcu"] = put(upd.get("iw_rcu", s.iw_rcu), o, ite(zero, True, s.iw_rcu[o]))
             return upd
         upd["mem"] = put(upd.get("mem", s.mem), o, ite(zero, Mem.RCU_WAIT, upd.get("mem", s.mem)[o]))
-        readers = upd.get("obj_readers", s.obj_readers)
-        upd["obj_readers"] = put(readers, o, ite(zero, classic_now(s), readers[o]))
-        if not timer:
-            tt = upd.get("tt_kworkers", s.tt_kworkers)
-            upd["tt_kworkers"] = put(tt, o, ite(zero, kworkers_in_tt_section(s), tt[o]))
-        return upd
+        return obj_call_rcu(s, o, upd, zero)
 
     def schedule_op(s, o, op, c, upd):
         """bpf_async_schedule_op from hard-irq on c: a cmd is allocated and llist_add'ed to the
@@ -701,30 +825,60 @@ def make_spec(**constants: Any) -> Spec:
         return steps
 
     def cancel_steps(s, g, who, e, after):
-        """bpf_timer_cancel, first part (under the lock)."""
+        """bpf_timer_cancel (v6.12), to its first write another CPU can see: rcu_read_lock, the value's
+        lock, t = timer->timer (-EINVAL if NULL), cur_t = this_cpu_read(hrtimer_running); cur_t == t:
+        -EDEADLK; outside a callback (cur_t NULL) drop_prog_refcnt, unlock, on to hrtimer_cancel;
+        inside one atomic_inc(&t->cancelling), the lock still held (CANCEL_INC). The rework's cancel is
+        the same without the lock."""
         c, lv = who[1], who[2]
         if lv == IRQ:
             return [when(g, **done(s, who, after))]  # R: -EOPNOTSUPP where it would have to defer
         cur = s.slot[e]
+        g = and_(g, lock_free(s, e))
         steps = [when(and_(g, cur == NO_OBJ), **done(s, who, after))]
         here = hrtimer_running(s, c, lv)
         for o in over(cur, Obj):
             gi = and_(g, cur == o)
-            self_dl = and_(here == o) if cfg["self_cancel_check"] else False
+            self_dl = here == o if cfg["self_cancel_check"] else False
             steps.append(when(and_(gi, self_dl), **done(s, who, after)))  # -EDEADLK, ref kept
             gi = and_(gi, not_(self_dl))
             if cfg["cancelling_counter"] and lv == SOFTIRQ:
-                mutual = any_(and_(here == x, s.cancelling[x] > 0) for x in Obj)
-                steps.append(when(and_(gi, mutual), **done(s, who, after)))  # -EDEADLK
-                gi = and_(gi, not_(mutual))
-                upd = set_ctx(s, c, lv, PC.CANCEL_WAIT, o, inc=True)
-                upd["cancelling"] = put(
-                    s.cancelling, o, ite(s.cancelling[o] < ncpu, s.cancelling[o] + 1, ncpu)
-                )
+                upd = set_ctx(s, c, lv, PC.CANCEL_INC, o, inc=True)
+                upd["cancelling"] = put(s.cancelling, o, s.cancelling[o] + 1)
             else:
                 upd = set_ctx(s, c, lv, PC.CANCEL_WAIT, o)
-            drop_prog(s, o, upd, irqs_off=locked)  # under bpf_spin_lock_irqsave in the locked design
+                drop_prog(s, o, upd, irqs_off=locked)  # under bpf_spin_lock_irqsave in the locked design
             steps.append(when(gi, **upd))
+        return steps
+
+    def cancel_inc_steps(s, g, who, after):
+        """smp_mb__after_atomic, then atomic_read(&cur_t->cancelling), which counts the caller's own
+        increment when t == cur_t: a callback cancelling ours (or ours itself) -> -EDEADLK, unlock, and
+        the decrement follows (CANCEL_DEC); else drop_prog_refcnt, unlock, on to hrtimer_cancel."""
+        c, lv = who[1], who[2]
+        o_ = s.arg[c][lv]
+        here = s.cb_obj[c]  # cur_t: only a callback increments
+        mutual = any_(and_(here == x, s.cancelling[x] > 0) for x in Obj)
+        steps = []
+        for o in over(o_, Obj):
+            gi = and_(g, o_ == o)
+            steps.append(when(and_(gi, mutual), **set_ctx(s, c, lv, PC.CANCEL_DEC, o, inc=True)))
+            upd = set_ctx(s, c, lv, PC.CANCEL_WAIT, o, inc=True)
+            drop_prog(s, o, upd, irqs_off=locked)
+            touch_obj(upd, s, o)
+            steps.append(when(and_(gi, not_(mutual)), **upd))
+        return steps
+
+    def cancel_dec_steps(s, g, who, after):
+        """The -EDEADLK path after the unlock: atomic_dec(&t->cancelling), rcu_read_unlock, return."""
+        c, lv = who[1], who[2]
+        o_ = s.arg[c][lv]
+        steps = []
+        for o in over(o_, Obj):
+            upd = done(s, who, after)
+            upd["cancelling"] = put(s.cancelling, o, s.cancelling[o] - 1)
+            touch_obj(upd, s, o)
+            steps.append(when(and_(g, o_ == o), **upd))
         return steps
 
     def cancel_wait_steps(s, g, who, after):
@@ -746,12 +900,13 @@ def make_spec(**constants: Any) -> Spec:
         return steps
 
     def caf_steps(s, g, who, e, after):
-        """cancel_and_free(value e): the detach (under the lock, or R's xchg) and what follows."""
+        """cancel_and_free(value e): the lockless READ_ONCE(async->cb) (NULL: return), then the detach
+        (under the lock, or R's xchg) and what follows."""
         cur = s.slot[e]
         steps = [when(and_(g, cur == NO_OBJ), **done(s, who, after))]
         in_cb = hrtimer_running(s, who[1], who[2]) if who[0] == "ctx" else NO_OBJ
         for o in over(cur, Obj):
-            gi = and_(g, cur == o)
+            gi = and_(g, cur == o, lock_free(s, e))
             base = dict(slot=put(s.slot, e, NO_OBJ), mem=put(s.mem, o, Mem.DETACHED))
             if locked:
                 drop_prog(s, o, base, irqs_off=True)
@@ -854,11 +1009,10 @@ def make_spec(**constants: Any) -> Spec:
         """Every later step of a helper call in progress, by its pc."""
         pc = ctx_pc(s, who)
         steps = []
-        steps += (
-            cancel_wait_steps(s, and_(g, pc == PC.CANCEL_WAIT), who, after)
-            if timer and who[0] == "ctx"
-            else []
-        )
+        if timer and who[0] == "ctx":
+            steps += cancel_inc_steps(s, and_(g, pc == PC.CANCEL_INC), who, after)
+            steps += cancel_dec_steps(s, and_(g, pc == PC.CANCEL_DEC), who, after)
+            steps += cancel_wait_steps(s, and_(g, pc == PC.CANCEL_WAIT), who, after)
         steps += caf_wait_steps(s, and_(g, pc == PC.CAF_WAIT), who, after)
         steps += start_sched_steps(s, and_(g, pc == PC.START_SCHED), who, after)
         if not locked:
@@ -884,7 +1038,8 @@ def make_spec(**constants: Any) -> Spec:
         return steps
 
     def init_publish_steps(s, g, who, after):
-        """V21: publish after the usercnt read (the sweep may have passed in between)."""
+        """V21: timer->timer = t, then the unlock (the lock was held since the usercnt read, so the slot
+        is still empty and the object is still the value's next one)."""
         o_ = arg_of(s, who)
         steps = []
         for o in over(o_, Obj):
@@ -893,9 +1048,7 @@ def make_spec(**constants: Any) -> Spec:
             upd.update(
                 slot=put(s.slot, e, o), mem=put(s.mem, o, Mem.LIVE), inits=put(s.inits, e, s.inits[e] + 1)
             )
-            still_next = and_(s.slot[e] == NO_OBJ, s.inits[e] == o - e * nper)
-            steps.append(when(and_(g, o_ == o, still_next), **upd))
-            steps.append(when(and_(g, o_ == o, not_(still_next)), **done(s, who, after)))  # -EBUSY
+            steps.append(when(and_(g, o_ == o), **upd))
         return steps
 
     # ------------------------------------------------------------------ prog runs
@@ -914,8 +1067,8 @@ def make_spec(**constants: Any) -> Spec:
         if not runs_on(c, lv):
             return []
         g = and_(s.prog_attached, s.pc[c][lv] == PC.IDLE, can_step(s, c, lv))
-        if lv == IRQ:
-            g = and_(g, s.wk_obj[c] == NO_OBJ)
+        if lv == IRQ and not kc.rt:
+            g = and_(g, s.wk_obj[c] == NO_OBJ)  # the irq_work runs in hard-irq: no nesting
         return when(g, **set_ctx(s, c, lv, PC.RUN))
 
     @spec.action(c=CPU, lv=(Level, prog_levels))
@@ -960,10 +1113,8 @@ def make_spec(**constants: Any) -> Spec:
                 base,
                 iw_flags=put(s.iw_flags, o, irq_work.run_end(cleared, cleared)),
                 mem=put(s.mem, o, Mem.RCU_WAIT),
-                obj_readers=put(s.obj_readers, o, classic_now(s)),
             )
-            if not timer:
-                rcu_free["tt_kworkers"] = put(s.tt_kworkers, o, kworkers_in_tt_section(s))
+            obj_call_rcu(s, o, rcu_free)
             steps = [when(and_(g, s.iw_rcu[o]), **rcu_free)]
             for case, chain in llist.reversed_prefixes(s.cmds[o], CMD_NONE):
                 upd = dict(
@@ -984,7 +1135,7 @@ def make_spec(**constants: Any) -> Spec:
             off: a last put defers the free through the irq_work)."""
             o_ = s.wk_obj[c]
             op = s.wk_chain[c][0]
-            g = and_(o_ != NO_OBJ, op != CMD_NONE)
+            g = and_(o_ != NO_OBJ, op != CMD_NONE, s.pc[c][IRQ] == PC.IDLE)
             if disabled(g):
                 return []
             steps = []
@@ -1001,7 +1152,7 @@ def make_spec(**constants: Any) -> Spec:
                     if code == CMD_START:
                         upd["ran"] = put(s.ran, o, False)
                     touch_obj(upd, s, o)
-                    refcount_put(s, o, upd, irqs_off=True, c=c)
+                    refcount_put(s, o, upd, irqs_off=not kc.rt, c=c)  # RT: a thread, irqs on
                     steps.append(when(and_(g, o_ == o, op == code), **upd))
             return steps
 
@@ -1009,7 +1160,7 @@ def make_spec(**constants: Any) -> Spec:
         def AsyncIrqWorkDone(s, c):
             """The worker returns: async_cb_running = NULL; irq_work_single's final cmpxchg on BUSY."""
             o_ = s.wk_obj[c]
-            g = and_(o_ != NO_OBJ, s.wk_chain[c][0] == CMD_NONE)
+            g = and_(o_ != NO_OBJ, s.wk_chain[c][0] == CMD_NONE, s.pc[c][IRQ] == PC.IDLE)
             if disabled(g):
                 return []
             steps = []
@@ -1040,7 +1191,11 @@ def make_spec(**constants: Any) -> Spec:
         @spec.action(c=CPU, o=Obj)
         def TimerExpire(s, c, o):
             """__run_hrtimer on c: base->running = timer, the timer leaves the queue (INACTIVE)."""
-            g = and_(hrtimer.can_expire(s.exec_state[o], s.running[o], NO_CPU), s.cb_phase[c] == CbPhase.IDLE)
+            g = and_(
+                hrtimer.can_expire(s.exec_state[o], s.running[o], NO_CPU),
+                s.cb_phase[c] == CbPhase.IDLE,
+                can_step(s, c, SOFTIRQ),
+            )
             return when(
                 g,
                 exec_state=put(s.exec_state, o, hrtimer.INACTIVE),
@@ -1055,7 +1210,7 @@ def make_spec(**constants: Any) -> Spec:
             """bpf_timer_cb reads t->cb.map, value and callback_fn (a NULL one returns
             HRTIMER_NORESTART at once), then sets hrtimer_running = t and calls callback_fn."""
             o_ = s.cb_obj[c]
-            g = s.cb_phase[c] == CbPhase.DEQUEUED
+            g = and_(s.cb_phase[c] == CbPhase.DEQUEUED, can_step(s, c, SOFTIRQ))
             if disabled(g):
                 return []
             steps = []
@@ -1070,7 +1225,7 @@ def make_spec(**constants: Any) -> Spec:
         def TimerCallbackBody(s, c):
             """callback_fn(map, key, value): the prog's code runs, then its one helper call (if any)."""
             o_ = s.cb_obj[c]
-            g = s.cb_phase[c] == CbPhase.BODY
+            g = and_(s.cb_phase[c] == CbPhase.BODY, can_step(s, c, SOFTIRQ))
             if disabled(g):
                 return []
             steps = []
@@ -1099,7 +1254,7 @@ def make_spec(**constants: Any) -> Spec:
         def TimerCallbackHelperStep(s, c):
             """The callback's helper call goes on; when it returns, the callback returns."""
             o_ = s.cb_obj[c]
-            g = and_(s.cb_phase[c] == CbPhase.IN_OP, s.pc[c][SOFTIRQ] != PC.IDLE)
+            g = and_(s.cb_phase[c] == CbPhase.IN_OP, s.pc[c][SOFTIRQ] != PC.IDLE, can_step(s, c, SOFTIRQ))
             if disabled(g):
                 return []
             steps = []
@@ -1205,7 +1360,7 @@ def make_spec(**constants: Any) -> Spec:
         retries (another grace period) or puts the prog and frees."""
         waited = rcu.gp_over(s.obj_readers[o])
         if not timer:
-            waited = and_(waited, not_(any_(s.tt_kworkers[o])))
+            waited = and_(waited, not_(any_(s.kw_readers[o])))
         g = and_(s.mem[o] == Mem.RCU_WAIT, waited)
         if locked:
             upd = dict(mem=put(s.mem, o, Mem.FREED))
@@ -1226,11 +1381,7 @@ def make_spec(**constants: Any) -> Spec:
                 "running": running,  # not in the kernel: retry while any instance runs
                 "none": False,
             }[mode]
-        again = dict(
-            exec_state=put(s.exec_state, o, cancelled), obj_readers=put(s.obj_readers, o, classic_now(s))
-        )
-        if not timer:
-            again["tt_kworkers"] = put(s.tt_kworkers, o, kworkers_in_tt_section(s))
+        again = obj_call_rcu(s, o, dict(exec_state=put(s.exec_state, o, cancelled)))
         free = dict(exec_state=put(s.exec_state, o, cancelled), mem=put(s.mem, o, Mem.FREED))
         drop_prog(s, o, free, irqs_off=False)
         return [when(and_(g, retry), **again), when(and_(g, not_(retry)), **free)]
@@ -1247,7 +1398,7 @@ def make_spec(**constants: Any) -> Spec:
         """The prog's grace period is over: bpf_prog_free_deferred puts used_maps and frees it."""
         waited = rcu.gp_over(s.prog_readers[0])
         if not timer:
-            waited = and_(waited, not_(any_(s.prog_tt_kworkers)))
+            waited = and_(waited, not_(any_(s.prog_kw_readers)))
         return when(
             and_(s.prog_phase == Phase.RCU_WAIT, waited), prog_phase=Phase.FREED, map_refcnt=s.map_refcnt - 1
         )
@@ -1257,11 +1408,12 @@ def make_spec(**constants: Any) -> Spec:
         return dict(upc=pc, uarg=o)
 
     def user_caf_steps(s, g, e, then):
-        """cancel_and_free from a syscall (map update, or the sweep): detach, then wait and free."""
+        """cancel_and_free from a syscall (map update, or the sweep): the lockless READ_ONCE (NULL:
+        return), then detach, then wait and free."""
         cur = s.slot[e]
         steps = [when(and_(g, cur == NO_OBJ), **then)]
         for o in over(cur, Obj):
-            gi = and_(g, cur == o)
+            gi = and_(g, cur == o, lock_free(s, e))
             base = dict(then, slot=put(s.slot, e, NO_OBJ), mem=put(s.mem, o, Mem.DETACHED))
             if locked:
                 drop_prog(s, o, base, irqs_off=True)
@@ -1377,28 +1529,43 @@ def make_spec(**constants: Any) -> Spec:
     readers = [(c, lv) for c in CPU for lv in levels]
 
     def idle_after(t, c, lv):
-        return not_(classic_reader(t, c, lv))
+        """A reader leaves a snapshot when its activity ends (membership was decided by the grace
+        period's flavour when it started)."""
+        return not_(level_active(t, c, lv))
 
+    activity = ("pc", "cb_phase", "wk_obj", "iw_cpu") if timer else ("pc", "wk_obj", "iw_cpu")
     for a in spec.actions:
         if a.name != "Quiescent":
             a.fn = halt_when(a.fn, m.broken)
-        a.fn = rcu.end_finished_readers(
-            a.fn,
-            ("pc", "cb_phase", "wk_obj") if timer else ("pc", "wk_obj"),
-            readers,
-            idle_after,
-            ["obj_readers", "prog_readers"],
-        )
+        a.fn = rcu.end_finished_readers(a.fn, activity, readers, idle_after, ["obj_readers", "prog_readers"])
         if not timer:
-            a.fn = _end_tt_kworkers(a.fn, nobj)
+            a.fn = _end_kworker_readers(a.fn, nobj, obj_flavour, prog_flavour, kc)
 
     props.register(spec, m)
     spec.model = m
     return spec
 
 
-def _end_tt_kworkers(fn: Any, nobj: int) -> Any:
-    """A wq callback's rcu_read_lock_trace section ends when its kworker leaves IN_OP."""
+DEQUEUED, FN_READ, IN_OP = 1, 2, 3  # WPhase: the kworker took the work, read callback_fn, is inside
+
+
+def _kworker_reads(phase: Any, flavour: str, kc: kconfig.KernelConfig) -> Any:
+    """A wq callback in this phase is a reader a grace period of this flavour waits for: inside its
+    rcu_read_lock_trace section (IN_OP) for a tasks-trace one; between its dequeue and
+    rcu_read_lock_trace on a non-preemptible kernel (an implicit classic reader) for a classic one or
+    one a tasks-trace grace period implies."""
+    pre = or_(phase == DEQUEUED, phase == FN_READ) if kc.non_preemptible else False
+    if flavour == "classic":
+        return pre
+    inside = phase == IN_OP
+    return or_(inside, pre) if kc.tt_implies_rcu else inside
+
+
+def _end_kworker_readers(
+    fn: Any, nobj: int, obj_flavour: str, prog_flavour: str, kc: kconfig.KernelConfig
+) -> Any:
+    """A wq callback leaves a pending grace period's readers when it stops being a reader of that
+    grace period's flavour (a step that moves its kworker on)."""
 
     def wrapped(s: Any, **args: Any) -> Any:
         r = fn(s, **args)
@@ -1410,14 +1577,15 @@ def _end_tt_kworkers(fn: Any, nobj: int) -> Any:
                 out.append(st)
                 continue
             ph = upd["wphase"]
-            inside = [ph[o] == 3 for o in range(nobj)]  # IN_OP
+            obj_still = [_kworker_reads(ph[k], obj_flavour, kc) for k in range(nobj)]
+            prog_still = [_kworker_reads(ph[k], prog_flavour, kc) for k in range(nobj)]
             new = dict(upd)
-            tt = upd.get("tt_kworkers", s.tt_kworkers)
-            new["tt_kworkers"] = tuple(
-                tuple(and_(tt[a][o], inside[o]) for o in range(nobj)) for a in range(nobj)
+            kw = upd.get("kw_readers", s.kw_readers)
+            new["kw_readers"] = tuple(
+                tuple(and_(kw[a][k], obj_still[k]) for k in range(nobj)) for a in range(nobj)
             )
-            pt = upd.get("prog_tt_kworkers", s.prog_tt_kworkers)
-            new["prog_tt_kworkers"] = tuple(and_(pt[o], inside[o]) for o in range(nobj))
+            pk = upd.get("prog_kw_readers", s.prog_kw_readers)
+            new["prog_kw_readers"] = tuple(and_(pk[k], prog_still[k]) for k in range(nobj))
             out.append(st._replace(updates=new))
         return out[0] if one else out
 

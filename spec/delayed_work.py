@@ -44,7 +44,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from spec.kernel import irq_work, llist, prog, rcu
+from spec.kernel import irq_work, kconfig, llist, prog, rcu
 from spec.kernel.irq_work import BUSY, PENDING
 from spec.lang import (
     Bool,
@@ -110,7 +110,25 @@ PARAMS: dict[str, tuple] = {
     "grace_period": (str, "linux", ["linux", "too_strong"]),
     "task_exit_drain": (bool, False),
     "user_closes": (bool, True),
+    **kconfig.PARAMS,  # preemption, irq_work delivery, tasks-trace semantics, stalls (spec/kernel/kconfig.py)
 }
+
+
+def kconfig_relevant(constants: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+    """The kernel-configuration values that give this cell different behaviours. irq_work delivery
+    matters wherever there is an irq_work (not task_context); with sleepable progs (rcu = tasks_trace)
+    the tasks-trace semantics matter, and so does whether a sleepable prog's task-level run is an
+    implicit classic reader (non-preemptible) or not (PREEMPT_RCU; the RFC's irq_work is
+    IRQ_WORK_HARD, so PREEMPT_RT behaves as PREEMPT_RCU here). Stalls play no part: no step of the
+    model waits on a slow activity of another CPU inside a hard-irq handler."""
+    cfg = {k: v[1] for k, v in PARAMS.items()} | dict(constants)
+    out: dict[str, tuple[str, ...]] = {}
+    if cfg["variant"] != "task_context":
+        out["irq_work"] = kconfig.IRQ_WORK
+    if cfg["rcu"] == "tasks_trace":
+        out["tasks_trace"] = kconfig.TASKS_TRACE
+        out["preemption"] = ("none", "preempt_rcu")
+    return out
 
 
 # Every simplification of the kernel in this model, with why it loses no behaviour that matters to the
@@ -130,14 +148,18 @@ ABSTRACTIONS = [
     "never less, so every real interleaving is a behaviour of the model.",
     "RCU readers are the prog runs (task, hard-irq, NMI) and the drains. Other kernel code in read-side "
     "sections only delays grace periods; leaving it out allows more interleavings, not fewer.",
-    "rcu = tasks_trace is the documented contract of call_rcu_tasks_trace (only rcu_read_lock_trace "
-    "sections are readers). The 2022 implementation also ran synchronize_rcu() inside each tasks-trace "
-    "grace period (later codified as rcu_trace_implies_rcu_gp()); for hard-irq readers that is the "
-    "call_rcu flavour with a later start, which the call_rcu flavour over-approximates.",
-    "A raised irq_work runs at any later time (no promptness), though under fairness it does run. On x86 "
-    "the self-IPI is prompt; arches without an irq_work interrupt run it from the tick, and the "
-    "contract promises no bound. Some traces (a drain that starts after a user-space close) need that "
-    "delay.",
+    "rcu = tasks_trace (a sleepable prog) with tasks_trace = contract: only rcu_read_lock_trace sections "
+    "(the sleepable prog's runs) are readers of its grace period. With tasks_trace = implies_rcu (every "
+    "kernel since 2022: the synchronize_rcu() in rcu_tasks_trace_postscan, rcu_trace_implies_rcu_gp()) "
+    "the grace period also waits for the classic readers in flight when call_rcu_tasks_trace is issued; "
+    "the real synchronize_rcu starts later and may wait for more, never less. A sleepable prog's task-"
+    "level run is a classic reader only on a non-preemptible kernel (it runs under rcu_read_lock_trace "
+    "and migrate_disable, which PREEMPT_RCU may preempt).",
+    "irq_work = tick: a raised irq_work runs at any later time (no promptness), though under fairness it "
+    "does run: arches without an irq_work interrupt run it from the tick, and the contract promises no "
+    "bound. irq_work = self_ipi (x86): the raising CPU takes the interrupt as soon as it enables irqs, "
+    "so its task level does not step and it reports no quiescent state until the work has run: a "
+    "raised irq_work counts as that CPU's hard-irq level being busy (a classic reader).",
     "Maps and hash elements are freed the moment their refcount reaches 0 or their grace period ends "
     "(2022's __bpf_map_put deferred map_free to a workqueue). An earlier free only adds chances for a "
     "use-after-free, so no real one is missed; each reported one has a trace to judge.",
@@ -195,6 +217,7 @@ class Model:
     NONE: int  # "no item" in a list slot
     NO_CPU: int
     NO_PROG: int
+    kc: kconfig.KernelConfig | None = None  # the kernel configuration (spec/kernel/kconfig.py)
 
     @property
     def items_hold_prog_ref(self) -> bool:
@@ -216,11 +239,23 @@ class Model:
     def drain_level(self) -> int:
         return TASK if self.variant == "task_context" else IRQ
 
-    def level_busy(self, s: Any, c: int, lv: int) -> Any:
+    def level_busy(self, s: Any, c: int, lv: int, raised: bool = True) -> Any:
         """CPU c's level lv is inside one activity (a prog run or a callback's submit, or at the drain
-        level the drain): one read-side section, from its start to its end."""
+        level the drain): one read-side section, from its start to its end. With irq_work delivered by
+        self-IPI, an irq_work raised on c keeps c's hard-irq level busy until it runs (``raised``): c's
+        task level does not step and c reports no quiescent state meanwhile."""
         run = s.pc[c][lv] != self.PC.IDLE
-        return or_(run, s.runner[c] != self.RPhase.IDLE) if lv == self.drain_level else run
+        if lv != self.drain_level:
+            return run
+        busy = or_(run, s.runner[c] != self.RPhase.IDLE)
+        if raised and self.raised_irq_work_is_prompt:
+            busy = or_(busy, any_(s.iw_cpu[p] == c for p in self.Prog))
+        return busy
+
+    @property
+    def raised_irq_work_is_prompt(self) -> bool:
+        """irq_work = self_ipi, and there is an irq_work (not task_context)."""
+        return self.kc is not None and self.kc.self_ipi and self.variant != "task_context"
 
     def user_gone(self, s: Any) -> Any:
         """User space closed the map fd and every prog fd, and detached every prog."""
@@ -311,7 +346,9 @@ def make_spec(**constants: Any) -> Spec:
     ItemOrNone = Enum("ItemOrNone", [*Item.names, "none"])
     CpuOrNone = Enum("CpuOrNone", [*CPU.names, "none"])
     ProgOrNone = Enum("ProgOrNone", [*Prog.names, "none"])
-    pcs = ["IDLE", "CLAIMED", "ENQUEUE", "QUEUE"] + (["LOCKED"] if locked else [])
+    # RETURN: with irq_work = self_ipi, a task-level run after irq_work_queue: the self-IPI interrupts
+    # it before its helper returns, so its read-side section outlasts the irq_work it raised
+    pcs = ["IDLE", "CLAIMED", "ENQUEUE", "QUEUE"] + (["LOCKED"] if locked else []) + ["RETURN"]
     PC = Enum("PC", pcs)
     Phase = Enum("Phase", prog.PHASES)
     RPhase = Enum("RPhase", ["IDLE", "FUNC", "DRAIN", "IN_CB", "CB_DONE", "PUT_DONE"])
@@ -323,6 +360,7 @@ def make_spec(**constants: Any) -> Spec:
         cfg["rcu"], cfg["irq_work_free"], cfg["task_exit_drain"], cfg["user_closes"],
         CPU, Item, Prog, Level, PC, Phase, RPhase, WFlags, Elem, NONE, NO_CPU, NO_PROG,
     )  # fmt: skip
+    kc = m.kc = kconfig.KernelConfig(cfg)
     levels = m.levels()
     dl = m.drain_level
     empty_seq = const_fn(Slot, NONE)
@@ -375,6 +413,12 @@ def make_spec(**constants: Any) -> Spec:
                  "readers the deleted element's grace period waits for")  # fmt: skip
     # ghosts: what the properties observe
     spec.var("runs", Fn(Item, Int(0, 2)), const_fn(Item, 0), "callback runs since the item's last claim")
+    spec.var(
+        "enqueued",
+        Fn(Item, Int(0, 2)),
+        const_fn(Item, 0),
+        "ghost: the item's llist_adds whose callback has not run yet (a second one is list corruption)",
+    )
     spec.var("ref_of", Fn(Item, ProgOrNone), const_fn(Item, NO_PROG), "the prog ref the item holds")
     spec.var("uaf_prog", Bool, False, "a callback ran while its prog was freed")
     spec.var("uaf_map", Bool, False, "freed map memory was read or written")
@@ -428,17 +472,28 @@ def make_spec(**constants: Any) -> Spec:
             return False
         return s.runner[c] != RPhase.IDLE
 
-    def rcu_reader(s: Any, c: int, lv: int, flavour: str) -> Any:
-        """Context (c, lv) is inside an RCU read-side critical section of this flavour.
+    def classic_reader(s: Any, c: int, lv: int) -> Any:
+        """Context (c, lv) is inside a classic RCU read-side section: since the RCU flavour
+        consolidation (v5.0) any region with preemption, softirqs or irqs disabled is one, so every
+        non-sleepable prog run (rcu_read_lock), anything in hard-irq or NMI, the hard-irq drain (and,
+        in task_context, the task's drain, run under rcu_read_lock) and, with self-IPI delivery, a
+        raised irq_work's CPU. A sleepable prog's task-level run (rcu = tasks_trace) is one only on a
+        non-preemptible kernel."""
+        if cfg["rcu"] == "call_rcu" or lv != TASK or kc.non_preemptible:
+            return m.level_busy(s, c, lv)
+        drain = s.runner[c] != RPhase.IDLE if dl == TASK else False
+        return or_(drain, and_(s.pc[c][lv] != PC.IDLE, is_cb_context(s, c, lv)))
 
-        call_rcu: since the RCU flavour consolidation (v5.0) any region with preemption, softirqs or
-        irqs disabled is a reader, so every prog run (task, hard-irq, NMI) and the hard-irq drain
-        (and, in task_context, the task's drain, run under rcu_read_lock) is one. tasks_trace: only
-        rcu_read_lock_trace() sections, i.e. the sleepable prog's own runs; a callback run by the
-        drain is not one. RCU does not know which prog a reader runs: every prog's readers count."""
+    def rcu_reader(s: Any, c: int, lv: int, flavour: str) -> Any:
+        """Context (c, lv) is a reader a grace period of this flavour waits for.
+
+        call_rcu: a classic reader. tasks_trace: an rcu_read_lock_trace() section, i.e. the sleepable
+        prog's own runs (a callback run by the drain is not one), and with tasks_trace = implies_rcu
+        every classic reader too. RCU does not know which prog a reader runs: every prog's count."""
         if flavour == "tasks_trace":
-            return and_(s.pc[c][lv] != PC.IDLE, not_(is_cb_context(s, c, lv)))
-        return m.level_busy(s, c, lv)
+            trace = and_(s.pc[c][lv] != PC.IDLE, not_(is_cb_context(s, c, lv)))
+            return or_(trace, classic_reader(s, c, lv)) if kc.tt_implies_rcu else trace
+        return classic_reader(s, c, lv)
 
     def readers_now(s: Any, flavour: str) -> tuple:
         """The set of readers in flight: what a grace period started now waits for."""
@@ -562,6 +617,7 @@ def make_spec(**constants: Any) -> Spec:
             for wi in over(w, Item):
                 for case, new, corrupt in llist_add(s, s.task_list[c], wi):
                     upd = dict(task_list=put(s.task_list, c, new), **corrupt)
+                    upd["enqueued"] = put(s.enqueued, wi, s.enqueued[wi] + 1)
                     upd.update(set_ctx(s, c, lv, PC.IDLE))
                     touch_item(s, wi, upd)
                     steps.append(when(and_(g, w == wi, case), **upd))
@@ -579,6 +635,7 @@ def make_spec(**constants: Any) -> Spec:
                 for pi in over(p, Prog):
                     for case, new, corrupt in llist_add(s, s.plist[pi], wi):
                         upd = dict(plist=put(s.plist, pi, new), **corrupt)
+                        upd["enqueued"] = put(s.enqueued, wi, s.enqueued[wi] + 1)
                         upd.update(set_ctx(s, c, lv, to_pc, wi, pi))
                         if locked:
                             upd["lock_owner"] = put(s.lock_owner, pi, 0)
@@ -631,10 +688,23 @@ def make_spec(**constants: Any) -> Spec:
                     iw_flags=put(s.iw_flags, pi, claimed),
                     iw_cpu=put(s.iw_cpu, pi, irq_work.queue_cpu(s.iw_flags[pi], s.iw_cpu[pi], c)),
                 )
-                upd.update(set_ctx(s, c, lv, PC.IDLE))
+                # tick delivery: the run returns in the same step (an irq_work that ran before its
+                # rcu_read_unlock would only be waited for longer); self-IPI: it is interrupted first
+                interrupted = m.raised_irq_work_is_prompt and lv == TASK
+                upd.update(set_ctx(s, c, lv, PC.RETURN if interrupted else PC.IDLE))
                 touch_irq_work(s, pi, upd)
                 steps.append(when(and_(g, p == pi), **upd))
             return steps
+
+        if m.raised_irq_work_is_prompt:
+
+            @spec.action(c=CPU)
+            def SubmitReturn(s, c):
+                """irq_work = self_ipi: once the irq_work raised on c has run, the helper returns and
+                the run ends (its read-side section included the irq_work)."""
+                return when(
+                    and_(s.pc[c][TASK] == PC.RETURN, can_step(s, c, TASK)), **set_ctx(s, c, TASK, PC.IDLE)
+                )
 
     # ------------------------------------------------------------------ the runner
     def drain_guard(s, c):
@@ -674,7 +744,8 @@ def make_spec(**constants: Any) -> Spec:
         @spec.action(c=CPU, p=Prog)
         def IrqWorkRun(s, c, p):
             """The irq_work interrupt: take p's irq_work off this CPU's raised_list, clear PENDING."""
-            g = and_(s.iw_cpu[p] == c, s.runner[c] == RPhase.IDLE, level_idle(s, c, IRQ), drain_guard(s, c))
+            idle = not_(m.level_busy(s, c, IRQ, raised=False))
+            g = and_(s.iw_cpu[p] == c, s.runner[c] == RPhase.IDLE, idle, drain_guard(s, c))
             cleared = irq_work.run_start(s.iw_flags[p])
             upd = dict(
                 iw_cpu=put(s.iw_cpu, p, NO_CPU),
@@ -801,6 +872,7 @@ def make_spec(**constants: Any) -> Spec:
                     cancelled = s.map_usercnt == 0
                     steps.append(when(and_(gi, cancelled), runner=put(s.runner, c, RPhase.CB_DONE)))
                     gi = and_(gi, not_(cancelled))
+                base["enqueued"] = put(s.enqueued, wi, s.enqueued[wi] - 1)
                 if cb_submits and nitem > 1:
                     nxt = (wi + 1) % nitem
                     upd = dict(base, runner=put(s.runner, c, RPhase.IN_CB))
@@ -963,7 +1035,8 @@ def make_spec(**constants: Any) -> Spec:
             a.fn = halt_when(a.fn, broken)
         # A level is one read-side section from the start of a prog run or drain to its end; only the
         # context's pc and the runner's phase change whether it is busy.
-        a.fn = rcu.end_finished_readers(a.fn, ("pc", "runner"), readers, level_idle, snapshots)
+        activity = ("pc", "runner") + (("iw_cpu",) if m.raised_irq_work_is_prompt else ())
+        a.fn = rcu.end_finished_readers(a.fn, activity, readers, level_idle, snapshots)
 
     if not cb_submits and not locked:
         # A submitting callback picks the next item ((w + 1) mod n: only rotations are symmetries) and
