@@ -191,7 +191,7 @@ def register(spec: Spec, m: Any) -> None:
     kernel_steps = [
         "SchedIncProg", "SchedCheckBefore", "SchedFetch", "SchedTryget", "SchedClaim", "SchedCheckAfter",
         "XSlot", "XClear", "XState", "XPut", "IrqAdd", "IrqT4", "IrqCancel", "IrqPut", "IrqDone",
-        "CbStart", "CbEnd", "CbPut", "ProgPutDeferred", "ProgFree", "CtxGpEnd",
+        "CbStart", "CbEnd", "CbPut", "ProgPutDeferred", "ProgFree", "CtxGpEnd", "SchedReturn",
     ]  # fmt: skip
     if cfg["target"] == "returns":
         kernel_steps.append("TaskWorkTake")

@@ -60,7 +60,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from spec.kernel import irq_work, prog, rcu, task_work
+from spec.kernel import irq_work, kconfig, prog, rcu, task_work
 from spec.lang import (
     Bool,
     Enum,
@@ -129,7 +129,22 @@ PARAMS: dict[str, tuple] = {
     # Prog runs (schedules) per CPU: 0 = unbounded. A bound only removes behaviours; it is used where
     # pool = 2 would otherwise exceed the state budget.
     "runs": (int, 0, 0, 3),
+    **kconfig.PARAMS,  # preemption, irq_work delivery, tasks-trace semantics, stalls (spec/kernel/kconfig.py)
 }
+
+
+def kconfig_relevant(constants: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+    """The kernel-configuration values that give this cell different behaviours. bpf_task_work_irq
+    runs from an irq_work without IRQ_WORK_HARD_IRQ: in hard-irq on a non-RT kernel, where only a
+    stall stretches it while other CPUs make slow progress; in a preemptible kthread on PREEMPT_RT
+    (docs/second-reading/round4.md Q7(b)). With self-IPI delivery a scheduler's irq_work runs before
+    its prog run returns. No implicit reader and no tasks-trace grace period is involved: a
+    non-preemptible kernel behaves as PREEMPT_RCU, and the tasks-trace semantics play no part."""
+    return {
+        "preemption": ("preempt_rcu", "preempt_rt"),
+        "stalls": kconfig.STALLS,
+        "irq_work": kconfig.IRQ_WORK,
+    }
 
 
 def lane(action: str, args: dict[str, str]) -> str | None:
@@ -150,9 +165,14 @@ def lane(action: str, args: dict[str, str]) -> str | None:
 ABSTRACTIONS = [
     "Every actor (scheduler per CPU, irq_work runner per CPU, the target task, user space) is an "
     "independent thread, as on PREEMPT_RT where the irq_work runs in a preemptible per-CPU kthread "
-    "(reading §0.1-6). On !RT a hard-irq runner cannot be interrupted by task context on its CPU, so "
-    "!RT's interleavings are a subset: every !RT behaviour is a behaviour here; a violation must be "
-    "judged for !RT from its trace.",
+    "(reading §0.1-6). On a non-RT kernel bpf_task_work_irq runs in hard-irq: a scheduler on its CPU "
+    "that is a task-context prog run waits for it, but one in NMI can interrupt it, so the model keeps "
+    "every interleaving (a superset). What non-RT does forbid is timing: with stalls = none, while a "
+    "runner is between two of its steps no slow activity starts (the target task's return to user "
+    "space, a user system call, a task exit); a finding that needs such a window needs a stall (NMI, "
+    "SMI, vCPU preemption) on non-RT, and only a preemption on RT (docs/second-reading/round4.md Q7(b)). "
+    "With irq_work = self_ipi on non-RT, a scheduler's irq_work runs before its prog run returns "
+    "(SchedReturn).",
     "A scheduler's READ_ONCE(slot), the allocation and the T0 cmpxchg are one step: the loser of T0 "
     "frees an object nobody else ever saw and continues with the winner's, which is what reading the "
     "slot at the cmpxchg gives. Allocation failure (bpf_mem_alloc returns NULL: -ENOMEM) is also what "
@@ -202,7 +222,22 @@ ABSTRACTIONS = [
 ]
 
 STATES = ["STANDBY", "PENDING", "SCHEDULING", "SCHEDULED", "RUNNING", "FREED"]
-PCS = ["IDLE", "RUN", "CHECK", "FETCH", "HELD", "REF", "CLAIMED", "XSLOT", "XCLEAR", "XSTATE", "XPUT"]
+# RETURN: with irq_work = self_ipi on a non-RT kernel, a scheduler's run after irq_work_queue (the
+# self-IPI runs bpf_task_work_irq before the helper returns)
+PCS = [
+    "IDLE",
+    "RUN",
+    "CHECK",
+    "FETCH",
+    "HELD",
+    "REF",
+    "CLAIMED",
+    "XSLOT",
+    "XCLEAR",
+    "XSTATE",
+    "XPUT",
+    "RETURN",
+]
 RPHASES = ["IDLE", "ADD", "ADDED", "CANCEL", "PUT", "CS_PUT2", "CS_PUT", "TAIL"]
 
 __all__ = ["ABSTRACTIONS", "PARAMS", "STATES", "lane", "make_spec"]
@@ -286,7 +321,7 @@ class Model:
 
     def sched_holds_prog(self, s: Any, c: int) -> Any:
         """Scheduler c holds its own prog ref (from bpf_prog_inc_not_zero until transfer or put)."""
-        return and_(s.pc[c] != self.PC.IDLE, s.pc[c] != self.PC.RUN)
+        return and_(s.pc[c] != self.PC.IDLE, s.pc[c] != self.PC.RUN, s.pc[c] != self.PC.RETURN)
 
 
 def make_spec(**constants: Any) -> Spec:
@@ -305,6 +340,12 @@ def make_spec(**constants: Any) -> Spec:
         raise SpecError("bpf_task_work: target must be returns or may_block")
 
     ncpu, nval, npool = cfg["cpus"], cfg["values"], cfg["pool"]
+    kc = kconfig.KernelConfig(cfg)
+    # the irq_work runs in hard-irq (not a thread): a self-IPI takes it at once, and only a stall can
+    # stretch it while another CPU makes slow progress
+    hardirq_runner = not kc.rt
+    prompt = hardirq_runner and kc.self_ipi
+    no_stall = hardirq_runner and kc.no_stalls
     check = cfg["usercnt_check"]
     round_ref = cfg["round_ref"]
     gp = cfg["free_after_gp"]
@@ -498,7 +539,12 @@ def make_spec(**constants: Any) -> Spec:
         queue_iw(s, o, c, IwFn.IRQ, upd)
         upd["armed"] = put(cur(s, upd, "armed"), o, True)
         upd["late"] = put(cur(s, upd, "late"), o, s.map_usercnt == 0)
-        return set_actor(s, c, upd, PC.IDLE)
+        return set_actor(s, c, upd, PC.RETURN if prompt else PC.IDLE)
+
+    def handlers_quiet(s: Any) -> Any:
+        """stalls = none on a non-RT kernel: no hard-irq handler is between two of its steps, so a slow
+        activity (a return to user space, a system call, a task exit) may start elsewhere."""
+        return all_(s.runner[c] == RPhase.IDLE for c in CPU) if no_stall else True
 
     def user_idle(s: Any) -> Any:
         return and_(s.pc[USER] == PC.IDLE, s.job == Job.NONE)
@@ -514,6 +560,16 @@ def make_spec(**constants: Any) -> Spec:
             g = and_(g, s.nruns[c] < cfg["runs"])
             upd["nruns"] = put(s.nruns, c, s.nruns[c] + 1)
         return when(g, **upd)
+
+    if prompt:
+
+        @spec.action(c=CPU)
+        def SchedReturn(s, c):
+            """irq_work = self_ipi: bpf_task_work_irq ran on c (the self-IPI interrupted the helper
+            before it returned); now the helper returns and the prog run ends."""
+            raised = any_(s.iw_cpu[o] == c for o in Obj)
+            g = and_(s.pc[c] == PC.RETURN, not_(raised), s.runner[c] == RPhase.IDLE)
+            return when(g, **set_actor(s, c, {}, PC.IDLE))
 
     @spec.action(c=CPU)
     def SchedIncProg(s, c):
@@ -881,7 +937,7 @@ def make_spec(**constants: Any) -> Spec:
         """The task returns to user space (or enters exit_task_work): task_work_run takes the whole
         list with one xchg; task_work_cancel of these works now fails."""
         any_q = any_(s.tw[o] == Tw.QUEUED for o in Obj)
-        g = and_(any_q, s.cb == CB.IDLE, all_(s.tw[o] != Tw.DETACHED for o in Obj))
+        g = and_(any_q, s.cb == CB.IDLE, all_(s.tw[o] != Tw.DETACHED for o in Obj), handlers_quiet(s))
         new = tuple(ite(s.tw[o] == Tw.QUEUED, Tw.DETACHED, s.tw[o]) for o in Obj)
         return when(g, tw=new)
 
@@ -953,7 +1009,7 @@ def make_spec(**constants: Any) -> Spec:
         def TaskExit(s):
             """do_exit: exit_task_work has run every queued work; task_work_add now fails (-ESRCH)."""
             idle = and_(s.cb == CB.IDLE, all_(s.tw[o] == Tw.NONE for o in Obj))
-            return when(and_(s.task_alive, idle), task_alive=False)
+            return when(and_(s.task_alive, idle, handlers_quiet(s)), task_alive=False)
 
     # ------------------------------------------------------------------ user space and free paths
     if cfg["user_updates"]:
@@ -961,7 +1017,7 @@ def make_spec(**constants: Any) -> Spec:
         @spec.action(v=Val)
         def UserUpdate(s, v):
             """bpf_map_update_elem / delete on value v: bpf_obj_free_fields -> cancel_and_free."""
-            g = and_(user_idle(s), s.map_usercnt == 1)
+            g = and_(user_idle(s), s.map_usercnt == 1, handlers_quiet(s))
             return when(g, job=Job.UPDATE, **set_actor(s, USER, {}, PC.XSLOT, NO_OBJ, v))
 
     if cfg["user_closes"]:
@@ -970,24 +1026,24 @@ def make_spec(**constants: Any) -> Spec:
         def MapFdClose(s):
             """bpf_map_put_with_uref: usercnt 1 -> 0 runs map_release_uref (a cancel_and_free sweep of
             every value), then the refcnt put (XSlot/x_done)."""
-            g = and_(user_idle(s), s.map_usercnt == 1)
+            g = and_(user_idle(s), s.map_usercnt == 1, handlers_quiet(s))
             return when(g, map_usercnt=0, job=Job.RELEASE, **set_actor(s, USER, {}, PC.XSLOT, NO_OBJ, 0))
 
         @spec.action()
         def ProgDetach(s):
             """The link is released: bpf_prog_put."""
-            return when(s.prog_attached, **prog_put(s, {"prog_attached": False}))
+            return when(and_(s.prog_attached, handlers_quiet(s)), **prog_put(s, {"prog_attached": False}))
 
         @spec.action()
         def ProgFdClose(s):
-            return when(s.prog_fd, **prog_put(s, {"prog_fd": False}))
+            return when(and_(s.prog_fd, handlers_quiet(s)), **prog_put(s, {"prog_fd": False}))
 
     if cfg["reopen"]:
 
         @spec.action()
         def MapGetFdById(s):
             """BPF_MAP_GET_FD_BY_ID: __bpf_map_inc_not_zero(map, true) raises usercnt again."""
-            g = and_(user_idle(s), s.map_usercnt == 0, s.map_refcnt > 0, not_(s.reopened))
+            g = and_(user_idle(s), s.map_usercnt == 0, s.map_refcnt > 0, not_(s.reopened), handlers_quiet(s))
             return when(g, map_usercnt=1, map_refcnt=s.map_refcnt + 1, reopened=True, swept=False)
 
     @spec.action()

@@ -318,6 +318,48 @@ def put_all(f: tuple, updates: dict[int, Any]) -> tuple:
     return tuple(updates.get(i, x) for i, x in enumerate(f))
 
 
+# --------------------------------------------------------------------------- kernel citations
+
+
+@dataclass(frozen=True)
+class Source:
+    """A kernel source a model was read from: the upstream version the code is (``version``: a tag or
+    commit), and the copy that was actually read (``read_from``). ``upstream`` is False for a copy of
+    unknown or non-upstream commit: a finding that rests on it is to be confirmed against
+    ``version``."""
+
+    tag: str
+    path: str
+    version: str
+    read_from: str
+    upstream: bool
+
+
+@dataclass(frozen=True)
+class Cite:
+    """What one action models: ``source`` (a Source tag of the model; "" for a step with no kernel
+    code of its own, such as the environment's choice or a stutter), the kernel ``function`` and the
+    ``lines`` of it the step covers, and ``atomic``: why those lines are one step (the lock held, the
+    single atomic operation, irqs off, or why no interleaving between them is lost)."""
+
+    source: str
+    function: str
+    lines: str
+    atomic: str
+
+
+def cites(source: str, function: str, lines: str, atomic: str) -> Callable[[Callable[..., Any]], Any]:
+    """Decorator, placed under ``@spec.action``: the action models ``lines`` of ``function`` in
+    ``source`` as one step, for the reason ``atomic``. Stack several for an action that models code
+    of several designs or files."""
+
+    def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
+        fn.__cites__ = (Cite(source, function, lines, atomic), *getattr(fn, "__cites__", ()))  # type: ignore[attr-defined]
+        return fn
+
+    return deco
+
+
 # --------------------------------------------------------------------------- spec objects
 
 
@@ -349,6 +391,7 @@ class Action:
     params: dict[str, list[Any]]
     param_types: dict[str, Type | None]
     doc: str = ""
+    cites: tuple[Cite, ...] = ()  # the kernel lines the action models and why they are one step
 
     def instances(self) -> list[dict[str, Any]]:
         names = list(self.params)
@@ -450,6 +493,7 @@ class Spec:
     model: Any = None  # the model's own vocabulary object, for properties and auxiliary invariants
     # Interchangeable values: each entry is (base Enum, Enums that extend it). See symmetric().
     symmetries: list[tuple[Enum, tuple[Enum, ...]]] = field(default_factory=list)
+    sources: dict[str, Source] = field(default_factory=dict)  # the kernel sources the actions cite
     witnesses: list[Witness] = field(default_factory=list)
     # actions that model the design's environment, not the design: see environment()
     environment: list[str] = field(default_factory=list)
@@ -487,7 +531,8 @@ class Spec:
                     types[k], doms[k] = v, list(v.values())
                 else:
                     types[k], doms[k] = None, list(v)
-            self.actions.append(Action(fn.__name__, fn, doms, types, (fn.__doc__ or "").strip()))
+            doc = (fn.__doc__ or "").strip()
+            self.actions.append(Action(fn.__name__, fn, doms, types, doc, getattr(fn, "__cites__", ())))
             self._instances = None
             return fn
 
