@@ -494,6 +494,8 @@ class Spec:
     # Interchangeable values: each entry is (base Enum, Enums that extend it). See symmetric().
     symmetries: list[tuple[Enum, tuple[Enum, ...]]] = field(default_factory=list)
     sources: dict[str, Source] = field(default_factory=dict)  # the kernel sources the actions cite
+    # the module whose aux_invariants(spec) makes the safety invariants inductive (the Z3 proofs)
+    lemmas: str | None = None
     witnesses: list[Witness] = field(default_factory=list)
     # actions that model the design's environment, not the design: see environment()
     environment: list[str] = field(default_factory=list)
