@@ -61,10 +61,10 @@ def _spec(name: str):
 
 def measure(job: dict) -> dict:
     """Run one search in this process and return its figures."""
-    from explorer import bfs
-    from explorer.bfs import Options
-    from explorer.compiled import engine as native
-    from explorer.liveness import check_liveness
+    from explorer.engines import bfs
+    from explorer.engines.bfs import Options
+    from explorer.engines.compiled import engine as native
+    from explorer.engines.liveness.check import check_liveness
 
     quiet = lambda _line: None  # noqa: E731
     out: dict = {}
@@ -102,7 +102,7 @@ def measure(job: dict) -> dict:
 
 def measure_spin(job: dict) -> dict:
     """Export the spec to Promela and run Spin on it (spin -a, cc, pan) in this process's children."""
-    from explorer.export_promela import export, run_spin
+    from explorer.outputs.export.promela import export, run_spin
 
     spec = _spec(job["spec"])
     t0 = time.perf_counter()

@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # a script run from anywhere
 
-from explorer import smt  # noqa: E402
-from explorer.bfs import Options, explore  # noqa: E402
+from explorer.engines.bfs import Options, explore  # noqa: E402
+from explorer.engines.smt import encoding as smt  # noqa: E402
 from spec.lang import Spec, SpecError  # noqa: E402
 
 
@@ -60,8 +60,8 @@ def bench_delayed_work(depth: int, sizes: list[str], progs: int, full_up_to: int
     2 items), then the time to prove every safety invariant inductive with the auxiliary invariants
     (invariants/inductive.py) of rfc_repaired for each CPUS x ITEMS size: with the symmetry reduction,
     and without it (every step queried) up to --full-up-to CPUS*ITEMS."""
-    from explorer.smt import prove_by_step
-    from explorer.smt_cli import add_aux_invariants, full_strengthening
+    from explorer.commands.smt import add_aux_invariants, full_strengthening
+    from explorer.engines.smt.encoding import prove_by_step
     from invariants.delayed_work import SAFETY
     from spec.delayed_work import make_spec
 

@@ -32,23 +32,23 @@ from typing import IO, Any
 
 from tabulate import tabulate
 
-from explorer.bfs import DEADLOCK, ModelError, Options, Result, Violation
-from explorer.compiled.engine import explore_any
-from explorer.traces import TraceError, format_text, write_trace
+from explorer.engines.bfs import DEADLOCK, ModelError, Options, Result, Violation
+from explorer.engines.compiled.engine import explore_any
+from explorer.outputs.traces import TraceError, format_text, write_trace
 from spec.config import Config, ConfigError, build_spec, load_config, parse_overrides
 from spec.lang import Spec, SpecError
 
 EXIT_OK, EXIT_VIOLATION, EXIT_USAGE, EXIT_INCOMPLETE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 PLUGIN_MODULES = (
-    "explorer.matrix",
-    "explorer.liveness",
-    "explorer.crosscheck",
-    "explorer.smt_cli",
-    "explorer.queries",
-    "explorer.replay_cli",
-    "explorer.export_promela",
-    "explorer.report_cli",
-    "explorer.export_tla",
+    "explorer.runs.matrix.cells",
+    "explorer.engines.liveness.check",
+    "explorer.runs.crosscheck",
+    "explorer.commands.smt",
+    "explorer.runs.queries.catalogue",
+    "explorer.commands.replay",
+    "explorer.outputs.export.promela",
+    "explorer.commands.report",
+    "explorer.outputs.export.tla",
 )
 
 

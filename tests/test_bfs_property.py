@@ -16,7 +16,7 @@ from collections import deque
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from explorer.bfs import DEADLOCK, Options, explore
+from explorer.engines.bfs import DEADLOCK, Options, explore
 from spec.lang import Int, Spec, and_, when
 
 

@@ -23,10 +23,10 @@ import pytest
 import tree_sitter_tlaplus
 from tree_sitter import Language, Node, Parser
 
-from explorer.bfs import Options, explore
 from explorer.cli import load, main
-from explorer.export_tla import Exported, ExportError, export, module_name
-from explorer.matrix import DEFAULT_EXPECTATIONS, load_expectations
+from explorer.engines.bfs import Options, explore
+from explorer.outputs.export.tla import Exported, ExportError, export, module_name
+from explorer.runs.matrix.cells import DEFAULT_EXPECTATIONS, load_expectations
 from spec.config import import_model
 from spec.lang import Bool, Enum, Fn, Int, Spec, or_, put, when
 from tests.classic import diehard, tcommit, twophase

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from explorer.bfs import DEADLOCK
-from explorer.matrix import DEFAULT_EXPECTATIONS, compare, load_expectations, run_matrix
-from explorer.traces import load_itf_trace, replay
+from explorer.engines.bfs import DEADLOCK
+from explorer.outputs.traces import load_itf_trace, replay
+from explorer.runs.matrix.cells import DEFAULT_EXPECTATIONS, compare, load_expectations, run_matrix
 from invariants.delayed_work import SAFETY
 from spec.config import ConfigError, import_model
 from spec.lang import successors

@@ -18,13 +18,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from explorer import bfs
-from explorer.bfs import Options, Result
-from explorer.compiled import engine as native
-from explorer.liveness import check_liveness
-from explorer.matrix import DEFAULT_EXPECTATIONS, load_expectations
-from explorer.witnesses import find_witnesses
-from explorer.workers import run_all
+from explorer.engines import bfs
+from explorer.engines.bfs import Options, Result
+from explorer.engines.compiled import engine as native
+from explorer.engines.liveness.check import check_liveness
+from explorer.engines.witnesses import find_witnesses
+from explorer.runs.matrix.cells import DEFAULT_EXPECTATIONS, load_expectations
+from explorer.runs.workers import run_all
 from spec import symmetry
 from spec.config import import_model
 from spec.delayed_work import make_spec

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from explorer import smt
-from explorer.bfs import DEADLOCK, Options, explore
+from explorer.engines.bfs import DEADLOCK, Options, explore
+from explorer.engines.smt import encoding as smt
 from spec.lang import (
     Enum,
     Fn,

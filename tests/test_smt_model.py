@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from explorer import smt
-from explorer.bfs import Options, explore
 from explorer.cli import main
-from explorer.smt import prove_by_step
-from explorer.smt_cli import add_aux_invariants, full_strengthening
+from explorer.commands.smt import add_aux_invariants, full_strengthening
+from explorer.engines.bfs import Options, explore
+from explorer.engines.smt import encoding as smt
+from explorer.engines.smt.encoding import prove_by_step
 from invariants.delayed_work import SAFETY
 from invariants.inductive import STRENGTHENING
 from spec.delayed_work import VARIANTS, make_spec

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from explorer import smt
-from explorer.bfs import Options, explore
+from explorer.engines.bfs import Options, explore
+from explorer.engines.smt import encoding as smt
 from spec.lang import Int, Spec, SpecError, when
 
 
@@ -153,7 +153,7 @@ def test_a_cti_is_labelled_as_an_arbitrary_state_in_every_format(tmp_path):
     import json
     import os
 
-    from explorer.traces import write_trace
+    from explorer.outputs.traces import write_trace
 
     spec = _spec(lambda s: when(s.x < 3, x=s.x + 1), lambda s: s.x != 3)
     for engine in (smt.prove, smt.prove_by_step):

@@ -32,9 +32,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from explorer.bfs import DEADLOCK
 from explorer.cli import main
-from explorer.export_promela import (
+from explorer.engines.bfs import DEADLOCK
+from explorer.outputs.export.promela import (
     TYPE_ERROR,
     Job,
     PromelaError,
@@ -42,7 +42,7 @@ from explorer.export_promela import (
     spin_check,
     spin_check_all,
 )
-from explorer.matrix import DEFAULT_EXPECTATIONS, load_expectations
+from explorer.runs.matrix.cells import DEFAULT_EXPECTATIONS, load_expectations
 from spec.config import import_model
 from spec.lang import Int, Spec, not_, when
 from tests.classic import diehard

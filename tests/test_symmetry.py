@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from explorer import smt
-from explorer.smt import prove_by_step
-from explorer.smt_cli import add_aux_invariants, full_strengthening
+from explorer.commands.smt import add_aux_invariants, full_strengthening
+from explorer.engines.smt import encoding as smt
+from explorer.engines.smt.encoding import prove_by_step
 from invariants.delayed_work import SAFETY
 from spec import symmetry
 from spec.delayed_work import make_spec

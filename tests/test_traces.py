@@ -6,10 +6,10 @@ from pathlib import Path
 import itf_py
 import pytest
 
-from explorer import traces
-from explorer.bfs import Options, Trace, explore
 from explorer.cli import main
-from explorer.traces import (
+from explorer.engines.bfs import Options, Trace, explore
+from explorer.outputs import traces
+from explorer.outputs.traces import (
     ReplayError,
     TraceError,
     format_text,

@@ -12,8 +12,8 @@ import re
 import sys
 from typing import Any
 
-from explorer.bfs import Trace
-from explorer.traces import _changed
+from explorer.engines.bfs import Trace
+from explorer.outputs.traces import _changed
 
 USER_ACTIONS = re.compile(r"^(User|MapFdClose|ProgDetach|ProgFdClose|MapDelete|UrefSweep|MapRelease)")
 

@@ -20,13 +20,21 @@ from typing import Any
 
 from markdown_it import MarkdownIt
 
-from explorer.matrix import Cell, CellResult, _abbrev, _mark, by_family, claim_answer, comparison_markdown
-from explorer.report_data import ReportData
-from explorer.report_diagrams import sequence_svg, state_table
-from explorer.traces import load_itf_trace, write_atomic
+from explorer.outputs.report.diagrams import sequence_svg, state_table
+from explorer.outputs.traces import load_itf_trace, write_atomic
+from explorer.runs.matrix.cells import (
+    Cell,
+    CellResult,
+    _abbrev,
+    _mark,
+    by_family,
+    claim_answer,
+    comparison_markdown,
+)
+from explorer.runs.results import ReportData
 from spec.config import import_model
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+DOCS = Path(__file__).resolve().parents[3] / "docs"
 
 CSS = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1400px; color: #222; }

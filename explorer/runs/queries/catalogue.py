@@ -28,10 +28,10 @@ from typing import Any
 
 from tabulate import tabulate
 
-from explorer import smt
 from explorer.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_VIOLATION, UsageError, _positive_int, register
-from explorer.traces import write_trace
-from explorer.workers import run_all
+from explorer.engines.smt import encoding as smt
+from explorer.outputs.traces import write_trace
+from explorer.runs.workers import run_all
 from spec.lang import Spec, and_, any_, not_
 
 
@@ -292,8 +292,8 @@ def run_query(q: Query, depth: int | None = None, out: Path | None = None) -> An
     safety = [p.name for p in spec.invariants]  # the model's own safety invariants (bmc)
     t0 = time.monotonic()
     if q.kind == "prove":
-        from explorer.smt import prove_by_step
-        from explorer.smt_cli import add_aux_invariants, full_strengthening, proved_safety
+        from explorer.commands.smt import add_aux_invariants, full_strengthening, proved_safety
+        from explorer.engines.smt.encoding import prove_by_step
 
         add_aux_invariants(spec)
         safety = proved_safety(spec)
@@ -314,7 +314,7 @@ def run_query(q: Query, depth: int | None = None, out: Path | None = None) -> An
         label = r.trace.steps[-1].label if r.trace is not None and len(r.trace.steps) > 1 else r.stage
         ans = Answer(q, "CTI", None, secs, f"{r.failed} after {label}")
         if out is not None and r.trace is not None:
-            from explorer.smt_cli import format_cti
+            from explorer.commands.smt import format_cti
 
             title = f"Query {q.name}: not inductive, {r.failed} fails after {label}"
             ans.paths = write_trace(r.trace, out / q.name, title)
@@ -359,7 +359,7 @@ def answer_record(a: Answer) -> dict[str, Any]:
 
 def save_answers(path: Path, answers: list[Answer]) -> None:
     """Merge these answers into the results file: a run of some queries (--only) keeps the others'."""
-    from explorer.report_data import merge_records
+    from explorer.runs.results import merge_records
 
     merge_records(path, "answers", [answer_record(a) for a in answers])
 
@@ -370,8 +370,8 @@ def _answer(name: str, depth: int | None, out: Path | None) -> Answer:
 
 def _run_bfs(q: Query, spec: Spec, out: Path | None, t0: float) -> Answer:
     """An exhaustive BFS of the query's configuration: SAT with a shortest trace, or HOLDS."""
-    from explorer.bfs import Options
-    from explorer.compiled.engine import explore_any
+    from explorer.engines.bfs import Options
+    from explorer.engines.compiled.engine import explore_any
 
     names = q.invariants
     r = explore_any(spec, Options(invariants=names, check_deadlock=q.deadlock), lambda _line: None)

@@ -20,12 +20,12 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from explorer import smt
-from explorer.bfs import Options, explore
 from explorer.cli import EXIT_INTERRUPTED, _natural, _positive_int, add_engine_option
-from explorer.compiled.engine import explore_any
-from explorer.matrix import DEFAULT_EXPECTATIONS, Cell, load_expectations
-from explorer.workers import run_all
+from explorer.engines.bfs import Options, explore
+from explorer.engines.compiled.engine import explore_any
+from explorer.engines.smt import encoding as smt
+from explorer.runs.matrix.cells import DEFAULT_EXPECTATIONS, Cell, load_expectations
+from explorer.runs.workers import run_all
 from spec.config import import_model
 
 

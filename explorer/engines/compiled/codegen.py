@@ -30,7 +30,7 @@ from typing import Any
 
 import z3
 
-from explorer.smt import Encoding, _leaves
+from explorer.engines.smt.encoding import Encoding, _leaves
 from spec.lang import BoolType, Enum, Fn, Instance, Int, Spec, SpecError, Type
 
 WORD = 64  # leaves never straddle a 64-bit word of the packed state

@@ -13,9 +13,16 @@ from __future__ import annotations
 
 import argparse
 
-from explorer.bfs import Trace
 from explorer.cli import EXIT_OK, EXIT_VIOLATION, add_set_option, load, register
-from explorer.traces import ACTION_TAKEN, ReplayError, load_itf_states, load_itf_trace, read_itf, replay
+from explorer.engines.bfs import Trace
+from explorer.outputs.traces import (
+    ACTION_TAKEN,
+    ReplayError,
+    load_itf_states,
+    load_itf_trace,
+    read_itf,
+    replay,
+)
 from spec.lang import Spec, successors
 
 

@@ -79,7 +79,6 @@ from typing import Any
 import z3
 from tabulate import tabulate
 
-from explorer.bfs import DEADLOCK, Options
 from explorer.cli import (
     EXIT_OK,
     EXIT_VIOLATION,
@@ -89,8 +88,9 @@ from explorer.cli import (
     load,
     register,
 )
-from explorer.compiled.codegen import CodegenError, Leaf, Printer, spec_leaves
-from explorer.smt import Encoding, _leaves
+from explorer.engines.bfs import DEADLOCK, Options
+from explorer.engines.compiled.codegen import CodegenError, Leaf, Printer, spec_leaves
+from explorer.engines.smt.encoding import Encoding, _leaves
 from spec.lang import BoolType, Enum, Fn, Spec, SpecError
 
 TYPE_ERROR = "TypeError"  # the property name of an out-of-type update (our engines stop with an error)
@@ -861,7 +861,7 @@ def spin_check(
     ``-DBFS`` (``bfs``), Spin's depth of each first report must be ``PromelaModel.bfs_depth`` of ours.
     A spec with more than ``max_states`` states is not given to Spin (``skipped`` says so).
     ``promela_spec``: give Spin this spec's model instead (a test's way to see the check fail)."""
-    from explorer.compiled.engine import explore_any
+    from explorer.engines.compiled.engine import explore_any
 
     res = SpinCheck(name)
     clock = Clock()
@@ -972,7 +972,7 @@ def spin_check_all(
 ) -> list[SpinCheck]:
     """``spin_check`` on every job, ``workers`` at a time (each job in a worker process: our engine,
     export, spin, cc and pan). Raises KeyboardInterrupt if interrupted."""
-    from explorer.workers import run_all
+    from explorer.runs.workers import run_all
 
     args = [(job, bfs, max_states) for job in jobs]
     done, interrupted = run_all(
@@ -1052,7 +1052,7 @@ def add_check_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _jobs(args: argparse.Namespace) -> list[Job]:
-    from explorer.matrix import DEFAULT_EXPECTATIONS, load_expectations
+    from explorer.runs.matrix.cells import DEFAULT_EXPECTATIONS, load_expectations
 
     if not args.configs and not args.matrix:
         raise UsageError("give CONFIG files, --matrix, or both")

@@ -26,16 +26,16 @@ from typing import Any
 
 from tabulate import tabulate
 
-from explorer.bfs import DEADLOCK, Options
 from explorer.cli import EXIT_INTERRUPTED, _positive_int, add_engine_option
-from explorer.compiled.engine import explore_any
-from explorer.liveness import check_liveness
-from explorer.traces import write_trace
-from explorer.witnesses import find_witnesses
-from explorer.workers import run_all
+from explorer.engines.bfs import DEADLOCK, Options
+from explorer.engines.compiled.engine import explore_any
+from explorer.engines.liveness.check import check_liveness
+from explorer.engines.witnesses import find_witnesses
+from explorer.outputs.traces import write_trace
+from explorer.runs.workers import run_all
 from spec.config import ConfigError, check_param, import_model
 
-DEFAULT_EXPECTATIONS = Path(__file__).resolve().parent.parent / "spec" / "configs" / "expected.toml"
+DEFAULT_EXPECTATIONS = Path(__file__).resolve().parents[3] / "spec" / "configs" / "expected.toml"
 VERDICTS = ("holds", "vacuous", "violated")
 ONE_CPU = "(1 CPU)"  # the note a "holds" of a 1-CPU cell must carry: it cannot show a cross-CPU race
 DEFAULT_FAMILY = "delayed_work"  # the top-level model and properties of the expectation file
@@ -227,7 +227,7 @@ def load_claims(path: Path, props: list[str], cells: list[Cell]) -> list[Claim]:
                     f"{where}: {flavour} needs {', '.join(CLAIM_FIELDS)} (or answer and evidence), and "
                     "optionally queries, nothing else"
                 )
-            from explorer.queries import QUERIES
+            from explorer.runs.queries.catalogue import QUERIES
 
             for q in ans.get("queries", []):
                 if q not in QUERIES:
@@ -688,8 +688,8 @@ def run(args: argparse.Namespace) -> int:
         f"\n{len(cells)} cells, {total} distinct states in all, {time.monotonic() - t0:.1f}s wall; "
         f"counterexamples under {out_dir}/"
     )
-    from explorer.report_cli import write_reports
-    from explorer.report_data import MATRIX_FILE, QUERIES_FILE, ReportData, abstractions_of, save_matrix
+    from explorer.commands.report import write_reports
+    from explorer.runs.results import MATRIX_FILE, QUERIES_FILE, ReportData, abstractions_of, save_matrix
 
     wall = time.monotonic() - t0
     save_matrix(Path(args.out) / MATRIX_FILE, results, wall)

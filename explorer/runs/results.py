@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from explorer.matrix import Cell, CellResult, Claim, load_claims, load_expectations
-from explorer.traces import write_atomic
+from explorer.outputs.traces import write_atomic
+from explorer.runs.matrix.cells import Cell, CellResult, Claim, load_claims, load_expectations
 from spec.config import ConfigError, import_model
 
 MATRIX_FILE = "matrix.json"

@@ -11,8 +11,8 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
-from explorer.matrix import CellResult, claim_answer
-from explorer.report_data import ReportData
+from explorer.runs.matrix.cells import CellResult, claim_answer
+from explorer.runs.results import ReportData
 
 WIDTH = 72
 

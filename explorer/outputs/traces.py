@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from explorer.bfs import Trace
+from explorer.engines.bfs import Trace
 from spec.lang import BoolType, Enum, Fn, Instance, Int, SetType, Spec, Type, successors
 
 ITF_FORMAT_DESCRIPTION = "https://apalache-mc.org/docs/adr/015adr-trace.html"

@@ -44,8 +44,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from explorer.bfs import Result, Trace
-from explorer.compiled.engine import I32, I64, graph_core
+from explorer.engines.bfs import Result, Trace
+from explorer.engines.compiled.engine import I32, I64, graph_core
 from spec.lang import Fairness, Instance, Spec, SpecError, Temporal
 
 _NOT = bytes([1, 0]) + bytes(254)  # bytes.translate table: 0 -> 1, 1 -> 0
@@ -728,10 +728,10 @@ def _run(args: Any) -> int:
 
     from tabulate import tabulate
 
-    from explorer.bfs import Options
     from explorer.cli import EXIT_OK, EXIT_VIOLATION, UsageError, load
-    from explorer.compiled.engine import explore_any
-    from explorer.traces import write_trace
+    from explorer.engines.bfs import Options
+    from explorer.engines.compiled.engine import explore_any
+    from explorer.outputs.traces import write_trace
 
     config, spec = load(args.config, args.overrides)
     known = [t.name for t in spec.properties]

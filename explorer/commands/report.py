@@ -18,17 +18,17 @@ import argparse
 from pathlib import Path
 
 from explorer.cli import EXIT_OK, register
-from explorer.matrix import DEFAULT_EXPECTATIONS, report_markdown
-from explorer.report_data import ReportData, load_report_data
-from explorer.traces import write_atomic
+from explorer.outputs.traces import write_atomic
+from explorer.runs.matrix.cells import DEFAULT_EXPECTATIONS, report_markdown
+from explorer.runs.results import ReportData, load_report_data
 
 
 def write_reports(
     data: ReportData, html: str | None = None, markdown: str | None = None, mail: str | None = None
 ) -> list[str]:
     """Write the reports asked for; returns one line per file written, to print."""
-    from explorer.report_html import render_html
-    from explorer.report_mail import render_mail
+    from explorer.outputs.report.html import render_html
+    from explorer.outputs.report.mail import render_mail
 
     cells, results = data.ran()
     texts = []

@@ -33,10 +33,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from explorer import bfs
-from explorer.bfs import DEADLOCK, Graph, Options, Result, Trace, Violation
-from explorer.compiled.codegen import Leaf, Program, flatten, generate, spec_leaves, unflatten
-from explorer.store import path_to
+from explorer.engines import bfs
+from explorer.engines.bfs import DEADLOCK, Graph, Options, Result, Trace, Violation
+from explorer.engines.compiled.codegen import Leaf, Program, flatten, generate, spec_leaves, unflatten
+from explorer.engines.store import path_to
 from spec.lang import Enum, Instance, Spec, SpecError, successors
 
 RUNTIME = Path(__file__).with_name("search.c")
@@ -54,7 +54,7 @@ class NativeUnavailable(Exception):
 
 def cache_dir() -> Path:
     env = os.environ.get("BPF_CHECKER_CACHE")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "out" / "native"
+    return Path(env) if env else Path(__file__).resolve().parents[3] / "out" / "native"
 
 
 def compiler() -> str | None:

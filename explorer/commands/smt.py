@@ -31,7 +31,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from explorer import smt
 from explorer.cli import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -42,7 +41,8 @@ from explorer.cli import (
     add_set_option,
     register,
 )
-from explorer.traces import format_text, write_trace
+from explorer.engines.smt import encoding as smt
+from explorer.outputs.traces import format_text, write_trace
 from spec.config import Config, build_spec, load_config, parse_overrides
 from spec.lang import Predicate, Spec, SpecError
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from explorer.bfs import Result, Trace
+from explorer.engines.bfs import Result, Trace
 from spec.lang import SpecError, Witness, successors
 
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from explorer.store import NO_PARENT, StateStore
+from explorer.engines.store import NO_PARENT, StateStore
 from spec.lang import Instance, Spec, SpecError, Step
 
 DEADLOCK = "Deadlock"

@@ -32,7 +32,7 @@ from typing import Any
 
 import z3
 
-from explorer.bfs import CTI_START, DEADLOCK, Trace
+from explorer.engines.bfs import CTI_START, DEADLOCK, Trace
 from spec import symmetry
 from spec.lang import BoolType, Enum, Fn, Instance, Int, Predicate, Spec, SpecError, Type
 

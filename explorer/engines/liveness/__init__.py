@@ -1,0 +1,1 @@
+"""Fair-cycle liveness checking on the explored state graph."""

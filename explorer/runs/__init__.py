@@ -1,0 +1,1 @@
+"""What runs many searches: the matrix and its expectations, queries, crosscheck, workers."""
