@@ -32,13 +32,27 @@ from typing import IO, Any
 
 from tabulate import tabulate
 
+from explorer.cli_common import (
+    EXIT_INCOMPLETE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    EXIT_VIOLATION,
+    UsageError,
+    add_engine_option,
+    add_invariants_option,
+    add_set_option,
+    check_invariant_names,
+    load,
+    positive_float,
+    positive_int,
+)
 from explorer.engines.bfs import DEADLOCK, ModelError, Options, Result, Violation
 from explorer.engines.compiled.engine import explore_any
 from explorer.outputs.traces import TraceError, format_text, write_trace
-from spec.config import Config, ConfigError, build_spec, load_config, parse_overrides
-from spec.lang import Spec, SpecError
+from spec.config import Config, ConfigError
+from spec.lang import SpecError
 
-EXIT_OK, EXIT_VIOLATION, EXIT_USAGE, EXIT_INCOMPLETE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 PLUGIN_MODULES = (
     "explorer.runs.matrix.cells",
     "explorer.engines.liveness.check",
@@ -50,10 +64,6 @@ PLUGIN_MODULES = (
     "explorer.commands.report",
     "explorer.outputs.export.tla",
 )
-
-
-class UsageError(Exception):
-    """Bad input that is not a config or spec error (unknown invariant, bad flag value, ...)."""
 
 
 @dataclass(frozen=True)
@@ -77,29 +87,6 @@ def register(
 
 
 # --------------------------------------------------------------------------- shared helpers
-
-
-def load(config_path: str | Path, overrides: Sequence[str] = ()) -> tuple[Config, Spec]:
-    """Read a config, apply ``--set`` values (checked against the model's PARAMS, ranges included) and
-    build its spec (ConfigError / SpecError on bad input)."""
-    config = load_config(config_path)
-    config.constants.update(parse_overrides(config, list(overrides)))
-    return config, build_spec(config)
-
-
-def add_set_option(p: argparse.ArgumentParser) -> None:
-    """``--set NAME=VALUE`` (repeatable) into ``args.overrides``."""
-    p.add_argument(
-        "--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
-        help="override a constant of the config (checked as the config's own values are)",
-    )  # fmt: skip
-
-
-def check_invariant_names(spec: Spec, names: Sequence[str]) -> None:
-    known = [p.name for p in spec.invariants]
-    for n in names:
-        if n not in known:
-            raise UsageError(f"spec {spec.name} has no invariant {n} (known: {', '.join(known) or 'none'})")
 
 
 def violation_title(v: Violation) -> str:
@@ -150,61 +137,6 @@ def print_coverage(res: Result, file: IO[str] | None = None) -> None:
 # --------------------------------------------------------------------------- check
 
 
-def _int_at_least(lo: int, what: str) -> Callable[[str], int]:
-    """An argparse type: an integer >= lo, else "expected <what>, got '<s>'"."""
-
-    def parse(s: str) -> int:
-        try:
-            n = int(s)
-        except ValueError:
-            n = lo - 1
-        if n < lo:
-            raise argparse.ArgumentTypeError(f"expected {what}, got {s!r}")
-        return n
-
-    return parse
-
-
-_positive_int = _int_at_least(1, "a positive integer")
-_natural = _int_at_least(0, "a whole number >= 0")
-
-
-def _positive_float(s: str) -> float:
-    try:
-        x = float(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {s!r}") from None
-    if not x > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {s!r}")
-    return x
-
-
-def add_invariants_option(p: argparse.ArgumentParser) -> None:
-    """``--invariant NAME ...`` into ``args.invariants`` (None: the config's list, else all)."""
-    p.add_argument(
-        "--invariant",
-        dest="invariants",
-        action="extend",
-        nargs="+",
-        metavar="NAME",
-        help="check only these invariants (default: the config's list, else all of the spec's)",
-    )
-
-
-ENGINES = ("native", "python")
-
-
-def add_engine_option(p: argparse.ArgumentParser) -> None:
-    """``--engine native|python`` into ``args.engine``."""
-    p.add_argument(
-        "--engine",
-        choices=ENGINES,
-        default="native",
-        help="native: the spec compiled to C (default; falls back to python, with a notice, where no C"
-        " compiler exists); python: the reference engine",
-    )
-
-
 def describe_engine(res: Result) -> str:
     """One line: which engine produced res (and what compiling it cost)."""
     lib = getattr(res, "native", None)
@@ -218,7 +150,7 @@ def add_check_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("config", help="a config file (TOML), e.g. spec/configs/<name>.toml")
     add_engine_option(p)
     p.add_argument(
-        "--workers", type=_positive_int, default=1, metavar="N",
+        "--workers", type=positive_int, default=1, metavar="N",
         help="threads of the native search (same counts and traces as one; default 1)",
     )  # fmt: skip
     p.add_argument(
@@ -233,8 +165,8 @@ def add_check_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="keep exploring after a violation (reports the first of each kind)",
     )
-    p.add_argument("--max-states", type=_positive_int, metavar="N", help="stop after N distinct states")
-    p.add_argument("--max-seconds", type=_positive_float, metavar="S", help="stop after S seconds")
+    p.add_argument("--max-states", type=positive_int, metavar="N", help="stop after N distinct states")
+    p.add_argument("--max-seconds", type=positive_float, metavar="S", help="stop after S seconds")
     add_invariants_option(p)
     add_set_option(p)
     p.add_argument("--out", default="out", metavar="DIR", help="where dumps go: DIR/<config>/ (default: out)")

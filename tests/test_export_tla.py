@@ -23,7 +23,8 @@ import pytest
 import tree_sitter_tlaplus
 from tree_sitter import Language, Node, Parser
 
-from explorer.cli import load, main
+from explorer.cli import main
+from explorer.cli_common import load
 from explorer.engines.bfs import Options, explore
 from explorer.outputs.export.tla import Exported, ExportError, export, module_name
 from explorer.runs.matrix.cells import DEFAULT_EXPECTATIONS, load_expectations

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import argparse
 
-from explorer.cli import EXIT_OK, EXIT_VIOLATION, add_set_option, load, register
+from explorer.cli import register
+from explorer.cli_common import EXIT_OK, EXIT_VIOLATION, add_set_option, load
 from explorer.engines.bfs import Trace
 from explorer.outputs.traces import (
     ACTION_TAKEN,

@@ -17,7 +17,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from explorer.cli import EXIT_OK, register
+from explorer.cli import register
+from explorer.cli_common import EXIT_OK
 from explorer.outputs.traces import write_atomic
 from explorer.runs.matrix.cells import DEFAULT_EXPECTATIONS, report_markdown
 from explorer.runs.results import ReportData, load_report_data

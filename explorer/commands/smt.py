@@ -31,15 +31,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from explorer.cli import (
+from explorer.cli import register
+from explorer.cli_common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_VIOLATION,
     UsageError,
-    _positive_int,
     add_invariants_option,
     add_set_option,
-    register,
+    positive_int,
 )
 from explorer.engines.smt import encoding as smt
 from explorer.outputs.traces import format_text, write_trace
@@ -161,7 +161,7 @@ def _stem(config: Config, overrides: dict[str, Any]) -> str:
 def add_bmc_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("config", help="a config file (TOML)")
     p.add_argument(
-        "--depth", type=_positive_int, required=True, metavar="K", help="check paths of up to K steps"
+        "--depth", type=positive_int, required=True, metavar="K", help="check paths of up to K steps"
     )
     add_invariants_option(p)
     p.add_argument("--deadlock", action="store_true", help="also report a reachable deadlock")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from explorer.cli import EXIT_INTERRUPTED, _natural, _positive_int, add_engine_option
+from explorer.cli_common import EXIT_INTERRUPTED, add_engine_option, natural, positive_int
 from explorer.engines.bfs import Options, explore
 from explorer.engines.compiled.engine import explore_any
 from explorer.engines.smt import encoding as smt
@@ -85,10 +85,10 @@ def check_cell(cell: Cell, layers: int, bmc_depth: int, engine: str = "native") 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--expect", default=str(DEFAULT_EXPECTATIONS), help="the matrix whose cells to compare")
     p.add_argument(
-        "--layers", type=_natural, default=4, help="compare layer sizes for depths 0..K (default 4)"
+        "--layers", type=natural, default=4, help="compare layer sizes for depths 0..K (default 4)"
     )
-    p.add_argument("--bmc-depth", type=_natural, default=6, help="compare violations found within N steps")
-    p.add_argument("--jobs", type=_positive_int, default=2, help="worker processes")
+    p.add_argument("--bmc-depth", type=natural, default=6, help="compare violations found within N steps")
+    p.add_argument("--jobs", type=positive_int, default=2, help="worker processes")
     add_engine_option(p)
 
 

@@ -717,7 +717,7 @@ def _add_arguments(p: Any) -> None:
     p.add_argument(
         "--out", default="out", metavar="DIR", help="lassos go to DIR/<config>/liveness/ (default: out)"
     )
-    from explorer.cli import add_engine_option, add_set_option
+    from explorer.cli_common import add_engine_option, add_set_option
 
     add_set_option(p)
     add_engine_option(p)
@@ -728,7 +728,7 @@ def _run(args: Any) -> int:
 
     from tabulate import tabulate
 
-    from explorer.cli import EXIT_OK, EXIT_VIOLATION, UsageError, load
+    from explorer.cli_common import EXIT_OK, EXIT_VIOLATION, UsageError, load
     from explorer.engines.bfs import Options
     from explorer.engines.compiled.engine import explore_any
     from explorer.outputs.traces import write_trace

@@ -79,14 +79,14 @@ from typing import Any
 import z3
 from tabulate import tabulate
 
-from explorer.cli import (
+from explorer.cli import register
+from explorer.cli_common import (
     EXIT_OK,
     EXIT_VIOLATION,
     UsageError,
     add_set_option,
     check_invariant_names,
     load,
-    register,
 )
 from explorer.engines.bfs import DEADLOCK, Options
 from explorer.engines.compiled.codegen import CodegenError, Leaf, Printer, spec_leaves

@@ -56,7 +56,8 @@ from typing import Any
 
 import z3
 
-from explorer.cli import EXIT_OK, UsageError, add_set_option, check_invariant_names, load, register
+from explorer.cli import register
+from explorer.cli_common import EXIT_OK, UsageError, add_set_option, check_invariant_names, load
 from explorer.engines.smt.encoding import Encoding, _leaves
 from spec.lang import BoolType, Enum, Fairness, Fn, Int, Spec, SpecError, Type
 

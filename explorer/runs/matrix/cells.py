@@ -26,7 +26,7 @@ from typing import Any
 
 from tabulate import tabulate
 
-from explorer.cli import EXIT_INTERRUPTED, _positive_int, add_engine_option
+from explorer.cli_common import EXIT_INTERRUPTED, add_engine_option, positive_int
 from explorer.engines.bfs import DEADLOCK, Options
 from explorer.engines.compiled.engine import explore_any
 from explorer.engines.liveness.check import check_liveness
@@ -653,7 +653,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--only", action="append", default=[], help="run only the named cell(s)")
     p.add_argument("--report", help="also write the design-review report (markdown) to this path")
     p.add_argument("--html", help="also write it as one self-contained HTML file, with sequence diagrams")
-    p.add_argument("--jobs", type=_positive_int, default=min(2, os.cpu_count() or 1), help="worker processes")
+    p.add_argument("--jobs", type=positive_int, default=min(2, os.cpu_count() or 1), help="worker processes")
     add_engine_option(p)
 
 

@@ -28,7 +28,8 @@ from typing import Any
 
 from tabulate import tabulate
 
-from explorer.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_VIOLATION, UsageError, _positive_int, register
+from explorer.cli import register
+from explorer.cli_common import EXIT_INTERRUPTED, EXIT_OK, EXIT_VIOLATION, UsageError, positive_int
 from explorer.engines.smt import encoding as smt
 from explorer.outputs.traces import write_trace
 from explorer.runs.workers import run_all
@@ -389,11 +390,11 @@ def _run_bfs(q: Query, spec: Spec, out: Path | None, t0: float) -> Answer:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--depth", type=_positive_int, metavar="N", help="bound every bmc query at N steps")
+    p.add_argument("--depth", type=positive_int, metavar="N", help="bound every bmc query at N steps")
     p.add_argument("--only", action="extend", nargs="+", metavar="NAME", help="run only these queries")
     p.add_argument("--list", action="store_true", help="list the queries with their questions and exit")
     p.add_argument("--out", default="out", metavar="DIR", help="SAT traces go to DIR/queries/")
-    p.add_argument("--jobs", type=_positive_int, default=2, help="worker processes (default 2)")
+    p.add_argument("--jobs", type=positive_int, default=2, help="worker processes (default 2)")
 
 
 def run(args: argparse.Namespace) -> int:
