@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 
-from explorer.cli import register
 from explorer.cli_common import EXIT_OK, EXIT_VIOLATION, add_set_option, load
 from explorer.engines.bfs import Trace
 from explorer.outputs.traces import (
@@ -73,8 +72,3 @@ def run(args: argparse.Namespace) -> int:
     loop = "" if trace.loop is None else f" (a lasso back to state {trace.loop + 1})"
     print(f"The trace is a behaviour of the spec{loop}{tail}.")
     return EXIT_OK
-
-
-register(
-    "replay", "replay an ITF trace against a config and say where it leaves the spec", add_arguments, run
-)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from explorer.cli import register
 from explorer.cli_common import EXIT_OK
 from explorer.outputs.traces import write_atomic
 from explorer.runs.matrix.cells import DEFAULT_EXPECTATIONS, report_markdown
@@ -77,11 +76,3 @@ def run(args: argparse.Namespace) -> int:
     if not data.answers:
         print("no query answers saved: the proofs section is empty (python -m explorer queries fills it)")
     return EXIT_OK
-
-
-register(
-    "report",
-    "write the design-review report (HTML, mailing-list text) from the saved results",
-    add_arguments,
-    run,
-)

@@ -31,7 +31,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from explorer.cli import register
 from explorer.cli_common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -286,10 +285,5 @@ def run_prove(args: argparse.Namespace) -> int:
     print(f"Wrote {', '.join(str(x) for x in [cti_txt, *paths])}")
     return EXIT_VIOLATION
 
-
-register("bmc", "bounded model checking with Z3 up to a depth", add_bmc_arguments, run_bmc)
-register(
-    "prove", "prove an invariant inductive with Z3 (prints PROVED or a CTI)", add_prove_arguments, run_prove
-)
 
 __all__ = ["add_aux_invariants", "load_with_overrides", "format_cti", "SpecError"]

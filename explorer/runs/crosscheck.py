@@ -114,17 +114,3 @@ def run(args: argparse.Namespace) -> int:
         print(f"interrupted: {len(cells) - len(results)} of {len(cells)} cells not compared")
         return EXIT_INTERRUPTED
     return 1 if problems else 0
-
-
-def _register() -> None:
-    from explorer.cli import register
-
-    register(
-        "crosscheck",
-        "compare BFS and Z3 (layer sizes, violation depths) on every matrix cell",
-        add_arguments,
-        run,
-    )
-
-
-_register()

@@ -761,12 +761,3 @@ def _run(args: Any) -> int:
         )
         print(f"Wrote {paths[0]}")
     return EXIT_VIOLATION if bad else EXIT_OK
-
-
-def _register() -> None:
-    from explorer.cli import register
-
-    register("liveness", "check the temporal properties of a config under its fairness", _add_arguments, _run)
-
-
-_register()

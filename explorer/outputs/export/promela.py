@@ -79,7 +79,6 @@ from typing import Any
 import z3
 from tabulate import tabulate
 
-from explorer.cli import register
 from explorer.cli_common import (
     EXIT_OK,
     EXIT_VIOLATION,
@@ -1132,14 +1131,3 @@ def run_check(args: argparse.Namespace) -> int:
         f" ({time.perf_counter() - t0:.0f} s)"
     )
     return EXIT_VIOLATION if bad else EXIT_OK
-
-
-register(
-    "export-promela", "write a config's spec as a Promela model for Spin", add_export_arguments, run_export
-)
-register(
-    "spin-check",
-    "run Spin on configs or matrix cells and compare its counts and violations with ours",
-    add_check_arguments,
-    run_check,
-)

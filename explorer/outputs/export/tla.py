@@ -56,7 +56,6 @@ from typing import Any
 
 import z3
 
-from explorer.cli import register
 from explorer.cli_common import EXIT_OK, UsageError, add_set_option, check_invariant_names, load
 from explorer.engines.smt.encoding import Encoding, _leaves
 from spec.lang import BoolType, Enum, Fairness, Fn, Int, Spec, SpecError, Type
@@ -919,6 +918,3 @@ def run(args: argparse.Namespace) -> int:
     for path in mod.write(Path(args.out)):
         print(f"Wrote {path}")
     return EXIT_OK
-
-
-register("export-tla", "write a config's spec as a TLA+ module and TLC .cfg", add_arguments, run)

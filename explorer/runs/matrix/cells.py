@@ -707,12 +707,3 @@ def run(args: argparse.Namespace) -> int:
     for line in problems:
         print(f"MISMATCH {line}", file=sys.stderr)
     return 1 if problems else 0
-
-
-def _register() -> None:
-    from explorer.cli import register
-
-    register("matrix", "check every variant x workload against its expected verdicts", add_arguments, run)
-
-
-_register()

@@ -28,7 +28,6 @@ from typing import Any
 
 from tabulate import tabulate
 
-from explorer.cli import register
 from explorer.cli_common import EXIT_INTERRUPTED, EXIT_OK, EXIT_VIOLATION, UsageError, positive_int
 from explorer.engines.smt import encoding as smt
 from explorer.outputs.traces import write_trace
@@ -437,8 +436,3 @@ def run(args: argparse.Namespace) -> int:
     save_answers(results, [a for a in answers if a is not None])
     print(f"answers written to {results} (the report reads them)")
     return EXIT_VIOLATION if unexpected else EXIT_OK
-
-
-register(
-    "queries", "answer the RFC's questions with named Z3 queries (SAT trace or UNSAT)", add_arguments, run
-)
