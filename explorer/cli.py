@@ -23,11 +23,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from explorer.cli_common import EXIT_INTERRUPTED, EXIT_USAGE, UsageError
-from explorer.commands import check
+from explorer.commands import check, liveness
 from explorer.commands import replay as replay_command
 from explorer.commands import report as report_command
 from explorer.commands import smt as smt_commands
-from explorer.engines.liveness import check as liveness
 from explorer.outputs.export import promela
 from explorer.outputs.export import tla as export_tla
 from explorer.outputs.traces import TraceError
@@ -65,7 +64,7 @@ COMMANDS: dict[str, Command] = {
         "write a config's spec as a TLA+ module and TLC .cfg", export_tla.add_arguments, export_tla.run
     ),
     "liveness": Command(
-        "check the temporal properties of a config under its fairness", liveness._add_arguments, liveness._run
+        "check the temporal properties of a config under its fairness", liveness.add_arguments, liveness.run
     ),
     "matrix": Command(
         "check every variant x workload against its expected verdicts", matrix.add_arguments, matrix.run
