@@ -25,7 +25,6 @@ spec's declared symmetry once Z3 has confirmed it. ``--engine whole`` runs ``exp
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -40,10 +39,12 @@ from explorer.cli_common import (
     add_set_option,
     positive_int,
 )
-from explorer.engines.smt import encoding as smt
-from explorer.outputs.traces import format_text, write_trace
+from explorer.engines.smt.bmc import bmc
+from explorer.engines.smt.induction import prove, prove_by_step
+from explorer.engines.smt.lemmas import _aux_names, add_aux_invariants, full_strengthening
+from explorer.outputs.traces import format_cti, format_text, write_trace
 from spec.config import Config, build_spec, load_config, parse_overrides
-from spec.lang import Predicate, Spec, SpecError
+from spec.lang import Predicate, Spec
 
 # --------------------------------------------------------------------------- building the spec
 
@@ -57,39 +58,6 @@ def load_with_overrides(config_path: str, items: Sequence[str]) -> tuple[Config,
     return config, build_spec(config), overrides
 
 
-# model module -> the module whose aux_invariants(spec) strengthens its safety invariants
-AUX_MODULES = {
-    "spec.delayed_work": "invariants.inductive",
-    "spec.bpf_async": "invariants.bpf_async_inductive",
-    "spec.bpf_task_work": "invariants.bpf_task_work_inductive",
-}
-
-
-def aux_module(spec: Spec) -> Any:
-    """The module with the auxiliary invariants of the spec's model, or None."""
-    model = getattr(spec, "model", None)
-    source = AUX_MODULES.get(type(model).__module__) if model is not None else None
-    return importlib.import_module(source) if source is not None else None
-
-
-def add_aux_invariants(spec: Spec) -> list[str]:
-    """Register the auxiliary invariants of the spec's model (invariants/inductive.py for delayed_work,
-    invariants/bpf_async_inductive.py for bpf_async) on the spec (idempotent); returns their names
-    ([] for a model without any)."""
-    module = aux_module(spec)
-    if module is None:
-        return []
-    aux_invariants = module.aux_invariants
-
-    have = {p.name for p in spec.invariants}
-    names = []
-    for name, fn in aux_invariants(spec).items():
-        if name not in have:
-            spec.add_invariant(name, fn)
-        names.append(name)
-    return names
-
-
 def resolve(spec: Spec, names: Sequence[str]) -> list[Predicate]:
     known = [p.name for p in spec.invariants]
     for n in names:
@@ -98,54 +66,7 @@ def resolve(spec: Spec, names: Sequence[str]) -> list[Predicate]:
     return [spec.invariant_named(n) for n in names]
 
 
-def _aux_names(spec: Spec) -> set[str]:
-    module = aux_module(spec)
-    return set(module.aux_invariants(spec)) if module is not None else set()
-
-
-def proved_safety(spec: Spec) -> list[str]:
-    """The safety invariants an induction proof of this configuration is about: all of the spec's, or
-    for a design that violates some (bpf_task_work), those its aux module's PROVED_SAFETY names."""
-    module = aux_module(spec)
-    if module is not None and hasattr(module, "PROVED_SAFETY"):
-        return list(module.PROVED_SAFETY(spec))
-    aux = _aux_names(spec)
-    return [p.name for p in spec.invariants if p.name not in aux]
-
-
-def full_strengthening(spec: Spec, target: str) -> list[str]:
-    """Every other invariant the proof rests on (call add_aux_invariants first): the auxiliary ones and
-    the safety invariants of ``proved_safety`` (a violated one is left out: it is not inductive)."""
-    keep = set(proved_safety(spec)) | _aux_names(spec)
-    return [p.name for p in spec.invariants if p.name != target and p.name in keep]
-
-
 # --------------------------------------------------------------------------- output
-
-
-def format_cti(res: smt.ProveResult, title: str) -> str:
-    """The CTI as text: the pre-state (all variables), the action, the post-state's changed variables."""
-    spec = res.spec
-    tr = res.trace
-    assert tr is not None
-    lines = [title]
-    if res.stage == "init":
-        lines.append("An initial state violates it:")
-        lines += [f"  {n} = {spec.show_value(n, getattr(tr.states[0], n))}" for n in spec.var_names]
-        return "\n".join(lines)
-    pre = tr.states[0]
-    lines.append("Pre-state (satisfies the invariant and the strengthening; need not be reachable):")
-    lines += [f"  {n} = {spec.show_value(n, getattr(pre, n))}" for n in spec.var_names]
-    if len(tr.states) < 2:
-        lines.append("An enabled step leaves a variable's type.")
-        return "\n".join(lines)
-    post = tr.states[1]
-    lines.append(f"Action: {tr.steps[1].label}")
-    lines.append(f"Post-state (violates {res.failed}); changed variables:")
-    for n in spec.var_names:
-        if getattr(pre, n) != getattr(post, n):
-            lines.append(f"  {n} = {spec.show_value(n, getattr(post, n))}")
-    return "\n".join(lines)
 
 
 def _stem(config: Config, overrides: dict[str, Any]) -> str:
@@ -205,7 +126,7 @@ def run_bmc(args: argparse.Namespace) -> int:
         names = [p.name for p in spec.invariants if p.name not in _aux_names(spec)]
     resolve(spec, names)
     print(f"BMC of {config.name} ({spec.name}) to depth {args.depth}: {', '.join(names)}")
-    r = smt.bmc(spec, args.depth, names, check_deadlock=args.deadlock, progress=_progress)
+    r = bmc(spec, args.depth, names, check_deadlock=args.deadlock, progress=_progress)
     per = " ".join(f"{k}:{t:.2f}s" for k, t in enumerate(r.seconds_per_depth))
     if r.interrupted:
         print(f"interrupted: no violation within {r.depth} steps ({r.seconds:.2f}s; per depth {per}).")
@@ -267,11 +188,11 @@ def run_prove(args: argparse.Namespace) -> int:
     print(f"Induction on {config.name} ({shown})")
     print(f"Invariant {args.invariant}; strengthening: {', '.join(strengthen) or 'none'}")
     if args.engine == "step":
-        r = smt.prove_by_step(spec, args.invariant, strengthen, args.check_types, symmetry=args.symmetry)
+        r = prove_by_step(spec, args.invariant, strengthen, args.check_types, symmetry=args.symmetry)
         assert r.stats is not None
         print(f"Symmetry: {r.stats.note}; {r.stats.queries} consecution queries")
     else:
-        r = smt.prove(spec, args.invariant, strengthen, check_types=args.check_types)
+        r = prove(spec, args.invariant, strengthen, check_types=args.check_types)
     if r.ok:
         print(f"PROVED: {args.invariant} (with the strengthening) is inductive; {r.seconds:.2f}s")
         return EXIT_OK
@@ -284,6 +205,3 @@ def run_prove(args: argparse.Namespace) -> int:
     cti_txt.write_text(text + "\n", encoding="utf-8")
     print(f"Wrote {', '.join(str(x) for x in [cti_txt, *paths])}")
     return EXIT_VIOLATION
-
-
-__all__ = ["add_aux_invariants", "load_with_overrides", "format_cti", "SpecError"]

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from explorer.engines.bfs import Trace
+from explorer.engines.smt.induction import ProveResult
 from spec.lang import BoolType, Enum, Fn, Instance, Int, SetType, Spec, Type, successors
 
 ITF_FORMAT_DESCRIPTION = "https://apalache-mc.org/docs/adr/015adr-trace.html"
@@ -88,6 +89,31 @@ def format_text(trace: Trace, title: str) -> str:
         else:
             lines.append(f"Back to state {trace.loop + 1}")
         lines.append("")
+    return "\n".join(lines)
+
+
+def format_cti(res: ProveResult, title: str) -> str:
+    """The CTI as text: the pre-state (all variables), the action, the post-state's changed variables."""
+    spec = res.spec
+    tr = res.trace
+    assert tr is not None
+    lines = [title]
+    if res.stage == "init":
+        lines.append("An initial state violates it:")
+        lines += [f"  {n} = {spec.show_value(n, getattr(tr.states[0], n))}" for n in spec.var_names]
+        return "\n".join(lines)
+    pre = tr.states[0]
+    lines.append("Pre-state (satisfies the invariant and the strengthening; need not be reachable):")
+    lines += [f"  {n} = {spec.show_value(n, getattr(pre, n))}" for n in spec.var_names]
+    if len(tr.states) < 2:
+        lines.append("An enabled step leaves a variable's type.")
+        return "\n".join(lines)
+    post = tr.states[1]
+    lines.append(f"Action: {tr.steps[1].label}")
+    lines.append(f"Post-state (violates {res.failed}); changed variables:")
+    for n in spec.var_names:
+        if getattr(pre, n) != getattr(post, n):
+            lines.append(f"  {n} = {spec.show_value(n, getattr(post, n))}")
     return "\n".join(lines)
 
 

@@ -23,7 +23,8 @@ from tabulate import tabulate
 from explorer.cli_common import EXIT_INTERRUPTED, add_engine_option, natural, positive_int
 from explorer.engines.bfs import Options, explore
 from explorer.engines.compiled.engine import explore_any
-from explorer.engines.smt import encoding as smt
+from explorer.engines.smt.bmc import bmc
+from explorer.engines.smt.layers import count_layers
 from explorer.runs.matrix.cells import DEFAULT_EXPECTATIONS, Cell, load_expectations
 from explorer.runs.workers import run_all
 from spec.config import import_model
@@ -69,12 +70,12 @@ def check_cell(cell: Cell, layers: int, bmc_depth: int, engine: str = "native") 
             ours = [(v.name, v.trace.states) for v in res.violations]
             if ours != [(v.name, v.trace.states) for v in ref.violations] or ref.generated != res.generated:
                 ag.error = "the compiled and Python engines found different violations or generated counts"
-        ag.z3_layers = smt.count_layers(spec, layers)
+        ag.z3_layers = count_layers(spec, layers)
         for v in res.violations:
             if v.name == "Deadlock" or v.depth - 1 > bmc_depth:
                 continue
             steps = v.depth - 1
-            got = smt.bmc(spec, steps, invariants=[v.name])
+            got = bmc(spec, steps, invariants=[v.name])
             ag.depths[v.name] = (steps, got.depth if got.violation == v.name else None)
     except Exception as e:  # reported as a disagreement, with the cell's name
         ag.error = f"{type(e).__name__}: {e}"

@@ -29,7 +29,7 @@ from typing import Any
 from tabulate import tabulate
 
 from explorer.cli_common import EXIT_INTERRUPTED, EXIT_OK, EXIT_VIOLATION, UsageError, positive_int
-from explorer.engines.smt import encoding as smt
+from explorer.engines.smt.bmc import bmc
 from explorer.outputs.traces import write_trace
 from explorer.runs.workers import run_all
 from spec.lang import Spec, and_, any_, not_
@@ -292,8 +292,8 @@ def run_query(q: Query, depth: int | None = None, out: Path | None = None) -> An
     safety = [p.name for p in spec.invariants]  # the model's own safety invariants (bmc)
     t0 = time.monotonic()
     if q.kind == "prove":
-        from explorer.commands.smt import add_aux_invariants, full_strengthening, proved_safety
-        from explorer.engines.smt.encoding import prove_by_step
+        from explorer.engines.smt.induction import prove_by_step
+        from explorer.engines.smt.lemmas import add_aux_invariants, full_strengthening, proved_safety
 
         add_aux_invariants(spec)
         safety = proved_safety(spec)
@@ -314,7 +314,7 @@ def run_query(q: Query, depth: int | None = None, out: Path | None = None) -> An
         label = r.trace.steps[-1].label if r.trace is not None and len(r.trace.steps) > 1 else r.stage
         ans = Answer(q, "CTI", None, secs, f"{r.failed} after {label}")
         if out is not None and r.trace is not None:
-            from explorer.commands.smt import format_cti
+            from explorer.outputs.traces import format_cti
 
             title = f"Query {q.name}: not inductive, {r.failed} fails after {label}"
             ans.paths = write_trace(r.trace, out / q.name, title)
@@ -330,7 +330,7 @@ def run_query(q: Query, depth: int | None = None, out: Path | None = None) -> An
         invs = list(q.invariants)
     else:
         invs = safety
-    r = smt.bmc(spec, k, invs, check_deadlock=q.deadlock)
+    r = bmc(spec, k, invs, check_deadlock=q.deadlock)
     secs = time.monotonic() - t0
     if r.interrupted:
         raise KeyboardInterrupt
