@@ -27,7 +27,7 @@ from explorer.cli import main
 from explorer.cli_common import load
 from explorer.engines.bfs import Options, explore
 from explorer.outputs.export.tla import Exported, ExportError, export, module_name
-from explorer.runs.matrix.cells import DEFAULT_EXPECTATIONS, load_expectations
+from explorer.runs.results import DEFAULT_EXPECTATIONS, load_expectations
 from spec.config import import_model
 from spec.lang import Bool, Enum, Fn, Int, Spec, or_, put, when
 from tests.classic import diehard, tcommit, twophase

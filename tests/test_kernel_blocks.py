@@ -12,7 +12,7 @@ from explorer.engines import bfs
 from explorer.engines.bfs import Options
 from explorer.engines.compiled.engine import explore_any
 from explorer.engines.witnesses import find_witnesses
-from explorer.runs.matrix.cells import DEFAULT_EXPECTATIONS, load_expectations
+from explorer.runs.results import DEFAULT_EXPECTATIONS, load_expectations
 from spec.config import import_model
 from spec.kernel import harness
 

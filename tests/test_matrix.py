@@ -8,7 +8,8 @@ import pytest
 
 from explorer.engines.bfs import DEADLOCK
 from explorer.outputs.traces import load_itf_trace, replay
-from explorer.runs.matrix.cells import DEFAULT_EXPECTATIONS, compare, load_expectations, run_matrix
+from explorer.runs.matrix.cells import compare, run_matrix
+from explorer.runs.results import DEFAULT_EXPECTATIONS, load_expectations
 from invariants.delayed_work import SAFETY
 from spec.config import ConfigError, import_model
 from spec.lang import successors

@@ -23,7 +23,7 @@ from explorer.engines.bfs import Options, Result
 from explorer.engines.compiled import engine as native
 from explorer.engines.liveness.check import check_liveness
 from explorer.engines.witnesses import find_witnesses
-from explorer.runs.matrix.cells import DEFAULT_EXPECTATIONS, load_expectations
+from explorer.runs.results import DEFAULT_EXPECTATIONS, load_expectations
 from explorer.runs.workers import run_all
 from spec import symmetry
 from spec.config import import_model

@@ -14,7 +14,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from explorer.outputs.report.html import variant_keys, variant_sections
-from explorer.runs.matrix.cells import load_expectations
+from explorer.runs.results import load_expectations
 
 ROOT = Path(__file__).resolve().parent.parent
 

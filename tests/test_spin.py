@@ -42,7 +42,7 @@ from explorer.outputs.export.promela import (
     spin_check,
     spin_check_all,
 )
-from explorer.runs.matrix.cells import DEFAULT_EXPECTATIONS, load_expectations
+from explorer.runs.results import DEFAULT_EXPECTATIONS, load_expectations
 from spec.config import import_model
 from spec.lang import Int, Spec, not_, when
 from tests.classic import diehard

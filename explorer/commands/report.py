@@ -3,9 +3,9 @@
 Reads ``out/matrix.json`` (written by ``matrix``) and ``out/queries.json`` (written by ``queries``, if
 present) against ``spec/configs/expected.toml`` and writes, each atomically:
 
-* ``out/report/index.html``: one self-contained page (``explorer.report_html``);
+* ``out/report/index.html``: one self-contained page (``explorer.outputs.report.html``);
 * ``out/report/mailing-list.md``: the answer to the RFC as plain text for a reply on the list
-  (``explorer.report_mail``);
+  (``explorer.outputs.report.mail``);
 * ``out/report.md``: the full report in Markdown.
 
 It searches nothing, so it takes seconds; ``make check`` runs it last. A missing or unreadable results
@@ -18,35 +18,9 @@ import argparse
 from pathlib import Path
 
 from explorer.cli_common import EXIT_OK
-from explorer.outputs.traces import write_atomic
-from explorer.runs.matrix.cells import DEFAULT_EXPECTATIONS, report_markdown
-from explorer.runs.results import ReportData, load_report_data
-
-
-def write_reports(
-    data: ReportData, html: str | None = None, markdown: str | None = None, mail: str | None = None
-) -> list[str]:
-    """Write the reports asked for; returns one line per file written, to print."""
-    from explorer.outputs.report.html import render_html
-    from explorer.outputs.report.mail import render_mail
-
-    cells, results = data.ran()
-    texts = []
-    if markdown:
-        texts.append(
-            (markdown, report_markdown(data.props, cells, results, data.wall, data.claims, data.abstractions))
-        )
-    if html:
-        texts.append((html, render_html(data)))
-    if mail:
-        texts.append((mail, render_mail(data)))
-    done = []
-    for path, text in texts:  # every text is rendered before the first is written
-        p = Path(path)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(p, text)
-        done.append(f"report written to {p}")
-    return done
+from explorer.outputs.report.data import load_report_data
+from explorer.outputs.report.write import write_reports
+from explorer.runs.results import DEFAULT_EXPECTATIONS
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

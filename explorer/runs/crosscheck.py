@@ -25,7 +25,7 @@ from explorer.engines.bfs import Options, explore
 from explorer.engines.compiled.engine import explore_any
 from explorer.engines.smt.bmc import bmc
 from explorer.engines.smt.layers import count_layers
-from explorer.runs.matrix.cells import DEFAULT_EXPECTATIONS, Cell, load_expectations
+from explorer.runs.results import DEFAULT_EXPECTATIONS, Cell, load_expectations
 from explorer.runs.workers import run_all
 from spec.config import import_model
 

@@ -1051,7 +1051,7 @@ def add_check_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _jobs(args: argparse.Namespace) -> list[Job]:
-    from explorer.runs.matrix.cells import DEFAULT_EXPECTATIONS, load_expectations
+    from explorer.runs.results import DEFAULT_EXPECTATIONS, load_expectations
 
     if not args.configs and not args.matrix:
         raise UsageError("give CONFIG files, --matrix, or both")

@@ -20,18 +20,12 @@ from typing import Any
 
 from markdown_it import MarkdownIt
 
+from explorer.outputs.report.data import ReportData
 from explorer.outputs.report.diagrams import sequence_svg, state_table
+from explorer.outputs.report.markdown import claim_answer, comparison_markdown
 from explorer.outputs.traces import load_itf_trace, write_atomic
-from explorer.runs.matrix.cells import (
-    Cell,
-    CellResult,
-    _abbrev,
-    _mark,
-    by_family,
-    claim_answer,
-    comparison_markdown,
-)
-from explorer.runs.results import ReportData
+from explorer.runs.matrix.tables import _abbrev, _mark
+from explorer.runs.results import Cell, CellResult, by_family
 from spec.config import import_model
 
 DOCS = Path(__file__).resolve().parents[3] / "docs"

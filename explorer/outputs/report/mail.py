@@ -11,8 +11,9 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
-from explorer.runs.matrix.cells import CellResult, claim_answer
-from explorer.runs.results import ReportData
+from explorer.outputs.report.data import ReportData
+from explorer.outputs.report.markdown import claim_answer
+from explorer.runs.results import CellResult
 
 WIDTH = 72
 
