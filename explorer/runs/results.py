@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from explorer.outputs.traces import write_atomic
+from explorer.runs.queries.catalogue import QUERIES
 from spec.config import ConfigError, check_param, import_model
 
 DEFAULT_EXPECTATIONS = Path(__file__).resolve().parents[2] / "spec" / "configs" / "expected.toml"
@@ -212,8 +213,6 @@ def load_claims(path: Path, props: list[str], cells: list[Cell]) -> list[Claim]:
                     f"{where}: {flavour} needs {', '.join(CLAIM_FIELDS)} (or answer and evidence), and "
                     "optionally queries, nothing else"
                 )
-            from explorer.runs.queries.catalogue import QUERIES
-
             for q in ans.get("queries", []):
                 if q not in QUERIES:
                     raise ConfigError(f"{where}: {flavour}.queries names no query {q!r}")
@@ -263,6 +262,12 @@ def merge_records(path: Path, key: str, records: list[dict[str, Any]], **extra: 
 def save_matrix(path: Path, results: list[CellResult], wall: float) -> None:
     """Merge these cells' results into the matrix file (by cell name)."""
     merge_records(path, "cells", [asdict(r) for r in results], wall_seconds=round(wall, 1))
+
+
+def save_answers(path: Path, records: list[dict[str, Any]]) -> None:
+    """Merge these query answers (as ``answer_record`` makes them) into the query results file: a run
+    of some queries (--only) keeps the others'."""
+    merge_records(path, "answers", records)
 
 
 def _result(raw: dict[str, Any]) -> CellResult:

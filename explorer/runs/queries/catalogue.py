@@ -1,4 +1,4 @@
-"""Named Z3 queries that answer the RFC's questions: ``python -m explorer queries [--depth N]``.
+"""The named queries that answer the RFC's questions, each with the claim it tests (``QUERIES``).
 
 Each query builds the delayed_work model for one design variant and asks Z3 one question, either
 bounded ("is there a path of at most N steps to a state where P fails?", SAT with a shortest trace or
@@ -10,28 +10,16 @@ external resources, and d) the bpf_delayed_work items bump the prog refcnt"; poi
 execution contexts (task context on return to user); point 6 says "the llist approach was dictated by
 the NMI constraints" (``shared/domain/brief.md`` §1).
 
-Verdicts: ``SAT`` (a counterexample exists; its trace is dumped under ``out/queries/<query>.*``),
-``UNSAT<=N`` (none within N steps), ``HOLDS`` (an exhaustive BFS of the configuration found none:
-for that size only), ``PROVED`` (for every depth), ``CTI`` (not inductive with the strengthening: no
-verdict). ``expect`` records the answer we believe; the table flags a difference. A ``bfs`` query
-answers a question too deep for BMC (the races below need 18 to 24 steps) on a small configuration.
+How each is answered, and the verdicts, are in ``answers.py``. ``expect`` records the answer we believe;
+the table of ``python -m explorer queries`` flags a difference.
 """
 
 from __future__ import annotations
 
-import argparse
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from tabulate import tabulate
-
-from explorer.cli_common import EXIT_INTERRUPTED, EXIT_OK, EXIT_VIOLATION, UsageError, positive_int
-from explorer.engines.smt.bmc import bmc
-from explorer.outputs.traces import write_trace
-from explorer.runs.workers import run_all
 from spec.lang import Spec, and_, any_, not_
 
 
@@ -267,172 +255,3 @@ def _q16() -> None:
 def _q17() -> None:
     """The same with a grace period before the ctx free (v4-v6; mainline later used kfree_rcu):
     NoAsyncUseAfterFree is then proved too."""
-
-
-# --------------------------------------------------------------------------- running
-
-
-@dataclass
-class Answer:
-    query: Query
-    verdict: str
-    depth: int | None
-    seconds: float
-    detail: str = ""
-    paths: list[Path] = field(default_factory=list)
-    # a proof's content, for the report: the invariants proved and the lemmas (name, plain words) used
-    proved: list[str] = field(default_factory=list)
-    lemmas: list[tuple[str, str]] = field(default_factory=list)
-
-
-def run_query(q: Query, depth: int | None = None, out: Path | None = None) -> Answer:
-    from spec.config import import_model
-
-    spec = import_model(q.model).make_spec(**q.constants)
-    safety = [p.name for p in spec.invariants]  # the model's own safety invariants (bmc)
-    t0 = time.monotonic()
-    if q.kind == "prove":
-        from explorer.engines.smt.induction import prove_by_step
-        from explorer.engines.smt.lemmas import add_aux_invariants, full_strengthening, proved_safety
-
-        add_aux_invariants(spec)
-        safety = proved_safety(spec)
-        # one proof: prove_by_step checks that every conjunct (the target, the other safety
-        # invariants and the auxiliary ones) is preserved by every step, so all are proved at once
-        r = prove_by_step(
-            spec, safety[0], full_strengthening(spec, safety[0]), symmetry=bool(spec.symmetries)
-        )
-        secs = time.monotonic() - t0
-        if r.ok:
-            assert r.stats is not None
-            shown = f"{r.stats.queries} steps queried, {r.stats.by_symmetry} by symmetry"
-            aux = set(add_aux_invariants(spec))
-            lemmas = [
-                (n, spec.invariant_named(n).doc) for n in full_strengthening(spec, safety[0]) if n in aux
-            ]
-            return Answer(q, "PROVED", None, secs, shown, proved=safety, lemmas=lemmas)
-        label = r.trace.steps[-1].label if r.trace is not None and len(r.trace.steps) > 1 else r.stage
-        ans = Answer(q, "CTI", None, secs, f"{r.failed} after {label}")
-        if out is not None and r.trace is not None:
-            from explorer.outputs.traces import format_cti
-
-            title = f"Query {q.name}: not inductive, {r.failed} fails after {label}"
-            ans.paths = write_trace(r.trace, out / q.name, title)
-            (out / f"{q.name}.cti.txt").write_text(format_cti(r, title) + "\n", encoding="utf-8")
-        return ans
-    if q.kind == "bfs":
-        return _run_bfs(q, spec, out, t0)
-    k = q.depth if depth is None else depth
-    invs: list[Any]
-    if q.predicate is not None:
-        invs = [q.predicate(spec)]
-    elif q.invariants is not None:
-        invs = list(q.invariants)
-    else:
-        invs = safety
-    r = bmc(spec, k, invs, check_deadlock=q.deadlock)
-    secs = time.monotonic() - t0
-    if r.interrupted:
-        raise KeyboardInterrupt
-    if r.ok:
-        return Answer(q, f"UNSAT<={k}", k, secs)
-    ans = Answer(q, "SAT", r.depth, secs, f"{r.violation} at depth {r.depth}")
-    if out is not None and r.trace is not None:
-        title = f"Query {q.name}: SAT, {r.violation} violated at depth {r.depth}\n{q.doc}"
-        ans.paths = write_trace(r.trace, out / q.name, title)
-    return ans
-
-
-RESULTS_FILE = "queries.json"
-
-
-def answer_record(a: Answer) -> dict[str, Any]:
-    """One answer as the report reads it (JSON)."""
-    q = a.query
-    return {
-        "name": q.name, "doc": " ".join(q.doc.split()), "model": q.model, "kind": q.kind,
-        "constants": q.constants, "expect": q.expect, "verdict": a.verdict, "depth": a.depth,
-        "seconds": round(a.seconds, 1), "detail": a.detail, "paths": [str(p) for p in a.paths],
-        "proved": a.proved, "lemmas": [list(x) for x in a.lemmas],
-    }  # fmt: skip
-
-
-def save_answers(path: Path, answers: list[Answer]) -> None:
-    """Merge these answers into the results file: a run of some queries (--only) keeps the others'."""
-    from explorer.runs.results import merge_records
-
-    merge_records(path, "answers", [answer_record(a) for a in answers])
-
-
-def _answer(name: str, depth: int | None, out: Path | None) -> Answer:
-    return run_query(QUERIES[name], depth, out)
-
-
-def _run_bfs(q: Query, spec: Spec, out: Path | None, t0: float) -> Answer:
-    """An exhaustive BFS of the query's configuration: SAT with a shortest trace, or HOLDS."""
-    from explorer.engines.bfs import Options
-    from explorer.engines.compiled.engine import explore_any
-
-    names = q.invariants
-    r = explore_any(spec, Options(invariants=names, check_deadlock=q.deadlock), lambda _line: None)
-    secs = time.monotonic() - t0
-    if r.stopped == "interrupted":
-        raise KeyboardInterrupt
-    if not r.violations:
-        return Answer(q, "HOLDS", None, secs, f"exhaustive: {r.distinct} states")
-    v = r.violations[0]
-    ans = Answer(q, "SAT", v.depth, secs, f"{v.name} at depth {v.depth}")
-    if out is not None:
-        title = f"Query {q.name}: SAT, {v.name} violated at depth {v.depth}\n{q.doc}"
-        ans.paths = write_trace(v.trace, out / q.name, title)
-    return ans
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--depth", type=positive_int, metavar="N", help="bound every bmc query at N steps")
-    p.add_argument("--only", action="extend", nargs="+", metavar="NAME", help="run only these queries")
-    p.add_argument("--list", action="store_true", help="list the queries with their questions and exit")
-    p.add_argument("--out", default="out", metavar="DIR", help="SAT traces go to DIR/queries/")
-    p.add_argument("--jobs", type=positive_int, default=2, help="worker processes (default 2)")
-
-
-def run(args: argparse.Namespace) -> int:
-    names = args.only or list(QUERIES)
-    unknown = [n for n in names if n not in QUERIES]
-    if unknown:
-        raise UsageError(f"unknown quer{'y' if len(unknown) == 1 else 'ies'} {', '.join(unknown)}")
-    if args.list:
-        for n in names:
-            print(f"{n}:\n  {' '.join(QUERIES[n].doc.split())}\n")
-        return EXIT_OK
-    out = Path(args.out) / "queries"
-    rows = []
-    unexpected = 0
-
-    # Each query in a fresh process: the same query then prints the same trace whatever ran before it
-    # (Z3's shared term table otherwise changes which of several shortest traces a model picks).
-    def progress(i: int, a: Answer) -> None:
-        print(f"{names[i]}: {a.verdict} ({a.seconds:.1f}s)", flush=True)
-
-    jobs = [(n, args.depth, out) for n in names]
-    answers, interrupted = run_all(_answer, jobs, args.jobs, fresh=True, on_done=progress)
-    for n, a in zip(names, answers, strict=True):
-        if a is None:
-            continue
-        q = QUERIES[n]
-        got = a.verdict if a.verdict in ("SAT", "PROVED", "CTI", "HOLDS") else "UNSAT"
-        flag = "" if not q.expect or got == q.expect else f"expected {q.expect}"
-        unexpected += bool(flag)
-        consts = ", ".join(f"{k}={v}" for k, v in q.constants.items())
-        rows.append((n, consts, a.verdict, a.detail, f"{a.seconds:.1f}", flag))
-        for path in a.paths[:1]:
-            rows[-1] = (*rows[-1][:3], f"{a.detail} -> {path}", *rows[-1][4:])
-    print()
-    print(tabulate(rows, headers=["query", "constants", "answer", "detail", "s", "note"], tablefmt="simple"))
-    if interrupted:
-        print(f"interrupted: {len(names) - len(rows)} of {len(names)} queries not answered")
-        return EXIT_INTERRUPTED
-    results = Path(args.out) / RESULTS_FILE
-    save_answers(results, [a for a in answers if a is not None])
-    print(f"answers written to {results} (the report reads them)")
-    return EXIT_VIOLATION if unexpected else EXIT_OK
