@@ -23,12 +23,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from explorer.cli_common import EXIT_INTERRUPTED, EXIT_USAGE, UsageError
-from explorer.commands import check, crosscheck, liveness, matrix, queries
+from explorer.commands import check, crosscheck, export_tla, liveness, matrix, queries
 from explorer.commands import replay as replay_command
 from explorer.commands import report as report_command
 from explorer.commands import smt as smt_commands
 from explorer.outputs.export import promela
-from explorer.outputs.export import tla as export_tla
 from explorer.outputs.traces import TraceError
 from spec.config import ConfigError
 from spec.lang import SpecError

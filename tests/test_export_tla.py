@@ -26,7 +26,8 @@ from tree_sitter import Language, Node, Parser
 from explorer.cli import main
 from explorer.cli_common import load
 from explorer.engines.bfs import Options, explore
-from explorer.outputs.export.tla import Exported, ExportError, export, module_name
+from explorer.outputs.export.tla import Exported, export, module_name
+from explorer.outputs.export.tla_printer import ExportError
 from explorer.runs.results import DEFAULT_EXPECTATIONS, load_expectations
 from spec.config import import_model
 from spec.lang import Bool, Enum, Fn, Int, Spec, or_, put, when
