@@ -102,7 +102,8 @@ def measure(job: dict) -> dict:
 
 def measure_spin(job: dict) -> dict:
     """Export the spec to Promela and run Spin on it (spin -a, cc, pan) in this process's children."""
-    from explorer.outputs.export.promela import export, run_spin
+    from explorer.outputs.export.promela import export
+    from explorer.outputs.export.spin import run_spin
 
     spec = _spec(job["spec"])
     t0 = time.perf_counter()

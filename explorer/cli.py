@@ -23,11 +23,19 @@ from pathlib import Path
 from typing import IO, Any
 
 from explorer.cli_common import EXIT_INTERRUPTED, EXIT_USAGE, UsageError
-from explorer.commands import check, crosscheck, export_tla, liveness, matrix, queries
+from explorer.commands import (
+    check,
+    crosscheck,
+    export_promela,
+    export_tla,
+    liveness,
+    matrix,
+    queries,
+    spin_check,
+)
 from explorer.commands import replay as replay_command
 from explorer.commands import report as report_command
 from explorer.commands import smt as smt_commands
-from explorer.outputs.export import promela
 from explorer.outputs.traces import TraceError
 from spec.config import ConfigError
 from spec.lang import SpecError
@@ -54,7 +62,7 @@ COMMANDS: dict[str, Command] = {
         crosscheck.run,
     ),
     "export-promela": Command(
-        "write a config's spec as a Promela model for Spin", promela.add_export_arguments, promela.run_export
+        "write a config's spec as a Promela model for Spin", export_promela.add_arguments, export_promela.run
     ),
     "export-tla": Command(
         "write a config's spec as a TLA+ module and TLC .cfg", export_tla.add_arguments, export_tla.run
@@ -87,8 +95,8 @@ COMMANDS: dict[str, Command] = {
     ),
     "spin-check": Command(
         "run Spin on configs or matrix cells and compare its counts and violations with ours",
-        promela.add_check_arguments,
-        promela.run_check,
+        spin_check.add_arguments,
+        spin_check.run,
     ),
 }
 

@@ -34,15 +34,9 @@ from hypothesis import strategies as st
 
 from explorer.cli import main
 from explorer.engines.bfs import DEADLOCK
-from explorer.outputs.export.promela import (
-    TYPE_ERROR,
-    Job,
-    PromelaError,
-    export,
-    spin_check,
-    spin_check_all,
-)
+from explorer.outputs.export.promela import TYPE_ERROR, PromelaError, export
 from explorer.runs.results import DEFAULT_EXPECTATIONS, load_expectations
+from explorer.runs.spin_check import Job, spin_check, spin_check_all
 from spec.config import import_model
 from spec.lang import Int, Spec, not_, when
 from tests.classic import diehard
