@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from explorer.engines.bfs import DEADLOCK
-from explorer.outputs.traces import load_itf_trace, replay
+from explorer.outputs.replay import replay
+from explorer.outputs.traces import load_itf_trace
 from explorer.runs.matrix.cells import compare, run_matrix
 from explorer.runs.results import DEFAULT_EXPECTATIONS, load_expectations
 from invariants.delayed_work import SAFETY

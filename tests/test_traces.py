@@ -9,13 +9,12 @@ import pytest
 from explorer.cli import main
 from explorer.engines.bfs import Options, Trace, explore
 from explorer.outputs import traces
+from explorer.outputs.replay import ReplayError, replay
 from explorer.outputs.traces import (
-    ReplayError,
     TraceError,
     format_text,
     load_itf_states,
     load_itf_trace,
-    replay,
     to_dot,
     to_itf,
     write_trace,

@@ -15,25 +15,8 @@ import argparse
 
 from explorer.cli_common import EXIT_OK, EXIT_VIOLATION, add_set_option, load
 from explorer.engines.bfs import Trace
-from explorer.outputs.traces import (
-    ACTION_TAKEN,
-    ReplayError,
-    load_itf_states,
-    load_itf_trace,
-    read_itf,
-    replay,
-)
-from spec.lang import Spec, successors
-
-
-def infer_steps(spec: Spec, states: list) -> list:
-    """For a trace without action names: the first action instance leading from each state to the next
-    (None for a stutter, or where no step does: replay then names that step)."""
-    steps = [None]
-    for prev, cur in zip(states, states[1:], strict=False):
-        taken = next((inst for inst, t in successors(spec, prev) if t == cur), None)
-        steps.append(taken)
-    return steps
+from explorer.outputs.replay import ReplayError, infer_steps, replay
+from explorer.outputs.traces import ACTION_TAKEN, load_itf_states, load_itf_trace, read_itf
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

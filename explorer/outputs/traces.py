@@ -1,4 +1,4 @@
-"""Counterexample dumps of a ``Trace``: TLC-like text, ITF JSON, Graphviz DOT; reading ITF back; replay.
+"""Counterexample dumps of a ``Trace``: TLC-like text, ITF JSON, Graphviz DOT; reading ITF back.
 
 A ``Trace`` is states s0..sn with ``steps[i]`` the action instance that led to ``states[i]`` (None for the
 initial state; None after index 0 is a stuttering step, which leaves the state unchanged).
@@ -24,7 +24,7 @@ from typing import Any
 
 from explorer.engines.bfs import Trace
 from explorer.engines.smt.induction import ProveResult
-from spec.lang import BoolType, Enum, Fn, Instance, Int, SetType, Spec, Type, successors
+from spec.lang import BoolType, Enum, Fn, Instance, Int, SetType, Spec, Type
 
 ITF_FORMAT_DESCRIPTION = "https://apalache-mc.org/docs/adr/015adr-trace.html"
 ACTION_TAKEN = "mbt::actionTaken"
@@ -38,10 +38,6 @@ _MAX_SAFE_INT = 2**53
 
 class TraceError(ValueError):
     """An ITF file that is not a trace of this spec (one line, names the file, state and variable)."""
-
-
-class ReplayError(Exception):
-    """A trace step that the spec does not allow (one line, names the state and the action)."""
 
 
 # --------------------------------------------------------------------------- text
@@ -374,57 +370,3 @@ def write_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-# --------------------------------------------------------------------------- replay
-
-
-def replay(spec: Spec, trace: Trace) -> None:
-    """Re-execute ``trace`` on ``spec``; raise ReplayError naming the first step the spec does not allow."""
-    states, steps = trace.states, trace.steps
-    if not states:
-        raise ReplayError("the trace has no states")
-    if len(steps) != len(states):
-        raise ReplayError(f"the trace has {len(states)} states but {len(steps)} steps")
-    for i, s in enumerate(states):
-        _check_state(spec, i, s)
-    if states[0] not in set(spec.init_states()):
-        raise ReplayError("state 1 is not an initial state")
-    if steps[0] is not None:
-        raise ReplayError(f"state 1 is initial but records the step {steps[0].label}")
-    for i in range(1, len(states)):
-        prev, cur, step = states[i - 1], states[i], steps[i]
-        where = f"state {i + 1} <{_step_name(step)}>"
-        if step is None:
-            if cur != prev:
-                raise ReplayError(
-                    f"{where}: a stuttering step changes {', '.join(_changed(spec, prev, cur))}"
-                )
-            continue
-        nexts = [t for inst, t in successors(spec, prev) if inst.label == step.label]
-        if not nexts:
-            raise ReplayError(f"{where}: {step.label} is not enabled in state {i}")
-        if cur not in nexts:
-            diff = ", ".join(_changed(spec, nexts[0], cur))
-            raise ReplayError(f"{where}: {step.label} does not lead to this state (it differs in {diff})")
-    loop = trace.loop
-    if loop is None:
-        return
-    if not 0 <= loop < len(states):
-        raise ReplayError(f"loop index {loop} is outside the trace's {len(states)} states")
-    if _loop_closes_on_last(trace):
-        return
-    # The closing step is implicit: some enabled step, or a stutter, must lead back to the loop state.
-    last, target = states[-1], states[loop]
-    if last != target and all(t != target for _, t in successors(spec, last)):
-        raise ReplayError(f"no step leads from state {len(states)} back to state {loop + 1}")
-
-
-def _check_state(spec: Spec, i: int, s: Any) -> None:
-    # Compare fields, not classes: a trace may come from another build of the same spec.
-    if getattr(s, "_fields", None) != tuple(spec.var_names):
-        raise ReplayError(f"state {i + 1} is a {type(s).__name__}, not a state of spec {spec.name}")
-    for v in spec.variables:
-        x = getattr(s, v.name)
-        if not v.type.contains(x):
-            raise ReplayError(f"state {i + 1}: {v.name} = {x!r} is outside {v.type!r}")
