@@ -1,4 +1,4 @@
-"""explorer.bfs: deadlocks, limits, several violations, spec errors, determinism."""
+"""explorer.engines.bfs: deadlocks, limits, several violations, spec errors, determinism."""
 
 import os
 import subprocess

@@ -1,4 +1,4 @@
-"""BFS and Z3 agree on the model: layer sizes and minimal violation depths (explorer/crosscheck.py)."""
+"""BFS and Z3 agree on the model: layer sizes and minimal violation depths (explorer/runs/crosscheck.py)."""
 
 from explorer.runs.crosscheck import Agreement, check_cell
 from explorer.runs.results import Cell

@@ -1,5 +1,5 @@
-"""``explorer.export_tla``: every config, some matrix cells and the classic specs export to TLA+ modules
-that a TLA+ parser accepts, with the definitions their .cfg names.
+"""``explorer.outputs.export.tla``: every config, some matrix cells and the classic specs export to TLA+
+modules that a TLA+ parser accepts, with the definitions their .cfg names.
 
 The parser is tree-sitter-tlaplus (the TLA+ community's grammar, used by GitHub and the editors; C, so
 every module parses in well under a second), checked here to reject broken modules. johnyf's ``tla``

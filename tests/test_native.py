@@ -1,4 +1,4 @@
-"""The compiled engine (explorer.compiled.engine) against the Python reference (explorer.bfs).
+"""The compiled engine (explorer.engines.compiled.engine) against the Python reference (explorer.engines.bfs).
 
 Both must give the same distinct and generated counts, layers, per-action coverage, deadlocks,
 violations and shortest traces (the same states), the same liveness verdicts and witnesses, on every

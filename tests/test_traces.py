@@ -1,4 +1,4 @@
-"""explorer.traces: text, ITF and DOT dumps; reading ITF back; replay; atomic, deterministic files."""
+"""explorer.outputs.traces and replay: text, ITF and DOT dumps; reading ITF back; replay; atomic files."""
 
 import json
 from pathlib import Path

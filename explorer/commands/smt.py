@@ -17,9 +17,10 @@
 with no upper bound on integers (PARAMS caps cpus and items at 3 for BFS; induction has no such limit):
 ``--set cpus=8 --set items=16 --set progs=2``.
 
-``--engine step`` (default) runs ``explorer.smt.prove_by_step``: one query per transition and changed
-invariant atom; with ``--symmetry`` only for the steps in canonical order, the others covered by the
-spec's declared symmetry once Z3 has confirmed it. ``--engine whole`` runs ``explorer.smt.prove``.
+``--engine step`` (default) runs ``explorer.engines.smt.induction.prove_by_step``: one query per
+transition and changed invariant atom; with ``--symmetry`` only for the steps in canonical order, the
+others covered by the spec's declared symmetry once Z3 has confirmed it. ``--engine whole`` runs
+``prove``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The spec as C: a third reading of the one definition, printed from the Z3 terms ``explorer.smt`` builds.
+"""The spec as C: a third reading of the one definition, printed from the Z3 terms ``smt/encoding.py`` builds.
 
 ``Encoding(spec).steps(s)`` already turns every action instance into a list of (guard, successor) pairs
 over one Z3 constant per state *leaf* (``flags[w0]``, ``prog_refcnt[prog0]``); invariants, the state
@@ -8,8 +8,8 @@ bit packing of a state (each leaf has a finite domain: ``ceil(log2(hi - lo + 1))
 knows any particular spec, so the compiled engine explores exactly what BFS and Z3 read.
 
 The generated file is meant to be read: one block per action instance (labelled as in traces), leaves
-named by ``enum`` constants, shared sub-terms as named locals. ``explorer/compiled/search.c`` (the search,
-hand-written once) is compiled together with it; ``explorer.compiled.engine`` compiles, caches and loads both.
+named by ``enum`` constants, shared sub-terms as named locals. ``search.c`` (the search,
+hand-written once) is compiled together with it; ``engine.py`` compiles, caches and loads both.
 
 A term the printer has no C for (say, integer division) raises ``CodegenError``; so does a spec
 function that cannot be read symbolically. The caller then falls back to the Python engine, with a
@@ -65,7 +65,7 @@ def _leaf_range(t: Type) -> tuple[int, int]:
 
 
 def spec_leaves(spec: Spec) -> list[Leaf]:
-    """Every leaf of a state, in the order ``explorer.smt`` creates its constants, with its bit field."""
+    """Every leaf of a state, in the order ``smt.encoding`` creates its constants, with its bit field."""
     out: list[Leaf] = []
 
     def walk(var: int, name: str, t: Type, path: tuple[int, ...], doms: tuple[Enum, ...]) -> None:

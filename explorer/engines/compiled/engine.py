@@ -1,4 +1,4 @@
-"""The compiled engine: the spec printed as C (``explorer.compiled.codegen``), compiled once, searched in C.
+"""The compiled engine: the spec printed as C (``codegen.py``), compiled once, searched in C.
 
 ``explore(spec, opts)`` returns the same ``bfs.Result`` as the Python engine (same distinct, generated,
 layers, coverage, deadlocks, violations and shortest traces, since the C search is bfs.py's step for step
@@ -448,8 +448,9 @@ def explore(
     symmetry: bool = False,
     threads: int = 1,
 ) -> Result:
-    """Explore spec in C; counts, order and results as ``explorer.bfs.explore``. Raises NativeUnavailable
-    when the spec cannot be compiled here (``explore_or_fallback`` then uses the Python engine)."""
+    """Explore spec in C; counts, order and results as ``explorer.engines.bfs.explore``. Raises
+    NativeUnavailable when the spec cannot be compiled here (``explore_or_fallback`` then uses the
+    Python engine)."""
     opts = opts or Options()
     if progress is None:
 

@@ -1,6 +1,7 @@
-/* The liveness pass's graph algorithms in C, on the arrays the search returns (explorer/liveness.py).
+/* The liveness pass's graph algorithms in C, on the arrays the search returns
+ * (explorer/engines/liveness/graph.py).
  *
- * Each function is the Python reference of the same name in liveness.py, statement for statement
+ * Each function is the Python reference of the same name in liveness/graph.py, statement for statement
  * (same root order, same edge order, same stack discipline), so verdicts, the number of components
  * examined and the counterexamples are identical; tests compare the two on every matrix cell.
  * Nothing here knows any spec: it is compiled once and cached like the specs' code.

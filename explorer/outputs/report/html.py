@@ -1,7 +1,7 @@
 """The design-review report as one self-contained HTML file (inline CSS and SVG, no script, no network).
 
 ``python -m explorer report`` (and ``matrix --html``) writes it from the saved results
-(``explorer.report_data``): the RFC in a paragraph and each of its claims and points answered with
+(``explorer.outputs.report.data``): the RFC in a paragraph and each of its claims and points answered with
 links to the evidence (an exhaustive run, a proof, a counterexample), the comparison of the designs,
 every family's verdict matrix with the fairness behind its liveness verdicts, the proofs with their
 lemmas in plain words, what each variant changes in the code (``docs/variants.md``), the behaviour
