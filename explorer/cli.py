@@ -1,9 +1,9 @@
 """The command line: ``python -m explorer <command> ...``, every command in one table.
 
 ``COMMANDS`` maps each command's name to its one-line help and the two functions of its module under
-``explorer/commands/`` (or, until each is split out, of the module that holds it):
-``add_arguments(parser)`` declares its flags and ``run(args) -> int`` runs it and returns the exit
-status (``explorer.cli_common`` lists them). Adding a command is a module with those two functions and
+``explorer/commands/``: ``add_arguments(parser)`` declares its flags and ``run(args) -> int`` runs it
+and returns the exit status (``explorer.cli_common`` lists them; ``bmc`` and ``prove`` share one module,
+``commands/smt.py``). Adding a command is a module with those two functions and
 a row here. ``run`` may raise ConfigError, SpecError, TraceError or UsageError for bad input; ``main``
 turns them into one ``error:`` line and exit status 2 (the traceback only with ``--debug``), and a
 Ctrl-C or SIGTERM into exit status 130.
@@ -31,11 +31,11 @@ from explorer.commands import (
     liveness,
     matrix,
     queries,
+    replay,
+    report,
+    smt,
     spin_check,
 )
-from explorer.commands import replay as replay_command
-from explorer.commands import report as report_command
-from explorer.commands import smt as smt_commands
 from explorer.outputs.traces import TraceError
 from spec.config import ConfigError
 from spec.lang import SpecError
@@ -43,6 +43,8 @@ from spec.lang import SpecError
 
 @dataclass(frozen=True)
 class Command:
+    """A row of the table: the command's one-line help, and its module's two functions."""
+
     help: str
     add_arguments: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace], int]
@@ -50,9 +52,7 @@ class Command:
 
 # name -> what ``--help`` says of it, and its module's functions
 COMMANDS: dict[str, Command] = {
-    "bmc": Command(
-        "bounded model checking with Z3 up to a depth", smt_commands.add_bmc_arguments, smt_commands.run_bmc
-    ),
+    "bmc": Command("bounded model checking with Z3 up to a depth", smt.add_bmc_arguments, smt.run_bmc),
     "check": Command(
         "explore every reachable state of a config (BFS), checking invariants", check.add_arguments, check.run
     ),
@@ -75,8 +75,8 @@ COMMANDS: dict[str, Command] = {
     ),
     "prove": Command(
         "prove an invariant inductive with Z3 (prints PROVED or a CTI)",
-        smt_commands.add_prove_arguments,
-        smt_commands.run_prove,
+        smt.add_prove_arguments,
+        smt.run_prove,
     ),
     "queries": Command(
         "answer the RFC's questions with named Z3 queries (SAT trace or UNSAT)",
@@ -85,13 +85,13 @@ COMMANDS: dict[str, Command] = {
     ),
     "replay": Command(
         "replay an ITF trace against a config and say where it leaves the spec",
-        replay_command.add_arguments,
-        replay_command.run,
+        replay.add_arguments,
+        replay.run,
     ),
     "report": Command(
         "write the design-review report (HTML, mailing-list text) from the saved results",
-        report_command.add_arguments,
-        report_command.run,
+        report.add_arguments,
+        report.run,
     ),
     "spin-check": Command(
         "run Spin on configs or matrix cells and compare its counts and violations with ours",
