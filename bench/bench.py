@@ -2,17 +2,17 @@
 
 Every figure is measured in this run, each search in a fresh process (so its peak RSS is its own):
 
-1. Engines: the compiled engine (explorer.compiled.engine, one thread) against the Python reference
-   (explorer.bfs) on the same spec: distinct and generated counts (which must agree), seconds, distinct
-   states per second, the speed-up, and the compile time (spec to C to a loaded library, with an empty
-   cache) shown apart from the search.
+1. Engines: the compiled engine (explorer.engines.compiled.engine, one thread) against the Python
+   reference (explorer.engines.bfs) on the same spec: distinct and generated counts (which must agree),
+   seconds, distinct states per second, the speed-up, and the compile time (spec to C to a loaded
+   library, with an empty cache) shown apart from the search.
 2. Memory: bytes per stored state of the compiled store (packed state, parent link, action, and the
    hash table's share), and the process's peak RSS.
 3. Symmetry: rfc_fixed at 3 CPUs, full count against the number of orbits under the declared symmetry.
 4. Both cores: the compiled search with 2 threads against 1 (same counts).
 5. Liveness: the search (keeping the graph) against the liveness pass in C (and in Python where it
    finishes in seconds).
-6. Spin: the same spec exported to Promela (explorer.export_promela) and searched by Spin's pan (full
+6. Spin: the same spec exported to Promela (explorer.outputs.export.promela) and searched by Spin's pan (full
    state storage, -DSAFETY -DNOREDUCE, cc -O2 like ours), beside the compiled engine: export, spin -a,
    cc and pan seconds against our search (same count: Spin stores ours + 1). Skipped without spin.
 """
@@ -61,10 +61,10 @@ def _spec(name: str):
 
 def measure(job: dict) -> dict:
     """Run one search in this process and return its figures."""
-    from explorer import bfs
-    from explorer.bfs import Options
-    from explorer.compiled import engine as native
-    from explorer.liveness import check_liveness
+    from explorer.engines import bfs
+    from explorer.engines.bfs import Options
+    from explorer.engines.compiled import engine as native
+    from explorer.engines.liveness.check import check_liveness
 
     quiet = lambda _line: None  # noqa: E731
     out: dict = {}
@@ -102,7 +102,8 @@ def measure(job: dict) -> dict:
 
 def measure_spin(job: dict) -> dict:
     """Export the spec to Promela and run Spin on it (spin -a, cc, pan) in this process's children."""
-    from explorer.export_promela import export, run_spin
+    from explorer.outputs.export.promela import export
+    from explorer.outputs.export.spin import run_spin
 
     spec = _spec(job["spec"])
     t0 = time.perf_counter()

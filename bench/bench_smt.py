@@ -19,8 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # a script run from anywhere
 
-from explorer import smt  # noqa: E402
-from explorer.bfs import Options, explore  # noqa: E402
+from explorer.engines.bfs import Options, explore  # noqa: E402
+from explorer.engines.smt.bmc import bmc  # noqa: E402
+from explorer.engines.smt.induction import ProveResult, prove  # noqa: E402
+from explorer.engines.smt.layers import count_layers  # noqa: E402
 from spec.lang import Spec, SpecError  # noqa: E402
 
 
@@ -31,12 +33,12 @@ def bench(
     to count layers with Z3 against BFS's time for the same layers."""
     spec = factory()
     print(f"== {spec.name} {spec.constants or ''}: {len(spec.instances())} action instances")
-    r = smt.bmc(spec, depth, check_deadlock=False)
+    r = bmc(spec, depth, check_deadlock=False)
     per = " ".join(f"{k}:{t * 1000:.0f}ms" for k, t in enumerate(r.seconds_per_depth))
     outcome = "no violation" if r.ok else f"{r.violation} at depth {r.depth}"
     print(f"bmc to depth {depth}: {outcome}, {r.seconds:.2f}s total; per depth {per}")
     for p in spec.invariants:
-        pr = smt.prove(spec, p.name)
+        pr = prove(spec, p.name)
         verdict = "inductive" if pr.ok else f"not inductive ({pr.stage}, {pr.failed})"
         print(f"prove {p.name}: {verdict}, {pr.seconds * 1000:.0f}ms")
     if count:
@@ -46,7 +48,7 @@ def bench(
         k = min(depth, len(res.layers) - 1)
         for method in methods:
             t0 = time.monotonic()
-            layers = smt.count_layers(spec, k, method)
+            layers = count_layers(spec, k, method)
             t_smt = time.monotonic() - t0
             agree = "agree" if layers == res.layers[: k + 1] else f"DISAGREE with BFS {res.layers[: k + 1]}"
             print(
@@ -60,13 +62,13 @@ def bench_delayed_work(depth: int, sizes: list[str], progs: int, full_up_to: int
     2 items), then the time to prove every safety invariant inductive with the auxiliary invariants
     (invariants/inductive.py) of rfc_repaired for each CPUS x ITEMS size: with the symmetry reduction,
     and without it (every step queried) up to --full-up-to CPUS*ITEMS."""
-    from explorer.smt import prove_by_step
-    from explorer.smt_cli import add_aux_invariants, full_strengthening
+    from explorer.engines.smt.induction import prove_by_step
+    from explorer.engines.smt.lemmas import add_aux_invariants, full_strengthening
     from invariants.delayed_work import SAFETY
     from spec.delayed_work import make_spec
 
     spec = make_spec()
-    r = smt.bmc(spec, depth, SAFETY)
+    r = bmc(spec, depth, SAFETY)
     per = " ".join(f"{k}:{t:.2f}s" for k, t in enumerate(r.seconds_per_depth))
     outcome = "no violation" if r.ok else f"{r.violation} at depth {r.depth}"
     print(
@@ -77,13 +79,13 @@ def bench_delayed_work(depth: int, sizes: list[str], progs: int, full_up_to: int
         spec = make_spec(variant="rfc_repaired", cpus=int(cpus), items=int(items), progs=progs)
         add_aux_invariants(spec)
         strengthen = full_strengthening(spec, SAFETY[0])
-        engines: list[tuple[str, Callable[..., smt.ProveResult], dict]] = [
+        engines: list[tuple[str, Callable[..., ProveResult], dict]] = [
             ("step+symmetry", prove_by_step, {"symmetry": True})
         ]
         if int(cpus) * int(items) <= full_up_to:  # every step queried: 4x8 already takes minutes
             engines.append(("step", prove_by_step, {}))
-        if int(cpus) * int(items) <= 9:  # smt.prove: one query per conjunct over all of Next
-            engines.append(("whole", smt.prove, {}))
+        if int(cpus) * int(items) <= 9:  # prove: one query per conjunct over all of Next
+            engines.append(("whole", prove, {}))
         for name, engine, options in engines:
             pr = engine(spec, SAFETY[0], strengthen, **options)
             verdict = "PROVED" if pr.ok else f"CTI ({pr.failed} at {pr.stage})"

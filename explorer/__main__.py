@@ -1,4 +1,4 @@
-"""``python -m explorer ...``: see explorer.cli."""
+"""``python -m explorer ...``: see explorer/cli.py."""
 
 import sys
 

@@ -1,25 +1,17 @@
-"""The command line: ``python -m explorer <subcommand> ...``.
+"""The command line: ``python -m explorer <command> ...``, every command in one table.
 
-Exit status, for every subcommand:
-* 0: every checked property holds (or the search stopped at a limit without finding a violation; the
-  output says the search was incomplete);
-* 1: a property is violated;
-* 2: bad input (config, spec, unknown invariant, missing file, bad flag): one line ``error: ...`` on
-  stderr, and no traceback unless ``--debug``;
-* 130: interrupted by Ctrl-C; the partial statistics, and any violation found so far, are printed.
-
-Adding a subcommand: in your own module define ``add_arguments(parser)`` and ``run(args) -> int``, call
-``register("name", "one-line help", add_arguments, run)`` at import time, and list the module in
-``PLUGIN_MODULES`` (a listed module that does not exist yet is skipped). ``run`` may raise ConfigError,
-SpecError, TraceError or UsageError for bad input; ``main`` turns them into exit status 2. The helpers
-``load``, ``print_statistics``, ``print_coverage`` and ``dump_violation`` are meant to be shared.
+``COMMANDS`` maps each command's name to its one-line help and the two functions of its module under
+``explorer/commands/``: ``add_arguments(parser)`` declares its flags and ``run(args) -> int`` runs it
+and returns the exit status (``explorer.cli_common`` lists them; ``bmc`` and ``prove`` share one module,
+``commands/smt.py``). Adding a command is a module with those two functions and
+a row here. ``run`` may raise ConfigError, SpecError, TraceError or UsageError for bad input; ``main``
+turns them into one ``error:`` line and exit status 2 (the traceback only with ``--debug``), and a
+Ctrl-C or SIGTERM into exit status 130.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
-import json
 import os
 import signal
 import sys
@@ -30,299 +22,83 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from tabulate import tabulate
-
-from explorer.bfs import DEADLOCK, ModelError, Options, Result, Violation
-from explorer.compiled.engine import explore_any
-from explorer.traces import TraceError, format_text, write_trace
-from spec.config import Config, ConfigError, build_spec, load_config, parse_overrides
-from spec.lang import Spec, SpecError
-
-EXIT_OK, EXIT_VIOLATION, EXIT_USAGE, EXIT_INCOMPLETE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-PLUGIN_MODULES = (
-    "explorer.matrix",
-    "explorer.liveness",
-    "explorer.crosscheck",
-    "explorer.smt_cli",
-    "explorer.queries",
-    "explorer.replay_cli",
-    "explorer.export_promela",
-    "explorer.report_cli",
-    "explorer.export_tla",
+from explorer.cli_common import EXIT_INTERRUPTED, EXIT_USAGE, UsageError
+from explorer.commands import (
+    check,
+    crosscheck,
+    export_promela,
+    export_tla,
+    liveness,
+    matrix,
+    queries,
+    replay,
+    report,
+    smt,
+    spin_check,
 )
-
-
-class UsageError(Exception):
-    """Bad input that is not a config or spec error (unknown invariant, bad flag value, ...)."""
+from explorer.outputs.traces import TraceError
+from spec.config import ConfigError
+from spec.lang import SpecError
 
 
 @dataclass(frozen=True)
 class Command:
+    """A row of the table: the command's one-line help, and its module's two functions."""
+
     help: str
     add_arguments: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace], int]
 
 
-COMMANDS: dict[str, Command] = {}
-
-
-def register(
-    name: str,
-    help: str,
-    add_arguments: Callable[[argparse.ArgumentParser], None],
-    run: Callable[[argparse.Namespace], int],
-) -> None:
-    """Make ``python -m explorer <name>`` call ``run(args)`` with the arguments ``add_arguments`` declares."""
-    COMMANDS[name] = Command(help, add_arguments, run)
-
-
-# --------------------------------------------------------------------------- shared helpers
-
-
-def load(config_path: str | Path, overrides: Sequence[str] = ()) -> tuple[Config, Spec]:
-    """Read a config, apply ``--set`` values (checked against the model's PARAMS, ranges included) and
-    build its spec (ConfigError / SpecError on bad input)."""
-    config = load_config(config_path)
-    config.constants.update(parse_overrides(config, list(overrides)))
-    return config, build_spec(config)
-
-
-def add_set_option(p: argparse.ArgumentParser) -> None:
-    """``--set NAME=VALUE`` (repeatable) into ``args.overrides``."""
-    p.add_argument(
-        "--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
-        help="override a constant of the config (checked as the config's own values are)",
-    )  # fmt: skip
-
-
-def check_invariant_names(spec: Spec, names: Sequence[str]) -> None:
-    known = [p.name for p in spec.invariants]
-    for n in names:
-        if n not in known:
-            raise UsageError(f"spec {spec.name} has no invariant {n} (known: {', '.join(known) or 'none'})")
-
-
-def violation_title(v: Violation) -> str:
-    """The first line of a counterexample, in TLC's words, followed by the property's rationale."""
-    head = "Deadlock reached." if v.name == DEADLOCK else f"Invariant {v.name} is violated."
-    return f"{head}\n{v.doc}" if v.doc else head
-
-
-def dump_violation(v: Violation, out_dir: Path) -> list[Path]:
-    """Write ``out_dir/<violation>.{txt,itf.json,dot}``."""
-    return write_trace(v.trace, out_dir / v.name, violation_title(v))
-
-
-_STOPPED = {
-    None: "every reachable state explored",
-    "violation": "stopped at the first violation",
-    "max-states": "stopped at the state limit (search incomplete)",
-    "max-seconds": "stopped at the time limit (search incomplete)",
-    "interrupted": "interrupted (search incomplete)",
+# name -> what ``--help`` says of it, and its module's functions
+COMMANDS: dict[str, Command] = {
+    "bmc": Command("bounded model checking with Z3 up to a depth", smt.add_bmc_arguments, smt.run_bmc),
+    "check": Command(
+        "explore every reachable state of a config (BFS), checking invariants", check.add_arguments, check.run
+    ),
+    "crosscheck": Command(
+        "compare BFS and Z3 (layer sizes, violation depths) on every matrix cell",
+        crosscheck.add_arguments,
+        crosscheck.run,
+    ),
+    "export-promela": Command(
+        "write a config's spec as a Promela model for Spin", export_promela.add_arguments, export_promela.run
+    ),
+    "export-tla": Command(
+        "write a config's spec as a TLA+ module and TLC .cfg", export_tla.add_arguments, export_tla.run
+    ),
+    "liveness": Command(
+        "check the temporal properties of a config under its fairness", liveness.add_arguments, liveness.run
+    ),
+    "matrix": Command(
+        "check every variant x workload against its expected verdicts", matrix.add_arguments, matrix.run
+    ),
+    "prove": Command(
+        "prove an invariant inductive with Z3 (prints PROVED or a CTI)",
+        smt.add_prove_arguments,
+        smt.run_prove,
+    ),
+    "queries": Command(
+        "answer the RFC's questions with named Z3 queries (SAT trace or UNSAT)",
+        queries.add_arguments,
+        queries.run,
+    ),
+    "replay": Command(
+        "replay an ITF trace against a config and say where it leaves the spec",
+        replay.add_arguments,
+        replay.run,
+    ),
+    "report": Command(
+        "write the design-review report (HTML, mailing-list text) from the saved results",
+        report.add_arguments,
+        report.run,
+    ),
+    "spin-check": Command(
+        "run Spin on configs or matrix cells and compare its counts and violations with ours",
+        spin_check.add_arguments,
+        spin_check.run,
+    ),
 }
-
-
-def print_statistics(res: Result, file: IO[str] | None = None) -> None:
-    rate = res.distinct / res.seconds if res.seconds > 0 else 0.0
-    rows = [
-        ("distinct states", res.distinct),
-        ("states generated", res.generated),
-        ("depth", res.depth),
-        ("left on queue", res.queue_left),
-        ("seconds", f"{res.seconds:.2f}"),
-        ("distinct/s", f"{rate:.0f}"),
-    ]
-    print(f"Search: {_STOPPED.get(res.stopped, res.stopped)}.", file=file)
-    print(tabulate(rows, tablefmt="plain", disable_numparse=True), file=file)
-
-
-def print_coverage(res: Result, file: IO[str] | None = None) -> None:
-    """TLC's per-action coverage; an action that never fired often means a wrong guard."""
-    rows = [(name, gen, dist) for name, (gen, dist) in res.coverage.items()]
-    print(tabulate(rows, headers=["action", "generated", "distinct"], tablefmt="simple"), file=file)
-    never = [name for name, (gen, _) in res.coverage.items() if gen == 0]
-    if never and res.exhausted:
-        print(f"Never enabled: {', '.join(never)}", file=file)
-    elif never:
-        print(f"Not enabled in the part explored: {', '.join(never)}", file=file)
-
-
-# --------------------------------------------------------------------------- check
-
-
-def _int_at_least(lo: int, what: str) -> Callable[[str], int]:
-    """An argparse type: an integer >= lo, else "expected <what>, got '<s>'"."""
-
-    def parse(s: str) -> int:
-        try:
-            n = int(s)
-        except ValueError:
-            n = lo - 1
-        if n < lo:
-            raise argparse.ArgumentTypeError(f"expected {what}, got {s!r}")
-        return n
-
-    return parse
-
-
-_positive_int = _int_at_least(1, "a positive integer")
-_natural = _int_at_least(0, "a whole number >= 0")
-
-
-def _positive_float(s: str) -> float:
-    try:
-        x = float(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {s!r}") from None
-    if not x > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {s!r}")
-    return x
-
-
-def add_invariants_option(p: argparse.ArgumentParser) -> None:
-    """``--invariant NAME ...`` into ``args.invariants`` (None: the config's list, else all)."""
-    p.add_argument(
-        "--invariant",
-        dest="invariants",
-        action="extend",
-        nargs="+",
-        metavar="NAME",
-        help="check only these invariants (default: the config's list, else all of the spec's)",
-    )
-
-
-ENGINES = ("native", "python")
-
-
-def add_engine_option(p: argparse.ArgumentParser) -> None:
-    """``--engine native|python`` into ``args.engine``."""
-    p.add_argument(
-        "--engine",
-        choices=ENGINES,
-        default="native",
-        help="native: the spec compiled to C (default; falls back to python, with a notice, where no C"
-        " compiler exists); python: the reference engine",
-    )
-
-
-def describe_engine(res: Result) -> str:
-    """One line: which engine produced res (and what compiling it cost)."""
-    lib = getattr(res, "native", None)
-    if lib is None:
-        return "Engine: python (explorer.bfs)"
-    how = f"compiled in {lib.compile_seconds:.1f}s" if lib.compile_seconds else "cached"
-    return f"Engine: native (C, {how}: {lib.path.with_suffix('.c')})"
-
-
-def add_check_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("config", help="a config file (TOML), e.g. spec/configs/<name>.toml")
-    add_engine_option(p)
-    p.add_argument(
-        "--workers", type=_positive_int, default=1, metavar="N",
-        help="threads of the native search (same counts and traces as one; default 1)",
-    )  # fmt: skip
-    p.add_argument(
-        "--symmetry", action="store_true",
-        help="store one state per orbit under the spec's declared symmetry (native engine; counts orbits,"
-        " traces stay concrete)",
-    )  # fmt: skip
-    p.add_argument("--no-deadlock", action="store_true", help="do not report deadlocks")
-    p.add_argument(
-        "--continue",
-        dest="keep_going",
-        action="store_true",
-        help="keep exploring after a violation (reports the first of each kind)",
-    )
-    p.add_argument("--max-states", type=_positive_int, metavar="N", help="stop after N distinct states")
-    p.add_argument("--max-seconds", type=_positive_float, metavar="S", help="stop after S seconds")
-    add_invariants_option(p)
-    add_set_option(p)
-    p.add_argument("--out", default="out", metavar="DIR", help="where dumps go: DIR/<config>/ (default: out)")
-
-
-def run_check(args: argparse.Namespace) -> int:
-    config, spec = load(args.config, args.overrides)
-    invariants = args.invariants if args.invariants is not None else config.check.invariants
-    if invariants is not None:
-        check_invariant_names(spec, invariants)
-    # A config's [expect] needs every property's verdict, not only the first violation's.
-    opts = Options(
-        check_deadlock=config.check.deadlock and not args.no_deadlock,
-        stop_on_first=not args.keep_going and not config.expect,
-        max_states=args.max_states if args.max_states is not None else config.check.max_states,
-        max_seconds=args.max_seconds if args.max_seconds is not None else config.check.max_seconds,
-        invariants=invariants,
-    )
-    checked = invariants if invariants is not None else [p.name for p in spec.invariants]
-    shown = ", ".join(f"{k}={json.dumps(v)}" for k, v in config.constants.items())  # TOML-like: true, "x"
-    print(f"Checking {config.name} ({config.module}{f': {shown}' if shown else ''})")
-    deadlock = "checked" if opts.check_deadlock else "ignored"
-    print(f"Invariants: {', '.join(checked) or 'none'}; deadlock: {deadlock}")
-    out_dir = Path(args.out) / config.name
-    try:
-        res = explore_any(spec, opts, engine=args.engine, symmetry=args.symmetry, threads=args.workers)
-    except ModelError as e:
-        paths = write_trace(e.trace, out_dir / "ModelError", f"Error: {e}")
-        raise SpecError(f"{e}; the trace to it: {paths[0]}") from e
-    print(describe_engine(res) + (" with symmetry reduction" if args.symmetry else ""))
-    for v in res.violations:
-        print()
-        print(format_text(v.trace, "Error: " + violation_title(v)))
-        paths = dump_violation(v, out_dir)
-        print(f"Wrote {', '.join(str(p) for p in paths)}")
-    print()
-    print_statistics(res)
-    print()
-    print_coverage(res)
-    if res.stopped == "interrupted":
-        return EXIT_INTERRUPTED
-    if config.expect and res.exhausted:
-        return _against_expectations(config, res, {*checked, *([DEADLOCK] if opts.check_deadlock else [])})
-    if res.violations:
-        return EXIT_VIOLATION
-    if res.stopped in ("max-states", "max-seconds"):
-        limit = f"{opts.max_states} states" if res.stopped == "max-states" else f"{opts.max_seconds} s"
-        print(f"incomplete: stopped at {limit}; no violation among the {res.distinct} states explored.")
-        return EXIT_INCOMPLETE
-    print("No violation found.")
-    return EXIT_OK
-
-
-def _against_expectations(config: Config, res: Result, checked: set[str]) -> int:
-    """Compare an exhaustive search with the config's [expect]: exit 0 when every verdict of the
-    properties ``checked`` is the expected one (a violation that is expected is not an error), 1
-    otherwise."""
-    found = {v.name for v in res.violations}
-    print()
-    if not found:
-        print("No violation found.")
-    wrong = 0
-    for name, want in config.expect.items():
-        if name not in checked:
-            print(f"  {name}: expected {want}; not checked by this run (a temporal property, or left out)")
-            continue
-        got = "violated" if name in found else "holds"
-        wrong += got != want
-        print(f"  {name}: {got}" + (" (as expected)" if got == want else f" (UNEXPECTED: expected {want})"))
-    unexpected = sorted(found - set(config.expect))
-    for name in unexpected:
-        print(f"  {name}: violated (UNEXPECTED: no expectation)")
-    if wrong or unexpected:
-        print("Verdicts differ from the config's [expect].")
-        return EXIT_VIOLATION
-    print("Every verdict is as expected.")
-    return EXIT_OK
-
-
-register(
-    "check",
-    "explore every reachable state of a config (BFS), checking invariants",
-    add_check_arguments,
-    run_check,
-)
-
-
-# --------------------------------------------------------------------------- main
 
 
 class _Parser(argparse.ArgumentParser):
@@ -333,17 +109,7 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(EXIT_USAGE)
 
 
-def _load_plugins() -> None:
-    for name in PLUGIN_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as e:
-            if e.name != name:  # the module exists but imports something missing: a real error
-                raise
-
-
 def build_parser() -> argparse.ArgumentParser:
-    _load_plugins()
     # allow_abbrev=False: a misspelt flag (--max-state) is an error, not a guess at --max-states
     parser = _Parser(
         prog="python -m explorer",

@@ -1,4 +1,4 @@
-"""A reference search for tests: the obvious BFS over spec.lang.successors, independent of explorer.bfs."""
+"""A reference search for tests: the obvious BFS over spec.lang.successors, independent of the engines."""
 
 from collections import deque
 

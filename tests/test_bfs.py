@@ -1,4 +1,4 @@
-"""explorer.bfs: deadlocks, limits, several violations, spec errors, determinism."""
+"""explorer.engines.bfs: deadlocks, limits, several violations, spec errors, determinism."""
 
 import os
 import subprocess
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from explorer.bfs import DEADLOCK, Options, explore
+from explorer.engines.bfs import DEADLOCK, Options, explore
 from spec.lang import Bool, Enum, Int, Spec, SpecError, successors, when
 from tests.classic import diehard, tcommit, twophase
 from tests.reference import naive_distances
@@ -375,7 +375,7 @@ def test_deterministic(make, opts):
 def test_deterministic_across_hash_seeds():
     script = textwrap.dedent(
         """
-        from explorer.bfs import Options, explore
+        from explorer.engines.bfs import Options, explore
         from tests.classic import diehard, tcommit
         for spec in (diehard.make_spec(goal_invariant=True), tcommit.make_spec()):
             r = explore(spec, Options(), progress=lambda line: None)

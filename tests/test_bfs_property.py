@@ -1,4 +1,4 @@
-"""Property: explorer.bfs agrees with a naive BFS over an explicit edge list on random small systems.
+"""Property: explorer.engines.bfs agrees with a naive BFS over an explicit edge list on random small systems.
 
 A random system has one variable x in Int(0, n-1), or two (x and y in Int(0, m-1)); a random non-empty
 set of initial states (``spec.var(..., any_of=True)`` per variable, so Init is a product); and a random
@@ -16,7 +16,7 @@ from collections import deque
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from explorer.bfs import DEADLOCK, Options, explore
+from explorer.engines.bfs import DEADLOCK, Options, explore
 from spec.lang import Int, Spec, and_, when
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import pytest
 
-from explorer.bfs import Options
-from explorer.compiled.engine import explore_any
-from explorer.smt import prove_by_step
-from explorer.smt_cli import add_aux_invariants, full_strengthening
+from explorer.engines.bfs import Options
+from explorer.engines.compiled.engine import explore_any
+from explorer.engines.smt.induction import prove_by_step
+from explorer.engines.smt.lemmas import add_aux_invariants, full_strengthening
 from spec.bpf_async import make_spec
 from spec.lang import SpecError
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from explorer.bfs import Options
-from explorer.compiled.engine import explore_any
-from explorer.witnesses import find_witnesses
+from explorer.engines.bfs import Options
+from explorer.engines.compiled.engine import explore_any
+from explorer.engines.witnesses import find_witnesses
 from spec.bpf_task_work import PARAMS, make_spec
 from spec.lang import SpecError, successors
 

@@ -5,7 +5,7 @@ TLC's counts: "distinct states" = distinct states found, "states generated" (man
 states on the longest shortest path from an initial state.
 """
 
-from explorer.bfs import Options, explore
+from explorer.engines.bfs import Options, explore
 from spec.lang import successors
 from tests.classic import diehard, tcommit, twophase
 from tests.reference import naive_distances

@@ -1,7 +1,7 @@
-"""BFS and Z3 agree on the model: layer sizes and minimal violation depths (explorer/crosscheck.py)."""
+"""BFS and Z3 agree on the model: layer sizes and minimal violation depths (explorer/runs/crosscheck.py)."""
 
-from explorer.crosscheck import Agreement, check_cell
-from explorer.matrix import Cell
+from explorer.runs.crosscheck import Agreement, check_cell
+from explorer.runs.results import Cell
 
 
 def test_backends_agree_on_posted_and_no_claim_lock():

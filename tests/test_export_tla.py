@@ -1,5 +1,5 @@
-"""``explorer.export_tla``: every config, some matrix cells and the classic specs export to TLA+ modules
-that a TLA+ parser accepts, with the definitions their .cfg names.
+"""``explorer.outputs.export.tla``: every config, some matrix cells and the classic specs export to TLA+
+modules that a TLA+ parser accepts, with the definitions their .cfg names.
 
 The parser is tree-sitter-tlaplus (the TLA+ community's grammar, used by GitHub and the editors; C, so
 every module parses in well under a second), checked here to reject broken modules. johnyf's ``tla``
@@ -23,10 +23,12 @@ import pytest
 import tree_sitter_tlaplus
 from tree_sitter import Language, Node, Parser
 
-from explorer.bfs import Options, explore
-from explorer.cli import load, main
-from explorer.export_tla import Exported, ExportError, export, module_name
-from explorer.matrix import DEFAULT_EXPECTATIONS, load_expectations
+from explorer.cli import main
+from explorer.cli_common import load
+from explorer.engines.bfs import Options, explore
+from explorer.outputs.export.tla import Exported, export, module_name
+from explorer.outputs.export.tla_printer import ExportError
+from explorer.runs.results import DEFAULT_EXPECTATIONS, load_expectations
 from spec.config import import_model
 from spec.lang import Bool, Enum, Fn, Int, Spec, or_, put, when
 from tests.classic import diehard, tcommit, twophase

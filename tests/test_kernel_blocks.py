@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import pytest
 
-from explorer import bfs
-from explorer.bfs import Options
-from explorer.compiled.engine import explore_any
-from explorer.matrix import DEFAULT_EXPECTATIONS, load_expectations
-from explorer.witnesses import find_witnesses
+from explorer.engines import bfs
+from explorer.engines.bfs import Options
+from explorer.engines.compiled.engine import explore_any
+from explorer.engines.witnesses import find_witnesses
+from explorer.runs.results import DEFAULT_EXPECTATIONS, load_expectations
 from spec.config import import_model
 from spec.kernel import harness
 
@@ -102,7 +102,7 @@ def test_every_block_witness_is_reachable_and_its_invariants_hold(block: str) ->
 
 @pytest.mark.parametrize("block", harness.BLOCKS)
 def test_both_engines_read_each_block_alike(block: str) -> None:
-    from explorer.compiled import engine as native
+    from explorer.engines.compiled import engine as native
 
     spec = harness.make_spec(block=block)
     opts = Options(stop_on_first=False, check_deadlock=False)

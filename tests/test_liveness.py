@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from explorer.bfs import Options, Result, Trace, explore
-from explorer.liveness import LivenessVerdict, check_liveness, fairness_conditions
+from explorer.engines.bfs import Options, Result, Trace, explore
+from explorer.engines.liveness.check import LivenessVerdict, check_liveness, fairness_conditions
 from spec.lang import (
     Bool,
     Enum,

@@ -1,7 +1,8 @@
 """`python -m explorer liveness`: verdicts rest on the declared fairness; without it, stuttering wins."""
 
 from explorer.cli import main
-from explorer.traces import load_itf_trace, replay
+from explorer.outputs.replay import replay
+from explorer.outputs.traces import load_itf_trace
 from spec.config import build_spec, load_config
 
 

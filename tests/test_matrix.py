@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from explorer.bfs import DEADLOCK
-from explorer.matrix import DEFAULT_EXPECTATIONS, compare, load_expectations, run_matrix
-from explorer.traces import load_itf_trace, replay
+from explorer.engines.bfs import DEADLOCK
+from explorer.outputs.replay import replay
+from explorer.outputs.traces import load_itf_trace
+from explorer.runs.matrix.cells import compare, run_matrix
+from explorer.runs.results import DEFAULT_EXPECTATIONS, load_expectations
 from invariants.delayed_work import SAFETY
 from spec.config import ConfigError, import_model
 from spec.lang import successors

@@ -1,4 +1,4 @@
-"""The compiled engine (explorer.compiled.engine) against the Python reference (explorer.bfs).
+"""The compiled engine (explorer.engines.compiled.engine) against the Python reference (explorer.engines.bfs).
 
 Both must give the same distinct and generated counts, layers, per-action coverage, deadlocks,
 violations and shortest traces (the same states), the same liveness verdicts and witnesses, on every
@@ -18,13 +18,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from explorer import bfs
-from explorer.bfs import Options, Result
-from explorer.compiled import engine as native
-from explorer.liveness import check_liveness
-from explorer.matrix import DEFAULT_EXPECTATIONS, load_expectations
-from explorer.witnesses import find_witnesses
-from explorer.workers import run_all
+from explorer.engines import bfs
+from explorer.engines.bfs import Options, Result
+from explorer.engines.compiled import engine as native
+from explorer.engines.liveness.check import check_liveness
+from explorer.engines.witnesses import find_witnesses
+from explorer.runs.results import DEFAULT_EXPECTATIONS, load_expectations
+from explorer.runs.workers import run_all
 from spec import symmetry
 from spec.config import import_model
 from spec.delayed_work import make_spec

@@ -13,8 +13,8 @@ import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
-from explorer.matrix import load_expectations
-from explorer.report_html import variant_keys, variant_sections
+from explorer.outputs.report.html import variant_keys, variant_sections
+from explorer.runs.results import load_expectations
 
 ROOT = Path(__file__).resolve().parent.parent
 

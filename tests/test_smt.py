@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from explorer import smt
-from explorer.bfs import DEADLOCK, Options, explore
+from explorer.engines.bfs import DEADLOCK, Options, explore
+from explorer.engines.smt.bmc import bmc
+from explorer.engines.smt.encoding import TYPE_ERROR
+from explorer.engines.smt.induction import ProveResult, prove
+from explorer.engines.smt.layers import count_layers
 from spec.lang import (
     Enum,
     Fn,
@@ -125,8 +128,8 @@ def test_count_layers_diehard(method):
     spec = diehard.make_spec()
     layers = explore(spec, Options(check_deadlock=False)).layers
     assert len(layers) == 8
-    assert smt.count_layers(spec, 9, method) == layers + [0, 0]  # past the last layer both say 0
-    assert smt.count_layers(spec, 3, method) == layers[:4]
+    assert count_layers(spec, 9, method) == layers + [0, 0]  # past the last layer both say 0
+    assert count_layers(spec, 3, method) == layers[:4]
 
 
 @pytest.mark.parametrize("method", ["image", "unroll"])
@@ -135,7 +138,7 @@ def test_count_layers_queue(method, max_refcnt):
     spec = make_queue_spec(max_refcnt)
     res = explore(spec, Options(check_deadlock=False, stop_on_first=False))
     assert res.exhausted and sum(res.layers) == res.distinct
-    assert smt.count_layers(spec, len(res.layers), method) == res.layers + [0]
+    assert count_layers(spec, len(res.layers), method) == res.layers + [0]
 
 
 # --------------------------------------------------------------------------- bmc
@@ -145,7 +148,7 @@ def test_bmc_diehard_same_depth_as_bfs():
     spec = diehard.make_spec(goal_invariant=True)
     bfs = explore(spec, Options(invariants=["NotSolved"])).violation("NotSolved")
     assert bfs is not None and len(bfs.trace.states) == 7
-    r = smt.bmc(spec, 10, invariants=["NotSolved"])
+    r = bmc(spec, 10, invariants=["NotSolved"])
     assert r.violation == "NotSolved" and r.depth == 6
     assert len(r.trace.states) == len(bfs.trace.states)
     assert r.trace.states[-1].big == 4
@@ -153,7 +156,7 @@ def test_bmc_diehard_same_depth_as_bfs():
 
 
 def test_bmc_diehard_holds_below_the_depth():
-    r = smt.bmc(diehard.make_spec(goal_invariant=True), 5, invariants=["NotSolved"])
+    r = bmc(diehard.make_spec(goal_invariant=True), 5, invariants=["NotSolved"])
     assert r.ok and r.depth == 5 and len(r.seconds_per_depth) == 6
 
 
@@ -161,7 +164,7 @@ def test_bmc_queue_matches_bfs():
     spec = make_queue_spec()
     bfs = explore(spec, Options(check_deadlock=False)).violations
     assert [v.name for v in bfs] == ["NotBothDone"]
-    r = smt.bmc(spec, 10)
+    r = bmc(spec, 10)
     assert r.violation == "NotBothDone"
     assert len(r.trace.states) == len(bfs[0].trace.states)
     assert replays(r.trace)
@@ -176,7 +179,7 @@ def test_bmc_deadlock_and_type_error():
         return when(s.x < 3, x=s.x + 1)
 
     bfs = explore(spec).violation(DEADLOCK)
-    r = smt.bmc(spec, 5, check_deadlock=True)
+    r = bmc(spec, 5, check_deadlock=True)
     assert r.violation == DEADLOCK and len(r.trace.states) == len(bfs.trace.states) == 4
     assert replays(r.trace)
 
@@ -187,14 +190,14 @@ def test_bmc_deadlock_and_type_error():
     def Inc2(s):
         return when(True, x=s.x + 1)
 
-    r = smt.bmc(bad, 5)
-    assert r.violation == smt.TYPE_ERROR and r.depth == 3 and "outside" in r.detail
+    r = bmc(bad, 5)
+    assert r.violation == TYPE_ERROR and r.depth == 3 and "outside" in r.detail
 
 
 # --------------------------------------------------------------------------- induction
 
 
-def check_cti(spec: Spec, result: smt.ProveResult, holds: list[str]) -> None:
+def check_cti(spec: Spec, result: ProveResult, holds: list[str]) -> None:
     """replay_cti: pre satisfies the assumed invariants, the instance is enabled in pre and yields
     post, and post violates the conjunct that failed."""
     assert not result.ok and result.stage == "step"
@@ -208,8 +211,8 @@ def check_cti(spec: Spec, result: smt.ProveResult, holds: list[str]) -> None:
 
 def test_prove_inductive():
     spec = make_queue_spec()
-    assert smt.prove(spec, "ClaimedIffQueued").ok
-    assert smt.prove(spec, "LastDone").ok
+    assert prove(spec, "ClaimedIffQueued").ok
+    assert prove(spec, "LastDone").ok
 
 
 def test_prove_fails_with_replayable_cti_then_succeeds_strengthened():
@@ -217,30 +220,30 @@ def test_prove_fails_with_replayable_cti_then_succeeds_strengthened():
     # True in every reachable state (BFS finds no violation) ...
     assert explore(spec, Options(invariants=["RefcntMatches"], check_deadlock=False)).violations == []
     # ... but not inductive: a pre-state can have a FREE item already queued.
-    r = smt.prove(spec, "RefcntMatches")
+    r = prove(spec, "RefcntMatches")
     assert r.failed == "RefcntMatches"
     check_cti(spec, r, ["RefcntMatches"])
-    r = smt.prove(spec, "RefcntMatches", strengthen=["ClaimedIffQueued"])
+    r = prove(spec, "RefcntMatches", strengthen=["ClaimedIffQueued"])
     assert r.ok, r
 
 
 def test_prove_type_correctness():
     spec = make_queue_spec()
     # ClaimedIffQueued does not bound refcnt: from refcnt = 4 a Claim would set it to 5.
-    r = smt.prove(spec, "ClaimedIffQueued", check_types=True)
-    assert r.failed == smt.TYPE_ERROR and len(r.trace.states) == 1
+    r = prove(spec, "ClaimedIffQueued", check_types=True)
+    assert r.failed == TYPE_ERROR and len(r.trace.states) == 1
     with pytest.raises(SpecError, match="outside"):
         list(successors(spec, r.trace.states[0]))
     # With RefcntMatches, refcnt <= 2, so no step can overflow.
-    assert smt.prove(spec, "RefcntMatches", strengthen=["ClaimedIffQueued"], check_types=True).ok
+    assert prove(spec, "RefcntMatches", strengthen=["ClaimedIffQueued"], check_types=True).ok
 
 
 def test_prove_init_failure_and_diehard():
     spec = make_queue_spec()
-    r = smt.prove(spec, lambda s: s.refcnt > 0)
+    r = prove(spec, lambda s: s.refcnt > 0)
     assert r.stage == "init" and len(r.trace.states) == 1
     d = diehard.make_spec(goal_invariant=True)
-    r = smt.prove(d, "NotSolved")
+    r = prove(d, "NotSolved")
     assert not r.ok and r.stage == "step"
     check_cti(d, r, ["NotSolved"])
 
@@ -254,4 +257,4 @@ def test_symbolic_misuse_is_a_spec_error():
         return when(True, x=min(s.x + 1, 3))  # a Python min on a state value cannot be traced
 
     with pytest.raises(SpecError, match="Up"):
-        smt.bmc(spec, 2)
+        bmc(spec, 2)

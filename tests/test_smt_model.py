@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from explorer import smt
-from explorer.bfs import Options, explore
 from explorer.cli import main
-from explorer.smt import prove_by_step
-from explorer.smt_cli import add_aux_invariants, full_strengthening
+from explorer.engines.bfs import Options, explore
+from explorer.engines.smt.bmc import bmc
+from explorer.engines.smt.induction import prove, prove_by_step
+from explorer.engines.smt.layers import count_layers
+from explorer.engines.smt.lemmas import add_aux_invariants, full_strengthening
 from invariants.delayed_work import SAFETY
 from invariants.inductive import STRENGTHENING
 from spec.delayed_work import VARIANTS, make_spec
@@ -50,14 +51,14 @@ def bfs_layers(spec, k: int) -> list[int]:
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_count_layers_matches_bfs(variant):
     spec = make_spec(variant=variant)
-    assert smt.count_layers(spec, K) == bfs_layers(spec, K)
+    assert count_layers(spec, K) == bfs_layers(spec, K)
 
 
 def test_count_layers_matches_the_bfs_engine_on_the_default():
     spec = make_spec()
     res = explore(spec, Options(check_deadlock=False, stop_on_first=False), progress=lambda _line: None)
     assert res.distinct == 31986
-    assert smt.count_layers(spec, 5) == res.layers[:6]
+    assert count_layers(spec, 5) == res.layers[:6]
 
 
 # --------------------------------------------------------------------------- (b) violations
@@ -76,7 +77,7 @@ def test_bmc_finds_the_bfs_violation_at_the_same_depth(variant, invariant, depth
     res = explore(spec, Options(check_deadlock=False, invariants=[invariant]), progress=lambda _line: None)
     v = res.violation(invariant)
     assert v is not None and len(v.trace.states) - 1 == depth
-    r = smt.bmc(spec, depth + 2, [invariant])
+    r = bmc(spec, depth + 2, [invariant])
     assert r.violation == invariant
     assert r.depth == len(v.trace.states) - 1
     assert spec.invariant_named(invariant).fn(r.trace.states[-1]) is False
@@ -86,7 +87,7 @@ def test_bmc_finds_the_bfs_violation_at_the_same_depth(variant, invariant, depth
 
 def test_bmc_finds_nothing_on_rfc_fixed_within_the_bound():
     spec = make_spec(variant="rfc_fixed", cpus=1)
-    assert smt.bmc(spec, 6, SAFETY).ok
+    assert bmc(spec, 6, SAFETY).ok
 
 
 # --------------------------------------------------------------------------- (c) induction
@@ -100,7 +101,7 @@ def fixed():
     return spec
 
 
-@pytest.mark.parametrize("engine", [prove_by_step, smt.prove])
+@pytest.mark.parametrize("engine", [prove_by_step, prove])
 def test_rfc_repaired_safety_is_inductive_with_the_strengthening(fixed, engine):
     r = engine(fixed, "NoStrandedItem", full_strengthening(fixed, "NoStrandedItem"))
     assert r.ok, (r.failed, r.stage)
@@ -116,7 +117,7 @@ def test_strengthening_names_are_the_aux_invariants(fixed):
     assert [p.name for p in fixed.invariants] == SAFETY + STRENGTHENING
 
 
-@pytest.mark.parametrize("engine", [prove_by_step, smt.prove])
+@pytest.mark.parametrize("engine", [prove_by_step, prove])
 @pytest.mark.parametrize("invariant", ["NoStrandedItem", "NoDoubleEnqueue", "RunsAtMostOnce"])
 def test_without_strengthening_the_cti_replays(fixed, engine, invariant):
     r = engine(fixed, invariant)
@@ -132,7 +133,7 @@ def test_the_two_engines_agree_on_a_partial_strengthening(fixed):
     """Dropping FlagsMatchHolder breaks the proof in both engines."""
     strengthen = [n for n in full_strengthening(fixed, "NoStrandedItem") if n != "FlagsMatchHolder"]
     a = prove_by_step(fixed, "NoStrandedItem", strengthen)
-    b = smt.prove(fixed, "NoStrandedItem", strengthen)
+    b = prove(fixed, "NoStrandedItem", strengthen)
     assert not a.ok and not b.ok
     for r in (a, b):
         pre, post = r.trace.states

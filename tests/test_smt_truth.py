@@ -12,8 +12,10 @@ from typing import Any
 
 import pytest
 
-from explorer import smt
-from explorer.bfs import Options, explore
+from explorer.engines.bfs import Options, explore
+from explorer.engines.smt.bmc import bmc
+from explorer.engines.smt.encoding import TYPE_ERROR
+from explorer.engines.smt.induction import prove, prove_by_step
 from spec.lang import Int, Spec, SpecError, when
 
 
@@ -57,9 +59,9 @@ def _py_not(s):
 def test_a_truth_test_in_an_action_is_an_error_naming_it(step):
     spec = _spec(step)
     with pytest.raises(SpecError, match=rf"action {step.__name__} cannot be read symbolically"):
-        smt.bmc(spec, 3, ["NeverThree"])
+        bmc(spec, 3, ["NeverThree"])
     with pytest.raises(SpecError, match=rf"action {step.__name__}"):
-        smt.prove(spec, "NeverThree")
+        prove(spec, "NeverThree")
 
 
 def test_the_issue_example_is_found_by_bfs_and_refused_by_z3():
@@ -77,12 +79,12 @@ def test_a_truth_test_in_an_invariant_is_an_error_naming_it(invariant):
     invariant.__name__ = "Inv"
     spec = _spec(lambda s: when(s.x < 3, x=s.x + 1), invariant)
     with pytest.raises(SpecError, match="invariant Inv cannot be read symbolically"):
-        smt.bmc(spec, 2, ["Inv"])
+        bmc(spec, 2, ["Inv"])
 
 
 def test_constant_guards_and_helpers_still_work():
     spec = _spec(lambda s: when(True, x=(s.x + 1) % 4))
-    assert not smt.bmc(spec, 4, ["NeverThree"]).ok
+    assert not bmc(spec, 4, ["NeverThree"]).ok
 
 
 def test_the_cli_exits_2_with_one_line(tmp_path, capsys):
@@ -137,11 +139,11 @@ def _leaves_its_type() -> Spec:
     return spec
 
 
-@pytest.mark.parametrize("engine", [smt.prove, smt.prove_by_step], ids=["whole", "step"])
+@pytest.mark.parametrize("engine", [prove, prove_by_step], ids=["whole", "step"])
 def test_check_types_reports_a_step_that_leaves_its_type(engine):
     spec = _leaves_its_type()
     r = engine(spec, "NonNegative", check_types=True)
-    assert not r.ok and r.failed == smt.TYPE_ERROR
+    assert not r.ok and r.failed == TYPE_ERROR
     assert r.trace.states[0].x == 3
     assert engine(spec, "NonNegative").ok  # without the check such a step is no transition
 
@@ -153,10 +155,10 @@ def test_a_cti_is_labelled_as_an_arbitrary_state_in_every_format(tmp_path):
     import json
     import os
 
-    from explorer.traces import write_trace
+    from explorer.outputs.traces import write_trace
 
     spec = _spec(lambda s: when(s.x < 3, x=s.x + 1), lambda s: s.x != 3)
-    for engine in (smt.prove, smt.prove_by_step):
+    for engine in (prove, prove_by_step):
         r = engine(spec, spec.invariants[0])
         assert not r.ok and r.stage == "step"
         old = os.umask(0o022)

@@ -1,4 +1,4 @@
-"""Spin against our compiled engine, on the Promela model ``explorer.export_promela`` writes.
+"""Spin against our compiled engine, on the Promela model ``explorer.outputs.export.promela`` writes.
 
 On every matrix cell and classic spec, Spin's exhaustive search (``pan -c0``: it goes on after errors,
 as our BFS does) must store exactly our distinct count plus 1 (the state before Init ran, with the
@@ -32,17 +32,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from explorer.bfs import DEADLOCK
 from explorer.cli import main
-from explorer.export_promela import (
-    TYPE_ERROR,
-    Job,
-    PromelaError,
-    export,
-    spin_check,
-    spin_check_all,
-)
-from explorer.matrix import DEFAULT_EXPECTATIONS, load_expectations
+from explorer.engines.bfs import DEADLOCK
+from explorer.outputs.export.promela import TYPE_ERROR, PromelaError, export
+from explorer.runs.results import DEFAULT_EXPECTATIONS, load_expectations
+from explorer.runs.spin_check import Job, spin_check, spin_check_all
 from spec.config import import_model
 from spec.lang import Int, Spec, not_, when
 from tests.classic import diehard
@@ -187,7 +181,7 @@ def test_a_broken_invariant_is_found_by_both():
     assert base.agree and base.ours == {}
     # "a prog is never freed": false once the free path has run (a real state, deep in the graph).
     # A fresh spec: the compiled engine caches its library per spec object and would not see an
-    # invariant added to the one it has already run (explorer/compiled/engine.py load()).
+    # invariant added to the one it has already run (explorer/engines/compiled/engine.py load()).
     spec = import_model(cell.model).make_spec(**cell.constants)
     live = spec.init_states()[0].prog_phase[0]
     spec.add_invariant("ProgStaysLive", lambda s: s.prog_phase[0] == live)

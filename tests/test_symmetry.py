@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from explorer import smt
-from explorer.smt import prove_by_step
-from explorer.smt_cli import add_aux_invariants, full_strengthening
+from explorer.engines.smt.induction import StepProofStats, prove_by_step
+from explorer.engines.smt.lemmas import add_aux_invariants, full_strengthening
 from invariants.delayed_work import SAFETY
 from spec import symmetry
 from spec.delayed_work import make_spec
@@ -121,7 +120,7 @@ def test_the_prove_command_reports_the_symmetry(capsys):
     out = capsys.readouterr().out
     assert code == 0
     assert "Symmetry: used (CPU, Item, Prog)" in out and "PROVED" in out
-    assert smt.StepProofStats().note == "not requested"
+    assert StepProofStats().note == "not requested"
 
 
 def test_an_order_comparison_on_symmetric_values_switches_the_reduction_off():

@@ -1,4 +1,4 @@
-"""explorer.traces: text, ITF and DOT dumps; reading ITF back; replay; atomic, deterministic files."""
+"""explorer.outputs.traces and replay: text, ITF and DOT dumps; reading ITF back; replay; atomic files."""
 
 import json
 from pathlib import Path
@@ -6,16 +6,15 @@ from pathlib import Path
 import itf_py
 import pytest
 
-from explorer import traces
-from explorer.bfs import Options, Trace, explore
 from explorer.cli import main
-from explorer.traces import (
-    ReplayError,
+from explorer.engines.bfs import Options, Trace, explore
+from explorer.outputs import traces
+from explorer.outputs.replay import ReplayError, replay
+from explorer.outputs.traces import (
     TraceError,
     format_text,
     load_itf_states,
     load_itf_trace,
-    replay,
     to_dot,
     to_itf,
     write_trace,

@@ -1,0 +1,189 @@
+"""``python -m explorer check CONFIG``: explore every reachable state of a config, as TLC does.
+
+Prints each violation's shortest counterexample (TLC-style text, changed variables marked) and writes it
+to ``OUT/<config>/<property>.{txt,itf.json,dot}``, then TLC's statistics and per-action coverage. Exit
+status: 0 no violation (or every verdict as the config's ``[expect]`` says), 1 a violation (or a verdict
+that differs), 3 stopped at ``--max-states``/``--max-seconds`` with no violation, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import IO
+
+from tabulate import tabulate
+
+from explorer.cli_common import (
+    EXIT_INCOMPLETE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_VIOLATION,
+    add_engine_option,
+    add_invariants_option,
+    add_set_option,
+    check_invariant_names,
+    load,
+    positive_float,
+    positive_int,
+)
+from explorer.engines.bfs import DEADLOCK, ModelError, Options, Result, Violation
+from explorer.engines.compiled.engine import explore_any
+from explorer.outputs.traces import format_text, write_trace
+from spec.config import Config
+from spec.lang import SpecError
+
+
+def violation_title(v: Violation) -> str:
+    """The first line of a counterexample, in TLC's words, followed by the property's rationale."""
+    head = "Deadlock reached." if v.name == DEADLOCK else f"Invariant {v.name} is violated."
+    return f"{head}\n{v.doc}" if v.doc else head
+
+
+def dump_violation(v: Violation, out_dir: Path) -> list[Path]:
+    """Write ``out_dir/<violation>.{txt,itf.json,dot}``."""
+    return write_trace(v.trace, out_dir / v.name, violation_title(v))
+
+
+_STOPPED = {
+    None: "every reachable state explored",
+    "violation": "stopped at the first violation",
+    "max-states": "stopped at the state limit (search incomplete)",
+    "max-seconds": "stopped at the time limit (search incomplete)",
+    "interrupted": "interrupted (search incomplete)",
+}
+
+
+def print_statistics(res: Result, file: IO[str] | None = None) -> None:
+    rate = res.distinct / res.seconds if res.seconds > 0 else 0.0
+    rows = [
+        ("distinct states", res.distinct),
+        ("states generated", res.generated),
+        ("depth", res.depth),
+        ("left on queue", res.queue_left),
+        ("seconds", f"{res.seconds:.2f}"),
+        ("distinct/s", f"{rate:.0f}"),
+    ]
+    print(f"Search: {_STOPPED.get(res.stopped, res.stopped)}.", file=file)
+    print(tabulate(rows, tablefmt="plain", disable_numparse=True), file=file)
+
+
+def print_coverage(res: Result, file: IO[str] | None = None) -> None:
+    """TLC's per-action coverage; an action that never fired often means a wrong guard."""
+    rows = [(name, gen, dist) for name, (gen, dist) in res.coverage.items()]
+    print(tabulate(rows, headers=["action", "generated", "distinct"], tablefmt="simple"), file=file)
+    never = [name for name, (gen, _) in res.coverage.items() if gen == 0]
+    if never and res.exhausted:
+        print(f"Never enabled: {', '.join(never)}", file=file)
+    elif never:
+        print(f"Not enabled in the part explored: {', '.join(never)}", file=file)
+
+
+def describe_engine(res: Result) -> str:
+    """One line: which engine produced res (and what compiling it cost)."""
+    lib = getattr(res, "native", None)
+    if lib is None:
+        return "Engine: python (explorer.bfs)"
+    how = f"compiled in {lib.compile_seconds:.1f}s" if lib.compile_seconds else "cached"
+    return f"Engine: native (C, {how}: {lib.path.with_suffix('.c')})"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("config", help="a config file (TOML), e.g. spec/configs/<name>.toml")
+    add_engine_option(p)
+    p.add_argument(
+        "--workers", type=positive_int, default=1, metavar="N",
+        help="threads of the native search (same counts and traces as one; default 1)",
+    )  # fmt: skip
+    p.add_argument(
+        "--symmetry", action="store_true",
+        help="store one state per orbit under the spec's declared symmetry (native engine; counts orbits,"
+        " traces stay concrete)",
+    )  # fmt: skip
+    p.add_argument("--no-deadlock", action="store_true", help="do not report deadlocks")
+    p.add_argument(
+        "--continue",
+        dest="keep_going",
+        action="store_true",
+        help="keep exploring after a violation (reports the first of each kind)",
+    )
+    p.add_argument("--max-states", type=positive_int, metavar="N", help="stop after N distinct states")
+    p.add_argument("--max-seconds", type=positive_float, metavar="S", help="stop after S seconds")
+    add_invariants_option(p)
+    add_set_option(p)
+    p.add_argument("--out", default="out", metavar="DIR", help="where dumps go: DIR/<config>/ (default: out)")
+
+
+def run(args: argparse.Namespace) -> int:
+    config, spec = load(args.config, args.overrides)
+    invariants = args.invariants if args.invariants is not None else config.check.invariants
+    if invariants is not None:
+        check_invariant_names(spec, invariants)
+    # A config's [expect] needs every property's verdict, not only the first violation's.
+    opts = Options(
+        check_deadlock=config.check.deadlock and not args.no_deadlock,
+        stop_on_first=not args.keep_going and not config.expect,
+        max_states=args.max_states if args.max_states is not None else config.check.max_states,
+        max_seconds=args.max_seconds if args.max_seconds is not None else config.check.max_seconds,
+        invariants=invariants,
+    )
+    checked = invariants if invariants is not None else [p.name for p in spec.invariants]
+    shown = ", ".join(f"{k}={json.dumps(v)}" for k, v in config.constants.items())  # TOML-like: true, "x"
+    print(f"Checking {config.name} ({config.module}{f': {shown}' if shown else ''})")
+    deadlock = "checked" if opts.check_deadlock else "ignored"
+    print(f"Invariants: {', '.join(checked) or 'none'}; deadlock: {deadlock}")
+    out_dir = Path(args.out) / config.name
+    try:
+        res = explore_any(spec, opts, engine=args.engine, symmetry=args.symmetry, threads=args.workers)
+    except ModelError as e:
+        paths = write_trace(e.trace, out_dir / "ModelError", f"Error: {e}")
+        raise SpecError(f"{e}; the trace to it: {paths[0]}") from e
+    print(describe_engine(res) + (" with symmetry reduction" if args.symmetry else ""))
+    for v in res.violations:
+        print()
+        print(format_text(v.trace, "Error: " + violation_title(v)))
+        paths = dump_violation(v, out_dir)
+        print(f"Wrote {', '.join(str(p) for p in paths)}")
+    print()
+    print_statistics(res)
+    print()
+    print_coverage(res)
+    if res.stopped == "interrupted":
+        return EXIT_INTERRUPTED
+    if config.expect and res.exhausted:
+        return _against_expectations(config, res, {*checked, *([DEADLOCK] if opts.check_deadlock else [])})
+    if res.violations:
+        return EXIT_VIOLATION
+    if res.stopped in ("max-states", "max-seconds"):
+        limit = f"{opts.max_states} states" if res.stopped == "max-states" else f"{opts.max_seconds} s"
+        print(f"incomplete: stopped at {limit}; no violation among the {res.distinct} states explored.")
+        return EXIT_INCOMPLETE
+    print("No violation found.")
+    return EXIT_OK
+
+
+def _against_expectations(config: Config, res: Result, checked: set[str]) -> int:
+    """Compare an exhaustive search with the config's [expect]: exit 0 when every verdict of the
+    properties ``checked`` is the expected one (a violation that is expected is not an error), 1
+    otherwise."""
+    found = {v.name for v in res.violations}
+    print()
+    if not found:
+        print("No violation found.")
+    wrong = 0
+    for name, want in config.expect.items():
+        if name not in checked:
+            print(f"  {name}: expected {want}; not checked by this run (a temporal property, or left out)")
+            continue
+        got = "violated" if name in found else "holds"
+        wrong += got != want
+        print(f"  {name}: {got}" + (" (as expected)" if got == want else f" (UNEXPECTED: expected {want})"))
+    unexpected = sorted(found - set(config.expect))
+    for name in unexpected:
+        print(f"  {name}: violated (UNEXPECTED: no expectation)")
+    if wrong or unexpected:
+        print("Verdicts differ from the config's [expect].")
+        return EXIT_VIOLATION
+    print("Every verdict is as expected.")
+    return EXIT_OK

@@ -1,0 +1,475 @@
+"""The spec as C: a third reading of the one definition, printed from the Z3 terms ``smt/encoding.py`` builds.
+
+``Encoding(spec).steps(s)`` already turns every action instance into a list of (guard, successor) pairs
+over one Z3 constant per state *leaf* (``flags[w0]``, ``prog_refcnt[prog0]``); invariants, the state
+constraint, witnesses and the liveness predicates are Z3 terms over the same leaves. This module prints
+those terms, after ``z3.simplify``, as C expressions over an array of leaf values, and adds the exact
+bit packing of a state (each leaf has a finite domain: ``ceil(log2(hi - lo + 1))`` bits). Nothing here
+knows any particular spec, so the compiled engine explores exactly what BFS and Z3 read.
+
+The generated file is meant to be read: one block per action instance (labelled as in traces), leaves
+named by ``enum`` constants, shared sub-terms as named locals. ``search.c`` (the search,
+hand-written once) is compiled together with it; ``engine.py`` compiles, caches and loads both.
+
+A term the printer has no C for (say, integer division) raises ``CodegenError``; so does a spec
+function that cannot be read symbolically. The caller then falls back to the Python engine, with a
+notice naming the action, rather than guess.
+
+Semantics kept: integer arithmetic is done in ``int64_t`` without wrap-around, as Python does; an
+updated leaf outside its type stops the search with a type error (BFS raises one there); an update of
+a Bool leaf to an integer, or the reverse, is a type error when its step is enabled.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import z3
+
+from explorer.engines.smt.encoding import Encoding, _leaves
+from spec.lang import BoolType, Enum, Fn, Instance, Int, Spec, SpecError, Type
+
+WORD = 64  # leaves never straddle a 64-bit word of the packed state
+
+
+class CodegenError(SpecError):
+    """The spec (or one of its terms) has no C reading; the message names what and where."""
+
+
+@dataclass
+class Leaf:
+    name: str  # as in traces: flags[w0]
+    var: int  # the variable it belongs to
+    path: tuple[int, ...]  # the function arguments leading to it
+    domains: tuple[Enum, ...]  # the domain Enum of each argument
+    type: Type  # BoolType, Int or Enum
+    lo: int
+    hi: int
+    bits: int
+    word: int = 0
+    shift: int = 0
+
+
+def _leaf_range(t: Type) -> tuple[int, int]:
+    if isinstance(t, BoolType):
+        return 0, 1
+    if isinstance(t, Int):
+        return t.lo, t.hi
+    if isinstance(t, Enum):
+        return 0, len(t) - 1
+    raise CodegenError(f"type {t!r} has no C encoding")
+
+
+def spec_leaves(spec: Spec) -> list[Leaf]:
+    """Every leaf of a state, in the order ``smt.encoding`` creates its constants, with its bit field."""
+    out: list[Leaf] = []
+
+    def walk(var: int, name: str, t: Type, path: tuple[int, ...], doms: tuple[Enum, ...]) -> None:
+        if isinstance(t, Fn):
+            for i in t.domain:
+                walk(var, f"{name}[{t.domain.show(i)}]", t.codomain, (*path, i), (*doms, t.domain))
+            return
+        lo, hi = _leaf_range(t)
+        bits = max(1, math.ceil(math.log2(hi - lo + 1))) if hi > lo else 0
+        out.append(Leaf(name, var, path, doms, t, lo, hi, bits))
+
+    for k, v in enumerate(spec.variables):
+        walk(k, v.name, v.type, (), ())
+    word, used = 0, 0
+    for leaf in out:
+        if used + leaf.bits > WORD:
+            word, used = word + 1, 0
+        leaf.word, leaf.shift = word, used
+        used += leaf.bits
+    return out
+
+
+def state_words(leaves: Sequence[Leaf]) -> int:
+    return (max((lf.word for lf in leaves), default=0) + 1) if leaves else 1
+
+
+def state_bytes(leaves: Sequence[Leaf]) -> int:
+    """Bytes of a packed state: the used bits of the last word rounded up to whole bytes."""
+    if not leaves:
+        return 1
+    last = max(lf.word for lf in leaves)
+    used = max(lf.shift + lf.bits for lf in leaves if lf.word == last)
+    return max(1, last * 8 + (used + 7) // 8)
+
+
+def flatten(spec: Spec, s: Any) -> list[int]:
+    """A concrete state as its list of leaf values (bools as 0/1)."""
+    return [int(x) for x in _leaves(tuple(s))]
+
+
+def unflatten(spec: Spec, leaves: Sequence[Leaf], values: Sequence[int]) -> Any:
+    """The concrete state (namedtuple) of a list of leaf values."""
+    it = iter(zip(leaves, values, strict=True))
+
+    def build(t: Type) -> Any:
+        if isinstance(t, Fn):
+            return tuple(build(t.codomain) for _ in t.domain)
+        _leaf, v = next(it)
+        return bool(v) if isinstance(t, BoolType) else int(v)
+
+    return spec.State(*(build(v.type) for v in spec.variables))
+
+
+# --------------------------------------------------------------------------- terms to C
+
+_BOOL_OPS = {z3.Z3_OP_AND: " && ", z3.Z3_OP_OR: " || "}
+_BIN_OPS = {
+    z3.Z3_OP_LE: "<=", z3.Z3_OP_LT: "<", z3.Z3_OP_GE: ">=", z3.Z3_OP_GT: ">",
+    z3.Z3_OP_ULEQ: "<=", z3.Z3_OP_ULT: "<", z3.Z3_OP_UGEQ: ">=", z3.Z3_OP_UGT: ">",
+    z3.Z3_OP_SLEQ: "<=", z3.Z3_OP_SLT: "<", z3.Z3_OP_SGEQ: ">=", z3.Z3_OP_SGT: ">",
+    z3.Z3_OP_SUB: "-", z3.Z3_OP_BSUB: "-", z3.Z3_OP_IMPLIES: None, z3.Z3_OP_XOR: "!=",
+}  # fmt: skip
+_NARY = {z3.Z3_OP_ADD: " + ", z3.Z3_OP_BADD: " + ", z3.Z3_OP_MUL: " * ", z3.Z3_OP_BMUL: " * "}
+
+
+class Printer:
+    """Prints Z3 terms as C over leaf arrays; shared sub-terms become named locals (``lines``)."""
+
+    def __init__(self, leaf_ref: dict[int, str], where: str):
+        self.leaf_ref = leaf_ref  # Z3 constant id -> C expression (s[L_flags__w0])
+        self.where = where
+        self.lines: list[str] = []
+        self.memo: dict[int, str] = {}
+        self.uses: dict[int, int] = {}
+        self.n = 0
+        # Z3 reuses the id of a term that has been freed: every term whose id is a key above is kept
+        # alive here, or a later, different term could be printed as an earlier one's local.
+        self.alive: list[z3.ExprRef] = []
+
+    def count(self, roots: Sequence[z3.ExprRef]) -> None:
+        """Count each sub-term's parents among roots, so terms used twice are computed once."""
+        stack = list(roots)
+        self.alive += roots
+        while stack:
+            t = stack.pop()
+            k = t.get_id()
+            self.uses[k] = self.uses.get(k, 0) + 1
+            if self.uses[k] == 1:
+                stack.extend(t.children())
+
+    def c(self, t: z3.ExprRef) -> str:
+        k = t.get_id()
+        if k in self.memo:
+            return self.memo[k]
+        text = self._print(t)
+        self.alive.append(t)
+        if self.uses.get(k, 0) > 1 and t.num_args() > 0:
+            self.n += 1
+            name = f"e{self.n}"
+            self.lines.append(f"const int64_t {name} = {text};")
+            text = name
+        self.memo[k] = text
+        return text
+
+    def _print(self, t: z3.ExprRef) -> str:
+        if z3.is_true(t):
+            return "1"
+        if z3.is_false(t):
+            return "0"
+        if z3.is_int_value(t) or z3.is_bv_value(t):
+            return str(t.as_long())
+        if z3.is_const(t):
+            ref = self.leaf_ref.get(t.get_id())
+            if ref is None:
+                raise CodegenError(f"{self.where}: the term {t} is no leaf of this state")
+            return ref
+        op = t.decl().kind()
+        args = [self.c(a) for a in t.children()]
+        if op in _BOOL_OPS:
+            return "(" + _BOOL_OPS[op].join(args) + ")" if args else ("1" if op == z3.Z3_OP_AND else "0")
+        if op in _NARY:
+            return "(" + _NARY[op].join(args) + ")"
+        if op == z3.Z3_OP_NOT:
+            return f"!{args[0]}"
+        if op == z3.Z3_OP_UMINUS or op == z3.Z3_OP_BNEG:
+            return f"(-{args[0]})"
+        if op == z3.Z3_OP_EQ or op == z3.Z3_OP_IFF:
+            return f"({args[0]} == {args[1]})"
+        if op == z3.Z3_OP_DISTINCT:
+            pairs = [f"{a} != {b}" for i, a in enumerate(args) for b in args[i + 1 :]]
+            return "(" + " && ".join(pairs) + ")"
+        if op == z3.Z3_OP_ITE:
+            return f"({args[0]} ? {args[1]} : {args[2]})"
+        if op == z3.Z3_OP_IMPLIES:
+            return f"(!{args[0]} || {args[1]})"
+        if op in _BIN_OPS:
+            return f"({args[0]} {_BIN_OPS[op]} {args[1]})"
+        if op == z3.Z3_OP_EXTRACT:
+            hi, lo = t.params()
+            return f"(({args[0]} >> {lo}) & {(1 << (hi - lo + 1)) - 1})"
+        if op == z3.Z3_OP_CONCAT:
+            out = args[0]
+            for a, sub in zip(args[1:], t.children()[1:], strict=True):
+                out = f"(({out} << {sub.size()}) | {a})"
+            return out
+        raise CodegenError(f"{self.where}: no C for the operator {t.decl().name()} (in {t})")
+
+
+# --------------------------------------------------------------------------- the generated file
+
+
+@dataclass
+class Program:
+    """The generated C source and what the Python side needs to talk to it."""
+
+    source: str
+    leaves: list[Leaf]
+    instances: list[Instance]
+    # extra predicates with no C reading (their C returns 0): the caller evaluates them in Python
+    skipped_state: set[int] = field(default_factory=set)
+    skipped_step: set[int] = field(default_factory=set)
+
+    @property
+    def record_bytes(self) -> int:
+        """A stored state's record in search.c: packed state, parent id, action instance."""
+        return state_bytes(self.leaves) + 4 + (2 if len(self.instances) < 65535 else 4)
+
+
+def _ident(name: str) -> str:
+    return "L_" + re.sub(r"\W", "_", name.replace("][", "__").replace("[", "__").rstrip("]"))
+
+
+def _simplify(t: Any) -> Any:
+    return z3.simplify(t) if isinstance(t, z3.ExprRef) else t
+
+
+def generate(
+    spec: Spec,
+    state_preds: Sequence[tuple[str, Callable[[Any], Any]]] = (),
+    step_preds: Sequence[tuple[str, Callable[[Any, Any], Any], list[int]]] = (),
+    perms: Sequence[tuple[list[int], list[list[int] | None]]] = (),
+) -> Program:
+    """C for spec: pack/unpack, the successor function, the invariants and the constraint, plus extra
+    state predicates (``fn(s)``), step predicates (``fn(s, t)``, evaluated on the steps of the listed
+    instances) and the symmetry permutations (leaf source index and value map per leaf)."""
+    enc = Encoding(spec)
+    leaves = spec_leaves(spec)
+    s0, s1 = enc.state(0), enc.state(1)
+    consts0, consts1 = _leaves(tuple(s0)), _leaves(tuple(s1))
+    ref0 = {c.get_id(): f"s[{_ident(lf.name)}]" for c, lf in zip(consts0, leaves, strict=True)}
+    ref1 = {c.get_id(): f"t[{_ident(lf.name)}]" for c, lf in zip(consts1, leaves, strict=True)}
+    nw, nb = state_words(leaves), state_bytes(leaves)
+    insts = spec.instances()
+    action_of = {id(a): k for k, a in enumerate(spec.actions)}
+    inst_action = ", ".join(str(action_of[id(i.action)]) for i in insts)
+    out: list[str] = [
+        f"/* Generated by explorer.compiled.codegen from spec {spec.name!r}: rebuilt from the spec. */",
+        "#include <stdint.h>",
+        "#include <string.h>",
+        "#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__",
+        "#error the packed state is cut from little-endian 64-bit words",
+        "#endif",
+        "",
+        f"#define NLEAVES {len(leaves)}",
+        f"#define NWORDS {nw}",
+        f"#define SBYTES {nb}",
+        f"#define NINST {len(insts)}",
+        f"#define NACTIONS {len(spec.actions)}",
+        f"#define NINV {len(spec.invariants)}",
+        f"#define NSPRED {len(state_preds)}",
+        f"#define NTPRED {len(step_preds)}",
+        f"#define NPERMS {max(1, len(perms))}",
+        "typedef int32_t leaf_t;",
+        "",
+        "enum leaf {",
+        *(f"    {_ident(lf.name)} = {i},  /* {lf.type!r}, bits {lf.word * WORD + lf.shift}.. */"
+          for i, lf in enumerate(leaves)),
+        "};",
+        "",
+        f"static const int32_t INST_ACTION[NINST] = {{{inst_action}}};  /* the action of each instance */",
+        "",
+    ]  # fmt: skip
+    out += _pack_functions(leaves, nw, nb)
+    out += _successors(spec, enc, s0, leaves, ref0, insts)
+    out += _predicates(
+        "spec_invariant",
+        [(p.name, p.fn) for p in spec.invariants],
+        lambda name, fn: enc.pred(fn, s0, f"invariant {name}"),
+        ref0,
+    )
+    constraint = spec.constraint
+    out += _predicates(
+        "spec_constraint_one",
+        [(constraint.name, constraint.fn)] if constraint else [],
+        lambda name, fn: enc.pred(fn, s0, f"state constraint {name}"),
+        ref0,
+    )
+    out += [f"static int spec_has_constraint = {1 if constraint else 0};", ""]
+    skipped_state: set[int] = set()
+    skipped_step: set[int] = set()
+    out += _predicates(
+        "spec_state_pred",
+        list(state_preds),
+        lambda name, fn: enc.pred(fn, s0, f"predicate {name}"),
+        ref0,
+        skipped=skipped_state,
+    )
+    out += _predicates(
+        "spec_step_pred",
+        [(n, f) for n, f, _ in step_preds],
+        lambda name, fn: enc.pred(lambda s: fn(s, s1), s0, f"step predicate {name}"),
+        {**ref0, **ref1},
+        two_states=True,
+        skipped=skipped_step,
+    )
+    out += _perm_tables(perms, len(leaves))
+    return Program(
+        "\n".join(out) + "\n",
+        leaves,
+        insts,
+        skipped_state,
+        skipped_step,
+    )
+
+
+def _pack_functions(leaves: Sequence[Leaf], nw: int, nb: int) -> list[str]:
+    out = ["static void spec_pack(const leaf_t *v, uint8_t *p) {", f"    uint64_t w[{nw}] = {{0}};"]
+    for lf in leaves:
+        if lf.bits:
+            out.append(f"    w[{lf.word}] |= (uint64_t)(v[{_ident(lf.name)}] - ({lf.lo})) << {lf.shift};")
+    out += ["    memcpy(p, w, SBYTES);", "}", ""]
+    out += ["static void spec_unpack(const uint8_t *p, leaf_t *v) {", f"    uint64_t w[{nw}] = {{0}};"]
+    out.append("    memcpy(w, p, SBYTES);")
+    for lf in leaves:
+        field_ = f"(leaf_t)((w[{lf.word}] >> {lf.shift}) & {(1 << lf.bits) - 1}u)" if lf.bits else "0"
+        out.append(f"    v[{_ident(lf.name)}] = {field_} + ({lf.lo});")
+    out += ["}", ""]
+    return out
+
+
+def _update_value(leaf: Leaf, v: Any, pr: Printer) -> str | None:
+    """C for the new value of a leaf; None when the value cannot have the leaf's type (a type error)."""
+    is_bool_value = type(v) is bool or isinstance(v, z3.BoolRef)
+    if isinstance(leaf.type, BoolType) != is_bool_value:
+        return None
+    if type(v) in (bool, int):
+        return str(int(v))
+    if not isinstance(v, z3.ExprRef):
+        return None
+    return pr.c(v)
+
+
+def _successors(
+    spec: Spec, enc: Encoding, s0: Any, leaves: list[Leaf], ref0: dict[int, str], insts: list[Instance]
+) -> list[str]:
+    out = [
+        "/* Every enabled step of every action instance, in the order BFS tries them: emit() counts it,",
+        "   checks the updated leaves' types, the constraint and the invariants, and stores it if new. */",
+        "struct search;",
+        "static int emit(struct search *x, int inst, leaf_t *t, int changed_lo_hi_ok);",
+        "static int spec_successors(struct search *x, const leaf_t *s) {",
+        "    leaf_t t[NLEAVES];",
+        "    int enabled = 0;",
+    ]
+    pre = _leaves(tuple(s0))
+    var_leaves = [len(_leaves(x)) if isinstance(x, tuple) else 1 for x in s0]
+    steps = enc.steps(s0)
+    for st in steps:
+        where = f"action {st.inst.label}"
+        pr = Printer(ref0, where)
+        guard = _simplify(st.guard)
+        if z3.is_false(guard):
+            continue
+        post_vals: list[Any] = []
+        for var, v, width in zip(spec.variables, st.post, var_leaves, strict=True):
+            flat = _leaves(v) if isinstance(var.type, Fn) else [v]
+            if len(flat) != width or (not isinstance(var.type, Fn) and type(v) is tuple):
+                raise CodegenError(f"{where}: {var.name} is set to a value of the wrong shape")
+            post_vals += flat
+        pr.count([guard])
+        gtext = pr.c(guard)
+        out.append(f"    /* {st.inst.label} */")
+        out.append("    {")
+        out += [f"        {line}" for line in pr.lines]
+        out.append(f"        if ({gtext}) {{")
+        pr.lines = []
+        changed: list[tuple[int, str | None]] = []
+        post_vals = [_simplify(v) for v in post_vals]
+        pr.count([v for v in post_vals if isinstance(v, z3.ExprRef)])
+        checks = []
+        for i, (lf, v, old) in enumerate(zip(leaves, post_vals, pre, strict=True)):
+            if isinstance(v, z3.ExprRef) and v.eq(old):
+                continue  # UNCHANGED
+            text = _update_value(lf, v, pr)
+            changed.append((i, text))
+            if text is None or isinstance(lf.type, BoolType):
+                continue
+            if type(v) is int and lf.lo <= v <= lf.hi:
+                continue  # a constant of the leaf's type
+            name = _ident(lf.name)
+            checks.append(f"(t[{name}] < {lf.lo} || t[{name}] > {lf.hi})")
+        bad_type = any(text is None for _, text in changed)
+        out += [f"            {line}" for line in pr.lines]
+        out.append("            memcpy(t, s, sizeof t);")
+        for i, text in changed:
+            if text is not None:
+                out.append(f"            t[{_ident(leaves[i].name)}] = (leaf_t)({text});")
+        ok = "0" if bad_type else ("!(" + " || ".join(checks) + ")" if checks else "1")
+        out.append("            enabled = 1;")
+        out.append(f"            if (emit(x, {st.inst.index}, t, {ok})) return -1;")
+        out.append("        }")
+        out.append("    }")
+    out += ["    return enabled;", "}", ""]
+    return out
+
+
+def _predicates(
+    cname: str,
+    preds: Sequence[tuple[str, Callable[..., Any]]],
+    term: Callable[[str, Callable[..., Any]], Any],
+    refs: dict[int, str],
+    two_states: bool = False,
+    skipped: set[int] | None = None,
+) -> list[str]:
+    """C for each predicate; with ``skipped`` given, one with no C reading returns 0 and is listed."""
+    args = "const leaf_t *s, const leaf_t *t" if two_states else "const leaf_t *s"
+    out = []
+    for k, (name, fn) in enumerate(preds):
+        pr = Printer(refs, name)
+        try:
+            body = _simplify(term(name, fn))
+            pr.count([body])
+            text = pr.c(body)
+        except SpecError:
+            if skipped is None:
+                raise
+            skipped.add(k)
+            pr.lines, text = [], "0 /* no C reading: evaluated in Python */"
+        unused = "    (void)t;\n" if two_states else ""
+        out.append(f"/* {name} */\nstatic int {cname}_{k}({args}) {{\n{unused}"
+                   + "".join(f"    {line}\n" for line in pr.lines) + f"    return {text};\n}}")  # fmt: skip
+    calls = "".join(
+        f"    case {k}: return {cname}_{k}({'s, t' if two_states else 's'});\n" for k in range(len(preds))
+    )
+    out.append(f"static int {cname}(int k, {args}) {{\n    switch (k) {{\n{calls}    }}\n"
+               + ("    (void)t;\n" if two_states else "") + "    (void)s;\n    return 1;\n}\n")  # fmt: skip
+    return out
+
+
+def _perm_tables(perms: Sequence[tuple[list[int], list[list[int] | None]]], n: int) -> list[str]:
+    """PERM_SRC[p][i]: the leaf whose value moves to leaf i; PERM_VAL[p][i]: its value map (or -1s)."""
+    if not perms:
+        perms = [(list(range(n)), [None] * n)]
+    width = max([len(m) for _, maps in perms for m in maps if m is not None] or [1])
+    src = ",\n    ".join("{" + ", ".join(map(str, s)) + "}" for s, _ in perms)
+    vals = []
+    for _, maps in perms:
+        rows = [m + [-1] * (width - len(m)) if m is not None else [-1] * width for m in maps]
+        vals.append("{" + ", ".join("{" + ", ".join(map(str, r)) + "}" for r in rows) + "}")
+    return [
+        f"#define VMAPW {width}",
+        f"static const int32_t PERM_SRC[NPERMS][NLEAVES > 0 ? NLEAVES : 1] = {{\n    {src}\n}};",
+        "static const int32_t PERM_VAL[NPERMS][NLEAVES > 0 ? NLEAVES : 1][VMAPW] = {\n    "
+        + ",\n    ".join(vals)
+        + "\n};",
+        "",
+    ]

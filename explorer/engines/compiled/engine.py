@@ -1,0 +1,571 @@
+"""The compiled engine: the spec printed as C (``codegen.py``), compiled once, searched in C.
+
+``explore(spec, opts)`` returns the same ``bfs.Result`` as the Python engine (same distinct, generated,
+layers, coverage, deadlocks, violations and shortest traces, since the C search is bfs.py's step for step
+over the same action order), with a store that decodes states from C memory on demand.
+
+Why ctypes: it is in the standard library, and the interface is a dozen functions over flat arrays, so
+cffi would add a dependency and a build step for nothing.
+
+Compiled libraries are cached under ``out/native/`` (``$BPF_CHECKER_CACHE`` overrides), keyed by the
+SHA-256 of the generated source, the search runtime and the compiler command; the generated C is kept
+beside its library, to be read. With no C compiler (``$CC`` or ``cc``), or a spec with no C reading,
+``explore`` runs the Python engine and says so in one line on stderr.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import itertools
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from array import array
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from explorer.engines import bfs
+from explorer.engines.bfs import DEADLOCK, Graph, Options, Result, Trace, Violation
+from explorer.engines.compiled.codegen import Leaf, Program, flatten, generate, spec_leaves, unflatten
+from explorer.engines.store import path_to
+from spec.lang import Enum, Instance, Spec, SpecError, successors
+
+RUNTIME = Path(__file__).with_name("search.c")
+PARALLEL_BLOCK = 1024  # states per work unit of the parallel search; a level needs two to go parallel
+CFLAGS = ["-O2", "-shared", "-fPIC", "-pthread", "-w"]
+STOPPED = {0: None, 1: "violation", 2: "max-states", 3: "max-seconds", 4: "max-depth", 5: "interrupted"}
+TYPE_ERROR, NO_MEMORY, TOO_MANY = 6, 7, 8
+PROGRESS = ctypes.CFUNCTYPE(None, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64)
+I64, I32, U8 = ctypes.c_int64, ctypes.c_int32, ctypes.c_uint8
+
+
+class NativeUnavailable(Exception):
+    """The compiled engine cannot run this spec here; the message says why (one line)."""
+
+
+def cache_dir() -> Path:
+    env = os.environ.get("BPF_CHECKER_CACHE")
+    return Path(env) if env else Path(__file__).resolve().parents[3] / "out" / "native"
+
+
+def compiler() -> str | None:
+    cc = os.environ.get("CC", "cc")
+    return shutil.which(cc)
+
+
+# --------------------------------------------------------------------------- building
+
+
+@dataclass
+class Library:
+    """A loaded compiled spec: the ctypes handle and what the Python side needs to decode it."""
+
+    lib: Any
+    program: Program
+    path: Path
+    compile_seconds: float  # 0.0 when it came from the cache
+    state_pred_index: dict[int, int]  # id(fn) -> index of its compiled state predicate
+    step_pred_index: dict[int, int]
+    shape: tuple = ()  # _compiled_shape of the spec it was compiled from
+
+
+_LOADED: dict[tuple[int, bool], Library] = {}
+
+
+def _extra_predicates(spec: Spec) -> tuple[list, list]:
+    """The witnesses and liveness predicates, compiled beside the invariants so that they are evaluated
+    over the stored states in C."""
+    state_preds: list[tuple[str, Callable[[Any], Any]]] = []
+    step_preds: list[tuple[str, Callable[[Any, Any], Any], list[int]]] = []
+    for w in spec.witnesses:
+        if w.action is None:
+            state_preds.append((f"witness {w.name}", w.fn))
+        else:
+            ix = [i.index for i in spec.instances() if i.action.name == w.action]
+            step_preds.append((f"witness {w.name}", w.fn, ix))
+    for t in spec.properties:
+        state_preds.append((f"property {t.name}: P", t.p))
+        if t.q is not None:
+            state_preds.append((f"property {t.name}: Q", t.q))
+    return state_preds, step_preds
+
+
+def _permutations(spec: Spec, leaves: list[Leaf]) -> list[tuple[list[int], list[list[int] | None]]]:
+    """Every element of the product of the declared symmetry groups, as C tables (see codegen)."""
+    groups = [(base, extended) for base, extended in spec.symmetries if len(base) >= 2]
+    if not groups:
+        return []
+    where = {(lf.var, lf.path): i for i, lf in enumerate(leaves)}
+    group_of: dict[int, int] = {}
+    for g, (base, extended) in enumerate(groups):
+        for e in (base, *extended):
+            group_of[id(e)] = g
+    out = []
+    for sigmas in itertools.product(*(list(itertools.permutations(range(len(b)))) for b, _ in groups)):
+        inverse = [[0] * len(s) for s in sigmas]
+        for g, s in enumerate(sigmas):
+            for i, j in enumerate(s):
+                inverse[g][j] = i
+        src, maps = [], []
+        for lf in leaves:
+            path = tuple(
+                inverse[group_of[id(d)]][k] if id(d) in group_of and k < len(inverse[group_of[id(d)]]) else k
+                for k, d in zip(lf.path, lf.domains, strict=True)
+            )
+            src.append(where[(lf.var, path)])
+            g = group_of.get(id(lf.type)) if isinstance(lf.type, Enum) else None
+            if g is None:
+                maps.append(None)
+            else:
+                s = sigmas[g]
+                maps.append([s[v] if v < len(s) else v for v in range(len(lf.type))])
+        out.append((src, maps))
+    return out
+
+
+def load(spec: Spec, symmetry: bool = False) -> Library:
+    """The compiled library of spec (generated, compiled and cached on first use in this process)."""
+    key = (id(spec), symmetry)
+    shape = _compiled_shape(spec)
+    if key in _LOADED and _LOADED[key].program.instances is spec.instances() and _LOADED[key].shape == shape:
+        return _LOADED[key]
+    cc = compiler()
+    if cc is None:
+        raise NativeUnavailable("no C compiler (cc, or $CC) on this machine")
+    state_preds, step_preds = _extra_predicates(spec)
+    perms = _permutations(spec, spec_leaves(spec)) if symmetry else []
+    try:
+        program = generate(spec, state_preds, step_preds, perms)
+    except SpecError as e:  # CodegenError, or a function with no symbolic reading: Python can run it
+        raise NativeUnavailable(" ".join(str(e).split())) from e
+    so, seconds = _cached_library(cc, spec.name, program.source, with_runtime=True)
+    lib = ctypes.CDLL(str(so))
+    _declare(lib)
+    library = Library(
+        lib,
+        program,
+        so,
+        seconds,
+        {id(fn): k for k, (_, fn) in enumerate(state_preds) if k not in program.skipped_state},
+        {id(fn): k for k, (_, fn, _) in enumerate(step_preds) if k not in program.skipped_step},
+    )
+    library.shape = shape
+    _LOADED[key] = library
+    return library
+
+
+def _compiled_shape(spec: Spec) -> tuple:
+    """What a library compiles besides the actions: an invariant added to a spec already explored (as
+    ``add_aux_invariants`` does) must not be served by the library compiled without it."""
+    constraint = spec.constraint.fn if spec.constraint else None
+    return (
+        tuple((p.name, id(p.fn)) for p in spec.invariants),
+        id(constraint),
+        tuple((w.name, id(w.fn)) for w in spec.witnesses),
+        tuple((t.name, id(t.p), id(t.q)) for t in spec.properties),
+    )
+
+
+GRAPH_CORE = Path(__file__).with_name("graph_core.c")
+_GRAPH_LIB: list[Any] = []  # the loaded graph core, once per process ([None]: unavailable)
+
+
+def graph_core() -> Any | None:
+    """The liveness pass's graph algorithms compiled (``graph_core.c``), or None without a compiler."""
+    if not _GRAPH_LIB:
+        cc = compiler()
+        lib = None
+        if cc is not None:
+            try:
+                so, _ = _cached_library(cc, "graph_core", GRAPH_CORE.read_text(), with_runtime=False)
+                lib = ctypes.CDLL(str(so))
+                for name in ("gc_csr", "gc_fair", "gc_reach_not_q", "gc_select"):
+                    getattr(lib, name).restype = ctypes.c_int64
+            except (NativeUnavailable, OSError) as e:
+                print(f"notice: the liveness pass runs in Python ({e})", file=sys.stderr)
+                lib = None
+        _GRAPH_LIB.append(lib)
+    return _GRAPH_LIB[0]
+
+
+def _cached_library(cc: str, name: str, source: str, with_runtime: bool) -> tuple[Path, float]:
+    """The cached shared library of source (compiled now if absent) and the seconds compiling took (0.0
+    from the cache). The key covers the source, the search runtime when it is included, and the command."""
+    cmd = [cc, *CFLAGS]
+    parts = [source, RUNTIME.read_text() if with_runtime else "", " ".join(cmd)]
+    digest = hashlib.sha256("\0".join(parts).encode()).hexdigest()[:20]
+    so = cache_dir() / f"{name}-{digest}.so"
+    seconds = 0.0 if so.exists() else _compile(cmd, source, so, with_runtime)
+    return so, seconds
+
+
+def _compile(cmd: list[str], source: str, so: Path, include_runtime: bool) -> float:
+    t0 = time.monotonic()
+    folder = so.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    c_file = so.with_suffix(".c")
+    body = source + (f'\n#include "{RUNTIME}"\n' if include_runtime else "")
+    with tempfile.TemporaryDirectory(dir=folder) as tmp:
+        tmp_c = Path(tmp) / c_file.name
+        tmp_c.write_text(body)
+        tmp_so = Path(tmp) / so.name
+        # cc runs as a process group of its own (cc1, as, ld), so that an interrupted compile leaves
+        # nothing behind: the whole group is killed and reaped before the interrupt goes on.
+        _become_subreaper()
+        proc = subprocess.Popen(
+            [*cmd, "-o", str(tmp_so), str(tmp_c)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            process_group=0,
+        )  # fmt: skip
+        try:
+            with _reap_on_sigterm(proc, tmp):
+                _, err = proc.communicate()
+        except BaseException:
+            _kill_group(proc)
+            raise
+        if proc.returncode != 0:
+            first = (err.strip().splitlines() or ["no message"])[0]
+            raise NativeUnavailable(f"the C compiler failed on {c_file.name}: {first}")
+        os.replace(tmp_c, c_file)  # atomic: a concurrent process sees the old file or the whole new one
+        os.replace(tmp_so, so)
+    return time.monotonic() - t0
+
+
+_SUBREAPER: list[bool] = []
+
+
+def _become_subreaper() -> None:
+    """Adopt our orphaned descendants (Linux PR_SET_CHILD_SUBREAPER), so that a killed compiler's own
+    children (cc1, as) can be reaped here: where PID 1 reaps nothing (some containers), they would
+    otherwise stay as zombies."""
+    if not _SUBREAPER:
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+        except (OSError, AttributeError):
+            pass  # not Linux: the orphans go to init, as usual
+        _SUBREAPER.append(True)
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    """Kill the compiler's process group and reap every member (adopted ones included)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+    while True:
+        try:
+            os.waitpid(-proc.pid, 0)
+        except ChildProcessError:
+            break
+
+
+@contextmanager
+def _reap_on_sigterm(proc: subprocess.Popen, scratch: str) -> Iterator[None]:
+    """While waiting for cc in a process where SIGTERM kills outright (matrix workers leave it at the
+    default, so that a long Z3 call cannot delay their end), SIGTERM first kills and reaps the
+    compiler's process group, then ends this process as SIGTERM would: nothing is left orphaned."""
+    main = threading.current_thread() is threading.main_thread()
+    if not main or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
+        yield
+        return
+
+    def die(_signum: int, _frame: Any) -> None:
+        _kill_group(proc)
+        shutil.rmtree(scratch, ignore_errors=True)  # os._exit skips the TemporaryDirectory's clean-up
+        os._exit(128 + signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, die)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _declare(lib: Any) -> None:
+    P = ctypes.c_void_p  # noqa: N806
+    sigs = {
+        "nc_new": ([], P),
+        "nc_free": ([P], None),
+        "nc_set": ([P, I64, ctypes.c_double, I32, I32, I32, I32, I32, I32, ctypes.c_double, PROGRESS, I32,
+                    ctypes.POINTER(I32)], None),
+        "nc_run": ([P, I64, ctypes.POINTER(I32)], I32),
+        "nc_counts": ([P, ctypes.POINTER(I64)], None),
+        "nc_layers": ([P, ctypes.POINTER(I64)], None),
+        "nc_coverage": ([P, ctypes.POINTER(I64)], None),
+        "nc_events": ([P, ctypes.POINTER(I64)], None),
+        "nc_links": ([P, ctypes.POINTER(I32), ctypes.POINTER(I32)], None),
+        "nc_graph": ([P, ctypes.POINTER(I32), ctypes.POINTER(I32), ctypes.POINTER(I32)], None),
+        "nc_state": ([P, I64, ctypes.POINTER(I32)], None),
+        "nc_lookup": ([P, ctypes.POINTER(I32)], I64),
+        "nc_eval_state_pred": ([P, I32, ctypes.POINTER(U8)], None),
+        "nc_first_step": ([P, I32, ctypes.POINTER(U8)], I64),
+    }  # fmt: skip
+    for name, (args, ret) in sigs.items():
+        f = getattr(lib, name)
+        f.argtypes = args
+        f.restype = ret
+
+
+# --------------------------------------------------------------------------- the store
+
+
+class _Handle:
+    """Owns one C search; frees it when the last Python reference goes."""
+
+    def __init__(self, lib: Library) -> None:
+        self.lib = lib
+        self.ptr = lib.lib.nc_new()
+        if not self.ptr:
+            raise MemoryError("the compiled engine could not allocate its search")
+
+    def __del__(self) -> None:
+        ptr, self.ptr = getattr(self, "ptr", None), None
+        if ptr:
+            self.lib.lib.nc_free(ptr)
+
+
+class NativeStates(Sequence):
+    """The stored states, decoded from C memory on demand (``store.states[i]``)."""
+
+    def __init__(self, handle: _Handle, spec: Spec, n: int) -> None:
+        self.h = handle
+        self.spec = spec
+        self.n = n
+        self.leaves = handle.lib.program.leaves
+        self.buf = (I32 * max(1, len(self.leaves)))()
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(self.n))]
+        if i < 0:
+            i += self.n
+        if not 0 <= i < self.n:
+            raise IndexError(i)
+        self.h.lib.lib.nc_state(self.h.ptr, i, self.buf)
+        return unflatten(self.spec, self.leaves, list(self.buf))
+
+    def __iter__(self) -> Iterator[Any]:
+        return (self[i] for i in range(self.n))
+
+    def evaluate(self, fn: Callable[[Any], Any]) -> bytearray | None:
+        """fn on every state as a 0/1 bytearray, in C when fn was compiled; None otherwise."""
+        k = self.h.lib.state_pred_index.get(id(fn))
+        if k is None:
+            return None
+        out = bytearray(self.n)
+        if self.n:
+            self.h.lib.lib.nc_eval_state_pred(self.h.ptr, k, (U8 * self.n).from_buffer(out))
+        return out
+
+    def first_step(self, fn: Callable[[Any, Any], Any], instances: Sequence[int]) -> int | None:
+        """The first graph edge (in search order) of one of instances whose step satisfies fn; None when
+        there is none; raises LookupError when fn was not compiled."""
+        k = self.h.lib.step_pred_index.get(id(fn))
+        if k is None:
+            raise LookupError(fn)
+        on = bytearray(len(self.h.lib.program.instances))
+        for i in instances:
+            on[i] = 1
+        e = self.h.lib.lib.nc_first_step(self.h.ptr, k, (U8 * len(on)).from_buffer(on))
+        return None if e < 0 else e
+
+
+class NativeStore:
+    """``bfs.StateStore``'s reading interface over the C store."""
+
+    def __init__(self, handle: _Handle, spec: Spec, n: int, symmetry: bool) -> None:
+        self.h = handle
+        self.states = NativeStates(handle, spec, n)
+        self.parent = array("i", bytes(4 * n))
+        self.via = array("i", bytes(4 * n))
+        self.symmetry = symmetry
+        if n:
+            handle.lib.lib.nc_links(
+                handle.ptr,
+                (I32 * n).from_buffer(self.parent),
+                (I32 * n).from_buffer(self.via),
+            )
+
+    def __len__(self) -> int:
+        return len(self.states)
+
+    def id_of(self, state: Any) -> int | None:
+        """The id of state (of its canonical representative under symmetry), or None."""
+        vals = flatten(self.states.spec, state)
+        sid = self.h.lib.lib.nc_lookup(self.h.ptr, (I32 * max(1, len(vals)))(*vals))
+        return None if sid < 0 else int(sid)
+
+    def path_to(self, sid: int) -> list[int]:
+        return path_to(self.parent, sid)
+
+
+class NativeResult(Result):
+    """A Result whose traces are concrete even under symmetry reduction (re-walked from Init)."""
+
+    def trace_to(self, sid: int) -> Trace:
+        store = self.store
+        if not store.symmetry:
+            return super().trace_to(sid)
+        return concrete_trace(self.spec, store, store.path_to(sid))
+
+
+def concrete_trace(spec: Spec, store: NativeStore, path: list[int]) -> Trace:
+    """A concrete behaviour through the orbits on path: from an initial state in the first orbit, each
+    step takes a successor whose representative is the next one (one exists: the spec is symmetric)."""
+    state = next((s for s in spec.init_states() if store.id_of(s) == path[0]), None)
+    if state is None:
+        raise RuntimeError("symmetry: no initial state in the first orbit of the trace (engine bug)")
+    states, steps = [state], [None]
+    for nxt in path[1:]:
+        found = next(((i, t) for i, t in successors(spec, state) if store.id_of(t) == nxt), None)
+        if found is None:
+            raise RuntimeError("symmetry: the spec has no step into the next orbit (is it symmetric?)")
+        steps.append(found[0])
+        state = found[1]
+        states.append(state)
+    return Trace(spec, states, steps)
+
+
+# --------------------------------------------------------------------------- the search
+
+
+def explore(
+    spec: Spec,
+    opts: Options | None = None,
+    progress: Callable[[str], None] | None = None,
+    symmetry: bool = False,
+    threads: int = 1,
+) -> Result:
+    """Explore spec in C; counts, order and results as ``explorer.engines.bfs.explore``. Raises
+    NativeUnavailable when the spec cannot be compiled here (``explore_or_fallback`` then uses the
+    Python engine)."""
+    opts = opts or Options()
+    if progress is None:
+
+        def progress(line: str) -> None:
+            print(line, file=sys.stderr, flush=True)
+
+    library = load(spec, symmetry)
+    lib = library.lib
+    h = _Handle(library)
+    invs = spec.invariants if opts.invariants is None else [spec.invariant_named(n) for n in opts.invariants]
+    order = [spec.invariants.index(p) for p in invs]
+    t0 = time.monotonic()
+
+    def report(depth: int, generated: int, distinct: int, left: int) -> None:
+        rate = distinct / max(time.monotonic() - t0, 1e-9)
+        progress(
+            f"Progress({depth}): {generated} states generated, {distinct} distinct, {left} left on queue,"
+            f" {rate:.0f} distinct/s"
+        )
+
+    callback = PROGRESS(report)
+    lib.nc_set(
+        h.ptr,
+        -1 if opts.max_states is None else opts.max_states,
+        -1.0 if opts.max_seconds is None else float(opts.max_seconds),
+        0 if opts.max_depth is None else opts.max_depth,
+        int(opts.stop_on_first),
+        int(opts.check_deadlock),
+        int(opts.keep_graph),
+        int(symmetry),
+        max(1, threads),
+        float(opts.progress_every),
+        callback,
+        len(order),
+        (I32 * max(1, len(order)))(*order),
+    )
+    init_states = spec.init_states()
+    inits = [v for s in init_states for v in flatten(spec, s)]
+    n_init = len(init_states)
+    stopped = lib.nc_run(h.ptr, n_init, (I32 * max(1, len(inits)))(*inits))
+    counts = (I64 * 11)()
+    lib.nc_counts(h.ptr, counts)
+    distinct, generated, deadlocks, _, head, err_state, err_inst, nlayers, gn, nevents, _bytes = counts
+    store = NativeStore(h, spec, distinct, symmetry)
+    if stopped == TYPE_ERROR:
+        _raise_type_error(spec, store, err_state, err_inst)
+    if stopped in (NO_MEMORY, TOO_MANY):
+        why = "out of memory" if stopped == NO_MEMORY else "more than 2^32 - 2 states"
+        raise MemoryError(f"compiled engine: {why} after {distinct} distinct states")
+    res = NativeResult(spec, store)
+    res.distinct, res.generated, res.deadlocks = distinct, generated, deadlocks
+    res.stopped = STOPPED[stopped]
+    res.seconds = time.monotonic() - t0
+    res.queue_left = distinct - head
+    layers = (I64 * max(1, nlayers))()
+    lib.nc_layers(h.ptr, layers)
+    res.layers = list(layers[:nlayers])
+    cov = (I64 * (2 * max(1, len(spec.actions))))()
+    lib.nc_coverage(h.ptr, cov)
+    res.coverage = {a.name: [cov[2 * k], cov[2 * k + 1]] for k, a in enumerate(spec.actions)}
+    if opts.keep_graph:
+        res.graph = _graph(lib, h, gn)
+    events = (I64 * max(1, 2 * nevents))()
+    lib.nc_events(h.ptr, events)
+    for k in range(nevents):
+        which, sid = events[2 * k], events[2 * k + 1]
+        if which == len(spec.invariants):
+            res.violations.append(
+                Violation(DEADLOCK, res.trace_to(sid), "a reachable state with no enabled action")
+            )
+        else:
+            inv = spec.invariants[which]
+            res.violations.append(Violation(inv.name, res.trace_to(sid), inv.doc))
+    res.native = library  # type: ignore[attr-defined] - for callers that report compile time
+    res.store_bytes = _bytes  # type: ignore[attr-defined]
+    return res
+
+
+def _graph(lib: Any, h: _Handle, gn: int) -> Graph:
+    g = Graph(array("i", bytes(4 * gn)), array("i", bytes(4 * gn)), array("i", bytes(4 * gn)))
+    if gn:
+        lib.nc_graph(h.ptr, *((I32 * gn).from_buffer(a) for a in (g.src, g.dst, g.inst)))
+    return g
+
+
+def _raise_type_error(spec: Spec, store: NativeStore, sid: int, inst_index: int) -> None:
+    """Re-run the offending step in Python, which raises the Python engine's own message."""
+    state = store.states[sid]
+    inst: Instance = spec.instances()[inst_index]
+    for step in inst.steps(state):
+        if step.guard is True:
+            spec.check_step(inst, step)
+    raise RuntimeError(
+        f"compiled engine: {inst.label} left its type where the Python reading does not (engine bug)"
+    )
+
+
+def explore_any(
+    spec: Spec,
+    opts: Options | None = None,
+    progress: Callable[[str], None] | None = None,
+    engine: str = "native",
+    symmetry: bool = False,
+    threads: int = 1,
+) -> Result:
+    """The search on the chosen engine; "native" falls back to Python with a one-line notice when the
+    spec cannot be compiled here."""
+    if engine == "python":
+        if symmetry:
+            raise SpecError("symmetry reduction needs the compiled engine (--engine native)")
+        return bfs.explore(spec, opts, progress)
+    try:
+        return explore(spec, opts, progress, symmetry=symmetry, threads=threads)
+    except NativeUnavailable as e:
+        if symmetry:
+            raise SpecError(f"symmetry reduction needs the compiled engine, which cannot run: {e}") from e
+        print(f"notice: compiled engine unavailable ({e}); using the Python engine", file=sys.stderr)
+        return bfs.explore(spec, opts, progress)

@@ -1,0 +1,226 @@
+"""Fair-cycle search on the explored state graph: ``P ~> Q``, ``[]<>P`` and ``<>[]P`` under WF/SF.
+
+The semantics are TLC's, stated here once so that a verdict can be read without the code:
+
+* Behaviours are infinite. Every state may stutter (``[Next]_vars``), so every state carries an implicit
+  self-loop that takes no action; a state with no successor stutters forever. Hence every strongly
+  connected component (SCC) of the graph, a single state included, contains a cycle.
+* Fairness is about ``<A>_vars`` steps, as in TLA+'s ``WF_vars(A)`` / ``SF_vars(A)``: an action instance
+  is *enabled* in state s iff the explored graph has an edge of that instance from s to a *different*
+  state, and it is *taken* on a cycle iff the cycle uses such an edge. An instance whose only step from s
+  is a self-loop is therefore not enabled there (its step would change no variable).
+  Enabledness is read from the whole graph, not from the sub-graph being searched: an action that would
+  leave the ``~Q`` region is still enabled inside it, and a cycle that never takes it is unfair.
+  Successors cut off by a state constraint are not in the graph, so they do not enable anything.
+* An infinite path ending in a cycle C is fair iff for every WF instance A: A is disabled in some state of
+  C or taken on C; and for every SF instance A: A is disabled in every state of C or taken on C.
+* ``Fairness(params=None)`` gives every instance of the action its own condition (``\\A c: WF(A(c))``);
+  explicit params that name only some of the action's parameters do the same for the matching instances.
+
+Properties:
+* ``P ~> Q`` fails iff from a reachable ``P /\\ ~Q`` state a fair infinite path stays in ``~Q`` forever.
+* ``[]<>P`` fails iff a reachable fair cycle lies entirely in ``~P``.
+* ``<>[]P`` fails iff a reachable fair cycle contains a ``~P`` state.
+
+How: ``graph.py`` finds the fair components (SCCs, refined for strong fairness), ``lasso.py``
+builds a counterexample through one. This file states the semantics and checks the properties.
+"""
+
+from __future__ import annotations
+
+import time
+from array import array
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from explorer.engines.bfs import Result, Trace
+from explorer.engines.compiled.engine import graph_core
+from explorer.engines.liveness.graph import _build_csr, _Cond, _reach_not_q, _Search, _select
+from explorer.engines.liveness.lasso import _lasso
+from spec.lang import Fairness, Spec, SpecError, Temporal
+
+_NOT = bytes([1, 0]) + bytes(254)  # bytes.translate table: 0 -> 1, 1 -> 0
+
+KINDS = ("leadsto", "alwayseventually", "eventuallyalways")
+
+
+@dataclass
+class LivenessVerdict:
+    """The outcome of one temporal property, with the fairness it was checked under."""
+
+    name: str
+    kind: str  # one of KINDS
+    holds: bool
+    fairness: list[str]  # e.g. ["WF_vars(Drain(c=CPU0))"]; empty means no fairness was assumed
+    trace: Trace | None = None  # a fair lasso that violates the property, when it does not hold
+    doc: str = ""
+    seconds: float = 0.0
+    components: int = 0  # SCCs examined, refinements included (a measure of the work done)
+    region: int = 0  # states in the searched sub-graph (~Q reachable from P/\~Q, ~P, or all)
+
+    @property
+    def formula(self) -> str:
+        return {"leadsto": "P ~> Q", "alwayseventually": "[]<>P", "eventuallyalways": "<>[]P"}[self.kind]
+
+
+def fairness_conditions(spec: Spec, fairness: Sequence[Fairness] | None = None) -> list[str]:
+    """The per-instance fairness conditions, as printed in a verdict (``WF_vars(A(c=CPU0))``)."""
+    return [c.label for c in _conditions(spec, spec.fairness if fairness is None else fairness)]
+
+
+def _conditions(spec: Spec, fairness: Sequence[Fairness]) -> list[_Cond]:
+    insts = spec.instances()
+    out: list[_Cond] = []
+    seen: set[tuple[str, int]] = set()
+    for f in fairness:
+        if f.kind not in ("WF", "SF"):
+            raise SpecError(f"spec {spec.name}: fairness kind {f.kind!r} is not WF or SF")
+        action = next((a for a in spec.actions if a.name == f.action), None)
+        if action is None:
+            known = ", ".join(a.name for a in spec.actions) or "none"
+            raise SpecError(f"spec {spec.name}: {f.kind} names unknown action {f.action} (known: {known})")
+        want: dict[str, Any] = {}
+        for k, v in f.params or ():
+            if k not in action.params:
+                raise SpecError(f"spec {spec.name}: {f.kind}({f.action}) names unknown parameter {k}")
+            t = action.param_types.get(k)
+            # Accept an Enum value by name (c="CPU0") as well as by index (c=0).
+            if isinstance(v, str) and t is not None and hasattr(t, "names") and v in t.names:
+                v = t.names.index(v)
+            want[k] = v
+        matched = [i for i in insts if i.action is action and all(i.args[k] == v for k, v in want.items())]
+        if not matched:
+            shown = ", ".join(f"{k}={v!r}" for k, v in want.items())
+            raise SpecError(f"spec {spec.name}: {f.kind}({f.action}({shown})) matches no action instance")
+        for i in matched:
+            if (f.kind, i.index) not in seen:  # the same condition declared twice is one condition
+                seen.add((f.kind, i.index))
+                out.append(_Cond(f.kind, i.index, f"{f.kind}_vars({i.label})"))
+    return out
+
+
+def _eval(pred: Callable[[Any], Any], states: Sequence[Any], what: str) -> bytearray:
+    """pred over every stored state, as a 0/1 array indexed by state id (in C when the store is the
+    compiled engine's and pred was compiled with it)."""
+    evaluate = getattr(states, "evaluate", None)
+    fast = evaluate(pred) if evaluate is not None else None
+    if fast is not None:
+        return fast
+    out = bytearray(len(states))
+    for sid, s in enumerate(states):
+        r = pred(s)
+        if r is True:
+            out[sid] = 1
+        elif r is not False:
+            raise SpecError(f"{what} returned {type(r).__name__}, not a Boolean")
+    return out
+
+
+def _require_graph(result: Result) -> None:
+    if result.graph is None:
+        raise ValueError("liveness checking needs the state graph: explore with Options(keep_graph=True)")
+    if not result.exhausted:
+        raise ValueError(
+            f"liveness checking needs the whole state space, but the search stopped early "
+            f"({result.stopped}); explore with Options(check_deadlock=False) if terminal states are "
+            "expected, and stop_on_first=False to keep going past invariant violations"
+        )
+
+
+def check_liveness(
+    result: Result,
+    props: Sequence[str | Temporal] | None = None,
+    fairness: Sequence[Fairness] | None = None,
+    impl: str = "auto",
+) -> list[LivenessVerdict]:
+    """Check temporal properties on an exhausted search with ``keep_graph=True``.
+
+    ``props``: property names or Temporal objects (default: all of ``result.spec.properties``).
+    ``fairness``: overrides ``spec.fairness`` (default: the spec's own fairness).
+    ``impl``: "c" runs the graph algorithms compiled (``graph_core.c``), "python" the reference code
+    below; "auto" is "c" where a C compiler exists. Both give the same verdicts, counts and lassos.
+    """
+    if impl not in ("auto", "c", "python"):
+        raise ValueError(f"check_liveness: impl must be auto, c or python, not {impl!r}")
+    core = None if impl == "python" else graph_core()
+    if impl == "c" and core is None:
+        raise ValueError("check_liveness: impl='c' needs a C compiler")
+    _require_graph(result)
+    spec = result.spec
+    chosen: list[Temporal] = []
+    for p in spec.properties if props is None else props:
+        if isinstance(p, Temporal):
+            chosen.append(p)
+            continue
+        t = next((x for x in spec.properties if x.name == p), None)
+        if t is None:
+            known = ", ".join(x.name for x in spec.properties) or "none"
+            raise ValueError(f"spec {spec.name}: no temporal property named {p} (known: {known})")
+        chosen.append(t)
+    for t in chosen:
+        if t.kind not in KINDS:
+            raise ValueError(
+                f"property {t.name}: unknown kind {t.kind!r} (expected one of {', '.join(KINDS)})"
+            )
+        if t.kind == "leadsto" and t.q is None:
+            raise ValueError(f"property {t.name}: leads-to needs a Q predicate")
+    conds = _conditions(spec, spec.fairness if fairness is None else fairness)
+    labels = [c.label for c in conds]
+    if not chosen:
+        return []
+    search = _Search(_build_csr(result, core), conds, len(spec.instances()), core)
+    return [_check_one(result, search, t, labels) for t in chosen]
+
+
+def _check_one(res: Result, search: _Search, prop: Temporal, labels: list[str]) -> LivenessVerdict:
+    t0 = time.monotonic()
+    store = res.store
+    states = store.states
+    n = len(states)
+    g = search.g
+    examined0 = search.examined
+    p = _eval(prop.p, states, f"property {prop.name}: P")
+    # For leads-to, pred_state/pred_inst link each ~Q state back towards its P /\ ~Q source (-1 at a
+    # source, whose own prefix comes from the BFS parent links).
+    pred_state: array | None = None
+    pred_inst: array | None = None
+    required: bytearray | None = None
+    if prop.kind == "leadsto":
+        assert prop.q is not None
+        q = _eval(prop.q, states, f"property {prop.name}: Q")
+        nodes, dist, pred_state, pred_inst = _reach_not_q(res, g, p, q, search.core)
+    elif prop.kind == "alwayseventually":
+        nodes = _select(search.core, n, p, 0)
+        dist = None
+    else:
+        nodes = _select(search.core, n, None, 0)
+        required = p.translate(_NOT)
+        dist = None
+    fair = search.fair_components(nodes, required) if nodes else []
+    verdict = LivenessVerdict(
+        prop.name,
+        prop.kind,
+        not fair,
+        list(labels),
+        None,
+        prop.doc,
+        0.0,
+        search.examined - examined0,
+        len(nodes),
+    )
+    if fair:
+        # The counterexample with the shortest prefix: states are numbered in BFS order, so for the last two
+        # kinds the smallest id is the shallowest; for leads-to dist counts the detour through P /\ ~Q.
+        best: tuple[int, int, list[int]] | None = None
+        for comp in fair:
+            cands = comp if required is None else [v for v in comp if required[v]]
+            entry = min(cands, key=(lambda v: (dist[v], v)) if dist is not None else None)
+            key = (dist[entry] if dist is not None else entry, entry)
+            if best is None or key < best[:2]:
+                best = (key[0], key[1], comp)
+        assert best is not None
+        entry, comp = best[1], best[2]
+        verdict.trace = _lasso(res, search, comp, entry, pred_state, pred_inst)
+    verdict.seconds = time.monotonic() - t0
+    return verdict

@@ -1,0 +1,354 @@
+"""The Z3 backend's encoding: the same Spec as a symbolic transition relation, and back.
+
+The spec is read by *dual interpretation* (see ``spec/lang.py``): every action, invariant and the state
+constraint is the very Python function BFS runs, called here with a state whose fields are Z3 terms.
+
+Encoding (one copy of the variables per step ``k``, one Z3 constant per leaf value):
+
+* ``Int`` leaves are ``z3.Int`` (``prog_refcnt@3``), ``Enum`` leaves bit-vectors (``ENUM_BITS``),
+  ``Bool`` leaves ``z3.Bool``, and a ``Fn`` value is a tuple of leaf terms, nested for ``Fn`` of
+  ``Fn`` (``flags[Item0]@3``). Per-element
+  constants (not Z3 arrays) keep every formula quantifier- and array-free, and match the tuple
+  representation the helpers already work on.
+* ``TypeOK(s)``: every leaf is in its type's range (Z3 integers are unbounded, the spec's are not).
+* ``Init(s)``: for each variable, the disjunction of its allowed initial values (Init is their product).
+* ``Next(s, t)``: the disjunction, over every action instance and every step it returns, of
+  ``guard(s) /\\ t = s[updates]`` (variables not updated are framed: ``t.v = s.v``).
+* The state constraint, if any, holds in every state of a path: TLC discards successors that violate it
+  and never expands them, so they are not reachable (and not counted).
+
+BFS raises an error when an enabled step sets a variable outside its type; here such a step is excluded
+from paths by ``TypeOK(t)``, so ``bmc`` and ``prove`` look for it explicitly and report it as
+``TYPE_ERROR``, which keeps the two backends in agreement about what is reachable.
+
+What reads it: ``bmc.py`` (bounded model checking), ``layers.py`` (states per BFS layer, counted by Z3),
+``induction.py`` (proofs by induction), and the compiled engine and the TLA+ and Promela exports, which
+print the terms of ``Encoding.steps``. A model of the solver becomes a ``Trace`` here (``_trace``), by
+replaying each decoded step concretely.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import z3
+
+from explorer.engines.bfs import Trace
+from spec.lang import BoolType, Enum, Fn, Instance, Int, Predicate, Spec, SpecError, Type
+
+TYPE_ERROR = "TypeError"  # an enabled step sets a variable outside its type (BFS raises SpecError there)
+
+# Enum leaves are bit-vectors: on the delayed_work proofs a query that took 1.2-3.2 s with Int
+# leaves took 0.25-0.4 s (4 CPUs x 8 items, one SubmitEnqueue step). Values of a symmetric group
+# (Spec.symmetric) get a width of their own, so a group's constants can be told apart from every
+# other enum's by sort alone: the symmetry check renames them by substitution (``_renaming``).
+ENUM_BITS = 8
+
+InvariantLike = str | Predicate | Callable[[Any], Any]
+
+
+# --------------------------------------------------------------------------- terms
+
+
+def _fresh(type_: Type, name: str, k: int, widths: dict[int, int]) -> Any:
+    """A fresh Z3 term (or nested tuple of terms for a function) for a variable of type_ at step k."""
+    if isinstance(type_, Fn):
+        return tuple(
+            _fresh(type_.codomain, f"{name}[{type_.domain.show(i)}]", k, widths) for i in type_.domain
+        )
+    if isinstance(type_, BoolType):
+        return z3.Bool(f"{name}@{k}")
+    if isinstance(type_, Enum):
+        return z3.BitVec(f"{name}@{k}", widths.get(id(type_), ENUM_BITS))
+    if isinstance(type_, Int):
+        return z3.Int(f"{name}@{k}")
+    raise SpecError(f"variable {name}: type {type_!r} has no Z3 encoding")
+
+
+@contextmanager
+def _no_truth_tests() -> Iterator[None]:
+    """While a spec function runs on Z3 terms, a Python truth test of a term (``if s.x == 1``, ``and``,
+    ``or``, ``not``) raises instead of answering. z3's own ``__bool__`` answers an equality by comparing
+    the two terms' structure (``s.x == 1`` is False for the variable ``x``), which silently drops a
+    branch: BMC then misses violations and induction proves false invariants. Constant terms (True,
+    False) are still allowed."""
+    saved = z3.AstRef.__bool__
+
+    def refuse(term: z3.AstRef) -> bool:
+        if z3.is_true(term):
+            return True
+        if z3.is_false(term):
+            return False
+        raise z3.Z3Exception(f"Python truth test of the symbolic term {term}")
+
+    z3.AstRef.__bool__ = refuse  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        z3.AstRef.__bool__ = saved  # type: ignore[method-assign]
+
+
+def _as_bool(x: Any, what: str) -> z3.BoolRef:
+    """A guard or predicate result as a Z3 Boolean; a constant Python bool is allowed (``when(True)``)."""
+    if type(x) is bool:
+        return z3.BoolVal(x)
+    if isinstance(x, z3.BoolRef):
+        return x
+    raise SpecError(f"{what} is {type(x).__name__}, not a Boolean")
+
+
+def _in_type(type_: Type, v: Any) -> Any:
+    """v is a value of type_: a Python bool for concrete v, a Z3 term otherwise."""
+    if isinstance(type_, Fn):
+        if type(v) is not tuple or len(v) != len(type_.domain):
+            return False
+        parts = [_in_type(type_.codomain, x) for x in v]
+        return z3.And([z3.BoolVal(p) if type(p) is bool else p for p in parts])
+    if not isinstance(v, z3.ExprRef):
+        return type_.contains(v)
+    if isinstance(type_, BoolType):
+        return isinstance(v, z3.BoolRef)
+    if isinstance(v, z3.BoolRef) or not isinstance(v, (z3.ArithRef, z3.BitVecRef)):
+        return False
+    if isinstance(type_, Int):
+        return z3.And(type_.lo <= v, v <= type_.hi)
+    if isinstance(type_, Enum):
+        return z3.ULT(v, len(type_)) if isinstance(v, z3.BitVecRef) else False
+    return False
+
+
+def _eq(x: Any, v: Any) -> z3.BoolRef:
+    """x = v for a fresh variable term x and an update value v (a term, a Python value or a tuple)."""
+    if type(x) is tuple:
+        return z3.And([_eq(a, b) for a, b in zip(x, v, strict=True)])
+    if isinstance(x, z3.BoolRef) and not isinstance(v, (bool, z3.BoolRef)):
+        return z3.BoolVal(False)  # ill-typed value for a Bool leaf; reported as a type error
+    if isinstance(x, z3.ArithRef) and isinstance(v, (bool, z3.BoolRef)):
+        return z3.BoolVal(False)
+    return x == v
+
+
+def _leaves(value: Any) -> list[Any]:
+    if type(value) is tuple:
+        return [leaf for x in value for leaf in _leaves(x)]
+    return [value]
+
+
+def _decode(term: Any, model: z3.ModelRef) -> Any:
+    if type(term) is tuple:
+        return tuple(_decode(t, model) for t in term)
+    v = model.eval(term, model_completion=True)
+    if isinstance(term, z3.BoolRef):
+        return z3.is_true(v)
+    return v.as_long()
+
+
+@dataclass
+class _Step:
+    inst: Instance
+    guard: z3.BoolRef
+    post: tuple  # the successor's value of every variable, in spec order
+    binds: tuple = ()  # the over() cases the step was made in (spec.lang.Step.binds)
+    sibling: int = 0  # its position among the instance's steps with the same binds
+
+
+class Encoding:
+    """The Spec's Init, TypeOK, constraint and Next as Z3 formulas over per-step state terms."""
+
+    def __init__(self, spec: Spec):
+        self.spec = spec
+        self.cls = spec.State
+        self.names = spec.var_names
+        self.types = [v.type for v in spec.variables]
+        self.pos = {n: i for i, n in enumerate(self.names)}
+        self.widths: dict[int, int] = {}  # id(Enum) -> bit width, for the symmetric groups' Enums
+        for g, (base, extended) in enumerate(spec.symmetries):
+            for e in (base, *extended):
+                self.widths[id(e)] = ENUM_BITS + 1 + g
+
+    def state(self, k: int) -> Any:
+        """The state terms of step k (Z3 returns the same constant for the same name, so this is stable)."""
+        return self.cls(*(_fresh(t, n, k, self.widths) for t, n in zip(self.types, self.names, strict=True)))
+
+    def type_ok(self, s: Any) -> z3.BoolRef:
+        return z3.And([_as_bool(_in_type(t, x), "TypeOK") for t, x in zip(self.types, s, strict=True)])
+
+    def init(self, s: Any) -> z3.BoolRef:
+        return z3.And(
+            [z3.Or([_eq(x, v) for v in var.init]) for var, x in zip(self.spec.variables, s, strict=True)]
+        )
+
+    def constraint(self, s: Any) -> z3.BoolRef:
+        c = self.spec.constraint
+        return z3.BoolVal(True) if c is None else self.pred(c.fn, s, f"state constraint {c.name}")
+
+    def pred(self, fn: Callable[[Any], Any], s: Any, what: str) -> z3.BoolRef:
+        try:
+            with _no_truth_tests():
+                return _as_bool(fn(s), what)
+        except z3.Z3Exception as e:
+            hint = "a Python if/and/or on a state value?"
+            raise SpecError(f"{what} cannot be read symbolically ({hint}): {e}") from e
+        except SpecError:
+            raise
+        except Exception as e:
+            raise SpecError(f"{what} cannot be read symbolically ({type(e).__name__}: {e})") from e
+
+    def steps(self, s: Any) -> list[_Step]:
+        """Every (instance, step) of the spec applied to the symbolic state s."""
+        out = []
+        for inst in self.spec.instances():
+            try:
+                with _no_truth_tests():
+                    steps = inst.steps(s)
+            except z3.Z3Exception as e:
+                raise SpecError(
+                    f"action {inst.label} cannot be read symbolically"
+                    f" (a Python if/and/or/min on a state value?): {e}"
+                ) from e
+            except SpecError:
+                raise
+            except Exception as e:  # e.g. a state value used as a Python index: name the action
+                raise SpecError(
+                    f"action {inst.label} cannot be read symbolically ({type(e).__name__}: {e};"
+                    " a state value used as a Python index? use select())"
+                ) from e
+            siblings: dict[tuple, int] = {}
+            for st in steps:
+                post = list(s)
+                for k, v in st.updates.items():
+                    p = self.pos.get(k)
+                    if p is None:
+                        raise SpecError(f"action {inst.label} updates unknown variable {k}")
+                    post[p] = _fit(v, s[p])
+                key = tuple(v for _, v in st.binds)
+                siblings[key] = siblings.get(key, -1) + 1
+                guard = _as_bool(st.guard, f"action {inst.label}: guard")
+                out.append(_Step(inst, guard, tuple(post), tuple(st.binds), siblings[key]))
+        return out
+
+    def next(self, s: Any, t: Any, steps: list[_Step] | None = None) -> z3.BoolRef:
+        steps = self.steps(s) if steps is None else steps
+        return z3.Or(
+            [z3.And(st.guard, *(_eq(x, v) for x, v in zip(t, st.post, strict=True))) for st in steps]
+        )
+
+    def enabled(self, steps: list[_Step]) -> z3.BoolRef:
+        return z3.Or([st.guard for st in steps])
+
+    def type_error(self, steps: list[_Step]) -> z3.BoolRef:
+        """Some enabled step sets a variable outside its type."""
+        bad = []
+        for st in steps:
+            ok = [_in_type(t, v) for t, v in zip(self.types, st.post, strict=True)]
+            ok = [z3.BoolVal(x) if type(x) is bool else x for x in ok]
+            bad.append(z3.And(st.guard, z3.Not(z3.And(ok))))
+        return z3.Or(bad)
+
+    def decode(self, s: Any, model: z3.ModelRef) -> Any:
+        return self.cls(*(_decode(x, model) for x in s))
+
+    def block(self, s: Any, concrete: Any) -> z3.BoolRef:
+        """s is not the concrete state."""
+        return z3.Or([a != b for a, b in zip(_leaves(tuple(s)), _leaves(tuple(concrete)), strict=True)])
+
+
+def _instance_between(spec: Spec, pre: Any, post: Any) -> Instance | None:
+    """An instance whose enabled step leads from pre to post (concrete replay, so the trace is checked)."""
+    for inst in spec.instances():
+        for st in inst.steps(pre):
+            if st.guard is True and pre._replace(**st.updates) == post:
+                return inst
+    return None
+
+
+def _trace(spec: Spec, states: list[Any]) -> Trace:
+    steps: list[Instance | None] = [None]
+    for pre, post in zip(states, states[1:], strict=False):
+        inst = _instance_between(spec, pre, post)
+        if inst is None:
+            raise RuntimeError(f"smt: decoded step {pre} -> {post} is no step of the spec (encoding bug)")
+        steps.append(inst)
+    return Trace(spec, states, steps)
+
+
+def _predicates(spec: Spec, invariants: Iterable[InvariantLike] | None) -> list[Predicate]:
+    if invariants is None:
+        return list(spec.invariants)
+    out = []
+    for i in invariants:
+        if isinstance(i, str):
+            out.append(spec.invariant_named(i))
+        elif isinstance(i, Predicate):
+            out.append(i)
+        else:
+            out.append(Predicate(getattr(i, "__name__", "invariant"), i, (i.__doc__ or "").strip()))
+    return out
+
+
+# --------------------------------------------------------------------------- the solver, and terms
+
+
+class SolverUnknown(SpecError):
+    """Z3 answered neither sat nor unsat: no verdict can be drawn, and none is printed."""
+
+
+def _sat(solver: z3.Solver) -> bool:
+    """True if sat, False if unsat; Ctrl-C during the check (Z3 reports it as "canceled") is raised
+    as KeyboardInterrupt, and any other unknown as SolverUnknown (one line, exit 2)."""
+    r = solver.check()
+    if r == z3.unknown:
+        why = solver.reason_unknown()
+        if "cancel" in why:
+            raise KeyboardInterrupt
+        raise SolverUnknown(f"smt: the solver returned unknown ({why}): no verdict")
+    return r == z3.sat
+
+
+def _atoms(f: z3.BoolRef) -> list[z3.BoolRef]:
+    out, todo = [], [f]
+    while todo:
+        x = todo.pop()
+        if z3.is_and(x):
+            todo.extend(reversed(x.children()))
+        elif not z3.is_true(x):
+            out.append(x)
+    return out
+
+
+def _fit(v: Any, like: Any) -> Any:
+    """An update value in its variable's sort: ``ite(cond, 2, 0)`` of two Python constants is an Int
+    term, and a bit-vector variable (an Enum or a small Int) needs it as a bit-vector. The values are
+    in the variable's type (``check_types`` proves that), so the conversion is exact; an If of
+    constants is rebuilt leaf by leaf so that Z3 and the C printer see no Int2BV."""
+    if type(like) is tuple:
+        return tuple(_fit(a, b) for a, b in zip(v, like, strict=True)) if type(v) is tuple else v
+    if isinstance(v, z3.ArithRef) and isinstance(like, z3.BitVecRef):
+        return _int_to_bv(v, like.size())
+    return v
+
+
+def _int_to_bv(v: z3.ArithRef, size: int) -> z3.ExprRef:
+    if z3.is_int_value(v):
+        return z3.BitVecVal(v.as_long(), size)
+    if z3.is_app_of(v, z3.Z3_OP_ITE):
+        c, a, b = v.children()
+        return z3.If(c, _int_to_bv(a, size), _int_to_bv(b, size))
+    return z3.Int2BV(v, size)
+
+
+def _as_term(v: Any, like: z3.ExprRef) -> z3.ExprRef:
+    if isinstance(v, z3.ExprRef):
+        if isinstance(like, z3.BitVecRef) and v.sort() == z3.IntSort():
+            return _int_to_bv(v, like.size())
+        if v.sort() != like.sort():
+            raise SpecError(f"smt: {v} has sort {v.sort()}, the variable {like} has {like.sort()}")
+        return v
+    if isinstance(like, z3.BoolRef):
+        return z3.BoolVal(bool(v))
+    if isinstance(like, z3.BitVecRef):
+        return z3.BitVecVal(int(v), like.size())
+    return z3.IntVal(int(v))

@@ -1,0 +1,1 @@
+"""What writes results for people and other tools: traces, the report, exports, replay."""

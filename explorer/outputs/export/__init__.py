@@ -1,0 +1,1 @@
+"""The spec exported for other checkers: TLA+ (TLC, Apalache) and Promela (Spin)."""

@@ -1,0 +1,633 @@
+"""The spec as a TLA+ module and its TLC configuration (``python -m explorer export-tla`` writes them).
+
+The module is one that TLC checks with the same states, steps, invariants, deadlock check, fairness and
+temporal properties as our own engines (each variable also carries an ``@type`` annotation for
+Apalache's type checker; Apalache itself has not been run on the output).
+
+How the module is obtained: the spec's actions are Python functions of concrete parameters, so there is
+no symbolic reading of an action per parameter. Like the compiled engine
+(``explorer/engines/compiled/codegen.py``) this module prints the Z3 terms of
+``explorer.engines.smt.encoding.Encoding(spec).steps(s)``, one list of (guard, successor) pairs per
+action *instance*, after ``z3.simplify``, over one leaf per state value (``flags[w0]`` becomes
+``flags["w0"]``). Invariants, the state constraint and the temporal properties' predicates go through
+``Encoding.pred``, as in the compiled engine. Nothing here knows a particular spec.
+
+Choices, also stated in the generated file's header:
+
+* Enum values are **strings of their names** (``"FREE"``, ``"cpu0"``): TLC and Apalache (type ``Str``)
+  both accept them, traces stay readable, and an Enum that extends another (``CpuOrNone`` = ``CPU`` plus
+  ``"none"``) shares its values by name, as the spec's ``symmetric`` declarations assume. Each Enum gets
+  a set definition (``CPU == {"cpu0", "cpu1"}``). The price: no order and no arithmetic on Enum values;
+  a term that needs them (a bit-vector ``<``, ``+``, extract, ``int2bv``) is refused with an error that
+  names the action, never guessed.
+* A ``Fn(D, C)`` variable is a TLA+ function ``[D -> C]`` (``Set(D)`` too: ``[D -> BOOLEAN]``); ``Int(lo,
+  hi)`` is ``lo..hi``, ``Bool`` is ``BOOLEAN``. ``TypeOK`` states all of it and is checked first: our
+  engines stop with a type error where an enabled step leaves a type, TLC reports ``TypeOK`` violated.
+* One operator per action, its parameters those of the action: ``A(c, w) == \\/ <<c, w>> = <<"cpu0",
+  "w0">> /\\ <the instance's steps> \\/ ...``, one disjunct per instance (labelled as in our traces; an
+  instance whose every guard is FALSE is left out, with a comment), an instance with several steps a
+  disjunction of them. Each step is its guard, then ``x' = [x EXCEPT !["k"] = e]`` for the function
+  leaves it changes, ``x' = e`` for a changed plain variable, ``UNCHANGED`` for the rest. ``Next`` is
+  ``\\E c \\in CPU, w \\in Item : A(c, w)`` for every action; the constants of an instance are spelled out
+  because that is what the terms are (an instance cannot be read as a function of its parameters).
+* Fairness: ``WF_vars(A(args))``/``SF_vars`` per instance, written ``\\A c \\in CPU : WF_vars(A(c))`` for
+  a condition on every instance, as ``explorer.engines.liveness`` reads ``Fairness`` (``<A>_vars`` steps,
+  enabled iff some step of the instance changes the state). ``Spec == Init /\\ [][Next]_vars /\\
+  Fairness``; the temporal properties are ``P ~> Q``, ``[]<>P`` and ``<>[]P``.
+* The .cfg: ``SPECIFICATION Spec``, ``INVARIANT`` TypeOK and the config's invariants (all of the spec's
+  by default), ``CONSTRAINT`` for a state constraint, ``PROPERTY`` for the temporal properties and
+  ``CHECK_DEADLOCK`` as the config says (TRUE by default: our BFS checks deadlock, and so does TLC).
+  The spec's symmetry declarations are not exported (TLC's SYMMETRY needs model values).
+
+How a Z3 term is printed as a TLA+ expression is ``tla_printer.py``; this file lays out the module
+and the .cfg. A term with no TLA+ reading raises ``ExportError`` (a ``SpecError``: one line naming the
+action or predicate).
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import z3
+
+from explorer.cli_common import check_invariant_names
+from explorer.engines.smt.encoding import Encoding, _leaves
+from explorer.outputs.export.tla_printer import (
+    CMP,
+    WIDTH,
+    ExportError,
+    _int,
+    _Printer,
+    _simplify,
+    enum_literal,
+    indented,
+    junction,
+    string,
+    value_text,
+    wrapped,
+)
+from spec.lang import BoolType, Enum, Fairness, Fn, Int, Spec, Type
+
+# Reserved words of TLA+ (the proof language's included) and what EXTENDS Integers defines.
+RESERVED = frozenset(
+    """ASSUME ASSUMPTION AXIOM CASE CHOOSE CONSTANT CONSTANTS DOMAIN ELSE ENABLED EXCEPT EXTENDS IF IN
+    INSTANCE LET LOCAL MODULE OTHER SUBSET THEN THEOREM UNCHANGED UNION VARIABLE VARIABLES WITH
+    ACTION BY COROLLARY DEF DEFINE DEFS HAVE HIDE LAMBDA LEMMA NEW OBVIOUS OMITTED ONLY PICK PROOF
+    PROPOSITION PROVE QED RECURSIVE STATE SUFFICES TAKE TEMPORAL USE WITNESS BOOLEAN TRUE FALSE STRING
+    Nat Int Integers Naturals""".split()
+)
+_IDENT = re.compile(r"[A-Za-z0-9_]*[A-Za-z][A-Za-z0-9_]*")
+
+
+def is_identifier(name: str) -> bool:
+    """A TLA+ name that this module may define: letters, digits and ``_`` with a letter, not reserved."""
+    return (
+        _IDENT.fullmatch(name) is not None
+        and name not in RESERVED
+        and not name.startswith(("WF_", "SF_"))
+        and name.isascii()
+    )
+
+
+def module_name(stem: str) -> str:
+    """A module name for a config file's stem: every character outside ``[A-Za-z0-9_]`` becomes ``_``."""
+    name = re.sub(r"\W", "_", stem, flags=re.ASCII)
+    return name if is_identifier(name) else f"M_{name}"
+
+
+# --------------------------------------------------------------------------- names
+
+
+class _Names:
+    """The module's identifiers: the spec's own names are kept (and must be legal), helpers get fresh ones."""
+
+    def __init__(self) -> None:
+        self.used: set[str] = set()
+
+    def take(self, name: str, what: str) -> str:
+        if not is_identifier(name):
+            raise ExportError(f"{what} {name!r} is no TLA+ identifier (or is a reserved word)")
+        if name in self.used:
+            raise ExportError(f"{what} {name!r} clashes with another name of the module")
+        self.used.add(name)
+        return name
+
+    def fresh(self, base: str) -> str:
+        base = re.sub(r"\W", "_", base, flags=re.ASCII)
+        if not is_identifier(base):
+            base = f"N_{base}"
+        name, k = base, 1
+        while name in self.used or not is_identifier(name):
+            name, k = f"{base}_{k}", k + 1
+        self.used.add(name)
+        return name
+
+
+# --------------------------------------------------------------------------- values and types
+
+
+class _Types:
+    """Every Enum of the spec, by identity, with its set's name in the module."""
+
+    def __init__(self, names: _Names) -> None:
+        self.names = names
+        self.sets: dict[int, str] = {}
+        self.defs: list[tuple[str, Enum]] = []
+        self.by_shape: dict[tuple[str, tuple[str, ...]], str] = {}
+
+    def enum_set(self, e: Enum) -> str:
+        key = id(e)
+        if key not in self.sets:
+            shape = (e.name, tuple(e.names))
+            name = self.by_shape.get(shape)  # two Enum objects with one name and one list: one set
+            if name is None:
+                name = self.names.fresh(e.name)
+                self.by_shape[shape] = name
+                self.defs.append((name, e))
+            self.sets[key] = name
+        return self.sets[key]
+
+    def type_set(self, t: Type) -> str:
+        if isinstance(t, BoolType):
+            return "BOOLEAN"
+        if isinstance(t, Int):
+            return f"{_int(t.lo)}..{_int(t.hi)}"
+        if isinstance(t, Enum):
+            return self.enum_set(t)
+        if isinstance(t, Fn):
+            return f"[{self.enum_set(t.domain)} -> {self.type_set(t.codomain)}]"
+        raise ExportError(f"type {t!r} has no TLA+ reading")
+
+
+def apalache_type(t: Type) -> str:
+    """Apalache's type of a variable (Snowcat syntax)."""
+    if isinstance(t, BoolType):
+        return "Bool"
+    if isinstance(t, Int):
+        return "Int"
+    if isinstance(t, Enum):
+        return "Str"
+    if isinstance(t, Fn):
+        return f"(Str -> {apalache_type(t.codomain)})"
+    raise ExportError(f"type {t!r} has no TLA+ reading")
+
+
+# --------------------------------------------------------------------------- the module
+
+
+@dataclass
+class Exported:
+    """A TLA+ module and its TLC configuration."""
+
+    name: str
+    tla: str
+    cfg: str
+
+    def write(self, directory: Path) -> list[Path]:
+        directory.mkdir(parents=True, exist_ok=True)
+        paths = [directory / f"{self.name}.tla", directory / f"{self.name}.cfg"]
+        paths[0].write_text(self.tla, encoding="utf-8")
+        paths[1].write_text(self.cfg, encoding="utf-8")
+        return paths
+
+
+def _comment(text: str) -> list[str]:
+    return [f"\\* {line}".rstrip() for line in text.splitlines()] if text else []
+
+
+def _leaf_refs(spec: Spec, state: Any, types: _Types) -> dict[int, tuple[str, Type]]:
+    """Z3 constant id -> (TLA+ reference, type) for every leaf of the state terms, in Encoding's order."""
+    out: list[tuple[str, Type]] = []
+
+    def walk(text: str, t: Type) -> None:
+        if isinstance(t, Fn):
+            types.enum_set(t.domain)
+            for i in t.domain:
+                walk(f"{text}[{enum_literal(t.domain, i)}]", t.codomain)
+            return
+        if isinstance(t, Enum):
+            types.enum_set(t)
+        out.append((text, t))
+
+    for v in spec.variables:
+        walk(v.name, v.type)
+    consts = _leaves(tuple(state))
+    if len(consts) != len(out):
+        raise ExportError(f"spec {spec.name}: the Z3 state has {len(consts)} leaves, the types {len(out)}")
+    return {c.get_id(): ref for c, ref in zip(consts, out, strict=True)}
+
+
+class _Module:
+    """Builds one module; see the module docstring for the layout."""
+
+    def __init__(self, spec: Spec, name: str) -> None:
+        self.spec = spec
+        self.names = _Names()
+        self.name = self.names.take(name, "module name")
+        for v in spec.variables:
+            self.names.take(v.name, "variable")
+        for a in spec.actions:
+            self.names.take(a.name, "action")
+        # Predicates keep their names where they are identifiers; EverySubmittedWorkRuns[w0] becomes
+        # EverySubmittedWorkRuns_w0, with the spec's name in the definition's comment.
+        self.pred_names: dict[str, str] = {}
+        preds = [p.name for p in spec.invariants] + [tp.name for tp in spec.properties]
+        preds += [spec.constraint.name] if spec.constraint is not None else []
+        for n in preds:
+            if is_identifier(n) and n not in self.names.used:
+                self.pred_names[n] = self.names.take(n, "predicate")
+        for n in preds:
+            if n not in self.pred_names:
+                self.pred_names[n] = self.names.fresh(re.sub(r"\W+", "_", n, flags=re.ASCII).strip("_"))
+        self.types = _Types(self.names)
+        self.enc = Encoding(spec)
+        self.s0 = self.enc.state(0)
+        self.keep = [self.s0]  # the leaf constants' ids below stay valid while the terms live
+        self.leaves = _leaf_refs(spec, self.s0, self.types)
+        self.vars = self.names.fresh("vars")
+        self.type_ok = self.names.fresh("TypeOK" if "TypeOK" not in self.names.used else "VarTypesOK")
+        self.init = self.names.fresh("Init")
+        self.next = self.names.fresh("Next")
+        self.fair = self.names.fresh("Fairness")
+        self.spec_name = self.names.fresh("Spec")
+        self.bound: list[str] = []  # the names of function arguments in values, by depth
+        for a in spec.actions:  # the Enum sets of the parameters' domains
+            for t in a.param_types.values():
+                if isinstance(t, Enum):
+                    self.types.enum_set(t)
+        # Parameter names are bound in each action (and fairness condition) alone, so two actions may
+        # use the same one; a name that is a module-level definition is renamed.
+        self.params: dict[str, dict[str, str]] = {}
+        bound_names: set[str] = set()
+        for a in spec.actions:
+            ps: dict[str, str] = {}
+            for k in a.params:
+                if k in bound_names or (is_identifier(k) and k not in self.names.used):
+                    ps[k] = k
+                else:
+                    ps[k] = self.names.fresh(k)
+                self.names.used.add(ps[k])
+                bound_names.add(ps[k])
+            self.params[a.name] = ps
+
+    # ---- values
+    def fn_value(self, t: Type, v: Any, depth: int = 0) -> str:
+        """A concrete value of type t; a function's argument is named by its nesting depth."""
+        if not isinstance(t, Fn):
+            return value_text(t, v)
+        while len(self.bound) <= depth:
+            self.bound.append(self.names.fresh("x"))
+        x = self.bound[depth]
+        dom = self.types.enum_set(t.domain)
+        parts = [self.fn_value(t.codomain, e, depth + 1) for e in v]
+        if all(p == parts[0] for p in parts):
+            return f"[{x} \\in {dom} |-> {parts[0]}]"
+        arms = " [] ".join(f"{x} = {enum_literal(t.domain, i)} -> {p}" for i, p in enumerate(parts))
+        return f"[{x} \\in {dom} |-> CASE {arms}]"
+
+    def param_value(self, action: Any, k: str, v: Any) -> str:
+        t = action.param_types.get(k)
+        if isinstance(t, Enum):
+            return enum_literal(t, v)
+        if t is not None:
+            return value_text(t, v)
+        if type(v) is bool:
+            return "TRUE" if v else "FALSE"
+        if type(v) is int:
+            return _int(v)
+        if type(v) is str:
+            return string(v)
+        raise ExportError(f"action {action.name}: the parameter value {k}={v!r} has no TLA+ reading")
+
+    def param_domain(self, action: Any, k: str) -> str:
+        t = action.param_types.get(k)
+        values = action.params[k]
+        if isinstance(t, Enum) and list(values) == list(t.values()):
+            return self.types.enum_set(t)
+        return "{" + ", ".join(self.param_value(action, k, v) for v in values) + "}"
+
+    # ---- predicates
+    def predicate(self, fn: Callable[[Any], Any], what: str) -> list[str]:
+        term = _simplify(self.enc.pred(fn, self.s0, what))
+        self.keep.append(term)
+        return _Printer(self.leaves, what).block(term)
+
+    @staticmethod
+    def define(name: str, doc: str, lines: Sequence[str]) -> list[str]:
+        """``name == body`` (on one line if it fits one, else below, indented), after the doc comment."""
+        out = _comment(doc)
+        if len(lines) == 1:
+            return [*out, f"{name} == {lines[0]}", ""]
+        return [*out, f"{name} ==", *indented(lines, 4), ""]
+
+    # ---- actions
+    def step_items(self, st: Any, where: str) -> list[list[str]] | None:
+        """A step as the items of a conjunction: its guard's conjuncts, then its updates; None if the
+        guard is FALSE."""
+        pr = _Printer(self.leaves, where)
+        guard = _simplify(st.guard)
+        self.keep.append(guard)
+        if z3.is_false(guard):
+            return None
+        items: list[list[str]] = []
+        if not z3.is_true(guard):
+            items += [pr.block(g) for g in (guard.children() if z3.is_and(guard) else [guard])]
+        unchanged: list[str] = []
+        for var, pre, post in zip(self.spec.variables, self.s0, st.post, strict=True):
+            upd = self.update(var.name, var.type, pre, post, pr, where)
+            if upd is None:
+                unchanged.append(var.name)
+            else:
+                items.append(upd)
+        if unchanged:
+            items.append(wrapped("UNCHANGED <<", unchanged, ">>"))
+        return items
+
+    def update(self, name: str, t: Type, pre: Any, post: Any, pr: _Printer, where: str) -> list[str] | None:
+        """``x' = ...`` (lines) for a variable the step changes; None when every leaf stays as it was."""
+        if isinstance(t, Fn):
+            if type(post) is not tuple:
+                raise ExportError(f"{where}: {name} is set to a value of the wrong shape")
+            changes: list[str] = []
+            self.fn_changes(t, pre, post, "", changes, pr, where)
+            if not changes:
+                return None
+            one = f"{name}' = [{name} EXCEPT {', '.join(changes)}]"
+            if len(changes) == 1 or len(one) <= WIDTH:
+                return [one]
+            head = f"{name}' = [{name} EXCEPT "
+            pad = " " * len(head)
+            last = len(changes) - 1
+            return [
+                (head if k == 0 else pad) + c + ("]" if k == last else ",") for k, c in enumerate(changes)
+            ]
+        if type(post) is tuple:
+            raise ExportError(f"{where}: {name} is set to a value of the wrong shape")
+        post = _simplify(post)
+        self.keep.append(post)
+        if isinstance(post, z3.ExprRef) and post.eq(pre):
+            return None
+        return [f"{name}' = {self.leaf_value(t, post, pr)}"]
+
+    def fn_changes(
+        self, t: Fn, pre: tuple, post: tuple, path: str, out: list[str], pr: _Printer, where: str
+    ) -> None:
+        if len(post) != len(t.domain) or len(pre) != len(t.domain):
+            raise ExportError(f"{where}: a function value of the wrong shape")
+        for i, (a, b) in enumerate(zip(pre, post, strict=True)):
+            here = f"{path}[{enum_literal(t.domain, i)}]"
+            if isinstance(t.codomain, Fn):
+                if type(b) is not tuple:
+                    raise ExportError(f"{where}: a function value of the wrong shape")
+                self.fn_changes(t.codomain, a, b, here, out, pr, where)
+                continue
+            if type(b) is tuple:
+                raise ExportError(f"{where}: a function value of the wrong shape")
+            b = _simplify(b)
+            self.keep.append(b)
+            if isinstance(b, z3.ExprRef) and b.eq(a):
+                continue
+            out.append(f"!{here} = {self.leaf_value(t.codomain, b, pr)}")
+
+    @staticmethod
+    def leaf_value(t: Type, v: Any, pr: _Printer) -> str:
+        """A new value, as the right side of ``x' =`` or ``![k] =`` (in parentheses unless it binds
+        tighter than ``=``: ``x' = x \\/ y`` would read as ``(x' = x) \\/ y``)."""
+        if isinstance(t, Enum) and type(v) is int:
+            return enum_literal(t, v)
+        text, prec = pr.expr(v, t if isinstance(t, Enum) else None)
+        return text if prec > CMP else f"({text})"
+
+    def action_defs(self) -> tuple[list[str], list[str]]:
+        """The action operators and Next's disjuncts."""
+        steps_of: dict[int, list[Any]] = {}
+        steps = self.enc.steps(self.s0)
+        self.keep.append(steps)
+        for st in steps:
+            steps_of.setdefault(st.inst.index, []).append(st)
+        out: list[str] = []
+        nxt: list[str] = []
+        for a in self.spec.actions:
+            params = self.params[a.name]
+            head = f"{a.name}({', '.join(params.values())})" if params else a.name
+            arms: list[list[str]] = []
+            labels: list[str] = []
+            never: list[str] = []
+            for inst in (i for i in self.spec.instances() if i.action is a):
+                where = f"action {inst.label}"
+                found = [self.step_items(st, where) for st in steps_of.get(inst.index, [])]
+                bodies = [b for b in found if b is not None]
+                if not bodies:
+                    never.append(inst.label)
+                    continue
+                steps_ = junction("\\/", [junction("/\\", b) if b else ["TRUE"] for b in bodies])
+                if params:
+                    vals = [self.param_value(a, k, inst.args[k]) for k in a.params]
+                    names = list(params.values())
+                    test = (
+                        f"{names[0]} = {vals[0]}"
+                        if len(vals) == 1
+                        else f"<<{', '.join(names)}>> = <<{', '.join(vals)}>>"
+                    )
+                    items = [[test], *(bodies[0] if len(bodies) == 1 else [steps_])]
+                    arms.append(junction("/\\", items))
+                else:
+                    arms.append(steps_)
+                labels.append(inst.label)
+            out += _comment(a.doc)
+            out += [f"\\* never enabled (every guard is FALSE): {lbl}" for lbl in never]
+            if not arms:
+                out.append(f"{head} == FALSE")
+            elif params:
+                out += [f"{head} ==", *indented(junction("\\/", arms, labels), 4)]
+            else:
+                out += [f"{head} ==", *indented(arms[0], 4)]
+            out.append("")
+            if params:
+                binds = ", ".join(f"{p} \\in {self.param_domain(a, k)}" for k, p in params.items())
+                nxt.append(f"\\E {binds} : {head}")
+            else:
+                nxt.append(head)
+        return out, nxt
+
+    # ---- fairness
+    def fairness(self) -> list[str]:
+        out: list[str] = []
+        for f in self.spec.fairness:
+            out.append(self.fairness_condition(f))
+        return out
+
+    def fairness_condition(self, f: Fairness) -> str:
+        if f.kind not in ("WF", "SF"):
+            raise ExportError(f"spec {self.spec.name}: fairness kind {f.kind!r} is not WF or SF")
+        a = next((x for x in self.spec.actions if x.name == f.action), None)
+        if a is None:
+            raise ExportError(f"spec {self.spec.name}: {f.kind} names unknown action {f.action}")
+        fixed: dict[str, Any] = {}
+        for k, v in f.params or ():
+            if k not in a.params:
+                raise ExportError(f"spec {self.spec.name}: {f.kind}({f.action}) names unknown parameter {k}")
+            t = a.param_types.get(k)
+            if isinstance(v, str) and isinstance(t, Enum) and v in t.names:
+                v = t.names.index(v)
+            fixed[k] = v
+        args: list[str] = []
+        binds: list[str] = []
+        for k in a.params:
+            if k in fixed:
+                args.append(self.param_value(a, k, fixed[k]))
+            else:
+                p = self.params[a.name][k]
+                binds.append(f"{p} \\in {self.param_domain(a, k)}")
+                args.append(p)
+        cond = f"{f.kind}_{self.vars}({a.name}{'(' + ', '.join(args) + ')' if args else ''})"
+        return f"\\A {', '.join(binds)} : {cond}" if binds else cond
+
+    # ---- the whole file
+    def build(
+        self,
+        invariants: Sequence[str] | None,
+        deadlock: bool,
+        properties: bool,
+        header: Sequence[str],
+    ) -> Exported:
+        spec = self.spec
+        body: list[str] = []
+        # actions and predicates first: they register the Enums their terms use
+        actions, nxt = self.action_defs()
+        invs = [p for p in spec.invariants if invariants is None or p.name in invariants]
+        inv_defs: list[str] = []
+        for p in spec.invariants:
+            inv_defs += self.define(
+                self.tla_name(p.name), self.doc(p.name, p.doc), self.predicate(p.fn, f"invariant {p.name}")
+            )
+        constraint: list[str] = []
+        if spec.constraint is not None:
+            c = spec.constraint
+            where = f"state constraint {c.name}"
+            constraint = self.define(
+                self.tla_name(c.name), self.doc(c.name, c.doc), self.predicate(c.fn, where)
+            )
+        props: list[str] = []
+        for tp in spec.properties if properties else []:
+            props += self.temporal(tp)
+        fair = self.fairness()
+
+        body.append(f"---------------------------- MODULE {self.name} ----------------------------")
+        body += [f"\\* {ln}".rstrip() for ln in header]
+        body += ["EXTENDS Integers", ""]
+        for name, e in self.types.defs:
+            body.append(f"{name} == {{{', '.join(string(n) for n in e.names)}}}")
+        if self.types.defs:
+            body.append("")
+        for v in spec.variables:
+            body += _comment(v.doc)
+            body += [f"\\* @type: {apalache_type(v.type)};", f"VARIABLE {v.name}"]
+        body.append("")
+        body += wrapped(f"{self.vars} == <<", spec.var_names, ">>")
+        body.append("")
+        body.append(
+            "\\* The variables' types: our engines stop with a type error where TLC finds this violated."
+        )
+        body.append(f"{self.type_ok} ==")
+        body += [f"    /\\ {v.name} \\in {self.types.type_set(v.type)}" for v in spec.variables]
+        body.append("")
+        body.append(f"{self.init} ==")
+        for v in spec.variables:
+            vals = [self.fn_value(v.type, x) for x in v.init]
+            rhs = f"= {vals[0]}" if len(vals) == 1 else "\\in {" + ", ".join(vals) + "}"
+            body.append(f"    /\\ {v.name} {rhs}")
+        body.append("")
+        body += actions
+        body.append(f"{self.next} ==")
+        body += [f"    \\/ {n}" for n in nxt] or ["    FALSE"]
+        body.append("")
+        body += inv_defs + constraint
+        body.append(f"{self.fair} ==")
+        body += [f"    /\\ {c}" for c in fair] or ["    TRUE"]
+        body.append("")
+        body.append(f"{self.spec_name} == {self.init} /\\ [][{self.next}]_{self.vars} /\\ {self.fair}")
+        body.append("")
+        body += props
+        body.append("=" * 77)
+        cfg = [f"\\* TLC configuration of {self.name}.tla (generated, as the module)", ""]
+        cfg.append(f"SPECIFICATION {self.spec_name}")
+        cfg.append("INVARIANT")
+        cfg += [f"    {n}" for n in [self.type_ok, *(self.pred_names[p.name] for p in invs)]]
+        if spec.constraint is not None:
+            cfg.append(f"CONSTRAINT {self.pred_names[spec.constraint.name]}")
+        if properties and spec.properties:
+            cfg.append("PROPERTY")
+            cfg += [f"    {self.pred_names[tp.name]}" for tp in spec.properties]
+        cfg.append(f"CHECK_DEADLOCK {'TRUE' if deadlock else 'FALSE'}")
+        return Exported(self.name, "\n".join(body) + "\n", "\n".join(cfg) + "\n")
+
+    def temporal(self, tp: Any) -> list[str]:
+        name = self.pred_names[tp.name]
+        p_name = self.names.fresh(f"{name}_P")
+        out = self.define(p_name, "", self.predicate(tp.p, f"temporal property {tp.name} (P)"))
+        if tp.kind == "leadsto":
+            if tp.q is None:
+                raise ExportError(f"temporal property {tp.name}: leads-to without Q")
+            q_name = self.names.fresh(f"{name}_Q")
+            out += self.define(q_name, "", self.predicate(tp.q, f"temporal property {tp.name} (Q)"))
+            formula = f"{p_name} ~> {q_name}"
+        elif tp.kind == "alwayseventually":
+            formula = f"[]<>{p_name}"
+        elif tp.kind == "eventuallyalways":
+            formula = f"<>[]{p_name}"
+        else:
+            raise ExportError(f"temporal property {tp.name}: kind {tp.kind!r} has no TLA+ reading")
+        return out + self.define(name, self.doc(tp.name, tp.doc), [formula])
+
+    def tla_name(self, name: str) -> str:
+        return self.pred_names[name]
+
+    def doc(self, name: str, doc: str) -> str:
+        """A predicate's comment: its doc, after the spec's name of it where the module's differs."""
+        if self.pred_names[name] == name:
+            return doc
+        return f"{name}: {doc}" if doc else name
+
+
+def export(
+    spec: Spec,
+    name: str,
+    *,
+    invariants: Sequence[str] | None = None,
+    deadlock: bool = True,
+    properties: bool = True,
+    source: str = "",
+) -> Exported:
+    """The TLA+ module ``name`` and its .cfg for ``spec``: the ``invariants`` named (default: all of the
+    spec's; every one is defined in the module either way), deadlock checked or not, the temporal
+    properties included or not; ``source`` is a line for the header (where the spec came from)."""
+    if invariants is not None:
+        check_invariant_names(spec, invariants)
+    header = [
+        f"Generated by explorer.export_tla from spec {spec.name!r}: rebuilt from the spec, do not edit."
+    ]
+    if source:
+        header += textwrap.wrap(f"From {source}", WIDTH - 3, subsequent_indent="    ", break_on_hyphens=False)
+    header += [
+        "The same Z3 terms as the compiled engine (explorer/compiled/codegen.py), printed as TLA+:",
+        '- Enum values are strings of their names ("FREE", "cpu0"); each Enum is a set definition below.',
+        "- Fn(D, C) variables are functions [D -> C]; TypeOK states every variable's type.",
+        "- one operator per action, with the action's parameters: a disjunction over its instances, each",
+        "  guarded by its parameter values and labelled as in our traces, spelling out the guard and the",
+        "  updates of that instance (EXCEPT for the changed function entries, UNCHANGED for the rest).",
+        "- fairness per instance (WF_vars/SF_vars of A(args)), as explorer.liveness reads the spec's.",
+        "TLC finds the distinct states our engines do; its 'states generated' can be larger, as it makes a",
+        "successor once per true disjunct of a guard. The spec's symmetry declarations are not exported.",
+    ]
+    if spec.constraint is not None:
+        header += [
+            "TLC checks the invariants also on a successor the state constraint excludes (without counting",
+            "or expanding it); our engines do not look at such a successor at all.",
+        ]
+    return _Module(spec, name).build(invariants, deadlock, properties, header)

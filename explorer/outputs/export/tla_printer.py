@@ -1,0 +1,280 @@
+"""Z3 terms printed as TLA+ expressions, for the module ``tla.py`` lays out.
+
+A term is a simplified Z3 term over the leaves of one symbolic state (``flags[w0]`` is printed
+``flags["w0"]``). Enum values are strings of their names, so a bit-vector term is printed as the Enum
+its leaves range over, and one that needs an order or arithmetic on Enum values is refused; integer
+arithmetic and comparisons are TLA+'s. Parentheses go only where TLA+'s precedence needs them (or a
+reader would). Lists of conjuncts and disjuncts are printed as TLA+'s bulleted lists (``junction``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import z3
+
+from spec.lang import BoolType, Enum, Fn, Int, SpecError, Type
+
+
+class ExportError(SpecError):
+    """The spec (or one of its terms) has no TLA+ reading; the message names what and where."""
+
+
+def string(text: str) -> str:
+    """A TLA+ string literal."""
+    out = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
+    return f'"{out}"'
+
+
+def _int(v: int) -> str:
+    return str(v) if v >= 0 else f"-{-v}"
+
+
+def enum_literal(e: Enum, v: int) -> str:
+    """An Enum value as its name's string; a value outside the Enum as a string outside its set (a
+    comparison with it is false and a variable set to it violates TypeOK, as in our engines)."""
+    return string(e.names[v]) if 0 <= v < len(e.names) else string(f"{e.name}?{v}")
+
+
+def value_text(t: Type, v: Any) -> str:
+    """A concrete value of a type other than Fn (as the spec stores it) in TLA+."""
+    if isinstance(t, BoolType):
+        return "TRUE" if v else "FALSE"
+    if isinstance(t, Int):
+        return _int(int(v))
+    if isinstance(t, Enum):
+        return enum_literal(t, v)
+    if isinstance(t, Fn):
+        raise AssertionError("functions go through _Module.fn_value")
+    raise ExportError(f"type {t!r} has no TLA+ reading")
+
+
+# precedence of what a printed piece is, to put parentheses only where TLA+ needs them (or a reader would)
+ATOM, PREFIX_MINUS, MUL, ADD, CMP, NOT, JUNCT, IFF, IMPLIES, IFTHEN = 100, 12, 13, 10, 5, 4, 3, 2, 1, 0
+
+
+_CMP = {
+    z3.Z3_OP_LE: "<=", z3.Z3_OP_LT: "<", z3.Z3_OP_GE: ">=", z3.Z3_OP_GT: ">",
+}  # fmt: skip
+
+
+_BV_OPS_REFUSED = {
+    z3.Z3_OP_ULEQ, z3.Z3_OP_ULT, z3.Z3_OP_UGEQ, z3.Z3_OP_UGT, z3.Z3_OP_SLEQ, z3.Z3_OP_SLT, z3.Z3_OP_SGEQ,
+    z3.Z3_OP_SGT, z3.Z3_OP_BADD, z3.Z3_OP_BSUB, z3.Z3_OP_BMUL, z3.Z3_OP_BNEG, z3.Z3_OP_EXTRACT,
+    z3.Z3_OP_CONCAT, z3.Z3_OP_INT2BV, z3.Z3_OP_BV2INT,
+}  # fmt: skip
+
+
+class _Printer:
+    """Prints simplified Z3 terms over the state's leaves as TLA+ expressions."""
+
+    def __init__(self, leaves: dict[int, tuple[str, Type]], where: str) -> None:
+        self.leaves = leaves  # Z3 constant id -> (TLA+ text, leaf type)
+        self.where = where
+
+    def fail(self, why: str) -> ExportError:
+        return ExportError(f"{self.where}: {why}")
+
+    def enum_of(self, t: z3.ExprRef) -> Enum | None:
+        """The Enum a bit-vector term ranges over, read from the leaves it is made of."""
+        if z3.is_const(t):
+            leaf = self.leaves.get(t.get_id())
+            return leaf[1] if leaf is not None and isinstance(leaf[1], Enum) else None
+        if z3.is_app_of(t, z3.Z3_OP_ITE):
+            _, a, b = t.children()
+            return self.enum_of(a) or self.enum_of(b)
+        return None
+
+    def text(self, t: Any, want: Enum | None = None) -> str:
+        return self.expr(t, want)[0]
+
+    def wrap(self, t: z3.ExprRef, above: int, want: Enum | None = None) -> str:
+        """t as an operand of an operator of precedence ``above``: in parentheses unless it binds tighter."""
+        s, p = self.expr(t, want)
+        return s if p > above else f"({s})"
+
+    def expr(self, t: Any, want: Enum | None = None) -> tuple[str, int]:
+        if type(t) is bool:
+            return ("TRUE" if t else "FALSE"), ATOM
+        if type(t) is int:
+            if want is not None:
+                return enum_literal(want, t), ATOM
+            return _int(t), (ATOM if t >= 0 else PREFIX_MINUS)
+        if not isinstance(t, z3.ExprRef):
+            raise self.fail(f"the value {t!r} has no TLA+ reading")
+        if z3.is_true(t):
+            return "TRUE", ATOM
+        if z3.is_false(t):
+            return "FALSE", ATOM
+        if z3.is_int_value(t):
+            v = t.as_long()
+            return _int(v), (ATOM if v >= 0 else PREFIX_MINUS)
+        if z3.is_bv_value(t):
+            if want is None:
+                raise self.fail(f"cannot tell which Enum the constant {t} belongs to")
+            return enum_literal(want, t.as_long()), ATOM
+        if z3.is_const(t):
+            leaf = self.leaves.get(t.get_id())
+            if leaf is None:
+                raise self.fail(f"the term {_short(t)} is no leaf of this state")
+            if want is not None and isinstance(leaf[1], Enum) and not same_values(leaf[1], want):
+                raise self.fail(
+                    f"{leaf[0]} (a {leaf[1].name}) is compared with or stored as a {want.name} by number;"
+                    " as strings of their names they would differ"
+                )
+            return leaf[0], ATOM
+        op = t.decl().kind()
+        kids = t.children()
+        if op in (z3.Z3_OP_AND, z3.Z3_OP_OR):
+            if not kids:
+                return ("TRUE" if op == z3.Z3_OP_AND else "FALSE"), ATOM
+            sep = " /\\ " if op == z3.Z3_OP_AND else " \\/ "
+            return sep.join(self.wrap(k, JUNCT) for k in kids), JUNCT
+        if op == z3.Z3_OP_NOT:
+            (a,) = kids
+            if z3.is_app_of(a, z3.Z3_OP_EQ) and not z3.is_bool(a.arg(0)):
+                x, y = self.operands(a)
+                return f"{x} # {y}", CMP
+            if a.decl().kind() in _CMP:  # ~(x <= y) is x > y on the integers
+                flip = {"<=": ">", "<": ">=", ">=": "<", ">": "<="}[_CMP[a.decl().kind()]]
+                return f"{self.wrap(a.arg(0), CMP)} {flip} {self.wrap(a.arg(1), CMP)}", CMP
+            s, p = self.expr(a)
+            return (f"~{s}" if p == ATOM else f"~({s})"), NOT
+        if op in (z3.Z3_OP_EQ, z3.Z3_OP_IFF):
+            if z3.is_bool(kids[0]):
+                return f"{self.wrap(kids[0], IFF)} <=> {self.wrap(kids[1], IFF)}", IFF
+            x, y = self.operands(t)
+            return f"{x} = {y}", CMP
+        if op == z3.Z3_OP_DISTINCT:
+            if z3.is_bool(kids[0]):
+                raise self.fail(f"no TLA+ for distinct Booleans (in {_short(t)})")
+            want_d = next((e for e in map(self.enum_of, kids) if e is not None), None)
+            texts = [self.wrap(k, CMP, want_d) for k in kids]
+            pairs = [f"{a} # {b}" for i, a in enumerate(texts) for b in texts[i + 1 :]]
+            return " /\\ ".join(pairs), (CMP if len(pairs) == 1 else JUNCT)
+        if op == z3.Z3_OP_IMPLIES:
+            return f"{self.wrap(kids[0], IMPLIES)} => {self.wrap(kids[1], IMPLIES)}", IMPLIES
+        if op == z3.Z3_OP_XOR:
+            return f"~({self.wrap(kids[0], IFF)} <=> {self.wrap(kids[1], IFF)})", NOT
+        if op == z3.Z3_OP_ITE:
+            c, a, b = kids
+            if want is None and z3.is_bv(t):
+                want = self.enum_of(t)
+            return f"IF {self.text(c)} THEN {self.text(a, want)} ELSE {self.text(b, want)}", IFTHEN
+        if op in _CMP:
+            return f"{self.wrap(kids[0], CMP)} {_CMP[op]} {self.wrap(kids[1], CMP)}", CMP
+        if op == z3.Z3_OP_ADD:
+            return self.sum(kids), ADD
+        if op == z3.Z3_OP_SUB:
+            return " - ".join([self.wrap(kids[0], ADD - 1)] + [self.wrap(k, ADD) for k in kids[1:]]), ADD
+        if op == z3.Z3_OP_MUL:
+            if len(kids) == 2 and z3.is_int_value(kids[0]) and kids[0].as_long() == -1:
+                return f"-{self.wrap(kids[1], PREFIX_MINUS)}", PREFIX_MINUS
+            return " * ".join(self.wrap(k, MUL) for k in kids), MUL
+        if op == z3.Z3_OP_UMINUS:
+            return f"-{self.wrap(kids[0], PREFIX_MINUS)}", PREFIX_MINUS
+        if op in (z3.Z3_OP_IDIV, z3.Z3_OP_MOD):
+            if not (z3.is_int_value(kids[1]) and kids[1].as_long() > 0):
+                raise self.fail(f"no TLA+ for {t.decl().name()} by a divisor that is not a positive constant")
+            sym = "\\div" if op == z3.Z3_OP_IDIV else "%"
+            return f"{self.wrap(kids[0], MUL)} {sym} {self.wrap(kids[1], MUL)}", MUL
+        if op in _BV_OPS_REFUSED:
+            raise self.fail(
+                f"no TLA+ for the operator {t.decl().name()} (in {_short(t)}): Enum values are exported as"
+                " strings, which have no order or arithmetic"
+            )
+        raise self.fail(f"no TLA+ for the operator {t.decl().name()} (in {_short(t)})")
+
+    def operands(self, eq: z3.ExprRef) -> tuple[str, str]:
+        a, b = eq.children()
+        want = self.enum_of(a) or self.enum_of(b) if z3.is_bv(a) else None
+        if z3.is_bv(a) and want is None:
+            raise self.fail(f"cannot tell which Enum the terms of {_short(eq)} range over")
+        return self.wrap(a, CMP, want), self.wrap(b, CMP, want)
+
+    def sum(self, kids: Sequence[z3.ExprRef]) -> str:
+        """a + b, with a term -c or -1 * x written as a subtraction."""
+        out = self.wrap(kids[0], ADD - 1)
+        for k in kids[1:]:
+            neg = self.negated(k)
+            out += f" - {self.wrap(neg, ADD)}" if neg is not None else f" + {self.wrap(k, ADD)}"
+        return out
+
+    @staticmethod
+    def negated(k: z3.ExprRef) -> z3.ExprRef | None:
+        """x if k is -x written as a negative constant or -1 * x; else None."""
+        if z3.is_int_value(k) and k.as_long() < 0:
+            return z3.IntVal(-k.as_long())
+        if z3.is_app_of(k, z3.Z3_OP_MUL) and k.num_args() == 2:
+            c, x = k.children()
+            if z3.is_int_value(c) and c.as_long() == -1:
+                return x
+            if z3.is_int_value(c) and c.as_long() < 0:
+                return z3.IntVal(-c.as_long()) * x
+        return None
+
+    def block(self, t: Any) -> list[str]:
+        """A Boolean term as lines, conjunctions and disjunctions as bulleted lists; the lines after the
+        first are indented relative to where the first starts."""
+        if isinstance(t, z3.ExprRef) and (z3.is_and(t) or z3.is_or(t)) and t.num_args() > 1:
+            return junction("/\\" if z3.is_and(t) else "\\/", [self.block(k) for k in t.children()])
+        return [self.text(t)]
+
+
+def junction(bullet: str, items: Sequence[list[str]], labels: Sequence[str] | None = None) -> list[str]:
+    """A bulleted conjunction or disjunction list of items (each a list of relative lines, see
+    ``_Printer.block``); a label is a comment line above its item. One unlabelled item is itself."""
+    if len(items) == 1 and not labels:
+        return list(items[0])
+    out: list[str] = []
+    for k, item in enumerate(items):
+        if labels:
+            out.append(f"\\* {labels[k]}")
+        out.append(f"{bullet} {item[0]}")
+        out += ["   " + ln for ln in item[1:]]
+    return out
+
+
+WIDTH = 100  # lists longer than this are wrapped (expressions are not)
+
+
+def wrapped(head: str, names: Sequence[str], tail: str) -> list[str]:
+    """``head`` + names separated by commas + ``tail``, over several lines aligned after head if long."""
+    lines: list[str] = []
+    cur = head
+    for k, n in enumerate(names):
+        piece = n + ("," if k < len(names) - 1 else tail)
+        if cur != head and len(cur) + 1 + len(piece) > WIDTH:
+            lines.append(cur)
+            cur = " " * len(head) + piece
+        else:
+            cur += ("" if cur == head else " ") + piece
+    return [*lines, cur]
+
+
+def indented(lines: Sequence[str], col: int) -> list[str]:
+    return [" " * col + ln for ln in lines]
+
+
+def _short(t: Any, limit: int = 160) -> str:
+    """A term on one line, cut to ``limit`` characters (error messages are one line)."""
+    text = " ".join(str(t).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def same_values(a: Enum, b: Enum) -> bool:
+    """Values of a and b compare by name as they do by number: a shared number has a shared name, and a
+    name of one beyond the other's values is not among the other's (``CpuOrNone`` extends ``CPU``)."""
+    if a is b or a.names == b.names:
+        return True
+    n = min(len(a.names), len(b.names))
+    return (
+        a.names[:n] == b.names[:n]
+        and not (set(a.names[n:]) & set(b.names))
+        and not (set(b.names[n:]) & set(a.names))
+    )
+
+
+def _simplify(t: Any) -> Any:
+    return z3.simplify(t) if isinstance(t, z3.ExprRef) else t

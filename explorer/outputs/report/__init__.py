@@ -1,0 +1,1 @@
+"""The design-review report, from the saved results."""

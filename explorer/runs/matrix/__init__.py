@@ -1,0 +1,1 @@
+"""The expected-verdict matrix: every design variant x workload against its expectations."""

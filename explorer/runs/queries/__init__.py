@@ -1,0 +1,1 @@
+"""Named Z3 queries that answer the RFC's questions."""
