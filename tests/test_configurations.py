@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from explorer.configurations import analyse, needs_summary
+from explorer.runs.configurations import analyse, needs_summary
 from spec.kernel import kconfig
 
 RELEVANT = {

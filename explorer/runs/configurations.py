@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from spec.kernel import kconfig
+import spec.kernel.kconfig as kconfig
 
 # run(constants) -> {property: (verdict, shortest trace length or None)} for the cell with those constants
 RunCell = Callable[[dict[str, Any]], dict[str, tuple[str, int | None]]]
