@@ -86,7 +86,8 @@ def _q1b() -> None:
 
 
 @query("DrainOutlivesGracePeriod[rfc_fixed,tasks_trace]", {"variant": "rfc_fixed", "rcu": "tasks_trace",
-       "irq_work_free": "never"}, kind="bfs", expect="SAT", invariants=["NoMapAccessAfterFree"])  # fmt: skip
+       "tasks_trace": "contract", "irq_work_free": "never"}, kind="bfs", expect="SAT",
+       invariants=["NoMapAccessAfterFree"])  # fmt: skip
 def _q1c() -> None:
     """A sleepable prog (call_rcu_tasks_trace, as documented: a hard-irq drain is no reader): can
     the drain write flags=FREE into the map value after bpf_free_used_maps freed the map, even with
@@ -210,7 +211,8 @@ def _q13() -> None:
 
 
 @query("SafetyInductive[rfc_repaired,tasks_trace]", {"variant": "rfc_repaired", "rcu": "tasks_trace",
-       "cpus": 8, "items": 16, "progs": 2}, kind="prove", expect="PROVED")  # fmt: skip
+       "tasks_trace": "contract", "cpus": 8, "items": 16, "progs": 2}, kind="prove",
+       expect="PROVED")  # fmt: skip
 def _q14() -> None:
     """The same for sleepable progs (call_rcu_tasks_trace as documented: its grace period does not
     wait for the hard-irq drain): synchronize_rcu is a normal grace period, so it does."""
