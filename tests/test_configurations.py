@@ -83,3 +83,22 @@ def test_preempt_rt_is_named_alone():
 
 def test_no_relevant_dimension():
     assert needs_summary([], ran=False).startswith("no kernel-configuration dimension")
+
+
+def test_a_configuration_run_stops_once_each_target_has_its_shortest_trace():
+    """stop_when_all_found: both engines stop at the same state with the exhaustive run's depths."""
+    from explorer.engines.bfs import Options
+    from explorer.engines.compiled.engine import explore_any
+    from spec.config import import_model
+
+    spec = import_model("spec.bpf_async").make_spec(kind="wq")
+    targets = ["NoAsyncUseAfterFree", "NoMapAccessAfterFree"]
+    full = explore_any(spec, Options(stop_on_first=False, invariants=targets), lambda _l: None, "native")
+    want = sorted((v.name, v.depth) for v in full.violations if v.name in targets)
+    stopped = []
+    for engine in ("native", "python"):
+        opts = Options(stop_on_first=False, stop_when_all_found=True, invariants=targets, check_deadlock=False)
+        r = explore_any(spec, opts, lambda _l: None, engine)
+        assert r.stopped == "violation" and sorted((v.name, v.depth) for v in r.violations) == want
+        stopped.append(r.distinct)
+    assert stopped[0] == stopped[1] < full.distinct

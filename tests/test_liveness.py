@@ -473,3 +473,77 @@ def test_large_cycle_is_searched_iteratively():
     v = {x.name: x for x in check_liveness(res, fairness=[])}
     tr = v["ZeroInfinitelyOften"].trace
     assert [s.x for s in tr.states] == [0, 1, 1] and tr.steps[-1] is None
+
+
+# --------------------------------------------------------------------------- the environment rule
+
+
+def _storm_spec() -> Spec:
+    """A request is served by a weakly fair kernel step that an interrupt (the environment) can keep
+    pre-empting: the interrupt handler runs and returns, and while it runs the server cannot step."""
+    spec = Spec("storm")
+    spec.var("pending", Bool, True)
+    spec.var("in_irq", Bool, False)
+
+    @spec.action()
+    def Serve(s):
+        return when(and_(s.pending, not_(s.in_irq)), pending=False)
+
+    @spec.action()
+    def IrqEnter(s):
+        return when(not_(s.in_irq), in_irq=True)
+
+    @spec.action()
+    def IrqExit(s):
+        return when(s.in_irq, in_irq=False)
+
+    spec.leads_to("Served", lambda s: s.pending, lambda s: not_(s.pending))
+    spec.wf("Serve")
+    spec.wf("IrqExit")
+    return spec
+
+
+def test_a_lasso_that_needs_the_environment_to_repeat_is_a_storm_not_a_violation():
+    spec = _storm_spec()
+    res = explore(spec, OPTS, progress=lambda _line: None)
+    # without an environment, the interrupt storm starves Serve: WF allows it (Serve is disabled in irq)
+    [tlc] = check_liveness(res, ["Served"])
+    assert not tlc.holds and tlc.storm is None
+    spec.environment_actions("IrqEnter")
+    res = explore(spec, OPTS, progress=lambda _line: None)
+    [v] = check_liveness(res, ["Served"])
+    assert v.holds and v.environment == ["IrqEnter"]
+    assert v.storm is not None, "the storm lasso is kept, to be reported apart"
+    cycle = [st.action.name for st in v.storm.steps[v.storm.loop + 1 :] if st is not None]
+    assert "IrqEnter" in cycle
+    check_lasso(spec, v.storm, spec.properties[0], spec.fairness)
+    [off] = check_liveness(res, ["Served"], environment=False)
+    assert not off.holds, "environment=False checks every cycle, as TLC does"
+
+
+def test_a_hang_of_the_design_is_still_a_violation_with_an_environment():
+    spec = _storm_spec()
+    spec.fairness = [f for f in spec.fairness if f.action != "Serve"]  # the server never has to run
+    spec.environment_actions("IrqEnter")
+    res = explore(spec, OPTS, progress=lambda _line: None)
+    [v] = check_liveness(res, ["Served"])
+    assert not v.holds and v.trace is not None
+    cycle = [st.action.name for st in v.trace.steps[v.trace.loop + 1 :] if st is not None]
+    assert "IrqEnter" not in cycle, "a violating cycle takes no environment step"
+
+
+def test_an_environment_action_may_not_be_fair():
+    spec = _storm_spec()
+    spec.environment_actions("IrqExit")
+    res = explore(spec, OPTS, progress=lambda _line: None)
+    with pytest.raises(SpecError, match="declared fair"):
+        check_liveness(res, ["Served"])
+
+
+@pytest.mark.parametrize("impl", ["python", "c"])
+def test_both_graph_cores_apply_the_environment_rule(impl):
+    spec = _storm_spec()
+    spec.environment_actions("IrqEnter")
+    res = explore(spec, OPTS, progress=lambda _line: None)
+    [v] = check_liveness(res, ["Served"], impl=impl)
+    assert v.holds and v.storm is not None

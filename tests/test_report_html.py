@@ -116,3 +116,29 @@ def test_report_without_results_is_one_line_and_leaves_earlier_reports(tmp_path)
     assert r.returncode == 2 and "no matrix results" in r.stderr and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
     assert earlier.read_text() == "earlier"
+
+
+def test_a_claim_whose_evidence_did_not_run_prints_no_answer(small_report):
+    """A partial run: the claims' written answers ("proved at 8 CPUs ...") are not shown above evidence
+    that did not run; each such claim says what was not run."""
+    text = html.unescape((small_report / "report" / "index.html").read_text())
+    claims = text[text.index('id="claims"') : text.index('id="comparison"')]
+    block = claims[claims.index("(a):") : claims.index("(b):")]
+    assert "proved at 8 CPUs" not in block
+    assert "Not answered by this run" in block and "SafetyInductive[rfc_repaired]" in block
+    mail = (small_report / "report" / "mailing-list.md").read_text()
+    assert "proved at 8 CPUs" not in mail and "Not answered by this run" in mail
+
+
+def test_each_counterexample_names_the_kernel_configurations_it_needs(small_report):
+    text = html.unescape((small_report / "report" / "index.html").read_text())
+    mail = " ".join((small_report / "report" / "mailing-list.md").read_text().split()).lower()
+    # rfc_fixed's overlapping-runner race needs irq_work run from the tick (self-IPI: no counterexample)
+    assert "needs irq_work run from the tick" in text and "needs irq_work run from the tick" in mail
+    assert "irq_work by self-IPI" in text and "no counterexample" in text
+    # bpf_task_work's NULL task: PREEMPT_RT, or a stalled hard-irq handler on a non-RT kernel
+    assert "needs PREEMPT_RT, or a stalled hard-irq handler" in text
+    saved = json.loads((small_report / "matrix.json").read_text())["cells"]
+    tw = next(c for c in saved if c["name"] == "task_work_merged")
+    rows = tw["configurations"]["NoNullTaskDeref"]["rows"]
+    assert {r["verdict"] for r in rows} == {"violated", "holds"}

@@ -34,6 +34,9 @@ class Options:
     progress_every: float = 5.0
     keep_graph: bool = False
     invariants: list[str] | None = None  # names to check; None means all of the spec's
+    # with stop_on_first False: stop once every checked invariant (and deadlock, if checked) is violated,
+    # each with its shortest trace (the kernel-configuration runs need no more)
+    stop_when_all_found: bool = False
 
 
 @dataclass
@@ -145,6 +148,7 @@ def explore(spec: Spec, opts: Options | None = None, progress: Callable[[str], N
     new_state = tuple.__new__
     cls = spec.State
     invs = spec.invariants if opts.invariants is None else [spec.invariant_named(n) for n in opts.invariants]
+    n_checked = len(invs) + (1 if opts.check_deadlock else 0)
     constraint = spec.constraint.fn if spec.constraint else None
     cov = {a.name: [0, 0] for a in spec.actions}
     res.coverage = cov
@@ -168,7 +172,7 @@ def explore(spec: Spec, opts: Options | None = None, progress: Callable[[str], N
             if inv.name not in found:
                 found.add(inv.name)
                 res.violations.append(Violation(inv.name, res.trace_to(sid), inv.doc))
-                if opts.stop_on_first:
+                if opts.stop_on_first or (opts.stop_when_all_found and len(found) == n_checked):
                     return True
         return False
 
@@ -259,7 +263,7 @@ def explore(spec: Spec, opts: Options | None = None, progress: Callable[[str], N
                     res.violations.append(
                         Violation(DEADLOCK, res.trace_to(sid), "a reachable state with no enabled action")
                     )
-                    if opts.stop_on_first:
+                    if opts.stop_on_first or (opts.stop_when_all_found and len(found) == n_checked):
                         _close_layers(res, len(store), level_end)
                         return finish("violation", head)
             if (head & 127) == 0:

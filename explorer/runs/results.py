@@ -73,6 +73,13 @@ class CellResult:
     witnesses: dict[str, tuple[bool, int | None]] = field(default_factory=dict)
     unmet: dict[str, list[str]] = field(default_factory=dict)  # property -> unreachable preconditions
     preconditions: dict[str, list[str]] = field(default_factory=dict)  # property -> what makes it non-vacuous
+    # the spec's environment actions, which a violating liveness cycle never takes
+    environment: list[str] = field(default_factory=list)
+    # property -> a lasso that exists only with the environment repeating for ever (the property holds):
+    # {"states": n, "cycle": [step labels], "environment": [the environment actions it repeats]}
+    storms: dict[str, dict] = field(default_factory=dict)
+    # property -> the kernel configurations its counterexample needs (explorer.runs.configurations)
+    configurations: dict[str, dict] = field(default_factory=dict)
     error: str | None = None
 
 

@@ -477,7 +477,7 @@ def explore(
         -1 if opts.max_states is None else opts.max_states,
         -1.0 if opts.max_seconds is None else float(opts.max_seconds),
         0 if opts.max_depth is None else opts.max_depth,
-        int(opts.stop_on_first),
+        1 if opts.stop_on_first else 2 if opts.stop_when_all_found else 0,
         int(opts.check_deadlock),
         int(opts.keep_graph),
         int(symmetry),

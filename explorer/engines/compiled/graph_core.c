@@ -44,13 +44,15 @@ typedef struct {
     int8_t *onstack;
     int64_t tag;
     int64_t examined;
+    const uint8_t *skip;      /* skip[i]: edges of instance i are not walked (NULL: every edge is) */
 } graph_t;
 
 /* sccs: Tarjan on {v in nodes : mark[v] == tag}; components written to out (members in the order
  * Python pops them), their sizes to sizes; returns the number of components (-1: no memory). */
 static int64_t sccs(graph_t *g, const int32_t *nodes, int64_t nn, int64_t tag, int32_t *out, int64_t *sizes) {
     const int64_t *off = g->off;
-    const int32_t *dst = g->dst;
+    const int32_t *dst = g->dst, *inst = g->inst;
+    const uint8_t *skip = g->skip;
     int64_t *idx = g->idx, *low = g->low, *mark = g->mark;
     int8_t *onstack = g->onstack;
     for (int64_t k = 0; k < nn; k++) idx[nodes[k]] = -1;
@@ -76,7 +78,7 @@ static int64_t sccs(graph_t *g, const int32_t *nodes, int64_t nn, int64_t tag, i
             int descended = 0;
             while (e < end) {
                 int32_t w = dst[e++];
-                if (mark[w] != tag) continue;
+                if (mark[w] != tag || (skip && skip[inst[e - 1]])) continue;
                 int64_t iw = idx[w];
                 if (iw == -1) {
                     call_e[cp - 1] = e;
@@ -158,8 +160,9 @@ int64_t gc_fair(int64_t n, const int64_t *off, const int32_t *dst, const int32_t
                 int32_t nconds, const int8_t *is_sf, const int32_t *cond_inst, const int64_t *bi_off,
                 const int32_t *bi_cond, const int32_t *nodes, int64_t nn, const uint8_t *required,
                 int32_t *members, int64_t *fair_sizes, int64_t *mark, int64_t *idx, int64_t *low,
-                int8_t *onstack, int64_t *tag_io, int64_t *examined) {
-    graph_t g = {n, off, dst, inst, nconds, is_sf, cond_inst, bi_off, bi_cond, mark, idx, low, onstack, *tag_io, 0};
+                int8_t *onstack, int64_t *tag_io, int64_t *examined, const uint8_t *skip) {
+    graph_t g = {n, off, dst, inst, nconds, is_sf, cond_inst, bi_off, bi_cond, mark, idx, low, onstack, *tag_io, 0,
+                 skip};
     int64_t nmembers = 0;
     int64_t cap = nn > 0 ? nn : 1;
     int32_t *pool = malloc((size_t)cap * sizeof *pool);          /* components, stacked */

@@ -225,6 +225,12 @@ static void close_layers(search *x) {
     if (x->n > x->level_end) push_layer(x, x->n - x->level_end);
 }
 
+/* stop_on_first: 1 stops at the first violation, 2 once every checked invariant (and deadlock, if
+ * checked) is violated; 0 explores everything. */
+static int stops(const search *x) {
+    return x->stop_on_first == 1 || (x->stop_on_first == 2 && x->nevents == x->ninv_on + (x->check_deadlock != 0));
+}
+
 static int finish(search *x, int stopped, int64_t head) {
     x->stopped = stopped;
     x->head = head;
@@ -241,7 +247,7 @@ static int check_invariants(search *x, int64_t id, const leaf_t *s) {
             x->events[2 * x->nevents] = inv;
             x->events[2 * x->nevents + 1] = id;
             x->nevents++;
-            if (x->stop_on_first) return 1;
+            if (stops(x)) return 1;
         }
     }
     return 0;
@@ -321,7 +327,7 @@ static int insert_successors(search *x, int64_t cur, const succ_t *buf, int64_t 
             x->events[2 * x->nevents] = NINV;
             x->events[2 * x->nevents + 1] = cur;
             x->nevents++;
-            if (x->stop_on_first) {
+            if (stops(x)) {
                 close_layers(x);
                 return finish(x, ST_VIOLATION, x->head);
             }
@@ -586,7 +592,7 @@ int nc_run(search *x, int64_t ninit, const leaf_t *inits) {
         if (insert_successors(x, cur, x->buf, x->nbuf, r != 0, x->nbuf)) { done = 1; break; }
         if ((x->head & 127) == 0 && periodic(x, &next_progress)) { done = 1; break; }
     }
-    if (!done) finish(x, (x->nevents && x->stop_on_first) ? ST_VIOLATION : ST_NONE, x->head);
+    if (!done) finish(x, (x->nevents && x->stop_on_first == 1) ? ST_VIOLATION : ST_NONE, x->head);
     if (take_int) sigaction(SIGINT, &old_int, NULL);
     if (take_term) sigaction(SIGTERM, &old_term, NULL);
     return x->stopped;

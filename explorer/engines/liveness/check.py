@@ -16,6 +16,11 @@ The semantics are TLC's, stated here once so that a verdict can be read without 
   C or taken on C; and for every SF instance A: A is disabled in every state of C or taken on C.
 * ``Fairness(params=None)`` gives every instance of the action its own condition (``\\A c: WF(A(c))``);
   explicit params that name only some of the action's parameters do the same for the matching instances.
+* The environment (``Spec.environment``: prog runs starting, user syscalls, ...) is never fair, and a
+  cycle that takes one of its actions is the environment repeating for ever, not the design hanging: a
+  property is *violated* only by a fair cycle that takes no environment step (the path to the cycle may
+  take any). When the only fair cycles repeat the environment (an endless storm of prog runs starving a
+  kernel step), the property holds and the verdict carries that lasso as ``storm``, reported apart.
 
 Properties:
 * ``P ~> Q`` fails iff from a reachable ``P /\\ ~Q`` state a fair infinite path stays in ``~Q`` forever.
@@ -58,6 +63,8 @@ class LivenessVerdict:
     seconds: float = 0.0
     components: int = 0  # SCCs examined, refinements included (a measure of the work done)
     region: int = 0  # states in the searched sub-graph (~Q reachable from P/\~Q, ~P, or all)
+    environment: list[str] | None = None  # actions a violating cycle may not take (None: every one may)
+    storm: Trace | None = None  # a fair lasso whose cycle repeats the environment, when that is all there is
 
     @property
     def formula(self) -> str:
@@ -133,6 +140,7 @@ def check_liveness(
     props: Sequence[str | Temporal] | None = None,
     fairness: Sequence[Fairness] | None = None,
     impl: str = "auto",
+    environment: bool = True,
 ) -> list[LivenessVerdict]:
     """Check temporal properties on an exhausted search with ``keep_graph=True``.
 
@@ -140,6 +148,8 @@ def check_liveness(
     ``fairness``: overrides ``spec.fairness`` (default: the spec's own fairness).
     ``impl``: "c" runs the graph algorithms compiled (``graph_core.c``), "python" the reference code
     below; "auto" is "c" where a C compiler exists. Both give the same verdicts, counts and lassos.
+    ``environment``: a violating cycle takes no action of ``spec.environment`` (False: any cycle counts,
+    as TLC does).
     """
     if impl not in ("auto", "c", "python"):
         raise ValueError(f"check_liveness: impl must be auto, c or python, not {impl!r}")
@@ -170,10 +180,29 @@ def check_liveness(
     if not chosen:
         return []
     search = _Search(_build_csr(result, core), conds, len(spec.instances()), core)
-    return [_check_one(result, search, t, labels) for t in chosen]
+    skip = environment_mask(spec, conds) if environment else None
+    return [_check_one(result, search, t, labels, skip) for t in chosen]
 
 
-def _check_one(res: Result, search: _Search, prop: Temporal, labels: list[str]) -> LivenessVerdict:
+def environment_mask(spec: Spec, conds: Sequence[_Cond]) -> bytearray | None:
+    """1 for every action instance of the spec's environment (None without one). An environment action
+    must exist and must not be fair: a fair one would make the environment part of the design."""
+    if not spec.environment:
+        return None
+    names = {a.name for a in spec.actions}
+    unknown = [a for a in spec.environment if a not in names]
+    if unknown:
+        raise SpecError(f"spec {spec.name}: environment names unknown action(s) {', '.join(unknown)}")
+    insts = spec.instances()
+    fair = sorted({insts[c.inst].action.name for c in conds} & set(spec.environment))
+    if fair:
+        raise SpecError(f"spec {spec.name}: environment action(s) {', '.join(fair)} are declared fair")
+    return bytearray(i.action.name in spec.environment for i in insts)
+
+
+def _check_one(
+    res: Result, search: _Search, prop: Temporal, labels: list[str], skip: bytearray | None
+) -> LivenessVerdict:
     t0 = time.monotonic()
     store = res.store
     states = store.states
@@ -197,30 +226,45 @@ def _check_one(res: Result, search: _Search, prop: Temporal, labels: list[str]) 
         nodes = _select(search.core, n, None, 0)
         required = p.translate(_NOT)
         dist = None
+    search.skip = skip
     fair = search.fair_components(nodes, required) if nodes else []
+    env = None if skip is None else [a for a in res.spec.environment]
     verdict = LivenessVerdict(
-        prop.name,
-        prop.kind,
-        not fair,
-        list(labels),
-        None,
-        prop.doc,
-        0.0,
-        search.examined - examined0,
-        len(nodes),
+        prop.name, prop.kind, not fair, list(labels), None, prop.doc, 0.0, 0, len(nodes), env
     )
     if fair:
-        # The counterexample with the shortest prefix: states are numbered in BFS order, so for the last two
-        # kinds the smallest id is the shallowest; for leads-to dist counts the detour through P /\ ~Q.
-        best: tuple[int, int, list[int]] | None = None
-        for comp in fair:
-            cands = comp if required is None else [v for v in comp if required[v]]
-            entry = min(cands, key=(lambda v: (dist[v], v)) if dist is not None else None)
-            key = (dist[entry] if dist is not None else entry, entry)
-            if best is None or key < best[:2]:
-                best = (key[0], key[1], comp)
-        assert best is not None
-        entry, comp = best[1], best[2]
-        verdict.trace = _lasso(res, search, comp, entry, pred_state, pred_inst)
+        verdict.trace = _shortest_lasso(res, search, fair, required, dist, pred_state, pred_inst)
+    elif skip is not None and nodes:
+        # no hang of the design; is there one when the environment may repeat for ever?
+        search.skip = None
+        storms = search.fair_components(nodes, required)
+        if storms:
+            verdict.storm = _shortest_lasso(res, search, storms, required, dist, pred_state, pred_inst)
+    search.skip = None
+    verdict.components = search.examined - examined0
     verdict.seconds = time.monotonic() - t0
     return verdict
+
+
+def _shortest_lasso(
+    res: Result,
+    search: _Search,
+    fair: list[list[int]],
+    required: bytearray | None,
+    dist: Any,
+    pred_state: array | None,
+    pred_inst: array | None,
+) -> Trace:
+    """The counterexample with the shortest prefix: states are numbered in BFS order, so for the last two
+    kinds the smallest id is the shallowest; for leads-to dist counts the detour through P /\\ ~Q. Its
+    cycle walks only the edges the search walks (no environment step in a kernel-only search)."""
+    best: tuple[int, int, list[int]] | None = None
+    for comp in fair:
+        cands = comp if required is None else [v for v in comp if required[v]]
+        entry = min(cands, key=(lambda v: (dist[v], v)) if dist is not None else None)
+        key = (dist[entry] if dist is not None else entry, entry)
+        if best is None or key < best[:2]:
+            best = (key[0], key[1], comp)
+    assert best is not None
+    entry, comp = best[1], best[2]
+    return _lasso(res, search, comp, entry, pred_state, pred_inst)

@@ -119,6 +119,13 @@ class _Search:
         self.low = array("q", bytes(8 * n))
         self.onstack = bytearray(n)
         self.examined = 0
+        # skip[i] == 1: edges of instance i are not walked (the environment's, for the kernel-only search);
+        # None: every edge is
+        self.skip: bytearray | None = None
+
+    def walks(self, e: int) -> bool:
+        """Edge e may lie on a cycle of the current search."""
+        return self.skip is None or not self.skip[self.g.inst[e]]
 
     def new_tag(self, nodes: Sequence[int]) -> int:
         self.tag += 1
@@ -129,8 +136,10 @@ class _Search:
         return t
 
     def sccs(self, nodes: Sequence[int], tag: int) -> list[list[int]]:
-        """Tarjan's SCCs of the sub-graph induced by {v : mark[v] == tag}, with an explicit call stack."""
+        """Tarjan's SCCs of the sub-graph induced by {v : mark[v] == tag} (skipped edges left out), with an
+        explicit call stack."""
         off, dst, mark = self.g.off, self.g.dst, self.mark
+        ins, skip = self.g.inst, self.skip
         idx, low, onstack = self.idx, self.low, self.onstack
         for v in nodes:
             idx[v] = -1
@@ -154,7 +163,7 @@ class _Search:
                 while e < end:
                     w = dst[e]
                     e += 1
-                    if mark[w] != tag:
+                    if mark[w] != tag or (skip is not None and skip[ins[e - 1]]):
                         continue
                     iw = idx[w]
                     if iw == -1:
@@ -267,6 +276,7 @@ class _Search:
             _ptr(members, I32), _ptr(sizes, I64),
             _ptr(self.mark, I64), _ptr(self.idx, I64), _ptr(self.low, I64),
             _ptr(self.onstack, ctypes.c_int8), ctypes.byref(tag), ctypes.byref(examined),
+            _ptr(self.skip, ctypes.c_uint8) if self.skip is not None else None,
         )  # fmt: skip
         if k < 0:
             raise MemoryError("liveness: out of memory decomposing the graph")

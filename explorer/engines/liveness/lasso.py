@@ -53,7 +53,7 @@ def cycle(search: _Search, comp: list[int], entry: int) -> list[tuple[int, int]]
 
     def serving_edge(v: int, u: set[int]) -> int | None:
         for e in range(off[v], off[v + 1]):
-            if mark[dst[e]] == tag and any(c in u for c in by_inst[ins[e]]):
+            if mark[dst[e]] == tag and search.walks(e) and any(c in u for c in by_inst[ins[e]]):
                 return e
         return None
 
@@ -68,7 +68,7 @@ def cycle(search: _Search, comp: list[int], entry: int) -> list[tuple[int, int]]
             for v in frontier:
                 for e in range(off[v], off[v + 1]):
                     w = dst[e]
-                    if mark[w] != tag or w in pred:
+                    if mark[w] != tag or w in pred or not search.walks(e):
                         continue
                     pred[w] = (v, e)
                     if goal(w):

@@ -22,7 +22,8 @@ from markdown_it import MarkdownIt
 
 from explorer.outputs.report.data import ReportData
 from explorer.outputs.report.diagrams import sequence_svg, state_table
-from explorer.outputs.report.markdown import claim_answer, comparison_markdown
+from explorer.outputs.report.findings import configuration_rows, lasso_note, needs, shown_answer, storm_note
+from explorer.outputs.report.markdown import comparison_markdown
 from explorer.outputs.traces import load_itf_trace, write_atomic
 from explorer.runs.matrix.tables import _abbrev, _mark
 from explorer.runs.results import Cell, CellResult, by_family
@@ -138,6 +139,9 @@ def _evidence_cell(ev: str, data: ReportData) -> str:
     if got == "violated":
         n = res.depths.get(prop)
         what = f'<a href="#{trace_anchor(cell, prop)}">{mark}: the {n}-state counterexample</a>'
+        need = needs(res, prop)
+        if need:
+            what += f"; {html.escape(need)}"
     else:
         count = f"exhaustive, {res.distinct:,} states, {res.seconds:.1f} s"
         what = f'<a href="#{cell_anchor(cell)}">{mark}</a>: {count}'
@@ -164,13 +168,16 @@ def claims_html(data: ReportData) -> list[str]:
         "size, lemmas and seconds). <code>call_rcu</code>: a non-sleepable prog; <code>tasks_trace</code>: "
         "a sleepable prog under the documented call_rcu_tasks_trace contract.</p>"
     ]
+    by_name = {c.name: c for c in data.cells}
+    by_cell = {c.name: r for c, r in zip(data.cells, data.results, strict=True) if r is not None}
     for cl in data.claims:
         out.append(
             f'<div class="claim" id="claim-{_id(cl.id)}"><h3>{html.escape(cl.id)}: '
             f"{html.escape(cl.text)}</h3>"
         )
         for flavour, ans in cl.answers.items():
-            out.append(f"<p><b>{html.escape(flavour)}</b>. {_inline(claim_answer(ans))}</p><ul>")
+            text = shown_answer(ans, by_name, by_cell, data.answer)
+            out.append(f"<p><b>{html.escape(flavour)}</b>. {_inline(text)}</p><ul>")
             out += [_evidence_cell(ev, data) for ev in ans["evidence"]]
             out += [_evidence_query(q, data) for q in ans.get("queries", [])]
             out.append("</ul>")
@@ -190,6 +197,13 @@ def _verdict_cell(cell: Cell, res: CellResult, prop: str, liveness: set[str]) ->
     body = html.escape(_mark(got, res.depths.get(prop, "?")))
     if got == "violated":
         body = f'<a href="#{trace_anchor(cell.name, prop)}">{body}</a>'
+        need = needs(res, prop)
+        if need:
+            reason += f" [{need}]"
+    storm = storm_note(res, prop)
+    if storm:
+        body += "*"
+        reason += f" [{storm}]"
     return f'<td class="{cls}" title="{html.escape(reason)}">{body}</td>'
 
 
@@ -254,9 +268,21 @@ def verdicts_html(data: ReportData) -> list[str]:
             out.append(
                 f"<p>The liveness verdicts ({', '.join(html.escape(_abbrev(p)) for p in lp)}) hold or fail "
                 "under weak (WF) or strong (SF) fairness of exactly these actions, each instance separately; "
-                "an action not listed (user space, a new prog run) may never be taken:</p><ul>"
+                "an action not listed may never be taken. The environment (user space, a new prog run or "
+                "its helper call) is never fair, and a violation needs a fair cycle that takes none of its "
+                "steps: a lasso that exists only with the environment repeating for ever is starvation, "
+                "marked * and listed under the table, not a hang:</p><ul>"
             )
             out += _fairness_groups(fcells, fresults) + ["</ul>"]
+            storms = [
+                f"<li><code>{html.escape(c.name)}</code> {html.escape(p)}: {html.escape(note)}</li>"
+                for c, r in zip(fcells, fresults, strict=True)
+                for p in props
+                if (note := storm_note(r, p))
+            ]
+            if storms:
+                out.append("<p>Starvation by the environment (not a violation):</p><ul>")
+                out += [*storms, "</ul>"]
     return out
 
 
@@ -390,6 +416,18 @@ def counterexamples_html(data: ReportData) -> list[str]:
             if not path.exists():
                 out.append(f'<p class="muted">no dump at {html.escape(str(path))}</p></div>')
                 continue
+            for note in (needs(res, prop), lasso_note(res, prop)):
+                if note:
+                    out.append(f"<p>{html.escape(note[0].upper() + note[1:])}.</p>")
+            rows = configuration_rows(res, prop)
+            if rows:
+                cells_html = "".join(
+                    f"<tr><td>{html.escape(a)}</td><td>{html.escape(b)}</td></tr>" for a, b in rows
+                )
+                out.append(
+                    "<details><summary>the kernel configurations checked</summary>"
+                    f"<table>{cells_html}</table></details>"
+                )
             trace = load_itf_trace(path, spec)
             out.append(sequence_svg(trace))
             out.append(

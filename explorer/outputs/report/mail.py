@@ -12,7 +12,7 @@ import textwrap
 from typing import Any
 
 from explorer.outputs.report.data import ReportData
-from explorer.outputs.report.markdown import claim_answer
+from explorer.outputs.report.findings import configuration_rows, lasso_note, needs, shown_answer
 from explorer.runs.results import CellResult
 
 WIDTH = 72
@@ -68,11 +68,13 @@ def render_mail(data: ReportData) -> str:
         "",
     ]
     spelled: list[tuple[str, str]] = []
+    by_name = {c.name: c for c in cells}
     for cl in data.claims:
         out += _wrap(f'{cl.id}: "{cl.text}"', indent="> ")
         out.append("")
         for flavour, ans in cl.answers.items():
-            out += _wrap(f"{flavour}: {claim_answer(ans)}", indent="  ", first="- ")
+            text = shown_answer(ans, by_name, by_cell, data.answer)
+            out += _wrap(f"{flavour}: {text}", indent="  ", first="- ")
             for ev in ans["evidence"]:
                 line, ce = _cell_evidence(ev, by_cell)
                 out += _wrap(line, indent="      ", first="    * ")
@@ -91,6 +93,11 @@ def render_mail(data: ReportData) -> str:
             loop = res.loops.get(prop)
             if loop is not None:
                 out.append(f"      (then back to state {loop + 1}: a cycle that can repeat for ever)")
+            for note in (lasso_note(res, prop), needs(res, prop)):
+                if note:
+                    out += _wrap(note[0].upper() + note[1:] + ".", indent="  ")
+            for label, shown in configuration_rows(res, prop):
+                out += _wrap(f"{label}: {shown}", indent="      ", first="    * ")
             out.append("")
     proofs = [a for a in data.answers if a["kind"] == "prove" and a["verdict"] == "PROVED"]
     if proofs:

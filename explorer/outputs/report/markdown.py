@@ -3,16 +3,18 @@
 Every verdict shown was computed by the matrix run whose results it is given, with its reason from the
 expectation file and the shortest counterexample's action sequence: the verdict tables per family, the
 comparison of the designs (``comparison_markdown``, also shown by the HTML page), the RFC's claims
-answered per RCU flavour (``claim_answer``, also used by the HTML page and the mailing-list text), the
-kernel witnesses, the modelling choices, and every violation.
+answered per RCU flavour (an answer only where this run's evidence supports it: ``findings``), the
+kernel witnesses, the modelling choices, and every violation with the kernel configurations it needs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from tabulate import tabulate
 
+from explorer.outputs.report.findings import lasso_note, needs, shown_answer, storm_note
 from explorer.runs.matrix.tables import _abbrev, _mark
 from explorer.runs.results import DEFAULT_FAMILY, Cell, CellResult, Claim, by_family
 
@@ -25,18 +27,18 @@ def _evidence(ev: str, by_cell: dict[str, CellResult]) -> str:
     got = res.verdicts.get(prop, "?")
     shown = _mark(got, res.depths.get(prop, "?"))
     link = f" ([trace](counterexamples/{cell}/{prop}.txt))" if got == "violated" else ""
-    return f"`{cell}` {prop}: {shown}{link}"
+    need = needs(res, prop) if got == "violated" else None
+    return f"`{cell}` {prop}: {shown}{link}" + (f"; {need}" if need else "")
 
 
-def claim_answer(ans: dict[str, Any]) -> str:
-    """A claim's answer for one flavour, in words: necessary and sufficient, or a plain answer."""
-    if "answer" in ans:
-        return f"{ans['answer']}."
-    return f"Necessary? {ans['necessary']}. Sufficient? {ans['sufficient']}."
-
-
-def claims_markdown(claims: list[Claim], cells: list[Cell], results: list[CellResult]) -> list[str]:
+def claims_markdown(
+    claims: list[Claim],
+    cells: list[Cell],
+    results: list[CellResult],
+    answer_of: Callable[[str], dict[str, Any] | None] = lambda _q: None,
+) -> list[str]:
     by_cell = {c.name: r for c, r in zip(cells, results, strict=True)}
+    by_name = {c.name: c for c in cells}
     out = ["## The RFC's claims, per RCU flavour", ""]
     out.append(
         "Each answer rests on the verdicts listed under it, computed in this run (ok = holds, "
@@ -47,7 +49,7 @@ def claims_markdown(claims: list[Claim], cells: list[Cell], results: list[CellRe
     for cl in claims:
         out += [f"### {cl.id}: {cl.text}", ""]
         for flavour, ans in cl.answers.items():
-            out.append(f"- **{flavour}**: {claim_answer(ans)}")
+            out.append(f"- **{flavour}**: {shown_answer(ans, by_name, by_cell, answer_of)}")
             out += [f"  - {_evidence(ev, by_cell)}" for ev in ans["evidence"]]
         out.append("")
     return out
@@ -172,6 +174,7 @@ def report_markdown(
     wall: float,
     claims: list[Claim] | None = None,
     abstractions: dict[str, list[str]] | None = None,
+    answer_of: Callable[[str], dict[str, Any] | None] = lambda _q: None,
 ) -> str:
     """The design-review report: every verdict computed in this run, with its reason and the shortest
     counterexample's action sequence."""
@@ -206,16 +209,26 @@ def report_markdown(
         "",
     ]
     for family, _fcells, fresults in by_family(cells, results):
-        fair = next((r.fairness for r in fresults if r.fairness), [])
-        if fair:
+        first = next((r for r in fresults if r.fairness), None)
+        if first is not None:
+            env = ", ".join(f"`{a}`" for a in first.environment) or "none"
             out += [
                 f"Liveness verdicts of {family} rest on these fairness conditions (in its first cell with "
-                "liveness properties; user space and prog runs are not fair):",
+                f"liveness properties). The environment ({env}) is never fair, and a violation needs a "
+                "fair cycle that takes none of its steps:",
                 "",
             ]
-            out += [", ".join(f"`{f}`" for f in fair), ""]
+            out += [", ".join(f"`{f}`" for f in first.fairness), ""]
+        storms = [
+            f"- `{c.name}` {p}: {storm_note(r, p)}"
+            for c, r in zip(_fcells, fresults, strict=True)
+            for p in c.props
+            if storm_note(r, p)
+        ]
+        if storms:
+            out += [f"Starvation by the environment in {family} (not a violation):", "", *storms, ""]
     if claims:
-        out += claims_markdown(claims, cells, results)
+        out += claims_markdown(claims, cells, results, answer_of)
     out += witnesses_markdown(cells, results)
     for model, items in (abstractions or {}).items():
         out += [
@@ -240,5 +253,8 @@ def report_markdown(
             if loop is not None:
                 shown += f" (then back to state {loop + 1}: a cycle)"
             out += [f"- **{p}** ({res.depths.get(p)} states): {reason}", f"  - {shown}"]
+            for note in (needs(res, p), lasso_note(res, p)):
+                if note:
+                    out.append(f"  - {note}")
         out.append("")
     return "\n".join(out) + "\n"

@@ -18,9 +18,10 @@ def write_reports(
     cells, results = data.ran()
     texts = []
     if markdown:
-        texts.append(
-            (markdown, report_markdown(data.props, cells, results, data.wall, data.claims, data.abstractions))
+        text = report_markdown(
+            data.props, cells, results, data.wall, data.claims, data.abstractions, data.answer
         )
+        texts.append((markdown, text))
     if html:
         texts.append((html, render_html(data)))
     if mail:

@@ -14,16 +14,19 @@ precondition named for it is reachable: ``holds`` in the expectations then fails
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from explorer.engines.bfs import DEADLOCK, Options
+from explorer.engines.bfs import DEADLOCK, Options, Result, Trace
 from explorer.engines.compiled.engine import explore_any
 from explorer.engines.liveness.check import check_liveness
 from explorer.engines.witnesses import find_witnesses
 from explorer.outputs.traces import write_trace
+from explorer.runs.configurations import analyse
 from explorer.runs.results import Cell, CellResult
 from explorer.runs.workers import run_all
 from spec.config import import_model
+from spec.lang import Spec
 
 
 def property_group(name: str) -> str:
@@ -31,11 +34,56 @@ def property_group(name: str) -> str:
     return name.split("[", 1)[0]
 
 
-def run_cell(cell: Cell, out_dir: Path | None, engine: str = "native") -> CellResult:
-    """Explore one cell exhaustively and compute every property's verdict."""
+@dataclass
+class Judged:
+    """Every property's verdict on one explored configuration, with the traces behind them."""
+
+    verdicts: dict[str, str] = field(default_factory=dict)
+    depths: dict[str, int] = field(default_factory=dict)
+    traces: dict[str, Trace] = field(default_factory=dict)  # each violation's shortest trace or lasso
+    storms: dict[str, Trace] = field(default_factory=dict)  # lassos that only an endless environment gives
+    fairness: list[str] = field(default_factory=list)
+
+
+def judge(spec: Spec, r: Result, props: set[str] | None = None) -> Judged:
+    """The verdicts of an exhausted search (``props``: only these, by property group)."""
+    out = Judged()
+
+    def wanted(name: str) -> bool:
+        return props is None or name in props
+
+    found = {v.name: v for v in r.violations}
+    for name in [p.name for p in spec.invariants] + [DEADLOCK]:
+        if not wanted(name):
+            continue
+        v = found.get(name)
+        out.verdicts[name] = "violated" if v else "holds"
+        if v:
+            out.depths[name] = v.depth
+            out.traces[name] = v.trace
+    temporal = [t.name for t in spec.properties if wanted(property_group(t.name))]
+    for lv in check_liveness(r, temporal) if temporal else []:
+        group = property_group(lv.name)
+        out.fairness = lv.fairness
+        if not lv.holds:
+            if out.verdicts.get(group) != "violated":
+                out.depths[group] = len(lv.trace.states)
+                out.traces[group] = lv.trace
+            out.verdicts[group] = "violated"
+        else:
+            out.verdicts.setdefault(group, "holds")
+            if lv.storm is not None and group not in out.storms:
+                out.storms[group] = lv.storm
+    return out
+
+
+def run_cell(cell: Cell, out_dir: Path | None, engine: str = "native", configs: bool = True) -> CellResult:
+    """Explore one cell exhaustively and compute every property's verdict; with ``configs``, the kernel
+    configurations each violated property needs (``explorer.runs.configurations``)."""
     res = CellResult(cell.name)
     t0 = time.monotonic()
-    spec = import_model(cell.model).make_spec(**cell.constants)
+    model = import_model(cell.model)
+    spec = model.make_spec(**cell.constants)
     r = explore_any(spec, Options(stop_on_first=False, keep_graph=True), lambda _line: None, engine)
     if r.stopped == "interrupted":
         raise KeyboardInterrupt
@@ -43,29 +91,9 @@ def run_cell(cell: Cell, out_dir: Path | None, engine: str = "native") -> CellRe
     if not r.exhausted:
         res.error = f"search stopped early ({r.stopped})"
         return res
-    found = {v.name: v for v in r.violations}
-    traces = []
-    for p in spec.invariants:
-        v = found.get(p.name)
-        res.verdicts[p.name] = "violated" if v else "holds"
-        if v:
-            res.depths[p.name] = v.depth
-            traces.append((p.name, v.trace))
-    dl = found.get(DEADLOCK)
-    res.verdicts[DEADLOCK] = "violated" if dl else "holds"
-    if dl:
-        res.depths[DEADLOCK] = dl.depth
-        traces.append((DEADLOCK, dl.trace))
-    for lv in check_liveness(r):
-        group = property_group(lv.name)
-        res.fairness = lv.fairness
-        if not lv.holds:
-            if res.verdicts.get(group) != "violated":
-                res.depths[group] = len(lv.trace.states)
-                traces.append((group, lv.trace))
-            res.verdicts[group] = "violated"
-        else:
-            res.verdicts.setdefault(group, "holds")
+    judged = judge(spec, r)
+    res.verdicts, res.depths, res.fairness = judged.verdicts, judged.depths, judged.fairness
+    res.environment = list(spec.environment)
     reached = find_witnesses(r)
     for w in reached:
         res.witnesses[w.witness.name] = (w.witness.kernel, len(w.trace.states) if w.trace else None)
@@ -76,10 +104,26 @@ def run_cell(cell: Cell, out_dir: Path | None, engine: str = "native") -> CellRe
         if verdict == "holds" and unmet:
             res.verdicts[prop] = "vacuous"
             res.unmet[prop] = unmet
+    traces = list(judged.traces.items())
     for name, trace in traces:
         res.steps[name] = [st.label if st is not None else "(stutter)" for st in trace.steps[1:]]
         if trace.loop is not None:
             res.loops[name] = trace.loop
+    for name, trace in judged.storms.items():
+        res.storms[name] = storm_summary(trace, spec.environment)
+    del r, judged  # the graph: the configuration runs below need the memory
+    violated = [p for p, v in res.verdicts.items() if v == "violated"]
+    relevant = getattr(model, "kconfig_relevant", None)
+    if configs and violated and relevant is not None and relevant(cell.constants):
+        known = {p: (res.verdicts[p], res.depths.get(p)) for p in violated}
+        needs = analyse(
+            cell.constants,
+            relevant(cell.constants),
+            violated,
+            lambda consts: _verdicts_under(cell.model, consts, set(violated), engine),
+            known=known,
+        )
+        res.configurations = {p: n.to_json() for p, n in needs.items()}
     if out_dir is not None:
         for name, trace in traces:
             title = f"{name} in {cell.name} ({', '.join(f'{k}={v}' for k, v in cell.constants.items())})"
@@ -91,6 +135,42 @@ def run_cell(cell: Cell, out_dir: Path | None, engine: str = "native") -> CellRe
                 write_trace(w.trace, out_dir.parent / "witnesses" / cell.name / w.witness.name, title)
     res.seconds = time.monotonic() - t0
     return res
+
+
+def storm_summary(trace: Trace, environment: list[str]) -> dict:
+    """A lasso whose cycle repeats the environment: its length and the environment steps it repeats."""
+    assert trace.loop is not None
+    cycle = [st.label for st in trace.steps[trace.loop + 1 :] if st is not None]
+    return {
+        "states": len(trace.states),
+        "cycle": cycle,
+        "environment": sorted({lab.split("(")[0] for lab in cycle} & set(environment)),
+    }
+
+
+def _verdicts_under(
+    model: str, constants: dict, props: set[str], engine: str
+) -> dict[str, tuple[str, int | None]]:
+    """The verdicts of ``props`` for the cell run with other constants (no witnesses: "holds" here means
+    no counterexample)."""
+    spec = import_model(model).make_spec(**constants)
+    invariants = [p.name for p in spec.invariants if p.name in props]
+    temporal = any(property_group(t.name) in props for t in spec.properties)
+    # without a temporal property the run may stop once each target has its shortest counterexample
+    opts = Options(
+        stop_on_first=False,
+        stop_when_all_found=not temporal,
+        keep_graph=temporal,
+        invariants=invariants,
+        check_deadlock=DEADLOCK in props,
+    )
+    r = explore_any(spec, opts, lambda _line: None, engine)
+    if r.stopped == "interrupted":
+        raise KeyboardInterrupt
+    if not r.exhausted and r.stopped != "violation":
+        raise RuntimeError(f"configuration run stopped early ({r.stopped})")
+    judged = judge(spec, r, props)
+    return {p: (judged.verdicts.get(p, "holds"), judged.depths.get(p)) for p in props}
 
 
 def _run_cell_safely(cell: Cell, out_dir: Path | None, engine: str = "native") -> CellResult:
