@@ -97,7 +97,9 @@ def test_a_configuration_run_stops_once_each_target_has_its_shortest_trace():
     want = sorted((v.name, v.depth) for v in full.violations if v.name in targets)
     stopped = []
     for engine in ("native", "python"):
-        opts = Options(stop_on_first=False, stop_when_all_found=True, invariants=targets, check_deadlock=False)
+        opts = Options(
+            stop_on_first=False, stop_when_all_found=True, invariants=targets, check_deadlock=False
+        )
         r = explore_any(spec, opts, lambda _l: None, engine)
         assert r.stopped == "violation" and sorted((v.name, v.depth) for v in r.violations) == want
         stopped.append(r.distinct)
