@@ -46,17 +46,8 @@ exists in by running the cell under every combination of the dimensions the mode
 (``kconfig_relevant`` of each model); the features below are monotone (a configuration with more
 features has more behaviours), which the same runs check.
 
-Timing and delivery assumptions the models make without a switch (each is listed in the report):
-- a grace period may end at any time once the readers it waits for have left (no minimum length);
-- a queued work item, a raised irq_work on ``tick`` and an expired timer run at any later time, and
-  under their fairness they do run; workqueue concurrency is unbounded (a kworker per work item);
-- an hrtimer may expire on any CPU (a non-pinned timer migrates);
-- memory is sequentially consistent: the kernel's barriers (smp_mb, release/acquire, fully ordered
-  RMW operations) are assumed to give the order the code is written in; weaker LKMM orders are not
-  explored (where a race needs one, as the store-buffering pair of bpf_timer_cancel, the barriers
-  forbid it: round4.md Q1(d));
-- a target task returns to user space eventually (bpf_task_work's ``target`` switch says otherwise);
-- allocations succeed, except where a model says so.
+The timing and delivery assumptions the models make without a switch are ``ASSUMPTIONS`` below (the
+report lists them).
 """
 
 from __future__ import annotations
@@ -64,6 +55,25 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from itertools import product
 from typing import Any
+
+# What every model assumes without a switch; the report prints this list beside each model's ABSTRACTIONS.
+ASSUMPTIONS = [
+    "A grace period may end at any time once the readers it waits for have left (no minimum length).",
+    "A queued work item, an irq_work raised with tick delivery and an expired timer run at any later "
+    "time, and under their fairness they do run; workqueue concurrency is unbounded (a kworker per work "
+    "item).",
+    "An hrtimer may expire on any CPU (a non-pinned timer migrates).",
+    "Memory is sequentially consistent: the kernel's barriers (smp_mb, release/acquire, fully ordered "
+    "read-modify-writes) are taken to give the order the code is written in; weaker LKMM orders are not "
+    "explored. Where a race would need one, as the store-buffering pair of bpf_timer_cancel's counters, "
+    "the barriers forbid it (docs/second-reading/round4.md Q1(d)).",
+    "A task returns to user space eventually (bpf_task_work's target switch can say otherwise).",
+    "Allocations succeed, except where a model says so (the rework's command queue).",
+    "With irq_work = self_ipi, the raising CPU takes the interrupt before its interrupted context steps "
+    "again; the IPI's own latency, and a stall inside an idle or nohz_full user entry, are left out.",
+    "Prog runs are the environment: they start (and make their helper call) whenever they may, are never "
+    "fair, and a liveness violation never rests on them repeating for ever.",
+]
 
 PREEMPTION = ("none", "preempt_rcu", "preempt_rt")
 IRQ_WORK = ("self_ipi", "tick")

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import spec.kernel.kconfig as kconfig
 from explorer.runs.results import (
     MATRIX_FILE,
     QUERIES_FILE,
@@ -53,8 +54,12 @@ class ReportData:
 
 
 def abstractions_of(cells: list[Cell]) -> dict[str, list[str]]:
+    """Each model's modelling choices, and first the kernel-configuration assumptions every model makes
+    (``spec/kernel/kconfig.py``)."""
     models = list(dict.fromkeys(c.model for c in cells))
-    return {m: list(getattr(import_model(m), "ABSTRACTIONS", [])) for m in models}
+    out = {"spec.kernel.kconfig (every model)": list(kconfig.ASSUMPTIONS)}
+    out.update({m: list(getattr(import_model(m), "ABSTRACTIONS", [])) for m in models})
+    return out
 
 
 def load_report_data(out_dir: Path, expect: Path) -> ReportData:
