@@ -24,6 +24,7 @@ from typing import IO, Any
 
 from explorer.cli_common import EXIT_INTERRUPTED, EXIT_USAGE, UsageError
 from explorer.commands import (
+    actions,
     check,
     crosscheck,
     export_promela,
@@ -52,6 +53,11 @@ class Command:
 
 # name -> what ``--help`` says of it, and its module's functions
 COMMANDS: dict[str, Command] = {
+    "actions": Command(
+        "list every action of a config's spec with the kernel lines it models and why it is one step",
+        actions.add_arguments,
+        actions.run,
+    ),
     "bmc": Command("bounded model checking with Z3 up to a depth", smt.add_bmc_arguments, smt.run_bmc),
     "check": Command(
         "explore every reachable state of a config (BFS), checking invariants", check.add_arguments, check.run
