@@ -34,7 +34,9 @@ from spec.config import ConfigError
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--expect", default=str(DEFAULT_EXPECTATIONS), help="expectation file (TOML)")
     p.add_argument("--out", default="out", help="output directory (default: out/)")
-    p.add_argument("--only", action="append", default=[], help="run only the named cell(s)")
+    p.add_argument(
+        "--only", action="extend", nargs="+", default=[], metavar="CELL", help="run only these cells"
+    )
     p.add_argument("--report", help="also write the design-review report (markdown) to this path")
     p.add_argument("--html", help="also write it as one self-contained HTML file, with sequence diagrams")
     p.add_argument("--jobs", type=positive_int, default=min(2, os.cpu_count() or 1), help="worker processes")
