@@ -142,3 +142,13 @@ def test_each_counterexample_names_the_kernel_configurations_it_needs(small_repo
     tw = next(c for c in saved if c["name"] == "task_work_merged")
     rows = tw["configurations"]["NoNullTaskDeref"]["rows"]
     assert {r["verdict"] for r in rows} == {"violated", "holds"}
+
+
+def test_matrix_report_with_a_corrupt_queries_file_is_one_line(tmp_path):
+    (tmp_path / "queries.json").write_text("{bad")
+    r = subprocess.run(
+        [sys.executable, "-m", "explorer", "matrix", "--only", "timer_rearm", "--out", str(tmp_path),
+         "--report", str(tmp_path / "r.md")],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert r.returncode == 2 and "not a query results file" in r.stderr and "Traceback" not in r.stderr

@@ -9,7 +9,6 @@ line on stderr), 130 if interrupted (the finished cells are printed; no report i
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -24,6 +23,7 @@ from explorer.runs.results import (
     DEFAULT_EXPECTATIONS,
     MATRIX_FILE,
     QUERIES_FILE,
+    load_answers,
     load_claims,
     load_expectations,
     save_matrix,
@@ -77,10 +77,7 @@ def run(args: argparse.Namespace) -> int:
     wall = time.monotonic() - t0
     save_matrix(Path(args.out) / MATRIX_FILE, results, wall)
     if args.report or args.html:
-        answers = []
-        qpath = Path(args.out) / QUERIES_FILE
-        if qpath.exists():
-            answers = json.loads(qpath.read_text(encoding="utf-8")).get("answers", [])
+        answers = load_answers(Path(args.out) / QUERIES_FILE)  # a corrupt file: one line, exit 2
         data = ReportData(
             props, cells, list(results), wall, claims, answers, abstractions_of(cells), Path(args.out)
         )
