@@ -278,7 +278,8 @@ class Model:
 
 
 def make_spec(**constants: Any) -> Spec:
-    from invariants import bpf_async as props
+    from invariants.bpf_async import properties as props
+    from invariants.bpf_async import witnesses
 
     cfg = {k: v[1] for k, v in PARAMS.items()}
     unknown = sorted(set(constants) - set(cfg))
@@ -309,6 +310,7 @@ def make_spec(**constants: Any) -> Spec:
 
     spec = Spec(f"bpf_async[{kind},{design}]")
     spec.constants = dict(cfg)
+    spec.lemmas = "invariants.bpf_async.lemmas"
     ncpu, nslot, nper = cfg["cpus"], cfg["slots"], cfg["objs"]
     nobj = nslot * nper
     CPU = Enum("CPU", [f"cpu{i}" for i in range(ncpu)])
@@ -1542,6 +1544,7 @@ def make_spec(**constants: Any) -> Spec:
             a.fn = _end_kworker_readers(a.fn, nobj, obj_flavour, prog_flavour, kc)
 
     props.register(spec, m)
+    witnesses.register(spec, m)
     spec.model = m
     return spec
 

@@ -326,8 +326,8 @@ class Model:
 
 def make_spec(**constants: Any) -> Spec:
     """Build the model for the given constants (see PARAMS for names, defaults and ranges)."""
-    from invariants import bpf_task_work as props
-    from invariants import bpf_task_work_witnesses as witnesses
+    from invariants.bpf_task_work import properties as props
+    from invariants.bpf_task_work import witnesses
 
     cfg = {k: v[1] for k, v in PARAMS.items()}
     unknown = sorted(set(constants) - set(cfg))
@@ -352,6 +352,7 @@ def make_spec(**constants: Any) -> Spec:
 
     spec = Spec("bpf_task_work")
     spec.constants = dict(cfg)
+    spec.lemmas = "invariants.bpf_task_work.lemmas"
     CPU = Enum("CPU", [f"cpu{i}" for i in range(ncpu)])
     CpuOrNone = Enum("CpuOrNone", [*CPU.names, "none"])
     Val = Enum("Val", [f"v{i}" for i in range(nval)])

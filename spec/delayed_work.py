@@ -311,8 +311,8 @@ class Model:
 
 def make_spec(**constants: Any) -> Spec:
     """Build the model for the given constants (see PARAMS for names, defaults and ranges)."""
-    from invariants import delayed_work as props  # the properties; kept apart from the mechanism
-    from invariants import witnesses
+    from invariants.delayed_work import properties as props  # kept apart from the mechanism
+    from invariants.delayed_work import witnesses
 
     cfg = {k: v[1] for k, v in PARAMS.items()}
     unknown = sorted(set(constants) - set(cfg))
@@ -337,6 +337,7 @@ def make_spec(**constants: Any) -> Spec:
 
     spec = Spec(f"delayed_work[{v}]")
     spec.constants = dict(cfg)
+    spec.lemmas = "invariants.delayed_work.lemmas"
     ncpu, nitem, nprog = cfg["cpus"], cfg["items"], cfg["progs"]
     CPU = Enum("CPU", [f"cpu{i}" for i in range(ncpu)])
     Item = Enum("Item", [f"w{i}" for i in range(nitem)])

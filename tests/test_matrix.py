@@ -9,7 +9,7 @@ import pytest
 from explorer.bfs import DEADLOCK
 from explorer.matrix import DEFAULT_EXPECTATIONS, compare, load_expectations, run_matrix
 from explorer.traces import load_itf_trace, replay
-from invariants.delayed_work import SAFETY
+from invariants.delayed_work.properties import SAFETY
 from spec.config import ConfigError, import_model
 from spec.lang import successors
 

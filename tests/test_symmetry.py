@@ -11,7 +11,7 @@ import pytest
 from explorer import smt
 from explorer.smt import prove_by_step
 from explorer.smt_cli import add_aux_invariants, full_strengthening
-from invariants.delayed_work import SAFETY
+from invariants.delayed_work.properties import SAFETY
 from spec import symmetry
 from spec.delayed_work import make_spec
 from spec.lang import all_, successors
