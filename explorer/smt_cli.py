@@ -60,7 +60,7 @@ def load_with_overrides(config_path: str, items: Sequence[str]) -> tuple[Config,
 
 # model module -> the module whose aux_invariants(spec) strengthens its safety invariants
 AUX_MODULES = {
-    "spec.delayed_work": "invariants.delayed_work.lemmas",
+    "spec.delayed_work.model": "invariants.delayed_work.lemmas",
     "spec.bpf_async": "invariants.bpf_async.lemmas",
     "spec.bpf_task_work": "invariants.bpf_task_work.lemmas",
 }
