@@ -62,7 +62,7 @@ def load_with_overrides(config_path: str, items: Sequence[str]) -> tuple[Config,
 AUX_MODULES = {
     "spec.delayed_work.model": "invariants.delayed_work.lemmas",
     "spec.bpf_async": "invariants.bpf_async.lemmas",
-    "spec.bpf_task_work": "invariants.bpf_task_work.lemmas",
+    "spec.bpf_task_work.model": "invariants.bpf_task_work.lemmas",
 }
 
 
