@@ -61,7 +61,7 @@ def load_with_overrides(config_path: str, items: Sequence[str]) -> tuple[Config,
 # model module -> the module whose aux_invariants(spec) strengthens its safety invariants
 AUX_MODULES = {
     "spec.delayed_work.model": "invariants.delayed_work.lemmas",
-    "spec.bpf_async": "invariants.bpf_async.lemmas",
+    "spec.bpf_async.model": "invariants.bpf_async.lemmas",
     "spec.bpf_task_work.model": "invariants.bpf_task_work.lemmas",
 }
 

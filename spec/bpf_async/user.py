@@ -1,0 +1,107 @@
+"""User space: one sequential process (``upc``) that may update an element (bpf_map_update_elem ->
+bpf_obj_free_fields -> cancel_and_free), closes the map fd (usercnt 0: ``map_release_uref`` sweeps
+every element with cancel_and_free, then the map reference is put), detaches the prog and closes its
+fd, in any order, each at most once (kernel/bpf/syscall.c, kernel/bpf/arraymap.c).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from spec.bpf_async import rework
+from spec.bpf_async.model import Model
+from spec.kernel import hrtimer, workqueue
+from spec.lang import Step, and_, disabled, ite, not_, or_, over, put, when
+
+
+def user_caf_steps(m: Model, s: Any, g: Any, e: int, then: dict) -> list[Step]:
+    """cancel_and_free from a syscall (map update, or the sweep): the lockless READ_ONCE (NULL:
+    return), then detach, then wait and free."""
+    UPc = m.UPc
+    cur = s.slot[e]
+    steps = [when(and_(g, cur == m.NO_OBJ), **then)]
+    for o in over(cur, m.Obj):
+        gi = and_(g, cur == o, m.lock_free(s, e))
+        base = dict(then, slot=put(s.slot, e, m.NO_OBJ), mem=put(s.mem, o, m.Mem.DETACHED))
+        if m.locked:
+            m.drop_prog(s, o, base, irqs_off=True)
+            if m.timer or m.cfg["wq_delete"] == "inline":
+                wait = UPc.SWEEP_WAIT if then.get("upc") == UPc.SWEEP else UPc.CAF_WAIT
+                base.update(upc=wait, uarg=o)
+                if not m.timer:
+                    base["exec_state"] = put(s.exec_state, o, workqueue.cancel(s.exec_state[o]))
+            else:
+                base["delwork"] = put(s.delwork, o, m.DelWork.QUEUED)
+        else:
+            if m.cfg["early_prog_put"]:
+                m.drop_prog(s, o, base, irqs_off=False)
+            if m.timer:
+                base["exec_state"] = put(
+                    s.exec_state, o, ite(s.running[o] == m.NO_CPU, hrtimer.INACTIVE, s.exec_state[o])
+                )
+            else:
+                base["exec_state"] = put(s.exec_state, o, workqueue.cancel(s.exec_state[o]))
+            rework.refcount_put(m, s, o, base)
+        steps.append(when(gi, **base))
+    return steps
+
+
+def UserUpdateElem(m: Model, s: Any, e: int) -> list[Step]:
+    """bpf_map_update_elem from user space overwrites value e: bpf_obj_free_fields ->
+    cancel_and_free."""
+    g = and_(s.upc == m.UPc.IDLE, not_(s.updated), s.map_usercnt > 0)
+    return user_caf_steps(m, s, g, e, dict(updated=True))
+
+
+def UserWaitDone(m: Model, s: Any) -> list[Step]:
+    """The syscall's hrtimer_cancel / cancel_work_sync returns; the object is freed."""
+    UPc = m.UPc
+    o_ = s.uarg
+    g = or_(s.upc == UPc.CAF_WAIT, s.upc == UPc.SWEEP_WAIT)
+    if disabled(g):
+        return []
+    steps = []
+    for o in over(o_, m.Obj):
+        if m.timer:
+            passes = hrtimer.cancel_passes(s.running[o], m.NO_CPU)
+            st = hrtimer.INACTIVE
+        else:
+            passes = not_(workqueue.is_running(s.exec_state[o]))
+            st = workqueue.IDLE
+        nxt = ite(s.upc == UPc.SWEEP_WAIT, UPc.SWEEP, UPc.IDLE)
+        upd = dict(upc=nxt, uarg=m.NO_OBJ, exec_state=put(s.exec_state, o, st))
+        m.touch_obj(upd, s, o)
+        m.kfree(s, o, upd)
+        steps.append(when(and_(g, o_ == o, passes), **upd))
+    return steps
+
+
+def MapFdClose(m: Model, s: Any) -> Step:
+    """bpf_map_put_with_uref: usercnt to 0, then map_release_uref's sweep, then the put."""
+    g = and_(s.upc == m.UPc.IDLE, s.map_usercnt == 1)
+    if m.cfg["uref_sweep"]:
+        return when(g, map_usercnt=0, upc=m.UPc.SWEEP, usweep=0)
+    return when(g, map_usercnt=0, map_refcnt=s.map_refcnt - 1)
+
+
+def UrefSweep(m: Model, s: Any) -> list[Step]:
+    """map_release_uref visits the next value: cancel_and_free; after the last, the put."""
+    g = s.upc == m.UPc.SWEEP
+    if disabled(g):
+        return []
+    steps = []
+    for e in m.Slot:
+        then = dict(usweep=e + 1, upc=m.UPc.SWEEP)
+        steps += user_caf_steps(m, s, and_(g, s.usweep == e), e, then)
+    steps.append(when(and_(g, s.usweep == m.slots), upc=m.UPc.IDLE, map_refcnt=s.map_refcnt - 1))
+    return steps
+
+
+def ProgDetach(m: Model, s: Any) -> Step:
+    upd = m.prog_put(s, dict(prog_attached=False), irqs_off=False)
+    return when(s.prog_attached, **upd)
+
+
+def ProgFdClose(m: Model, s: Any) -> Step:
+    upd = m.prog_put(s, dict(prog_fd=False), irqs_off=False)
+    return when(s.prog_fd, **upd)
