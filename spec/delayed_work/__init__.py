@@ -29,7 +29,7 @@ from typing import Any
 
 from spec.delayed_work import drain, free, submit, user
 from spec.delayed_work.model import IRQ, WITHOUT_PROG_REF, Model, lane
-from spec.kernel import irq_work, kconfig, prog, rcu
+from spec.kernel import irq_work, kconfig, prog, rcu, sources
 from spec.kernel.irq_work import BUSY, PENDING
 from spec.lang import (
     Bool,
@@ -42,6 +42,7 @@ from spec.lang import (
     Step,
     all_,
     bind,
+    cites,
     const_fn,
     halt_when,
     or_,
@@ -165,6 +166,13 @@ __all__ = [
 ]
 
 
+@cites(
+    "",
+    "(model)",
+    "none: a stuttering step of the model",
+    "model-only: enabled when nothing runs or is pending, so that an idle system is not reported as a "
+    "deadlock; it changes no variable",
+)
 def Quiescent(m: Model, s: Any) -> Step:
     """Nothing is running or pending on any CPU: the system may idle (a stuttering step, not a
     deadlock). A state with no enabled action that is not quiescent is a real deadlock."""
@@ -193,6 +201,9 @@ def make_spec(**constants: Any) -> Spec:
     spec = Spec(f"delayed_work[{v}]")
     spec.constants = dict(cfg)
     spec.lemmas = "invariants.delayed_work.lemmas"
+    spec.sources = sources.pick(
+        "S-p2", "S-p1", "K-irqwork", "K-llist", "K-rcu-doc", "K-syscall", "K-core", "K-htab", "K-tw"
+    )
     ncpu, nitem, nprog = cfg["cpus"], cfg["items"], cfg["progs"]
     CPU = Enum("CPU", [f"cpu{i}" for i in range(ncpu)])
     Item = Enum("Item", [f"w{i}" for i in range(nitem)])

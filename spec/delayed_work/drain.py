@@ -22,11 +22,19 @@ from typing import Any
 from spec.delayed_work.model import IRQ, TASK, Model
 from spec.delayed_work.submit import claim
 from spec.kernel import irq_work
-from spec.lang import Step, and_, any_, disabled, ite, not_, or_, over, put, when
+from spec.lang import Step, and_, any_, cites, disabled, ite, not_, or_, over, put, when
 
 # ------------------------------------------------------------------ task_context: the task's drain
 
 
+@cites(
+    "K-tw",
+    "task_work_run (the model of point 5's drain)",
+    "none: task_context is a design variant of this project (the cover letter's point 5: a per-task list "
+    "drained on return to user space); no code was posted; drained the way task_work_run takes "
+    "task->task_works: the whole list with one try_cmpxchg, then reversed",
+    "one xchg takes the list; the reversal rewrites only the detached chain, which no other CPU reaches",
+)
 def TaskReturnToUser(m: Model, s: Any, c: int) -> list[Step]:
     """The task returns to user space with work queued: llist_del_all + reverse, drain starts."""
     g = and_(
@@ -44,6 +52,16 @@ def TaskReturnToUser(m: Model, s: Any, c: int) -> list[Step]:
     ]
 
 
+@cites(
+    "K-tw",
+    "do_exit -> exit_task_work -> task_work_run (environment: the task exits)",
+    "task_work_run runs the queued works, then installs &work_exited when the list is empty and "
+    "PF_EXITING is set (task_exit_drain); without it the task's list is abandoned (none: task_context is "
+    "a design variant of this project (the cover letter's point 5: a per-task list drained on return to "
+    "user space))",
+    "environment event: the exit is one event of the task, taken only while the task is idle at every "
+    "level of its CPU",
+)
 def TaskExit(m: Model, s: Any, c: int) -> Step:
     """The task exits; without a drain on exit its queued items are abandoned."""
     g = and_(
@@ -54,6 +72,13 @@ def TaskExit(m: Model, s: Any, c: int) -> Step:
     return when(g, task_alive=put(s.task_alive, c, False))
 
 
+@cites(
+    "",
+    "task_work_run (task_context variant)",
+    "none: task_context is a design variant of this project (the cover letter's point 5: a per-task list "
+    "drained on return to user space); no code was posted",
+    "model-only variant: the end of the drain loop reads only the task's own detached chain",
+)
 def TaskDrainDone(m: Model, s: Any, c: int) -> Step:
     """All queued callbacks ran; the task goes on to user space."""
     g = and_(s.runner[c] == m.RPhase.DRAIN, s.chain[c][0] == m.NONE, m.drain_guard(s, c))
@@ -63,6 +88,15 @@ def TaskDrainDone(m: Model, s: Any, c: int) -> Step:
 # ------------------------------------------------------------------ the irq_work and its func
 
 
+@cites(
+    "K-irqwork",
+    "irq_work_run_list, irq_work_single",
+    "the raised list taken (llist_del_all), then per work: flags = atomic_read(&work->node.a_flags) & "
+    "~IRQ_WORK_PENDING; atomic_set(&work->node.a_flags, flags); smp_mb()",
+    "in hard-irq with irqs off; a claim between the read and the set finds PENDING and changes nothing "
+    "(its fetch_or sets bits already set), so the two are one step; the works of a raised list run one "
+    "per step (ABSTRACTIONS, with strong fairness)",
+)
 def IrqWorkRun(m: Model, s: Any, c: int, p: int) -> Step:
     """The irq_work interrupt: take p's irq_work off this CPU's raised_list, clear PENDING."""
     idle = not_(m.level_busy(s, c, IRQ, raised=False))
@@ -105,6 +139,12 @@ def take_steps(m: Model, s: Any, c: int) -> list[Step]:
     return steps
 
 
+@cites(
+    "",
+    "spin_lock(&list_lock) in the drain (locked_list variant)",
+    "none: a design variant of this project; the RFC posted an llist",
+    "model-only variant: one atomic RMW, enabled only when the lock is free",
+)
 def DrainLock(m: Model, s: Any, c: int) -> list[Step]:
     """spin_lock(&list_lock) in hard-irq before taking the list."""
     p = s.runner_prog[c]
@@ -120,6 +160,13 @@ def DrainLock(m: Model, s: Any, c: int) -> list[Step]:
     ]
 
 
+@cites(
+    "",
+    "the list taken under list_lock, then spin_unlock (locked_list variant)",
+    "none: a design variant of this project; the RFC posted an llist",
+    "model-only variant: under the lock no other locker interleaves; the reversal touches only the "
+    "detached chain",
+)
 def DrainTakeLocked(m: Model, s: Any, c: int) -> list[Step]:
     """Take the whole list under the lock, then spin_unlock."""
     mine = 1 + 3 * c + IRQ
@@ -131,11 +178,25 @@ def DrainTakeLocked(m: Model, s: Any, c: int) -> list[Step]:
     ]
 
 
+@cites(
+    "S-p2",
+    "bpf_delayed_work_irq_work_cb",
+    "work_list = llist_del_all(&bpf_irq_work->items); llist_reverse_order(work_list); (rfc_posted drops "
+    "the result: only the old head is visited; rfc_fixed and later use it)",
+    "llist_del_all is one xchg (K-llist); the reversal rewrites only the detached chain, which no other "
+    "CPU can reach",
+)
 def DrainTake(m: Model, s: Any, c: int) -> list[Step]:
     """list = llist_del_all(&items); then the order handling."""
     return take_steps(m, s, c)
 
 
+@cites(
+    "K-irqwork",
+    "irq_work_single",
+    "after func returns: (void)atomic_cmpxchg(&work->node.a_flags, flags, flags & ~IRQ_WORK_BUSY)",
+    "one atomic_cmpxchg; the end of S-p2's loop before it reads only the detached chain",
+)
 def IrqWorkDone(m: Model, s: Any, c: int) -> list[Step]:
     """func returned: atomic_cmpxchg(&flags, seen, seen & ~BUSY) (fails if someone re-claimed)."""
     p = s.runner_prog[c]
@@ -165,6 +226,15 @@ def callback_prog(m: Model, s: Any, c: int, w: int) -> Any:
     return s.ref_of[w] if m.task_ctx else s.runner_prog[c]
 
 
+@cites(
+    "S-p2",
+    "bpf_delayed_work_irq_work_cb",
+    "for the chain's head: work->cb(work->data); with callback = submits, the callback's own "
+    "bpf_delayed_work_submit up to its claim",
+    "the callback's code only reads its map value up to the one helper call it makes, so the call's first "
+    "atomic operation (the claim's cmpxchg) is merged with it; usercnt variant: the skip of a cancelled "
+    "work (bpf_timer's policy, not in the RFC) is one read of usercnt",
+)
 def CallbackRun(m: Model, s: Any, c: int) -> list[Step]:
     """item->cb(item->data) for the chain's head: reads the map value, runs the prog's code."""
     RPhase = m.RPhase
@@ -198,6 +268,12 @@ def CallbackRun(m: Model, s: Any, c: int) -> list[Step]:
     return steps
 
 
+@cites(
+    "S-p2",
+    "bpf_delayed_work_irq_work_cb",
+    "the callback returns to the drain loop after its bpf_delayed_work_submit returned",
+    "a return: no write another CPU can see",
+)
 def CallbackReturn(m: Model, s: Any, c: int) -> Step:
     """The callback's own bpf_delayed_work_submit returned; the callback returns."""
     dl = m.drain_level
@@ -205,6 +281,15 @@ def CallbackReturn(m: Model, s: Any, c: int) -> Step:
     return when(g, runner=put(s.runner, c, m.RPhase.CB_DONE))
 
 
+@cites(
+    "S-p2",
+    "bpf_delayed_work_irq_work_cb",
+    "work->cb = work->data = NULL; bpf_prog_put(bpf_irq_work->prog)",
+    "the plain writes are this drain's own (the item is READY and detached: nobody else writes it before "
+    "the release); bpf_prog_put is one atomic64_dec_and_test, and in hard-irq the rest of a last put is "
+    "deferred to a workqueue (K-syscall __bpf_prog_put: schedule_work), so nothing else happens in this "
+    "step",
+)
 def DrainPut(m: Model, s: Any, c: int) -> list[Step]:
     """item->cb = item->data = NULL; bpf_prog_put(bpf_irq_work->prog)."""
     w = s.chain[c][0]
@@ -224,6 +309,13 @@ def DrainPut(m: Model, s: Any, c: int) -> list[Step]:
     return steps
 
 
+@cites(
+    "S-p2",
+    "bpf_delayed_work_irq_work_cb",
+    "xchg(&work_item->flags, FREE); the loop moves to the next node (llist_for_each_entry_safe read it "
+    "before the body, K-llist)",
+    "one xchg; moving to the next node uses only the pointer read before the body",
+)
 def DrainRelease(m: Model, s: Any, c: int) -> list[Step]:
     """xchg(&item->flags, FREE); the loop moves to the next (already read) node."""
     w = s.chain[c][0]
