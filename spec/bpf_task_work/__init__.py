@@ -48,8 +48,23 @@ from typing import Any
 
 from spec.bpf_task_work import cancel, irq, scheduler, task, user
 from spec.bpf_task_work.model import Model, lane
-from spec.kernel import kconfig, prog, rcu
-from spec.lang import Bool, Enum, Fn, Int, Spec, SpecError, Step, all_, bind, const_fn, halt_when, or_, when
+from spec.kernel import kconfig, prog, rcu, sources
+from spec.lang import (
+    Bool,
+    Enum,
+    Fn,
+    Int,
+    Spec,
+    SpecError,
+    Step,
+    all_,
+    bind,
+    cites,
+    const_fn,
+    halt_when,
+    or_,
+    when,
+)
 
 CHECKS = ["none", "before", "after"]
 
@@ -197,6 +212,13 @@ RPHASES = ["IDLE", "ADD", "ADDED", "CANCEL", "PUT", "CS_PUT2", "CS_PUT", "TAIL"]
 __all__ = ["ABSTRACTIONS", "PARAMS", "STATES", "Model", "kconfig_relevant", "lane", "make_spec"]
 
 
+@cites(
+    "",
+    "(model)",
+    "none: a stuttering step of the model",
+    "model-only: enabled when nothing runs or is pending, so that an idle system is not reported as a "
+    "deadlock; it changes no variable",
+)
 def Quiescent(m: Model, s: Any) -> Step:
     """Nothing runs or is pending: the system may idle (a stuttering step, not a deadlock)."""
     PC, RPhase, Tw, Phase = m.PC, m.RPhase, m.Tw, m.Phase
@@ -229,6 +251,7 @@ def make_spec(**constants: Any) -> Spec:
     spec = Spec("bpf_task_work")
     spec.constants = dict(cfg)
     spec.lemmas = "invariants.bpf_task_work.lemmas"
+    spec.sources = sources.pick("V8", "K-irqwork", "K-tw", "K-rcu-doc", "K-syscall", "K-core", "K-arraymap")
     CPU = Enum("CPU", [f"cpu{i}" for i in range(ncpu)])
     CpuOrNone = Enum("CpuOrNone", [*CPU.names, "none"])
     Val = Enum("Val", [f"v{i}" for i in range(nval)])

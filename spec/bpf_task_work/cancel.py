@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from spec.bpf_task_work.model import Model
-from spec.lang import Step, and_, disabled, not_, or_, over, put, when
+from spec.lang import Step, and_, cites, disabled, not_, or_, over, put, when
 
 
 def x_cpu(m: Model, a: int) -> int:
@@ -50,6 +50,16 @@ def x_done(m: Model, s: Any, a: int, upd: dict) -> list[tuple[Any, dict]]:
     return cases
 
 
+@cites(
+    "V8",
+    "bpf_task_work_cancel_and_free (T8, first half)",
+    "ctx = xchg(&twk->ctx, NULL); if (!ctx) return; (slot_xchg = false: READ_ONCE here, WRITE_ONCE(NULL) "
+    "at XClear). On return a scheduler's run ends with -EBUSY (its references put) and user space goes on "
+    "with its job (the next value of a sweep, the refcnt put after map_release_uref, the map's free after "
+    "map_free)",
+    "one xchg; what the caller does after the return touches only its own state, its own prog reference "
+    "(one atomic decrement) and, at the end of a sweep, one atomic decrement of the map's refcnt",
+)
 def XSlot(m: Model, s: Any, a: int) -> list[Step]:
     """ctx = xchg(&twk->ctx, NULL); if (!ctx) return (idempotent per slot). Without slot_xchg:
     READ_ONCE here, WRITE_ONCE(NULL) in XClear."""
@@ -74,6 +84,12 @@ def XSlot(m: Model, s: Any, a: int) -> list[Step]:
     return steps
 
 
+@cites(
+    "V8",
+    "bpf_task_work_cancel_and_free (slot_xchg = false: not V8)",
+    "none in V8: WRITE_ONCE(twk->ctx, NULL) after a READ_ONCE, the variant without the xchg",
+    "one store",
+)
 def XClear(m: Model, s: Any, a: int) -> list[Step]:
     """WRITE_ONCE(twk->ctx, NULL)."""
     g = s.pc[a] == m.PC.XCLEAR
@@ -85,6 +101,16 @@ def XClear(m: Model, s: Any, a: int) -> list[Step]:
     ]
 
 
+@cites(
+    "V8",
+    "bpf_task_work_cancel_and_free (T8, second half)",
+    "state = xchg(&ctx->state, BPF_TW_FREED); if (state == BPF_TW_SCHEDULED) { /* run in irq_work to "
+    "avoid locks in NMI */ init_irq_work(&ctx->irq_work, bpf_task_work_cancel_scheduled); "
+    "irq_work_queue(&ctx->irq_work); return; }",
+    "one xchg; the init_irq_work and irq_work_queue that follow in SCHEDULED are merged with it: the "
+    "irq_work belongs to the ctx this caller just marked FREED, and only the FREED state's new owner "
+    "(this caller) queues it; the return (x_done) as at XSlot",
+)
 def XState(m: Model, s: Any, a: int) -> list[Step]:
     """state = xchg(&ctx->state, FREED); if it was SCHEDULED: init_irq_work(cancel_scheduled) and
     irq_work_queue ('run in irq_work to avoid locks in NMI'), which owns the map's ref now."""
@@ -109,6 +135,15 @@ def XState(m: Model, s: Any, a: int) -> list[Step]:
     return steps
 
 
+@cites(
+    "V8",
+    "bpf_task_work_cancel_and_free",
+    "bpf_task_work_ctx_put(ctx); /* put bpf map's ref */ -> refcount_dec_and_test; at 0 "
+    "bpf_task_work_ctx_reset and bpf_mem_free (free_after_gp: v4-v6's grace period first)",
+    "one refcount_dec_and_test; a last put's reset and free touch only this ctx, which nobody holds a "
+    "reference to any more (a ref-less reader's use of it is the use-after-free the model records); the "
+    "return as at XSlot",
+)
 def XPut(m: Model, s: Any, a: int) -> list[Step]:
     """bpf_task_work_ctx_put(ctx): the map's ref."""
     g = s.pc[a] == m.PC.XPUT

@@ -19,9 +19,27 @@ from typing import Any
 
 from spec.bpf_task_work.model import Model
 from spec.kernel import irq_work, task_work
-from spec.lang import Step, and_, disabled, ite, not_, or_, over, put, when
+from spec.lang import Step, and_, cites, disabled, ite, not_, or_, over, put, when
 
 
+@cites(
+    "K-irqwork",
+    "irq_work_single",
+    "flags = atomic_read(&work->node.a_flags) & ~IRQ_WORK_PENDING; atomic_set(.., flags); smp_mb(); then "
+    "work->func(work)",
+    "the clear of PENDING is merged with the func's first step: nobody can queue this irq_work while the "
+    "state is PENDING (T2) or FREED (cancel_scheduled), and T2's result depends on the state only "
+    "(ABSTRACTIONS)",
+)
+@cites(
+    "V8",
+    "bpf_task_work_irq (T2), or bpf_task_work_cancel_scheduled",
+    "bpf_task_work_irq: guard(rcu_tasks_trace)(); if (cmpxchg(&ctx->state, BPF_TW_PENDING, "
+    "BPF_TW_SCHEDULING) != BPF_TW_PENDING) { bpf_task_work_ctx_put(ctx); return; }. cancel_scheduled: "
+    "bpf_task_work_cancel(ctx) -> task_work_cancel(ctx->task, &ctx->work)",
+    "T2 is one cmpxchg (on failure its put is one refcount_dec_and_test); task_work_cancel takes the "
+    "task's pi_lock (K-tw task_work_cancel_match), so it is one step against task_work_run",
+)
 def IrqRun(m: Model, s: Any, c: int, o: int) -> list[Step]:
     """irq_work_single: clear PENDING (seen := flags), then the func's first step:
     bpf_task_work_irq's T2 cmpxchg(PENDING, SCHEDULING) (not PENDING: ctx_put, return), or
@@ -68,6 +86,15 @@ def IrqRun(m: Model, s: Any, c: int, o: int) -> list[Step]:
     return steps
 
 
+@cites(
+    "V8",
+    "bpf_task_work_irq",
+    "err = task_work_add(ctx->task, &ctx->work, ctx->mode); on error: bpf_task_work_ctx_reset(ctx); "
+    "(void)cmpxchg(&ctx->state, BPF_TW_SCHEDULING, BPF_TW_STANDBY); (the put: IrqPut)",
+    "task_work_add is one successful try_cmpxchg of task->task_works (K-tw); the failure path's reset and "
+    "T3 cmpxchg are merged: between them nobody reads ctx->task or ctx->prog, and a stale runner's T4 "
+    "makes T3 fail in both orders (ABSTRACTIONS)",
+)
 def IrqAdd(m: Model, s: Any, c: int) -> list[Step]:
     """task_work_add(ctx->task, &ctx->work, mode); on error (-ESRCH, the task is exiting):
     ctx_reset, (void)cmpxchg(SCHEDULING, STANDBY), then ctx_put."""
@@ -90,6 +117,13 @@ def IrqAdd(m: Model, s: Any, c: int) -> list[Step]:
     return steps
 
 
+@cites(
+    "V8",
+    "bpf_task_work_irq (T4)",
+    "state = cmpxchg(&ctx->state, BPF_TW_SCHEDULING, BPF_TW_SCHEDULED); if (state == BPF_TW_FREED) "
+    "bpf_task_work_cancel(ctx); (window B: no reference held, 'we rely on RCU protection')",
+    "one cmpxchg; the cancel it may lead to is the next step (IrqCancel)",
+)
 def IrqT4(m: Model, s: Any, c: int) -> list[Step]:
     """state = cmpxchg(SCHEDULING, SCHEDULED) (window B: no ref held, 'we rely on RCU
     protection'); if it was FREED: bpf_task_work_cancel."""
@@ -109,6 +143,14 @@ def IrqT4(m: Model, s: Any, c: int) -> list[Step]:
     return steps
 
 
+@cites(
+    "V8",
+    "bpf_task_work_cancel",
+    "if (task_work_cancel(ctx->task, &ctx->work)) bpf_task_work_ctx_put(ctx); /* the callback's ref */ "
+    "(the put: IrqPut)",
+    "task_work_cancel walks task->task_works under the task's pi_lock (K-tw task_work_cancel_match): one "
+    "step against task_work_run's xchg of the list",
+)
 def IrqCancel(m: Model, s: Any, c: int) -> list[Step]:
     """bpf_task_work_cancel: task_work_cancel(ctx->task, &ctx->work); success puts the
     callback's ref on its behalf."""
@@ -130,6 +172,15 @@ def IrqCancel(m: Model, s: Any, c: int) -> list[Step]:
     return steps
 
 
+@cites(
+    "V8",
+    "bpf_task_work_irq, bpf_task_work_cancel, bpf_task_work_cancel_scheduled",
+    "bpf_task_work_ctx_put(ctx) (cancel_scheduled after a successful cancel: the callback's ref, then the "
+    "map's); refcount_dec_and_test, at 0 bpf_task_work_ctx_reset and bpf_mem_free",
+    "one refcount_dec_and_test per put; cancel_scheduled's two puts are one step: the first is never the "
+    "last (the map's reference remains), so no one can tell them apart (ABSTRACTIONS); in hard-irq a last "
+    "prog put is deferred (K-syscall __bpf_prog_put)",
+)
 def IrqPut(m: Model, s: Any, c: int) -> list[Step]:
     """bpf_task_work_ctx_put from the irq_work (hard-irq: a last prog put is deferred)."""
     R = m.RPhase
@@ -149,6 +200,13 @@ def IrqPut(m: Model, s: Any, c: int) -> list[Step]:
     return steps
 
 
+@cites(
+    "K-irqwork",
+    "irq_work_single",
+    "after func: (void)atomic_cmpxchg(&work->node.a_flags, flags, flags & ~IRQ_WORK_BUSY); on RT "
+    "rcuwait_wake_up(&work->irqwait)",
+    "one atomic_cmpxchg (the RT wake-up writes only the irq_work's own rcuwait)",
+)
 def IrqDone(m: Model, s: Any, c: int) -> list[Step]:
     """irq_work_single after func: atomic_cmpxchg(&flags, seen, seen & ~BUSY) on the ctx's
     irq_work (and rcuwait_wake_up on RT)."""

@@ -18,7 +18,7 @@ from typing import Any
 
 from spec.bpf_task_work.model import Model
 from spec.kernel import prog
-from spec.lang import Step, all_, and_, any_, disabled, not_, over, put, when
+from spec.lang import Step, all_, and_, any_, cites, disabled, not_, over, put, when
 
 
 def fill(m: Model, s: Any, c: int, o: int, upd: dict) -> dict:
@@ -36,6 +36,14 @@ def fill(m: Model, s: Any, c: int, o: int, upd: dict) -> dict:
     return m.set_actor(s, c, upd, m.PC.RETURN if m.prompt else m.PC.IDLE)
 
 
+@cites(
+    "V8",
+    "a prog run calling bpf_task_work_schedule_signal / _resume (environment)",
+    "environment: a run of the attached prog starts on CPU c (an RCU reader: the hook's rcu_read_lock or "
+    "rcu_read_lock_trace) and calls the kfunc on value v's bpf_task_work",
+    "environment event: the run's code before the kfunc only reads; the kfunc's first shared access is "
+    "the next step (SchedIncProg)",
+)
 def SchedRun(m: Model, s: Any, c: int, v: int) -> Step:
     """A run of the attached prog starts on CPU c (an RCU reader) and calls
     bpf_task_work_schedule on value v's bpf_task_work."""
@@ -48,6 +56,13 @@ def SchedRun(m: Model, s: Any, c: int, v: int) -> Step:
     return when(g, **upd)
 
 
+@cites(
+    "K-irqwork",
+    "irq_work_queue's self-IPI (arch_irq_work_raise), then bpf_task_work_schedule's return 0",
+    "irq_work = self_ipi on a non-RT kernel: bpf_task_work_irq runs in hard-irq on this CPU as soon as "
+    "the kfunc's irqs are on, before it returns; then the kfunc returns and the run ends",
+    "the return and the run's end touch only this scheduler's own state",
+)
 def SchedReturn(m: Model, s: Any, c: int) -> Step:
     """irq_work = self_ipi: bpf_task_work_irq ran on c (the self-IPI interrupted the helper
     before it returned); now the helper returns and the prog run ends."""
@@ -56,6 +71,14 @@ def SchedReturn(m: Model, s: Any, c: int) -> Step:
     return when(g, **m.set_actor(s, c, {}, m.PC.IDLE))
 
 
+@cites(
+    "V8",
+    "bpf_task_work_schedule",
+    "prog = bpf_prog_inc_not_zero(aux->prog); if (IS_ERR(prog)) return -EBADF; task = "
+    "bpf_task_acquire(task) (docs/kernel-facts.md#btw-schedule)",
+    "bpf_prog_inc_not_zero is one atomic64_fetch_add_unless; bpf_task_acquire is merged with it and "
+    "always succeeds (ABSTRACTIONS: the task_struct's lifetime is not modelled)",
+)
 def SchedIncProg(m: Model, s: Any, c: int) -> list[Step]:
     """bpf_prog_inc_not_zero(aux->prog) and bpf_task_acquire; failure returns -EBADF before any
     claim (W13)."""
@@ -69,6 +92,14 @@ def SchedIncProg(m: Model, s: Any, c: int) -> list[Step]:
     ]
 
 
+@cites(
+    "V8",
+    "bpf_task_work_schedule (usercnt_check = before: v4-v6's first check, not in V8)",
+    "none in V8: v4-v6's if (!atomic64_read(&map->usercnt)) return -EBUSY before fetch and claim "
+    "(docs/second-reading/bpf_task_work.md §0.1-2); on -EBUSY the task and prog references are put",
+    "one atomic64_read; the error path's puts are this scheduler's own references (one atomic decrement "
+    "of the prog's refcount)",
+)
 def SchedCheckBefore(m: Model, s: Any, c: int) -> list[Step]:
     """if (!atomic64_read(&map->usercnt)) return -EBUSY (before fetch and claim: v4-v6's first
     check alone)."""
@@ -79,6 +110,16 @@ def SchedCheckBefore(m: Model, s: Any, c: int) -> list[Step]:
     ]
 
 
+@cites(
+    "V8",
+    "bpf_task_work_fetch_ctx (T0)",
+    "ctx = READ_ONCE(twk->ctx); if NULL: bpf_mem_alloc(&bpf_global_ma, ..), memset, "
+    "refcount_set(&ctx->refcnt, 1) /* map's own ref */, state = STANDBY, old_ctx = cmpxchg(&twk->ctx, "
+    "NULL, ctx) (a loser bpf_mem_frees its own and uses the winner's)",
+    "merged: the READ_ONCE, the allocation and the T0 cmpxchg; the loser of T0 frees an object nobody "
+    "else saw and continues with the winner's, which reading the slot at the cmpxchg gives "
+    "(ABSTRACTIONS); an exhausted pool stands for -ENOMEM",
+)
 def SchedFetch(m: Model, s: Any, c: int) -> list[Step]:
     """bpf_task_work_fetch_ctx: READ_ONCE(twk->ctx); if NULL, bpf_mem_alloc a zeroed ctx
     (refcnt 1: the map's ref, STANDBY) and cmpxchg(&twk->ctx, NULL, ctx) (T0)."""
@@ -110,6 +151,13 @@ def SchedFetch(m: Model, s: Any, c: int) -> list[Step]:
     return steps
 
 
+@cites(
+    "V8",
+    "bpf_task_work_acquire_ctx -> bpf_task_work_ctx_tryget",
+    "if (!bpf_task_work_ctx_tryget(ctx)) return ERR_PTR(-EBUSY) (refcount_inc_not_zero); on -EBUSY "
+    "bpf_task_work_schedule puts the task and prog references",
+    "one refcount_inc_not_zero; the error path's puts are this scheduler's own references",
+)
 def SchedTryget(m: Model, s: Any, c: int) -> list[Step]:
     """bpf_task_work_ctx_tryget: refcount_inc_not_zero (window A: the pointer was read without
     a ref); failure returns -EBUSY."""
@@ -125,6 +173,17 @@ def SchedTryget(m: Model, s: Any, c: int) -> list[Step]:
     return steps
 
 
+@cites(
+    "V8",
+    "bpf_task_work_acquire_ctx (T1)",
+    "if (cmpxchg(&ctx->state, BPF_TW_STANDBY, BPF_TW_PENDING) != BPF_TW_STANDBY) { "
+    "bpf_task_work_ctx_put(ctx); return ERR_PTR(-EBUSY); } (usercnt_check != after: the fields, "
+    "init_task_work, init_irq_work and irq_work_queue of bpf_task_work_schedule follow in the same step, "
+    "as at SchedCheckAfter)",
+    "one cmpxchg; on failure the put of the own tryget reference is one refcount_dec_and_test, never the "
+    "last (the map's reference is held by the slot or by a cancel_and_free that has not put it yet); the "
+    "field writes that follow a success are the claimer's alone (ABSTRACTIONS)",
+)
 def SchedClaim(m: Model, s: Any, c: int) -> list[Step]:
     """T1: cmpxchg(&ctx->state, STANDBY, PENDING). Failure: ctx_put (own ref), -EBUSY."""
     St = m.St
@@ -148,6 +207,20 @@ def SchedClaim(m: Model, s: Any, c: int) -> list[Step]:
     return steps
 
 
+@cites(
+    "V8",
+    "bpf_task_work_acquire_ctx, bpf_task_work_schedule",
+    "if (!atomic64_read(&map->usercnt)) { bpf_task_work_ctx_put(ctx); /* transfer map's ref into "
+    "cancel_and_free() */ bpf_task_work_cancel_and_free(tw); return ERR_PTR(-EBUSY); } else: "
+    "ctx->task/callback_fn/prog/mode/map/map_val = ..; init_task_work(&ctx->work, "
+    "bpf_task_work_callback); init_irq_work(&ctx->irq_work, bpf_task_work_irq); "
+    "irq_work_queue(&ctx->irq_work); return 0",
+    "the usercnt read and what follows are one step: only a close or a reopen changes usercnt, and the "
+    "sweep reads neither the fields nor the irq_work of a PENDING ctx; the field writes are the claimer's "
+    "alone and nobody reads them before the irq_work runs; init_irq_work's flags = 0 and the claim's "
+    "flags |= CLAIMED make any overlapping runner's final cmpxchg fail in both orders (ABSTRACTIONS). On "
+    "0: the own put, then cancel_and_free from XSLOT",
+)
 def SchedCheckAfter(m: Model, s: Any, c: int) -> list[Step]:
     """if (!atomic64_read(&map->usercnt)): put own ref, 'transfer map's ref into
     cancel_and_free()' (T1u); otherwise the fields and irq_work_queue, return 0."""

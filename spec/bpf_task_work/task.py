@@ -11,9 +11,17 @@ from __future__ import annotations
 from typing import Any
 
 from spec.bpf_task_work.model import Model
-from spec.lang import Step, all_, and_, any_, disabled, ite, not_, or_, over, put, when
+from spec.lang import Step, all_, and_, any_, cites, disabled, ite, not_, or_, over, put, when
 
 
+@cites(
+    "K-tw",
+    "task_work_run (environment: the target task returns to user space or exits)",
+    "the whole task->task_works list taken with one try_cmpxchg (to NULL, or to &work_exited when the "
+    "list is empty and PF_EXITING); afterwards task_work_cancel finds none of these works",
+    "one try_cmpxchg; the works taken run one per step afterwards, in any order (ABSTRACTIONS: a superset "
+    "of the list order)",
+)
 def TaskWorkTake(m: Model, s: Any) -> Step:
     """The task returns to user space (or enters exit_task_work): task_work_run takes the whole
     list with one xchg; task_work_cancel of these works now fails."""
@@ -24,6 +32,15 @@ def TaskWorkTake(m: Model, s: Any) -> Step:
     return when(g, tw=new)
 
 
+@cites(
+    "V8",
+    "bpf_task_work_callback (T5/T6)",
+    "guard(rcu_tasks_trace)(); state = cmpxchg(&ctx->state, BPF_TW_SCHEDULING, BPF_TW_RUNNING); if (state "
+    "== BPF_TW_SCHEDULED) state = cmpxchg(&ctx->state, BPF_TW_SCHEDULED, BPF_TW_RUNNING); if (state == "
+    "BPF_TW_FREED) { bpf_task_work_ctx_put(ctx); return; } then callback_fn(map, key, map_val) is entered",
+    "the two cmpxchg are one step: between them the state can only go SCHEDULED -> FREED, which the "
+    "merged step shows by seeing FREED at once (ABSTRACTIONS); the put on FREED is the next step (CbPut)",
+)
 def CbStart(m: Model, s: Any, o: int) -> list[Step]:
     """bpf_task_work_callback: T5 cmpxchg(SCHEDULING, RUNNING), else T6 cmpxchg(SCHEDULED,
     RUNNING); on success callback_fn(map, key, value) starts; on FREED: ctx_put, return."""
@@ -55,6 +72,14 @@ def CbStart(m: Model, s: Any, o: int) -> list[Step]:
     return steps
 
 
+@cites(
+    "V8",
+    "bpf_task_work_callback (T7)",
+    "callback_fn returns; bpf_task_work_ctx_reset(ctx); (void)cmpxchg(&ctx->state, BPF_TW_RUNNING, "
+    "BPF_TW_STANDBY) (fails harmlessly on FREED)",
+    "the reset and T7 are one step: between them nobody reads ctx->task or ctx->prog (ABSTRACTIONS); the "
+    "callback's code is one step before them (it only reads its map value)",
+)
 def CbEnd(m: Model, s: Any) -> list[Step]:
     """callback_fn returns; ctx_reset; (void)cmpxchg(RUNNING, STANDBY) (fails harmlessly on FREED)."""
     St, CB = m.St, m.CB
@@ -75,6 +100,12 @@ def CbEnd(m: Model, s: Any) -> list[Step]:
     return steps
 
 
+@cites(
+    "V8",
+    "bpf_task_work_callback",
+    "bpf_task_work_ctx_put(ctx) (the callback's round reference)",
+    "one refcount_dec_and_test; a last put's reset and free touch only this ctx",
+)
 def CbPut(m: Model, s: Any) -> list[Step]:
     """bpf_task_work_ctx_put: the callback's ref."""
     g = s.cb == m.CB.PUT
@@ -86,6 +117,14 @@ def CbPut(m: Model, s: Any) -> list[Step]:
     ]
 
 
+@cites(
+    "K-tw",
+    "do_exit -> exit_task_work -> task_work_run (environment: the target task exits)",
+    "task_work_run runs every queued work, then installs &work_exited; later task_work_add: if "
+    "(unlikely(head == &work_exited)) return -ESRCH",
+    "environment event, enabled only with nothing queued (the exit's own run of the queued works is "
+    "TaskWorkTake and CbStart first)",
+)
 def TaskExit(m: Model, s: Any) -> Step:
     """do_exit: exit_task_work has run every queued work; task_work_add now fails (-ESRCH)."""
     idle = and_(s.cb == m.CB.IDLE, all_(s.tw[o] == m.Tw.NONE for o in m.Obj))
