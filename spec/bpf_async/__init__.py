@@ -57,7 +57,7 @@ from typing import Any
 
 from spec.bpf_async import free, helpers, rework, timer, user, wq
 from spec.bpf_async.model import CMD_NONE, QUEUE, Model, lane
-from spec.kernel import hrtimer, kconfig, prog, rcu, workqueue
+from spec.kernel import hrtimer, kconfig, prog, rcu, sources, workqueue
 from spec.lang import (
     Bool,
     Enum,
@@ -69,6 +69,7 @@ from spec.lang import (
     Step,
     all_,
     bind,
+    cites,
     const_fn,
     halt_when,
     not_,
@@ -212,6 +213,13 @@ __all__ = [
 ]
 
 
+@cites(
+    "",
+    "(model)",
+    "none: a stuttering step of the model",
+    "model-only: enabled when nothing runs or is pending, so that an idle system is not reported as a "
+    "deadlock; it changes no variable",
+)
 def Quiescent(m: Model, s: Any) -> Step:
     """Nothing runs or is pending: a stuttering step, not a deadlock."""
     PC, Mem, Phase = m.PC, m.Mem, m.Phase
@@ -269,6 +277,9 @@ def make_spec(**constants: Any) -> Spec:
     spec = Spec(f"bpf_async[{kind},{design}]")
     spec.constants = dict(cfg)
     spec.lemmas = "invariants.bpf_async.lemmas"
+    spec.sources = sources.pick(
+        "V24", "V21", "R1", "K-irqwork", "K-hrtimer", "K-wq", "K-rcu-doc", "K-syscall", "K-core", "K-arraymap"
+    )
     ncpu, nslot, nper = cfg["cpus"], cfg["slots"], cfg["objs"]
     nobj = nslot * nper
     CPU = Enum("CPU", [f"cpu{i}" for i in range(ncpu)])

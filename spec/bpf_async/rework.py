@@ -22,7 +22,7 @@ from typing import Any
 from spec.bpf_async import helpers
 from spec.bpf_async.model import CMD_CANCEL, CMD_NONE, CMD_START, IRQ, QUEUE, Model
 from spec.kernel import hrtimer, irq_work, llist, workqueue
-from spec.lang import Step, and_, disabled, ite, not_, over, put, when
+from spec.lang import Step, and_, cites, disabled, ite, not_, over, put, when
 
 # ------------------------------------------------------------------ the refcount and the deferral
 
@@ -181,6 +181,24 @@ def caf_cancel_steps(m: Model, s: Any, g: Any, who: tuple, after: dict | None) -
 # ------------------------------------------------------------------ the object's irq_work
 
 
+@cites(
+    "K-irqwork",
+    "irq_work_single",
+    "flags = atomic_read(&work->node.a_flags) & ~IRQ_WORK_PENDING; atomic_set(..); smp_mb(); "
+    "work->func(work)",
+    "in hard-irq (on PREEMPT_RT the irq_work/%u kthread: IRQ_WORK_INIT is not HARD); a claim between the "
+    "read and the set finds PENDING and changes nothing, so they are one step with the func's first step",
+)
+@cites(
+    "R1",
+    "bpf_async_irq_worker; worker_for_call_rcu",
+    "list = llist_del_all(&cb->async_cmds); list = llist_reverse_order(list); "
+    "this_cpu_write(async_cb_running, cb); (re-initialised as worker_for_call_rcu by a last put with irqs "
+    "off: call_rcu_tasks_trace(&cb->rcu, bpf_async_cb_rcu_tasks_trace_free) and return)",
+    "llist_del_all is one xchg; the reversal touches only the detached chain and the per-CPU write only "
+    "this CPU; worker_for_call_rcu's call_rcu_tasks_trace and irq_work_single's final cmpxchg are merged "
+    "with it (nobody else touches the object at refcount 0)",
+)
 def AsyncIrqWorkRun(m: Model, s: Any, c: int, o: int) -> list[Step]:
     """The object's irq_work runs in hard-irq on c (PENDING cleared). bpf_async_irq_worker:
     llist_del_all + llist_reverse_order of the commands, async_cb_running = cb. Re-initialised
@@ -209,6 +227,16 @@ def AsyncIrqWorkRun(m: Model, s: Any, c: int, o: int) -> list[Step]:
     return steps
 
 
+@cites(
+    "R1",
+    "bpf_async_irq_worker -> bpf_async_process_op, bpf_async_refcount_put",
+    "for the oldest command: timer START hrtimer_start, CANCEL hrtimer_try_to_cancel; wq START "
+    "schedule_work, CANCEL cancel_work; then bpf_async_refcount_put(cb): if "
+    "(!refcount_dec_and_test(&cb->refcnt)) return; if (irqs_disabled()) { cb->worker = "
+    "IRQ_WORK_INIT(worker_for_call_rcu); irq_work_queue(&cb->worker); } else call_rcu_tasks_trace(..)",
+    "one timer / workqueue operation (none of them waits) and one refcount_dec_and_test; at zero the "
+    "re-initialised irq_work's queueing is merged (only this worker holds the object)",
+)
 def AsyncIrqWorkCommand(m: Model, s: Any, c: int) -> list[Step]:
     """bpf_async_process_op for the oldest command: START arms the timer / queues the work,
     CANCEL is hrtimer_try_to_cancel / cancel_work; then the command's reference is put (irqs
@@ -237,6 +265,13 @@ def AsyncIrqWorkCommand(m: Model, s: Any, c: int) -> list[Step]:
     return steps
 
 
+@cites(
+    "R1",
+    "bpf_async_irq_worker",
+    "this_cpu_write(async_cb_running, NULL) after the last command; then irq_work_single's "
+    "(void)atomic_cmpxchg(&work->node.a_flags, flags, flags & ~IRQ_WORK_BUSY) (K-irqwork)",
+    "the per-CPU write is seen only by this CPU; the final cmpxchg is one atomic operation",
+)
 def AsyncIrqWorkDone(m: Model, s: Any, c: int) -> list[Step]:
     """The worker returns: async_cb_running = NULL; irq_work_single's final cmpxchg on BUSY."""
     o_ = s.wk_obj[c]

@@ -22,7 +22,7 @@ from typing import Any
 from spec.bpf_async import helpers
 from spec.bpf_async.model import IRQ, SOFTIRQ, Model
 from spec.kernel import hrtimer
-from spec.lang import Step, and_, any_, disabled, ite, not_, over, put, when
+from spec.lang import Step, and_, any_, cites, disabled, ite, not_, over, put, when
 
 # ------------------------------------------------------------------ bpf_timer_cancel
 
@@ -141,6 +141,15 @@ def caf_detached_steps(
 # ------------------------------------------------------------------ the hrtimer and bpf_timer_cb
 
 
+@cites(
+    "K-hrtimer",
+    "__run_hrtimer (from hrtimer_run_softirq, HRTIMER_SOFTIRQ)",
+    "under cpu_base->lock: base->running = timer; __remove_hrtimer(timer, base, HRTIMER_STATE_INACTIVE, "
+    "0); unlock (docs/second-reading/bpf_timer.md §1.2 T6 steps 1-2)",
+    "under the hrtimer base lock with irqs off: one step; the expiry may happen on any CPU (a non-pinned "
+    "timer migrates) and never overlaps the timer's running callback (a running timer stays on its base, "
+    "switch_hrtimer_base)",
+)
 def TimerExpire(m: Model, s: Any, c: int, o: int) -> Step:
     """__run_hrtimer on c: base->running = timer, the timer leaves the queue (INACTIVE)."""
     g = and_(
@@ -167,6 +176,16 @@ def ret_updates(m: Model, s: Any, c: int, o: int, upd: dict) -> dict:
     return upd
 
 
+@cites(
+    "V24",
+    "bpf_timer_cb",
+    "map = t->cb.map; value = t->cb.value; callback_fn = rcu_dereference_check(t->cb.callback_fn, "
+    "rcu_read_lock_bh_held()); if (!callback_fn) goto out (return HRTIMER_NORESTART without setting "
+    "hrtimer_running); else this_cpu_write(hrtimer_running, t)",
+    "the reads of the object and the one read of callback_fn are one step (only the read of callback_fn "
+    "races with a drop under the lock); the per-CPU write is seen only by this CPU; on NULL the return "
+    "and __run_hrtimer's base->running = NULL are merged (as ret_updates)",
+)
 def TimerCallbackStart(m: Model, s: Any, c: int) -> list[Step]:
     """bpf_timer_cb reads t->cb.map, value and callback_fn (a NULL one returns
     HRTIMER_NORESTART at once), then sets hrtimer_running = t and calls callback_fn."""
@@ -183,6 +202,15 @@ def TimerCallbackStart(m: Model, s: Any, c: int) -> list[Step]:
     return steps
 
 
+@cites(
+    "V24",
+    "bpf_timer_cb -> callback_fn(map, key, value, 0, 0)",
+    "the prog's code runs on its map value; with a callback workload its one helper call's first step "
+    "(the ProgCall citations); a callback without one returns: this_cpu_write(hrtimer_running, NULL); "
+    "return HRTIMER_NORESTART; __run_hrtimer: base->running = NULL (K-hrtimer)",
+    "the callback's code only reads its map value before its helper call, so the code and the call's "
+    "first step are one step; softirq runs with BH disabled, so no other softirq on this CPU interleaves",
+)
 def TimerCallbackBody(m: Model, s: Any, c: int) -> list[Step]:
     """callback_fn(map, key, value): the prog's code runs, then its one helper call (if any)."""
     o_ = s.cb_obj[c]
@@ -205,6 +233,14 @@ def TimerCallbackBody(m: Model, s: Any, c: int) -> list[Step]:
     return steps
 
 
+@cites(
+    "V24",
+    "bpf_timer_cb (the callback's helper call goes on)",
+    "the later steps of the callback's helper call (the ProgHelperStep citations); when it returns the "
+    "callback returns (hrtimer_running = NULL; base->running = NULL)",
+    "as at ProgHelperStep; the callback's return after its helper returned touches only this CPU's "
+    "hrtimer_running and the base's running pointer (under the base lock)",
+)
 def TimerCallbackHelperStep(m: Model, s: Any, c: int) -> list[Step]:
     """The callback's helper call goes on; when it returns, the callback returns."""
     o_ = s.cb_obj[c]

@@ -22,7 +22,7 @@ from typing import Any
 from spec.bpf_async import helpers
 from spec.bpf_async.model import Model, kworker_reads
 from spec.kernel import kconfig, workqueue
-from spec.lang import Step, and_, disabled, not_, put, when
+from spec.lang import Step, and_, cites, disabled, not_, put, when
 
 # ------------------------------------------------------------------ bpf_wq_cancel_and_free
 
@@ -43,6 +43,13 @@ def caf_detached_steps(
     return [when(gi, **upd)]
 
 
+@cites(
+    "V24",
+    "bpf_wq_delete_work",
+    "cancel_work_sync(&w->work) returns (no instance runs); kfree_rcu(w, cb.rcu)",
+    "cancel_work_sync's wait is one step enabled when the work is not running (K-wq __flush_work); "
+    "kfree_rcu only queues the grace period (its readers are fixed at this step)",
+)
 def DeleteWorkFree(m: Model, s: Any, o: int) -> Step:
     """bpf_wq_delete_work: cancel_work_sync returns (no instance runs), then kfree_rcu."""
     g = and_(s.delwork[o] == m.DelWork.CANCELLED, not_(workqueue.is_running(s.exec_state[o])))
@@ -55,6 +62,13 @@ def DeleteWorkFree(m: Model, s: Any, o: int) -> Step:
 # ------------------------------------------------------------------ the work's kworker
 
 
+@cites(
+    "K-wq",
+    "process_one_work",
+    "set_work_pool_and_clear_pending(work, ..) before the function is called (a queue during the run "
+    "succeeds: RUNNING_PENDING)",
+    "under the pool lock: one step",
+)
 def WorkStart(m: Model, s: Any, o: int) -> Step:
     """A kworker takes the work off the pool's list (process_one_work: PENDING cleared)."""
     g = and_(s.exec_state[o] == workqueue.PENDING, s.wphase[o] == m.WPhase.IDLE)
@@ -66,6 +80,15 @@ def WorkStart(m: Model, s: Any, o: int) -> Step:
     )
 
 
+@cites(
+    "V24",
+    "bpf_wq_work",
+    "callback_fn = READ_ONCE(cb->callback_fn); if (!callback_fn) return; (the key computed from cb->map "
+    "and cb->value)",
+    "the reads of the object are one step: only the read of callback_fn races with a drop under the lock; "
+    "a NULL one returns and the worker marks the work done in the same step (after the function returns "
+    "the worker does not touch the work)",
+)
 def WorkReadCallback(m: Model, s: Any, o: int) -> list[Step]:
     """bpf_wq_work reads cb->map, value and callback_fn (a NULL one: returns)."""
     g = s.wphase[o] == m.WPhase.DEQUEUED
@@ -78,6 +101,14 @@ def WorkReadCallback(m: Model, s: Any, o: int) -> list[Step]:
     return [when(and_(g, s.has_prog[o]), **read), when(and_(g, not_(s.has_prog[o])), **fin)]
 
 
+@cites(
+    "V24",
+    "bpf_wq_work (dc92febf7b93)",
+    "rcu_read_lock_trace(); migrate_disable(); callback_fn(cb->map, key, cb->value); with a callback "
+    "workload its one helper call's first step (the ProgCall citations)",
+    "entering the tasks-trace section and the callback's code before its helper call only change this "
+    "kworker's state and read its map value: one step with the call's first step",
+)
 def WorkCallback(m: Model, s: Any, o: int) -> Step | list[Step]:
     """rcu_read_lock_trace(); migrate_disable(); callback_fn(map, key, value): the prog's code
     runs and makes its one helper call (if any)."""
@@ -93,6 +124,12 @@ def WorkCallback(m: Model, s: Any, o: int) -> Step | list[Step]:
     ]
 
 
+@cites(
+    "V24",
+    "bpf_wq_work (the callback's helper call goes on)",
+    "the later steps of the callback's helper call (the ProgHelperStep citations)",
+    "as at ProgHelperStep",
+)
 def WorkHelperStep(m: Model, s: Any, o: int) -> list[Step]:
     g = and_(s.wphase[o] == m.WPhase.IN_OP, s.wpc[o] != m.PC.IDLE)
     if disabled(g):
@@ -100,6 +137,14 @@ def WorkHelperStep(m: Model, s: Any, o: int) -> list[Step]:
     return helpers.continue_steps(m, s, g, ("kw", o), None)
 
 
+@cites(
+    "V24",
+    "bpf_wq_work; process_one_work",
+    "migrate_enable(); rcu_read_unlock_trace(); the function returns; the worker marks the work done ('we "
+    "must be careful to not use work after this', K-wq)",
+    "the unlock and the worker's bookkeeping touch only this kworker's state and the pool (under its "
+    "lock); the worker does not touch the work after the function returned",
+)
 def WorkReturn(m: Model, s: Any, o: int) -> Step:
     """The callback returns; rcu_read_unlock_trace; the worker marks the work done."""
     g = and_(s.wphase[o] == m.WPhase.IN_OP, s.wpc[o] == m.PC.IDLE)
