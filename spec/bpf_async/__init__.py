@@ -289,9 +289,6 @@ def make_spec(**constants: Any) -> Spec:
     CpuOrNone = Enum("CpuOrNone", [*CPU.names, "none"])
     Level = Enum("Level", ["TASK", "SOFTIRQ", "IRQ"])
     Mem = Enum("Mem", ["UNUSED", "LIVE", "DETACHED", "RCU_WAIT", "FREED", "TT_DEFER"])
-    Cmd = Enum("Cmd", ["none", "START", "CANCEL"])
-    Q = Enum("Q", QUEUE)
-    irqc = cfg["irq_callers"]
     pcs = [
         "IDLE",
         "RUN",
@@ -315,13 +312,46 @@ def make_spec(**constants: Any) -> Spec:
     kc = kconfig.KernelConfig(cfg)
     m = Model(
         spec, kind, design, ncpu, nslot, nper, cb_kind, cfg, CPU, Slot, Obj, Mem, PC, CbPhase, WPhase,
-        DelWork, Phase, NO_OBJ, NO_CPU, kc=kc, Level=Level, UPc=UPc,
+        DelWork, Phase, NO_OBJ, NO_CPU, kc=kc, Level=Level, UPc=UPc, ObjOrNone=ObjOrNone,
+        CpuOrNone=CpuOrNone,
     )  # fmt: skip
     levels = m.levels
+    declare_state(spec, m)
+    register_actions(spec, m, ops)
+
+    # halt at the first use-after-free; drop finished readers from every pending grace period
+    readers = [(c, lv) for c in CPU for lv in levels]
+
+    def idle_after(t: Any, c: int, lv: int) -> Any:
+        """A reader leaves a snapshot when its activity ends (membership was decided by the grace
+        period's flavour when it started)."""
+        return not_(m.level_active(t, c, lv))
+
+    activity = ("pc", "cb_phase", "wk_obj", "iw_cpu") if is_timer else ("pc", "wk_obj", "iw_cpu")
+    for a in spec.actions:
+        if a.name != "Quiescent":
+            a.fn = halt_when(a.fn, m.broken)
+        a.fn = rcu.end_finished_readers(a.fn, activity, readers, idle_after, ["obj_readers", "prog_readers"])
+        if not is_timer:
+            a.fn = wq.end_kworker_readers(a.fn, nobj, m.obj_flavour, m.prog_flavour, kc)
+
+    properties.register(spec, m)
+    witnesses.register(spec, m)
+    spec.model = m
+    return spec
+
+
+def declare_state(spec: Spec, m: Model) -> None:
+    """The model's variables, in their order in a state (every engine and export relies on it)."""
+    cfg, ncpu, nslot, nper, nobj = m.cfg, m.cpus, m.slots, m.objs, m.nobj
+    is_timer, locked, irqc, levels = m.timer, m.locked, m.irqc, m.levels
+    CPU, Slot, Obj, Level, Mem, PC = m.CPU, m.Slot, m.Obj, m.Level, m.Mem, m.PC
+    CbPhase, WPhase, DelWork, Phase, UPc = m.CbPhase, m.WPhase, m.DelWork, m.Phase, m.UPc
+    ObjOrNone, CpuOrNone, NO_OBJ, NO_CPU = m.ObjOrNone, m.CpuOrNone, m.NO_OBJ, m.NO_CPU
+    Cmd = Enum("Cmd", ["none", "START", "CANCEL"])
+    Q = Enum("Q", QUEUE)
     no_readers = rcu.nobody(ncpu, len(Level))
     max_ref = 3 + nobj
-
-    # ------------------------------------------------------------------ variables
     spec.var("slot", Fn(Slot, ObjOrNone), const_fn(Slot, NO_OBJ), "async->cb of each map value")
     spec.var("inits", Fn(Slot, Int(0, nper)), const_fn(Slot, 0), "objects allocated for each value so far")
     spec.var("mem", Fn(Obj, Mem), const_fn(Obj, Mem.UNUSED), "each async object's memory")
@@ -398,8 +428,13 @@ def make_spec(**constants: Any) -> Spec:
     spec.var("uaf_async", Bool, False, "a freed async object was read or written")
     spec.var("ran", Fn(Obj, Bool), const_fn(Obj, False), "the callback ran since it was last armed")
 
-    # ------------------------------------------------------------------ the actions, part by part
-    # (the order of registration is the order of the search's successors: keep it)
+
+def register_actions(spec: Spec, m: Model, ops: list[str]) -> None:
+    """Each part's actions, in the order of the search's successors (traces depend on it: keep it).
+    ``ops``: the helpers a task-level prog run may call."""
+    cfg, is_timer, irqc = m.cfg, m.timer, m.irqc
+    CPU, Slot, Obj, Level = m.CPU, m.Slot, m.Obj, m.Level
+
     def act(fn: Any, **params: Any) -> None:
         spec.action(**params)(bind(fn, m))
 
@@ -446,24 +481,3 @@ def make_spec(**constants: Any) -> Spec:
         act(user.ProgDetach)
         act(user.ProgFdClose)
     act(Quiescent)
-
-    # halt at the first use-after-free; drop finished readers from every pending grace period
-    readers = [(c, lv) for c in CPU for lv in levels]
-
-    def idle_after(t: Any, c: int, lv: int) -> Any:
-        """A reader leaves a snapshot when its activity ends (membership was decided by the grace
-        period's flavour when it started)."""
-        return not_(m.level_active(t, c, lv))
-
-    activity = ("pc", "cb_phase", "wk_obj", "iw_cpu") if is_timer else ("pc", "wk_obj", "iw_cpu")
-    for a in spec.actions:
-        if a.name != "Quiescent":
-            a.fn = halt_when(a.fn, m.broken)
-        a.fn = rcu.end_finished_readers(a.fn, activity, readers, idle_after, ["obj_readers", "prog_readers"])
-        if not is_timer:
-            a.fn = wq.end_kworker_readers(a.fn, nobj, m.obj_flavour, m.prog_flavour, kc)
-
-    properties.register(spec, m)
-    witnesses.register(spec, m)
-    spec.model = m
-    return spec

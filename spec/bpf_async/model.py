@@ -79,6 +79,8 @@ class Model:
     kc: kconfig.KernelConfig | None = None  # the kernel configuration (spec/kernel/kconfig.py)
     Level: Enum | None = None
     UPc: Enum | None = None  # user space's program counter
+    ObjOrNone: Enum | None = None  # an object, or "none" (an empty slot, an idle caller)
+    CpuOrNone: Enum | None = None
     # what the switches select (set in __post_init__)
     timer: bool = field(init=False)  # kind = timer (else wq)
     locked: bool = field(init=False)  # design = locked (V24/W; else the rework R)

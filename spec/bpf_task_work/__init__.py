@@ -268,21 +268,46 @@ def make_spec(**constants: Any) -> Spec:
     IwFn = Enum("IwFn", ["IRQ", "CANCEL"])
     Job = Enum("Job", ["NONE", "UPDATE", "RELEASE", "MAPFREE"])
     Phase = Enum("Phase", prog.PHASES)
-    P1 = Enum("P", ["prog"])
-    Col = Enum("Col", ["in"])
-    Reader = Enum("Reader", [f"sched{c}" for c in range(ncpu)] + [f"irq{c}" for c in range(ncpu)])
     NO_OBJ, NO_CPU, NO_VAL, USER = len(Obj), ncpu, nval, ncpu
     m = Model(
         spec, cfg, ncpu, nval, npool, CPU, Val, Obj, Actor, PC, Mem, St, RPhase, Tw, CB, IwFn, Job,
-        Phase, NO_OBJ, NO_CPU, NO_VAL, USER, kc=kc,
+        Phase, NO_OBJ, NO_CPU, NO_VAL, USER, kc=kc, CpuOrNone=CpuOrNone, ValOrNone=ValOrNone,
+        ObjOrNone=ObjOrNone,
     )  # fmt: skip
+    declare_state(spec, m)
+    register_actions(spec, m)
 
+    snapshots = ["prog_gp"] + (["ctx_gp"] if gp else [])
+    readers = [(r, 0) for r in range(2 * ncpu)]
+
+    def idle_after(t: Any, r: int, _k: int) -> Any:
+        return t.pc[r] == PC.IDLE if r < ncpu else t.runner[r - ncpu] == RPhase.IDLE
+
+    for a in spec.actions:
+        if a.name != "Quiescent":
+            a.fn = halt_when(a.fn, m.broken)
+        a.fn = rcu.end_finished_readers(a.fn, ("pc", "runner"), readers, idle_after, snapshots)
+
+    properties.register(spec, m)
+    witnesses.register(spec, m)
+    spec.model = m
+    return spec
+
+
+def declare_state(spec: Spec, m: Model) -> None:
+    """The model's variables, in their order in a state (every engine and export relies on it)."""
+    cfg, ncpu, gp = m.cfg, m.ncpu, m.gp
+    CPU, Val, Obj, Actor, PC, Mem, St = m.CPU, m.Val, m.Obj, m.Actor, m.PC, m.Mem, m.St
+    RPhase, Tw, CB, IwFn, Job, Phase = m.RPhase, m.Tw, m.CB, m.IwFn, m.Job, m.Phase
+    CpuOrNone, ValOrNone, ObjOrNone = m.CpuOrNone, m.ValOrNone, m.ObjOrNone
+    NO_OBJ, NO_CPU, NO_VAL = m.NO_OBJ, m.NO_CPU, m.NO_VAL
+    P1 = Enum("P", ["prog"])
+    Col = Enum("Col", ["in"])
+    Reader = Enum("Reader", [f"sched{c}" for c in range(ncpu)] + [f"irq{c}" for c in range(ncpu)])
     # fd + link + one per scheduler + one per ctx round
     max_prog = 2 + ncpu + len(Obj)
     # map's ref (twice when the slot is not xchg'd) + round + a tryget per scheduler
     max_ref = 4 + 3 * ncpu
-
-    # ------------------------------------------------------------------ variables
     spec.var("slot", Fn(Val, ObjOrNone), const_fn(Val, NO_OBJ), "bpf_task_work_kern.ctx of each value")
     spec.var("mem", Fn(Obj, Mem), const_fn(Obj, Mem.UNUSED), "each ctx object's memory")
     spec.var("st", Fn(Obj, St), const_fn(Obj, St.STANDBY), "ctx->state")
@@ -338,8 +363,11 @@ def make_spec(**constants: Any) -> Spec:
     spec.var("null_task", Bool, False, "task_work_cancel/add with ctx->task == NULL")
     spec.var("underflow", Bool, False, "a ctx refcount went below zero")
 
-    # ------------------------------------------------------------------ the actions, actor by actor
-    # (the order of registration is the order of the search's successors: keep it)
+
+def register_actions(spec: Spec, m: Model) -> None:
+    """Each actor's actions, in the order of the search's successors (traces depend on it: keep it)."""
+    cfg, CPU, Val, Obj, Actor = m.cfg, m.CPU, m.Val, m.Obj, m.Actor
+
     def act(fn: Any, **params: Any) -> None:
         spec.action(**params)(bind(fn, m))
 
@@ -389,22 +417,6 @@ def make_spec(**constants: Any) -> Spec:
         act(user.MapGetFdById)
     act(user.ProgPutDeferred)
     act(user.ProgFree)
-    if gp:
+    if m.gp:
         act(user.CtxGpEnd, o=Obj)
     act(Quiescent)
-
-    snapshots = ["prog_gp"] + (["ctx_gp"] if gp else [])
-    readers = [(r, 0) for r in range(2 * ncpu)]
-
-    def idle_after(t: Any, r: int, _k: int) -> Any:
-        return t.pc[r] == PC.IDLE if r < ncpu else t.runner[r - ncpu] == RPhase.IDLE
-
-    for a in spec.actions:
-        if a.name != "Quiescent":
-            a.fn = halt_when(a.fn, m.broken)
-        a.fn = rcu.end_finished_readers(a.fn, ("pc", "runner"), readers, idle_after, snapshots)
-
-    properties.register(spec, m)
-    witnesses.register(spec, m)
-    spec.model = m
-    return spec

@@ -60,6 +60,9 @@ class Model:
     NO_VAL: int
     USER: int
     kc: kconfig.KernelConfig | None = None  # the kernel configuration (spec/kernel/kconfig.py)
+    CpuOrNone: Enum | None = None  # a CPU, or "none" (a raised list an irq_work is not on)
+    ValOrNone: Enum | None = None
+    ObjOrNone: Enum | None = None
     # what the switches and the kernel configuration select (set in __post_init__)
     check: str = field(init=False)  # usercnt_check: "after" (V8), "before" or "none"
     round_ref: bool = field(init=False)  # a round holds its own ctx ref (bpf_task_work_ctx_tryget)

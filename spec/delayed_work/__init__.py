@@ -229,18 +229,51 @@ def make_spec(**constants: Any) -> Spec:
         irq_work_free=cfg["irq_work_free"], task_exit_drain=cfg["task_exit_drain"],
         user_closes=cfg["user_closes"], CPU=CPU, Item=Item, Prog=Prog, Level=Level, PC=PC, Phase=Phase,
         RPhase=RPhase, WFlags=WFlags, Elem=Elem, NONE=NONE, NO_CPU=NO_CPU, NO_PROG=NO_PROG,
-        kc=kconfig.KernelConfig(cfg), cfg=cfg, Slot=Slot,
+        kc=kconfig.KernelConfig(cfg), cfg=cfg, Slot=Slot, ItemOrNone=ItemOrNone,
+        CpuOrNone=CpuOrNone, ProgOrNone=ProgOrNone,
     )  # fmt: skip
     levels = m.ctx_levels
-    empty_seq = m.empty_seq
-    # fd + link + one per item, plus claims racing on one item without the claim lock (one per context)
-    max_ref = 2 + nitem + ncpu * len(levels)
+    declare_state(spec, m)
+    register_actions(spec, m)
 
-    # ------------------------------------------------------------------ variables
+    # Memory corruption is undefined behaviour: the model does not guess what the kernel does after
+    # it, so a behaviour halts (stutters) in the first corrupted state. This keeps every counter
+    # bounded and makes later verdicts rest only on uncorrupted states.
+    snapshots = ["gp_readers"] + (["elem_readers"] if m.hash_map else [])
+    readers = [(c, lv) for c in CPU for lv in levels]
+    for a in spec.actions:
+        if a.name != "Quiescent":
+            a.fn = halt_when(a.fn, m.broken)
+        # A level is one read-side section from the start of a prog run or drain to its end; only the
+        # context's pc and the runner's phase change whether it is busy.
+        activity = ("pc", "runner") + (("iw_cpu",) if m.raised_irq_work_is_prompt else ())
+        a.fn = rcu.end_finished_readers(a.fn, activity, readers, m.level_idle, snapshots)
+
+    if not m.cb_submits and not locked:
+        # A submitting callback picks the next item ((w + 1) mod n: only rotations are symmetries) and
+        # lock_owner encodes the CPU as a number; every other variant treats all values alike.
+        spec.symmetric(CPU, CpuOrNone)
+        spec.symmetric(Item, ItemOrNone)
+        spec.symmetric(Prog, ProgOrNone)
+    properties.register(spec, m)
+    witnesses.register(spec, m)
+    spec.model = m
+    return spec
+
+
+def declare_state(spec: Spec, m: Model) -> None:
+    """The model's variables, in their order in a state (every engine and export relies on it)."""
+    CPU, Item, Prog, Level, PC, Slot = m.CPU, m.Item, m.Prog, m.Level, m.PC, m.Slot
+    ItemOrNone, CpuOrNone, ProgOrNone = m.ItemOrNone, m.CpuOrNone, m.ProgOrNone
+    Phase, RPhase, WFlags, Elem = m.Phase, m.RPhase, m.WFlags, m.Elem
+    NONE, NO_CPU, NO_PROG = m.NONE, m.NO_CPU, m.NO_PROG
+    ncpu, nitem, nprog, empty_seq = m.cpus, m.items, m.progs, m.empty_seq
+    # fd + link + one per item, plus claims racing on one item without the claim lock (one per context)
+    max_ref = 2 + nitem + ncpu * len(m.ctx_levels)
     per_ctx = Fn(CPU, Fn(Level, PC))
     spec.var("pc", per_ctx, const_fn(CPU, const_fn(Level, PC.IDLE)), "helper program counter per context")
     # An idle context or runner holds "none" (not item 0 or prog 0): every item, CPU and prog is then
-    # treated alike, which the symmetry reduction of the Z3 proofs relies on (spec.symmetric below).
+    # treated alike, which the symmetry reduction of the Z3 proofs relies on (spec.symmetric, make_spec).
     idle_ctx = const_fn(CPU, const_fn(Level, NONE))
     spec.var("sub_item", Fn(CPU, Fn(Level, ItemOrNone)), idle_ctx, "item being submitted")
     spec.var(
@@ -265,7 +298,7 @@ def make_spec(**constants: Any) -> Spec:
         spec.var("iw_flags", Fn(Prog, Int(0, 3)), const_fn(Prog, 0), "irq_work node.a_flags")
         spec.var("iw_cpu", Fn(Prog, CpuOrNone), const_fn(Prog, NO_CPU), "raised_list the irq_work is on")
         spec.var("seen", Fn(CPU, Int(0, 3)), const_fn(CPU, 0), "irq_work_single's local flags")
-    if locked:
+    if m.locked:
         spec.var(
             "lock_owner", Fn(Prog, Int(0, 3 * ncpu)), const_fn(Prog, 0), "0 free, else 1 + 3*cpu + level"
         )
@@ -294,8 +327,12 @@ def make_spec(**constants: Any) -> Spec:
     spec.var("uaf_irq_work", Bool, False, "the freed irq_work or item list was touched")
     spec.var("double_enqueue", Bool, False, "llist_add of a node already linked")
 
-    # ------------------------------------------------------------------ the actions, part by part
-    # (the order of registration is the order of the search's successors: keep it)
+
+def register_actions(spec: Spec, m: Model) -> None:
+    """Each part's actions, in the order of the search's successors (traces depend on it: keep it)."""
+    CPU, Item, Prog, Level = m.CPU, m.Item, m.Prog, m.Level
+    levels, locked = m.ctx_levels, m.locked
+
     def act(fn: Any, name: str | None = None, **params: Any) -> None:
         spec.action(**params)(bind(fn, m, name))
 
@@ -329,15 +366,15 @@ def make_spec(**constants: Any) -> Spec:
     if m.task_ctx:
         act(drain.TaskDrainDone, c=CPU)
     act(drain.CallbackRun, c=CPU)
-    if m.cb_submits and nitem > 1:
+    if m.cb_submits and m.items > 1:
         act(drain.CallbackReturn, c=CPU)
     act(drain.DrainPut, c=CPU)
     act(drain.DrainRelease, c=CPU)
     # user space (user.py); user_closes = False: it keeps every fd and the attachment (no free path)
-    user_progs = list(Prog) if cfg["user_closes"] else []
+    user_progs = list(Prog) if m.user_closes else []
     act(user.ProgDetach, p=(Prog, user_progs))
     act(user.ProgFdClose, p=(Prog, user_progs))
-    if cfg["user_closes"]:
+    if m.user_closes:
         act(user.MapFdClose)
     if m.hash_map:
         act(user.MapDeleteElem, w=Item)
@@ -350,27 +387,3 @@ def make_spec(**constants: Any) -> Spec:
     if m.repaired:
         act(free.ProgFreeAfterSyncRcu, p=Prog)
     act(Quiescent)
-
-    # Memory corruption is undefined behaviour: the model does not guess what the kernel does after
-    # it, so a behaviour halts (stutters) in the first corrupted state. This keeps every counter
-    # bounded and makes later verdicts rest only on uncorrupted states.
-    snapshots = ["gp_readers"] + (["elem_readers"] if m.hash_map else [])
-    readers = [(c, lv) for c in CPU for lv in levels]
-    for a in spec.actions:
-        if a.name != "Quiescent":
-            a.fn = halt_when(a.fn, m.broken)
-        # A level is one read-side section from the start of a prog run or drain to its end; only the
-        # context's pc and the runner's phase change whether it is busy.
-        activity = ("pc", "runner") + (("iw_cpu",) if m.raised_irq_work_is_prompt else ())
-        a.fn = rcu.end_finished_readers(a.fn, activity, readers, m.level_idle, snapshots)
-
-    if not m.cb_submits and not locked:
-        # A submitting callback picks the next item ((w + 1) mod n: only rotations are symmetries) and
-        # lock_owner encodes the CPU as a number; every other variant treats all values alike.
-        spec.symmetric(CPU, CpuOrNone)
-        spec.symmetric(Item, ItemOrNone)
-        spec.symmetric(Prog, ProgOrNone)
-    properties.register(spec, m)
-    witnesses.register(spec, m)
-    spec.model = m
-    return spec

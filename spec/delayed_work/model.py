@@ -66,6 +66,9 @@ class Model:
     kc: kconfig.KernelConfig | None = None  # the kernel configuration (spec/kernel/kconfig.py)
     cfg: dict = field(default_factory=dict)  # every constant, PARAMS' defaults filled in
     Slot: Enum | None = None  # a list's slots
+    ItemOrNone: Enum | None = None  # an item, or "none" (an empty slot, an idle context)
+    CpuOrNone: Enum | None = None
+    ProgOrNone: Enum | None = None
     # what the variant and the switches select (set from cfg in __post_init__)
     posted: bool = field(init=False)  # rfc_posted: the reversed list is dropped, a failed inc keeps READY
     sync_on_free: bool = field(init=False)  # bpf_prog_free_deferred calls irq_work_sync
