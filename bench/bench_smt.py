@@ -60,11 +60,11 @@ def bench(
 def bench_delayed_work(depth: int, sizes: list[str], progs: int, full_up_to: int) -> None:
     """delayed_work figures: BMC seconds per depth on the default config (rfc_fixed, array, 2 CPUs x
     2 items), then the time to prove every safety invariant inductive with the auxiliary invariants
-    (invariants/inductive.py) of rfc_repaired for each CPUS x ITEMS size: with the symmetry reduction,
-    and without it (every step queried) up to --full-up-to CPUS*ITEMS."""
+    (invariants/delayed_work/lemmas.py) of rfc_repaired for each CPUS x ITEMS size: with the symmetry
+    reduction, and without it (every step queried) up to --full-up-to CPUS*ITEMS."""
     from explorer.engines.smt.induction import prove_by_step
     from explorer.engines.smt.lemmas import add_aux_invariants, full_strengthening
-    from invariants.delayed_work import SAFETY
+    from invariants.delayed_work.properties import SAFETY
     from spec.delayed_work import make_spec
 
     spec = make_spec()

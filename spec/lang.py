@@ -28,6 +28,7 @@ that function (they are constants, so plain ``if`` on them is fine).
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections import namedtuple
 from collections.abc import Callable, Iterable, Sequence
@@ -358,6 +359,18 @@ def cites(source: str, function: str, lines: str, atomic: str) -> Callable[[Call
         return fn
 
     return deco
+
+
+def bind(fn: Callable[..., Any], model: Any, name: str | None = None) -> Callable[..., Any]:
+    """An action written as a top-level function ``fn(m, s, **params)`` of the model's vocabulary
+    object ``m``, as the ``(s, **params)`` function ``Spec.action`` registers:
+    ``spec.action(c=CPU)(bind(SubmitReady, m))``. The action keeps fn's name (or ``name``, where a
+    design variant of one action is a function of its own), docstring and citations."""
+    bound = functools.partial(fn, model)
+    bound.__name__ = name or fn.__name__  # type: ignore[attr-defined]
+    bound.__doc__ = fn.__doc__
+    bound.__cites__ = getattr(fn, "__cites__", ())  # type: ignore[attr-defined]
+    return bound
 
 
 # --------------------------------------------------------------------------- spec objects

@@ -1,4 +1,4 @@
-"""spec/bpf_async.py (bpf_timer, bpf_wq, the 2026 rework) and its induction proof.
+"""spec/bpf_async (bpf_timer, bpf_wq, the 2026 rework) and its induction proof.
 
 The matrix (tests/test_matrix.py) checks every cell's verdicts and replays every trace; these tests
 check what the matrix cannot: bad constants are refused, the auxiliary invariants of the proof hold on

@@ -1,4 +1,4 @@
-"""Focused checks of the bpf_task_work model (spec/bpf_task_work.py) against the second reading."""
+"""Focused checks of the bpf_task_work model (spec/bpf_task_work) against the second reading."""
 
 from __future__ import annotations
 

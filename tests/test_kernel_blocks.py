@@ -1,5 +1,5 @@
 """The kernel building blocks (spec/kernel/): each block's behaviour witnesses are reachable and its
-harness invariants hold, and spec/delayed_work.py, rebuilt on the blocks, explores exactly what it did
+harness invariants hold, and spec/delayed_work, rebuilt on the blocks, explores exactly what it did
 before (the counts below were measured on commit 7367419, the last one before the rebuild, with the
 compiled engine: distinct, generated, depth and every invariant violation with its shortest depth).
 """

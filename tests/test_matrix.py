@@ -11,7 +11,7 @@ from explorer.outputs.replay import replay
 from explorer.outputs.traces import load_itf_trace
 from explorer.runs.matrix.cells import compare, run_matrix
 from explorer.runs.results import DEFAULT_EXPECTATIONS, load_expectations
-from invariants.delayed_work import SAFETY
+from invariants.delayed_work.properties import SAFETY
 from spec.config import ConfigError, import_model
 from spec.lang import successors
 

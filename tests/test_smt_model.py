@@ -19,8 +19,8 @@ from explorer.engines.smt.bmc import bmc
 from explorer.engines.smt.induction import prove, prove_by_step
 from explorer.engines.smt.layers import count_layers
 from explorer.engines.smt.lemmas import add_aux_invariants, full_strengthening
-from invariants.delayed_work import SAFETY
-from invariants.inductive import STRENGTHENING
+from invariants.delayed_work.lemmas import STRENGTHENING
+from invariants.delayed_work.properties import SAFETY
 from spec.delayed_work import VARIANTS, make_spec
 from spec.lang import successors
 from tests.reference import step_results
@@ -95,7 +95,7 @@ def test_bmc_finds_nothing_on_rfc_fixed_within_the_bound():
 
 @pytest.fixture(scope="module")
 def fixed():
-    """rfc_repaired: the design whose safety the strengthening of invariants/inductive.py proves."""
+    """rfc_repaired: the design whose safety the strengthening of invariants/delayed_work/lemmas.py proves."""
     spec = make_spec(variant="rfc_repaired")
     add_aux_invariants(spec)
     return spec

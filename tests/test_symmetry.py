@@ -10,7 +10,7 @@ import pytest
 
 from explorer.engines.smt.induction import StepProofStats, prove_by_step
 from explorer.engines.smt.lemmas import add_aux_invariants, full_strengthening
-from invariants.delayed_work import SAFETY
+from invariants.delayed_work.properties import SAFETY
 from spec import symmetry
 from spec.delayed_work import make_spec
 from spec.lang import all_, successors

@@ -14,11 +14,37 @@ from __future__ import annotations
 
 from typing import Any
 
-from spec.kernel import hrtimer, irq_work, llist, prog, rcu, task_work, workqueue
-from spec.lang import Bool, Enum, Fn, Int, Spec, SpecError, and_, any_, const_fn, ite, not_, or_, put, when
+from spec.kernel import hrtimer, irq_work, llist, prog, rcu, sources, task_work, workqueue
+from spec.lang import (
+    Bool,
+    Enum,
+    Fn,
+    Int,
+    Spec,
+    SpecError,
+    and_,
+    any_,
+    cites,
+    const_fn,
+    ite,
+    not_,
+    or_,
+    put,
+    when,
+)
 
 BLOCKS = ["rcu", "llist", "irq_work", "prog", "hrtimer", "workqueue", "task_work"]
 PARAMS: dict[str, tuple] = {"block": (str, "rcu", BLOCKS)}
+# the source each block's harness actions cite (spec/kernel/sources.py)
+BLOCK_SOURCES = {
+    "rcu": "K-rcu-doc",
+    "llist": "K-llist",
+    "irq_work": "K-irqwork",
+    "prog": "K-syscall",
+    "hrtimer": "K-hrtimer",
+    "workqueue": "K-wq",
+    "task_work": "K-tw",
+}
 
 CPU = Enum("CPU", ["cpu0", "cpu1"])
 CpuOrNone = Enum("CpuOrNone", ["cpu0", "cpu1", "none"])
@@ -34,6 +60,7 @@ def make_spec(**constants: Any) -> Spec:
         raise SpecError(f"kernel harness: unknown block {block!r} (known: {', '.join(BLOCKS)})")
     spec = Spec(f"kernel[{block}]")
     spec.constants = {"block": block}
+    spec.sources = sources.pick(BLOCK_SOURCES[block])
     globals()[f"_{block}"](spec)
     return spec
 
@@ -49,14 +76,34 @@ def _rcu(spec: Spec) -> None:
     spec.var("since_call", Fn(CPU, Bool), const_fn(CPU, False))
 
     @spec.action(c=CPU)
+    @cites(
+        "K-rcu-doc",
+        "rcu_read_lock (a reader on CPU c)",
+        "a read-side critical section begins (or any region with preemption, bh or irqs disabled, v5.0+)",
+        "a reader's start is one event of its CPU",
+    )
     def ReaderStart(s, c):
         return when(not_(s.reading[c]), reading=put(s.reading, c, True))
 
     @spec.action(c=CPU)
+    @cites(
+        "K-rcu-doc",
+        "rcu_read_unlock",
+        "the read-side critical section ends; every pending grace period stops waiting for it "
+        "(end_finished_readers)",
+        "a reader's end is one event of its CPU",
+    )
     def ReaderEnd(s, c):
         return when(s.reading[c], reading=put(s.reading, c, False), since_call=put(s.since_call, c, False))
 
     @spec.action()
+    @cites(
+        "K-rcu-doc",
+        "call_rcu",
+        "call_rcu(head, func): the grace period waits for the readers in flight now",
+        "the snapshot of the readers in flight is taken at the call: one event (a real grace period may "
+        "wait longer, never less)",
+    )
     def CallRcu(s):
         now = rcu.snapshot(lambda c, _lv: s.reading[c], 2, 1)
         return when(
@@ -64,6 +111,13 @@ def _rcu(spec: Spec) -> None:
         )
 
     @spec.action()
+    @cites(
+        "K-rcu-doc",
+        "call_rcu's grace period (kernel-doc)",
+        "the callback runs after every pre-existing reader ended and 'might well execute concurrently "
+        "with RCU read-side critical sections that started after call_rcu() was invoked'",
+        "the grace period's end is one event, enabled once its snapshot is empty",
+    )
     def GracePeriodEnds(s):
         return when(and_(s.gp == GP.WAITING, rcu.gp_over(s.waited[0])), gp=GP.DONE)
 
@@ -106,6 +160,12 @@ def _llist(spec: Spec) -> None:
         return any_(x == n for x in (*s.head, *s.chain))
 
     @spec.action(n=(Node, [0, 1]))
+    @cites(
+        "K-llist",
+        "llist_add -> llist_add_batch",
+        "do { new_last->next = first; } while (!try_cmpxchg(&head->first, &first, new_first)); return !first",
+        "the try_cmpxchg that succeeds is the one step another CPU can see; failed tries change nothing",
+    )
     def LlistAdd(s, n):
         first = s.order[0] != NONE
         ordered = (ite(first, s.order[0], n), ite(first, n, NONE))
@@ -115,6 +175,12 @@ def _llist(spec: Spec) -> None:
         ]
 
     @spec.action()
+    @cites(
+        "K-llist",
+        "llist_del_all, llist_reverse_order",
+        "xchg(&head->first, NULL), then the detached chain reversed ('return the new first entry')",
+        "one xchg; the reversal touches only the detached chain",
+    )
     def LlistDelAllReverse(s):
         return [
             when(and_(not_(s.double_enqueue), s.chain[0] == NONE, g), head=llist.empty(s.head, NONE), chain=c)
@@ -122,6 +188,12 @@ def _llist(spec: Spec) -> None:
         ]
 
     @spec.action()
+    @cites(
+        "K-llist",
+        "llist_for_each_entry_safe",
+        "the walk moves to pos->next, read before the body",
+        "the consumer's walk touches only its detached chain",
+    )
     def ConsumeHead(s):
         return when(s.chain[0] != NONE, chain=llist.pop_front(s.chain, NONE))
 
@@ -159,11 +231,26 @@ def _irq_work(spec: Spec) -> None:
     spec.var("synced", Bool, False, "irq_work_sync returned once")
 
     @spec.action(c=CPU)
+    @cites(
+        "K-irqwork",
+        "irq_work_queue -> irq_work_claim, __irq_work_queue_local",
+        "oflags = atomic_fetch_or(IRQ_WORK_CLAIMED | CSD_TYPE_IRQ_WORK, &work->node.a_flags); if (oflags "
+        "& IRQ_WORK_PENDING) return false; llist_add onto this CPU's raised list",
+        "one atomic_fetch_or; only the claimer that set PENDING adds the work (preemption off), so no "
+        "other step sees the add apart from the claim",
+    )
     def IrqWorkQueue(s, c):
         flags, _queues = irq_work.claim(s.flags)
         return when(True, flags=flags, queued_on=irq_work.queue_cpu(s.flags, s.queued_on, c))
 
     @spec.action(c=CPU)
+    @cites(
+        "K-irqwork",
+        "irq_work_run_list, irq_work_single",
+        "taken off the raised list; flags = atomic_read(..) & ~IRQ_WORK_PENDING; atomic_set(..); "
+        "smp_mb(); then func",
+        "with irqs off; a claim between the read and the set finds PENDING and changes nothing",
+    )
     def IrqWorkRun(s, c):
         cleared = irq_work.run_start(s.flags)
         return when(
@@ -173,6 +260,12 @@ def _irq_work(spec: Spec) -> None:
         )  # fmt: skip
 
     @spec.action(c=CPU)
+    @cites(
+        "K-irqwork",
+        "irq_work_single",
+        "(void)atomic_cmpxchg(&work->node.a_flags, flags, flags & ~IRQ_WORK_BUSY)",
+        "one atomic_cmpxchg",
+    )
     def IrqWorkDone(s, c):
         return when(
             s.runner[c] == RPhase.IN_FUNC,
@@ -181,6 +274,12 @@ def _irq_work(spec: Spec) -> None:
         )  # fmt: skip
 
     @spec.action()
+    @cites(
+        "K-irqwork",
+        "irq_work_sync",
+        "while (irq_work_is_busy(work)) cpu_relax(); (or rcuwait_wait_event on RT)",
+        "returns the first time it reads BUSY clear: one step enabled then",
+    )
     def IrqWorkSync(s):
         return when(and_(not_(s.synced), irq_work.sync_passes(s.flags)), synced=True)
 
@@ -217,6 +316,24 @@ def _irq_work(spec: Spec) -> None:
     )
 
 
+_PUT_CITES = {
+    "PutFromSyscall": (
+        "K-syscall",
+        "bpf_prog_put from a syscall",
+        "__bpf_prog_put: if (atomic64_dec_and_test(&aux->refcnt)) bpf_prog_put_deferred(&aux->work) (not "
+        "in_irq, irqs on)",
+        "one atomic decrement; at zero the phase moves to RCU_WAIT",
+    ),
+    "PutFromHardirq": (
+        "K-syscall",
+        "bpf_prog_put in hard-irq",
+        "__bpf_prog_put: if (atomic64_dec_and_test(&aux->refcnt)) { if (in_irq() || irqs_disabled()) { "
+        "INIT_WORK(&aux->work, bpf_prog_put_deferred); schedule_work(&aux->work); } }",
+        "one atomic decrement; at zero the deferral is queued in the same step (PUT_DEFERRED)",
+    ),
+}
+
+
 def _prog(spec: Spec) -> None:
     """One prog: two user references, a run that may call bpf_prog_inc_not_zero, a put from hard-irq."""
     Phase = Enum("Phase", prog.PHASES)
@@ -228,10 +345,22 @@ def _prog(spec: Spec) -> None:
     spec.var("user_refs", Int(0, 2), 2, "the fd and the attach link")
 
     @spec.action()
+    @cites(
+        "K-syscall",
+        "a prog run (environment)",
+        "environment: a run of the prog starts while its refcount is positive",
+        "environment event",
+    )
     def RunStart(s):
         return when(and_(not_(s.running), s.phase[0] == Phase.LIVE, s.refcnt[0] > 0), running=True)
 
     @spec.action()
+    @cites(
+        "K-syscall",
+        "bpf_prog_inc_not_zero",
+        "refold = atomic64_fetch_add_unless(&prog->aux->refcnt, 1, 0); if (!refold) return ERR_PTR(-ENOENT)",
+        "one atomic64_fetch_add_unless",
+    )
     def RunIncNotZero(s):
         ok, new = prog.inc_not_zero(s.refcnt[0])
         g = and_(s.running, not_(s.run_holds_ref), not_(s.inc_failed))
@@ -241,6 +370,13 @@ def _prog(spec: Spec) -> None:
         ]
 
     @spec.action()
+    @cites(
+        "K-syscall",
+        "bpf_prog_put (the run's reference)",
+        "__bpf_prog_put: atomic64_dec_and_test(&aux->refcnt); at zero from task context "
+        "bpf_prog_put_deferred",
+        "one atomic decrement (the free path's later steps are not in this harness)",
+    )
     def RunEnd(s):
         """The run ends and puts the reference it took (a put from a syscall-like context)."""
         refs, phases, _ = prog.put_ref(s.refcnt, s.phase, 0, Phase, False)
@@ -262,7 +398,7 @@ def _prog(spec: Spec) -> None:
             return when(s.user_refs > 0, refcnt=refs, phase=phases, user_refs=s.user_refs - 1)
 
         put_action.__name__ = name
-        spec.action()(put_action)
+        spec.action()(cites(*_PUT_CITES[name])(put_action))
 
     @spec.invariant
     def NeverRaisedFromZero(s):
@@ -291,28 +427,65 @@ def _hrtimer(spec: Spec) -> None:
     spec.var("rearmed", Bool, False, "ghost: started while its callback ran")
 
     @spec.action(c=CPU)
+    @cites(
+        "K-hrtimer",
+        "hrtimer_start (hrtimer_start_range_ns)",
+        "under the base lock: remove if enqueued, enqueue (also while the callback runs)",
+        "under cpu_base->lock with irqs off: one step",
+    )
     def HrtimerStart(s, c):
         return when(s.pc[c] == Pc.IDLE, state=hrtimer.ENQUEUED)
 
     @spec.action(c=CPU)
+    @cites(
+        "K-hrtimer",
+        "__run_hrtimer",
+        "under cpu_base->lock: base->running = timer; __remove_hrtimer(.., HRTIMER_STATE_INACTIVE, ..)",
+        "under the base lock: one step",
+    )
     def HrtimerExpire(s, c):
         return when(
             hrtimer.can_expire(s.state, s.running, NO_CPU), state=hrtimer.INACTIVE, running=c, rearmed=False
         )
 
     @spec.action(c=CPU)
+    @cites(
+        "K-hrtimer",
+        "hrtimer_start from the timer's own callback",
+        "the timer is enqueued while base->running == timer; __run_hrtimer keeps it enqueued",
+        "under the base lock: one step",
+    )
     def CallbackRearms(s, c):
         return when(and_(s.running == c, not_(s.rearmed)), state=hrtimer.ENQUEUED, rearmed=True)
 
     @spec.action(c=CPU)
+    @cites(
+        "K-hrtimer",
+        "__run_hrtimer",
+        "fn(timer) returns HRTIMER_NORESTART; relock; base->running = NULL",
+        "under the base lock: one step",
+    )
     def CallbackReturns(s, c):
         return when(s.running == c, running=NO_CPU)
 
     @spec.action(c=CPU)
+    @cites(
+        "K-hrtimer",
+        "hrtimer_cancel",
+        "do { ret = hrtimer_try_to_cancel(timer); if (ret < 0) hrtimer_cancel_wait_running(timer); } "
+        "while (ret < 0): the caller enters the loop",
+        "the entry changes only the caller's state; the loop's end is HrtimerCancelReturns",
+    )
     def HrtimerCancel(s, c):
         return when(and_(s.pc[c] == Pc.IDLE, s.running != c), pc=put(s.pc, c, Pc.CANCEL_WAIT))
 
     @spec.action(c=CPU)
+    @cites(
+        "K-hrtimer",
+        "hrtimer_cancel / hrtimer_try_to_cancel",
+        "the try_to_cancel that returns >= 0 (the callback is not running): the timer removed, the loop left",
+        "hrtimer_try_to_cancel works under the base lock: one step, enabled when the callback is not running",
+    )
     def HrtimerCancelReturns(s, c):
         g = and_(s.pc[c] == Pc.CANCEL_WAIT, hrtimer.cancel_passes(s.running, NO_CPU))
         return when(g, pc=put(s.pc, c, Pc.IDLE), state=hrtimer.INACTIVE)
@@ -335,26 +508,63 @@ def _workqueue(spec: Spec) -> None:
     spec.var("syncing", Bool, False, "a cancel_work_sync is waiting")
 
     @spec.action()
+    @cites(
+        "K-wq",
+        "schedule_work -> queue_work",
+        "queued unless PENDING is set (then it returns false: the two starts coalesce); a running work is "
+        "queued again (non-reentrant)",
+        "one step: the PENDING test-and-set and the queueing",
+    )
     def ScheduleWork(s):
         return when(True, work=workqueue.schedule(s.work))
 
     @spec.action()
+    @cites(
+        "K-wq",
+        "process_one_work",
+        "set_work_pool_and_clear_pending before the function is called",
+        "under the pool lock: one step",
+    )
     def WorkerStarts(s):
         return when(s.work == workqueue.PENDING, work=workqueue.RUNNING)
 
     @spec.action()
+    @cites(
+        "K-wq",
+        "process_one_work",
+        "the function returns; the worker does not touch the work afterwards",
+        "one step of the worker",
+    )
     def WorkerReturns(s):
         return when(workqueue.is_running(s.work), work=workqueue.finish(s.work))
 
     @spec.action()
+    @cites(
+        "K-wq",
+        "cancel_work (__cancel_work, try_to_grab_pending)",
+        "a pending instance removed; returns whether one was; never waits",
+        "one step: the grab of PENDING",
+    )
     def CancelWork(s):
         return when(True, work=workqueue.cancel(s.work))
 
     @spec.action()
+    @cites(
+        "K-wq",
+        "cancel_work_sync",
+        "its first part: a pending instance removed",
+        "one step: the grab of PENDING; the wait is CancelWorkSyncReturns",
+    )
     def CancelWorkSync(s):
         return when(not_(s.syncing), syncing=True, work=workqueue.cancel(s.work))
 
     @spec.action()
+    @cites(
+        "K-wq",
+        "cancel_work_sync -> __flush_work",
+        "returns once no instance runs ('guaranteed to be not pending or executing on any CPU')",
+        "the wait's end is one step enabled when the work is not running",
+    )
     def CancelWorkSyncReturns(s):
         return when(and_(s.syncing, not_(workqueue.is_running(s.work))), syncing=False, work=workqueue.IDLE)
 
@@ -385,19 +595,44 @@ def _task_work(spec: Spec) -> None:
     spec.var("cancelled", Bool, False)
 
     @spec.action()
+    @cites(
+        "K-tw",
+        "task_work_add",
+        "head = READ_ONCE(task->task_works); do { if (unlikely(head == &work_exited)) return -ESRCH; "
+        "work->next = head; } while (!try_cmpxchg(&task->task_works, &head, work))",
+        "the try_cmpxchg that succeeds (or the read of &work_exited) is one step",
+    )
     def TaskWorkAdd(s):
         ok = task_work.add_succeeds(s.alive)
         return [when(and_(not_(s.queued), ok), queued=True), when(not_(ok), refused=True)]
 
     @spec.action()
+    @cites(
+        "K-tw",
+        "task_work_cancel -> task_work_cancel_match",
+        "walks task->task_works under raw_spin_lock_irqsave(&task->pi_lock, ..) and unlinks the work",
+        "under the pi_lock: one step against task_work_run's xchg",
+    )
     def TaskWorkCancel(s):
         return when(s.queued, queued=False, cancelled=True)
 
     @spec.action()
+    @cites(
+        "K-tw",
+        "task_work_run (on return to user space)",
+        "the whole list taken with one try_cmpxchg, then each work run",
+        "one try_cmpxchg takes the list; the single work's run is merged with it",
+    )
     def ReturnToUser(s):
         return when(task_work.can_run(s.queued, s.alive), queued=False, ran=True)
 
     @spec.action()
+    @cites(
+        "K-tw",
+        "do_exit -> exit_task_work -> task_work_run (environment)",
+        "the queued works run, then &work_exited installed (PF_EXITING, empty list)",
+        "environment event, enabled with nothing queued",
+    )
     def TaskExit(s):
         """do_exit runs the queued task_work (exit_task_work), then refuses new work."""
         return when(and_(s.alive, not_(s.queued)), alive=False)

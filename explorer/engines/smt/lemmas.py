@@ -1,9 +1,9 @@
 """The lemmas of the induction proofs: which auxiliary invariants strengthen a model's safety invariants.
 
-Each model's lemmas are in a module of ``invariants/`` (``AUX_MODULES``), found by the module of the
-spec's model and imported by name, so nothing here names a model module: ``add_aux_invariants``
-registers them on the spec, ``proved_safety`` says which safety invariants a proof of the model is
-about, and ``full_strengthening`` is everything else a proof of one of them rests on.
+Each model names the module of its lemmas (``Spec.lemmas``, e.g. ``invariants.bpf_async.lemmas``),
+imported by name, so nothing here names a model module: ``add_aux_invariants`` registers them on the
+spec, ``proved_safety`` says which safety invariants a proof of the model is about, and
+``full_strengthening`` is everything else a proof of one of them rests on.
 """
 
 from __future__ import annotations
@@ -13,25 +13,15 @@ from typing import Any
 
 from spec.lang import Spec
 
-# model module -> the module whose aux_invariants(spec) strengthens its safety invariants
-AUX_MODULES = {
-    "spec.delayed_work": "invariants.inductive",
-    "spec.bpf_async": "invariants.bpf_async_inductive",
-    "spec.bpf_task_work": "invariants.bpf_task_work_inductive",
-}
-
 
 def aux_module(spec: Spec) -> Any:
-    """The module with the auxiliary invariants of the spec's model, or None."""
-    model = getattr(spec, "model", None)
-    source = AUX_MODULES.get(type(model).__module__) if model is not None else None
-    return importlib.import_module(source) if source is not None else None
+    """The module with the auxiliary invariants of the spec's model (``spec.lemmas``), or None."""
+    return importlib.import_module(spec.lemmas) if spec.lemmas is not None else None
 
 
 def add_aux_invariants(spec: Spec) -> list[str]:
-    """Register the auxiliary invariants of the spec's model (invariants/inductive.py for delayed_work,
-    invariants/bpf_async_inductive.py for bpf_async) on the spec (idempotent); returns their names
-    ([] for a model without any)."""
+    """Register the auxiliary invariants of the spec's model (its ``spec.lemmas`` module) on the spec
+    (idempotent); returns their names ([] for a model without any)."""
     module = aux_module(spec)
     if module is None:
         return []

@@ -4,7 +4,7 @@ Each property is a predicate over one state (safety) or a temporal formula over 
 checked under the fairness declared here). The model halts a behaviour at its first memory corruption
 (undefined behaviour), so each liveness goal also counts as reached once memory is corrupted: the
 liveness columns then speak only of uncorrupted behaviours, and the safety columns report the rest.
-The model (``spec/delayed_work.py``) supplies the
+The model (``spec/delayed_work``) supplies the
 vocabulary (``Model``: where an item is linked, whose memory is freed); the properties only read it.
 """
 

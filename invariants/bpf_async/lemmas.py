@@ -1,4 +1,4 @@
-"""Auxiliary invariants that make the safety properties of ``spec/bpf_async.py`` inductive.
+"""Auxiliary invariants that make the safety properties of ``spec/bpf_async`` inductive.
 
 Used by ``explorer.smt.prove_by_step`` (``python -m explorer prove CONFIG --invariant NAME --aux``, and
 the ``SafetyInductive[...]`` queries of ``make check``): with them, each safety invariant of the
@@ -241,7 +241,7 @@ def aux_invariants(spec: Spec) -> dict[str, Callable[[Any], Any]]:
     levels = (TASK, SOFTIRQ, IRQ) if irqc else (TASK, SOFTIRQ)
     rctxs = [(c, lv) for c in m.CPU for lv in levels]
     touching = m.touching_pcs
-    CMD_NONE, IW_CLAIMED, IW_BUSY = 0, 3, 2  # spec/bpf_async.py, spec/kernel/irq_work.py
+    CMD_NONE, IW_CLAIMED, IW_BUSY = 0, 3, 2  # spec/bpf_async/model.py, spec/kernel/irq_work.py
     # the helper call a callback makes (the callback workload), as the pcs it passes through
     cb_pcs = {
         "none": [],

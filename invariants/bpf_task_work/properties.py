@@ -1,4 +1,4 @@
-"""What must hold of bpf_task_work (spec/bpf_task_work.py), and why the kernel cares.
+"""What must hold of bpf_task_work (spec/bpf_task_work), and why the kernel cares.
 
 The shared properties (invariants/common.py) keep their meaning across designs; the design-specific
 ones follow the reading's §2 invariant and §5. The model halts a behaviour at its first undefined

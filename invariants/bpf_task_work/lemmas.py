@@ -1,4 +1,4 @@
-"""Auxiliary invariants that make the holding safety properties of ``spec/bpf_task_work.py`` inductive.
+"""Auxiliary invariants that make the holding safety properties of ``spec/bpf_task_work`` inductive.
 
 Used by ``explorer.smt.prove_by_step``: with them, the conjunction of the safety invariants that hold
 for the merged design (V8, every safeguard switch at its default; ``PROVED_SAFETY``) and the lemmas
@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from invariants.bpf_task_work import SAFETY
+from invariants.bpf_task_work.properties import SAFETY
 from spec.lang import Spec, all_, and_, any_, count, implies, not_, or_
 
 STRENGTHENING = [
@@ -56,7 +56,7 @@ STRENGTHENING = [
 
 def PROVED_SAFETY(spec: Spec) -> list[str]:  # noqa: N802 - a constant per configuration
     """The safety invariants that hold in this configuration (the expected verdicts of the
-    task_work cells), in the order of invariants/bpf_task_work.py's SAFETY."""
+    task_work cells), in the order of invariants/bpf_task_work/properties.py's SAFETY."""
     cfg = spec.model.cfg
     out = [n for n in SAFETY if n != "NoNullTaskDeref"]
     if not cfg["free_after_gp"]:

@@ -1,8 +1,9 @@
 """Auxiliary invariants that make the safety properties of ``rfc_repaired`` inductive.
 
-The safety invariants of ``invariants/delayed_work.py`` hold in every reachable state, but they are not
-*inductive*: a state that satisfies them can still step into one that does not (for example an item
-that is READY but linked twice, or a runner whose chain head is FREE). ``explorer.smt.prove`` with
+The safety invariants of ``invariants/delayed_work/properties.py`` hold in every reachable state, but
+they are not *inductive*: a state that satisfies them can still step into one that does not (for
+example an item that is READY but linked twice, or a runner whose chain head is FREE).
+``explorer.smt.prove`` with
 ``strengthen=`` the predicates below shows that the conjunction of the safety invariants and these is
 inductive, hence holds for every reachable state of *any* size of the model, without enumerating
 states (the result ``python -m explorer prove`` reports). Each predicate states one fact about the

@@ -1,0 +1,152 @@
+"""The kernel sources the models' actions cite (``@cites``), one ``Source`` per tag.
+
+The tags are those of ``docs/kernel-facts.md`` (its source key) and ``docs/second-reading/*.md``
+(round4.md §0 is the newest reading); ``version`` is the upstream code the model follows (a tag or a
+commit), ``read_from`` the copy that was actually read (repository @commit, a mail's Message-ID, or
+the code index's file id where the index named no repository). ``upstream`` is False where the copy
+read is not a known upstream commit (a mirror with local edits, a split copy, a patch mail that was
+never merged, an old copy of unknown commit): a finding that rests on it is to be confirmed against
+``version``. A model sets ``spec.sources = sources.pick(...)`` with the tags its actions cite.
+"""
+
+from __future__ import annotations
+
+from spec.lang import Source, SpecError
+
+_ALL = [
+    # ---- the RFC (spec/delayed_work)
+    Source(
+        "S-p2",
+        "kernel/bpf/helpers.c, kernel/bpf/core.c, kernel/bpf/verifier.c (the RFC's hunks)",
+        "[RFC PATCH bpf-next 2/3] bpf: add delayed_work mechanism, Delyan Kratunov, 2022-07-11 "
+        "(never merged)",
+        "<3d3027f5e13a37874b39c6363789bd55b4110be4.1657576063.git.delyank@fb.com> (lore.kernel.org/bpf; "
+        "code index id 26459978262)",
+        False,
+    ),
+    Source(
+        "S-p1",
+        "kernel/bpf/syscall.c, kernel/bpf/arraymap.c, kernel/bpf/hashtab.c (the RFC's map hunks)",
+        "[RFC PATCH bpf-next 1/3] bpf: allow maps to hold bpf_delayed_work fields, 2022-07-11 (never merged)",
+        "as quoted in <CAEf4BzbSVL_aQ2kBT4785Y_30NZ9gVP8zPbaY=Kpi7Q8AbvgOQ@mail.gmail.com>",
+        False,
+    ),
+    # ---- kernel primitives
+    Source(
+        "K-irqwork",
+        "kernel/irq_work.c, include/linux/irq_work.h, include/linux/smp_types.h",
+        "mainline (recent; the functions quoted are unchanged since v5.10)",
+        "Kingxukai/linux @9b44fff655e2 (a mirror with a comment-only edit); qiaozhe1/linux6.10 @cee60307; "
+        "torvalds/linux @91908587",
+        False,
+    ),
+    Source(
+        "K-llist",
+        "lib/llist.c, include/linux/llist.h",
+        "mainline",
+        "torvalds/linux @0ea5c948, @0e7fcfff",
+        True,
+    ),
+    Source(
+        "K-rcu-doc",
+        "kernel/rcu/tree.c (call_rcu kernel-doc), kernel/rcu/tasks.h, include/linux/rcupdate.h",
+        "mainline (v5.0 and later for the consolidated flavours)",
+        "code index ids 833980, 56792469936 (call_rcu); 55971236 (tasks.h, about v6.2-v6.18)",
+        False,
+    ),
+    Source(
+        "K-syscall",
+        "kernel/bpf/syscall.c",
+        "v5.19 (2022) and bpf-next late 2025",
+        "code index ids 3089243 (v5.x), 45681073 (2025); "
+        "kernelorg-mirror/linux_kernel_git_martin.lau_bpf-next @2d7e2bdf",
+        False,
+    ),
+    Source(
+        "K-core",
+        "kernel/bpf/core.c",
+        "v5.19 (2022)",
+        "a ~v5.10 copy of unknown commit, and the RFC's hunk (S-p2)",
+        False,
+    ),
+    Source(
+        "K-htab",
+        "kernel/bpf/hashtab.c",
+        "v5.19 (2022): BPF_F_NO_PREALLOC elements freed by call_rcu(htab_elem_free_rcu)",
+        "not re-read (docs/kernel-facts.md#map-htab-free)",
+        False,
+    ),
+    Source(
+        "K-arraymap",
+        "kernel/bpf/arraymap.c",
+        "v6.12: .map_release_uref = array_map_free_timers_wq; array_map_update_elem -> bpf_obj_free_fields",
+        "read only through patch diffs (docs/second-reading/bpf_timer.md §0 'maps')",
+        False,
+    ),
+    Source(
+        "K-hrtimer",
+        "kernel/time/hrtimer.c",
+        "mainline (recent)",
+        "torvalds/linux @009eb5da29a9 (code index id 47373314490)",
+        True,
+    ),
+    Source(
+        "K-wq",
+        "kernel/workqueue.c",
+        "mainline (v6.15 era, with the 2024 __cancel_work rework)",
+        "code index ids 27863624729, 66466197 (process_one_work); 17110278, 34486579908, 67522572172",
+        False,
+    ),
+    Source(
+        "K-tw",
+        "kernel/task_work.c",
+        "mainline (recent, with TWA_NMI_CURRENT)",
+        "Kingxukai/linux @9b44fff655e2c6f4cc53cb499dd2c038e99cb013; task_work_cancel_match: code index "
+        "id 99478102",
+        False,
+    ),
+    # ---- bpf_timer, bpf_wq and the rework (spec/bpf_async)
+    Source(
+        "V24",
+        "kernel/bpf/helpers.c",
+        "torvalds/linux 00a5acdbf39816ad23b8db3255c366bbc77e69af (about v6.12: bpf_wq, the 2023-24 fixes)",
+        "torvalds/linux @00a5acdbf39816ad23b8db3255c366bbc77e69af (code index id 7615252070); "
+        "GrapheneOS/kernel_common-6.12 @27661d84 (round4.md H612)",
+        True,
+    ),
+    Source(
+        "V21",
+        "kernel/bpf/helpers.c",
+        "b00628b1c7d5 'bpf: Introduce bpf timers.' (v5.15), before fd381ce60a2d",
+        "an old helpers.c copy (code index id 11504868), the pre-images of fd381ce60a2d "
+        "<20231030063616.1653024-1-houtao@huaweicloud.com> and of 0281b919e175",
+        False,
+    ),
+    Source(
+        "R1",
+        "kernel/bpf/helpers.c",
+        "1bfbc267ec91 'bpf: Enable bpf_timer and bpf_wq in any context' + 81502d7f20bf + 5000a097f82c (2026)",
+        "a third-party split copy labelled linux-6.12-sparse, segments 7, 8, 9, 20 (code index ids "
+        "52977838225, 52610596962, 52879649087, 52553486283); exact commit unverified",
+        False,
+    ),
+    # ---- bpf_task_work (spec/bpf_task_work)
+    Source(
+        "V8",
+        "kernel/bpf/helpers.c",
+        "38aa7003e369 'bpf: task work scheduling kfuncs' (bpf-next, 2025-09-23)",
+        "[PATCH bpf-next v8 7/9] <20250923112404.668720-8-mykyta.yatsenko5@gmail.com> (= 38aa7003e369 per "
+        "its commit page); kernelorg-mirror/linux_kernel_git_martin.lau_bpf-next @45005ab189b6 (same code)",
+        True,
+    ),
+]
+
+SOURCES: dict[str, Source] = {s.tag: s for s in _ALL}
+
+
+def pick(*tags: str) -> dict[str, Source]:
+    """The Source entries of these tags, for ``spec.sources``."""
+    missing = [t for t in tags if t not in SOURCES]
+    if missing:
+        raise SpecError(f"unknown source tag(s) {', '.join(missing)} (known: {', '.join(SOURCES)})")
+    return {t: SOURCES[t] for t in tags}
