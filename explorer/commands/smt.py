@@ -10,7 +10,7 @@
         satisfies the invariant and the strengthening, an enabled action, and a post-state that
         violates one of them; dumped under ``out/prove/<config>/<invariant>.*``; exit 1. Strengthening
         names resolve against the spec's invariants plus the auxiliary invariants of
-        ``invariants/inductive.py``; ``--aux`` strengthens with all of them and every other safety
+        ``invariants/delayed_work/lemmas.py``; ``--aux`` strengthens with all of them and every other safety
         invariant (the strengthening that makes rfc_repaired's safety inductive).
 
 ``--set name=value`` overrides a constant, checked against the model's PARAMS like a config value but
@@ -157,7 +157,7 @@ def add_prove_arguments(p: argparse.ArgumentParser) -> None:
         nargs="+",
         default=[],
         metavar="NAME",
-        help="auxiliary invariants assumed and proved with it (spec invariants or invariants/inductive.py)",
+        help="auxiliary invariants assumed and proved with it (spec invariants or the model's lemmas)",
     )
     p.add_argument(
         "--aux", action="store_true", help="strengthen with every other invariant, safety and auxiliary"

@@ -205,7 +205,7 @@ def _q11(spec: Spec) -> Callable[[Any], Any]:
 def _q13() -> None:
     """Claims (a)-(d) with the repair (synchronize_rcu() after irq_work_sync), for every depth: are all
     safety invariants (array map, 8 CPUs, 16 items, 2 progs, non-sleepable progs: call_rcu; far beyond
-    BFS's reach) inductive with the auxiliary invariants of invariants/inductive.py? PROVED means no
+    BFS's reach) inductive with the auxiliary invariants of invariants/delayed_work/lemmas.py? PROVED means no
     reachable state violates them, at any depth. Proved with the symmetry reduction (CPUs, items and
     progs are interchangeable; checked, not assumed)."""
 
@@ -227,7 +227,7 @@ def _q15() -> None:
     that updates an element and closes the map: are all five safety invariants (no callback after the
     prog's free, no map access after free, no use of a freed bpf_hrtimer, no callback waiting for
     itself or for a callback that waits for it, the prog's refcount) inductive with the auxiliary
-    invariants of invariants/bpf_async_inductive.py? BFS explores 2 CPUs x 2 values x 1 object."""
+    invariants of invariants/bpf_async/lemmas.py? BFS explores 2 CPUs x 2 values x 1 object."""
 
 
 @query("SafetyInductive[rework_timer]", {"kind": "timer", "design": "refcnt", "irq_callers": True, "cpus": 4,
@@ -238,7 +238,7 @@ def _q18() -> None:
     start and cancel_and_free deferred through the object's irq_work and command llist, the free after
     a tasks-trace grace period with the re-cancel and retry), for every depth: with 4 CPUs, 2 map values
     each initialised up to twice and user updates, are all five safety invariants inductive with the
-    refcount lemmas of invariants/bpf_async_inductive.py? BFS explores 2 CPUs x 1 value x 1 object
+    refcount lemmas of invariants/bpf_async/lemmas.py? BFS explores 2 CPUs x 1 value x 1 object
     (456,142 states; with 2 objects, before a later change of the model, 151M)."""
 
 
@@ -248,7 +248,7 @@ def _q16() -> None:
     """bpf_task_work as merged (2025), for every depth: with 2 map values that may each get 3 ctx
     objects and unbounded schedules, are the safety invariants the exhaustive matrix finds holding
     (all but NoAsyncUseAfterFree, NoNullTaskDeref and, with refilled slots, NoCallbackAfterUrefSweep)
-    inductive with the auxiliary invariants of invariants/bpf_task_work_inductive.py? BFS explores
+    inductive with the auxiliary invariants of invariants/bpf_task_work/lemmas.py? BFS explores
     one value and one ctx (660,795 states; one value with two ctx objects is 38.8M)."""
 
 
