@@ -234,9 +234,17 @@ class Model:
         irqs disabled is one): a timer callback (bpf_timer_cb runs in softirq with BH disabled; it
         takes no rcu_read_lock of its own), hard-irq activity, a non-sleepable prog's run
         (rcu_read_lock). A sleepable prog's run (rcu_read_lock_trace, migrate_disable) is one only on
-        a non-preemptible kernel."""
+        a non-preemptible kernel, or inside a helper section that makes it one: bpf_timer_cancel holds
+        rcu_read_lock() from its start to its end (0281b919e175), and a context holding its value's lock
+        across steps has irqs off."""
         if lv == TASK and self.cfg["sleepable"] and not self.kc.non_preemptible:
-            return False
+            PC = self.PC
+            sections = (
+                {PC.CANCEL_INC, PC.CANCEL_WAIT, PC.CANCEL_DEC, *self.lock_pcs}
+                if self.kind == "timer"
+                else set()
+            )
+            return any_(s.pc[c][lv] == p for p in sorted(sections))
         return self.level_active(s, c, lv)
 
     def ctx_reader(self, s: Any, c: int, lv: int, flavour: str) -> Any:

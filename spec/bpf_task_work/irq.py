@@ -66,7 +66,7 @@ def IrqRun(m: Model, s: Any, c: int, o: int) -> list[Step]:
     if m.cfg["irq_freed_check"]:
         fail = dict(base, runner=put(s.runner, c, RPhase.TAIL))
         if m.round_ref:
-            m.ctx_put(s, o, fail, hardirq=True)
+            m.ctx_put(s, o, fail, hardirq=m.runner_hardirq)
         m.end_round(s, o, fail)
         steps.append(when(and_(g, is_irq, not_(pending)), **fail))
     else:
@@ -109,7 +109,7 @@ def IrqAdd(m: Model, s: Any, c: int) -> list[Step]:
         m.orv(s, base, "null_task", not_(s.has_task[o]))
         ok = dict(base, tw=put(s.tw, o, m.Tw.QUEUED), runner=put(s.runner, c, RPhase.ADDED))
         steps.append(when(and_(go, task_work.add_succeeds(s.task_alive)), **ok))
-        fail = m.reset(s, o, dict(base), hardirq=True)
+        fail = m.reset(s, o, dict(base), hardirq=m.runner_hardirq)
         m.set_state(s, o, fail, ite(s.st[o] == St.SCHEDULING, St.STANDBY, s.st[o]))
         m.end_round(s, o, fail)
         fail["runner"] = put(s.runner, c, RPhase.PUT if m.round_ref else RPhase.TAIL)
@@ -192,10 +192,13 @@ def IrqPut(m: Model, s: Any, c: int) -> list[Step]:
         go = and_(g, s.robj[c] == o)
         two = s.runner[c] == R.CS_PUT2
         both = m.ctx_put(
-            s, o, m.ctx_put(s, o, {"runner": put(s.runner, c, R.TAIL)}, hardirq=True), hardirq=True
+            s,
+            o,
+            m.ctx_put(s, o, {"runner": put(s.runner, c, R.TAIL)}, hardirq=m.runner_hardirq),
+            hardirq=m.runner_hardirq,
         )
         steps.append(when(and_(go, two), **both))
-        last = m.ctx_put(s, o, {"runner": put(s.runner, c, R.TAIL)}, hardirq=True)
+        last = m.ctx_put(s, o, {"runner": put(s.runner, c, R.TAIL)}, hardirq=m.runner_hardirq)
         steps.append(when(and_(go, not_(two)), **last))
     return steps
 

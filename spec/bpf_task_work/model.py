@@ -69,6 +69,7 @@ class Model:
     gp: bool = field(init=False)  # free_after_gp: v4-v6's grace period before the free
     prompt: bool = field(init=False)  # a self-IPI runs bpf_task_work_irq before the helper returns
     no_stall: bool = field(init=False)  # no slow activity starts while a runner is mid-way
+    runner_hardirq: bool = field(init=False)  # bpf_task_work_irq runs in hard-irq (not RT's kthread)
 
     def __post_init__(self) -> None:
         self.check = self.cfg["usercnt_check"]
@@ -78,6 +79,9 @@ class Model:
         # the irq_work runs in hard-irq (not a thread): a self-IPI takes it at once, and only a stall
         # can stretch it while another CPU makes slow progress
         hardirq_runner = not kc.rt
+        # bpf_task_work_irq's puts are made in hard-irq (a last prog put is deferred), or on PREEMPT_RT
+        # in the irq_work kthread with irqs on (bpf_prog_put_deferred runs at once)
+        self.runner_hardirq = hardirq_runner
         self.prompt = hardirq_runner and kc.self_ipi
         self.no_stall = hardirq_runner and kc.no_stalls
 
