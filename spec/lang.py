@@ -507,6 +507,9 @@ class Spec:
     # Interchangeable values: each entry is (base Enum, Enums that extend it). See symmetric().
     symmetries: list[tuple[Enum, tuple[Enum, ...]]] = field(default_factory=list)
     sources: dict[str, Source] = field(default_factory=dict)  # the kernel sources the actions cite
+    # the tags of those whose code this configuration runs (None: every one); an action of several
+    # designs cites each, and a finding rests only on the ones in use
+    sources_in_use: set[str] | None = None
     # the module whose aux_invariants(spec) makes the safety invariants inductive (the Z3 proofs)
     lemmas: str | None = None
     witnesses: list[Witness] = field(default_factory=list)

@@ -81,3 +81,31 @@ def test_the_checker_finds_an_uncited_action_and_an_unknown_source() -> None:
     assert any("UnknownSource: source 'K-nowhere'" in p for p in problems)
     assert any("NoReason: citation of 'f' says not why" in p for p in problems)
     assert len(problems) == 3
+
+
+def test_the_actions_command_lists_every_citation():
+    import subprocess
+    import sys
+
+    r = subprocess.run(
+        [sys.executable, "-m", "explorer", "actions", "spec/configs/bpf_timer.toml"],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "bpf_timer_cancel" in r.stdout and "one step:" in r.stdout and "MISSING" not in r.stdout
+    assert "Sources:" in r.stdout and "confirm against" in r.stdout  # R1 was read from a non-upstream copy
+
+
+def test_the_actions_check_fails_on_an_uncited_action():
+    from explorer.commands.actions import problems
+    from spec.lang import Bool, Spec, when
+
+    spec = Spec("uncited")
+    spec.var("x", Bool, False)
+
+    @spec.action()
+    def Flip(s):
+        return when(True, x=not s.x)
+
+    assert problems(spec) == ["Flip: cites no kernel lines"]

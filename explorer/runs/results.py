@@ -80,6 +80,8 @@ class CellResult:
     storms: dict[str, dict] = field(default_factory=dict)
     # property -> the kernel configurations its counterexample needs (explorer.runs.configurations)
     configurations: dict[str, dict] = field(default_factory=dict)
+    # property -> the kernel sources its counterexample rests on that were not read from an upstream copy
+    confirm: dict[str, list[str]] = field(default_factory=dict)
     error: str | None = None
 
 

@@ -280,6 +280,10 @@ def make_spec(**constants: Any) -> Spec:
     spec.sources = sources.pick(
         "V24", "V21", "R1", "K-irqwork", "K-hrtimer", "K-wq", "K-rcu-doc", "K-syscall", "K-core", "K-arraymap"
     )
+    # V21's code where a switch restores it (2021-2023); the rework's (R1) for the refcnt design; V24
+    # otherwise, and for what the rework kept of it
+    v21 = cfg["init_usercnt_check"] == "before_publish" or cfg["free_in_callback"] == "skip_own"
+    spec.sources_in_use = set(spec.sources) - ({"R1"} if locked else set()) - (set() if v21 else {"V21"})
     ncpu, nslot, nper = cfg["cpus"], cfg["slots"], cfg["objs"]
     nobj = nslot * nper
     CPU = Enum("CPU", [f"cpu{i}" for i in range(ncpu)])

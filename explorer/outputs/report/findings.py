@@ -111,3 +111,12 @@ def lasso_note(res: CellResult, prop: str) -> str | None:
         f"a lasso: its cycle is fair under the {len(res.fairness)} fairness conditions of the family "
         f"and takes no step of the environment ({env}): the design itself never gets there"
     )
+
+
+def confirm_note(res: CellResult, prop: str) -> str | None:
+    """The upstream versions a counterexample is to be confirmed against (its steps cite sources that
+    were read from copies of unknown or non-upstream commit)."""
+    items = res.confirm.get(prop)
+    if not items:
+        return None
+    return "to confirm against " + "; ".join(items)

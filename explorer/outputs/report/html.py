@@ -22,7 +22,14 @@ from markdown_it import MarkdownIt
 
 from explorer.outputs.report.data import ReportData
 from explorer.outputs.report.diagrams import sequence_svg, state_table
-from explorer.outputs.report.findings import configuration_rows, lasso_note, needs, shown_answer, storm_note
+from explorer.outputs.report.findings import (
+    configuration_rows,
+    confirm_note,
+    lasso_note,
+    needs,
+    shown_answer,
+    storm_note,
+)
 from explorer.outputs.report.markdown import comparison_markdown
 from explorer.outputs.traces import load_itf_trace, write_atomic
 from explorer.runs.matrix.tables import _abbrev, _mark
@@ -416,7 +423,7 @@ def counterexamples_html(data: ReportData) -> list[str]:
             if not path.exists():
                 out.append(f'<p class="muted">no dump at {html.escape(str(path))}</p></div>')
                 continue
-            for note in (needs(res, prop), lasso_note(res, prop)):
+            for note in (needs(res, prop), lasso_note(res, prop), confirm_note(res, prop)):
                 if note:
                     out.append(f"<p>{html.escape(note[0].upper() + note[1:])}.</p>")
             rows = configuration_rows(res, prop)

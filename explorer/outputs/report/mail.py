@@ -12,7 +12,7 @@ import textwrap
 from typing import Any
 
 from explorer.outputs.report.data import ReportData
-from explorer.outputs.report.findings import configuration_rows, lasso_note, needs, shown_answer
+from explorer.outputs.report.findings import configuration_rows, confirm_note, lasso_note, needs, shown_answer
 from explorer.runs.results import CellResult
 
 WIDTH = 72
@@ -93,7 +93,7 @@ def render_mail(data: ReportData) -> str:
             loop = res.loops.get(prop)
             if loop is not None:
                 out.append(f"      (then back to state {loop + 1}: a cycle that can repeat for ever)")
-            for note in (lasso_note(res, prop), needs(res, prop)):
+            for note in (lasso_note(res, prop), needs(res, prop), confirm_note(res, prop)):
                 if note:
                     out += _wrap(note[0].upper() + note[1:] + ".", indent="  ")
             for label, shown in configuration_rows(res, prop):

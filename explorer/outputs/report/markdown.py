@@ -14,7 +14,7 @@ from typing import Any
 
 from tabulate import tabulate
 
-from explorer.outputs.report.findings import lasso_note, needs, shown_answer, storm_note
+from explorer.outputs.report.findings import confirm_note, lasso_note, needs, shown_answer, storm_note
 from explorer.runs.matrix.tables import _abbrev, _mark
 from explorer.runs.results import DEFAULT_FAMILY, Cell, CellResult, Claim, by_family
 
@@ -253,7 +253,7 @@ def report_markdown(
             if loop is not None:
                 shown += f" (then back to state {loop + 1}: a cycle)"
             out += [f"- **{p}** ({res.depths.get(p)} states): {reason}", f"  - {shown}"]
-            for note in (needs(res, p), lasso_note(res, p)):
+            for note in (needs(res, p), lasso_note(res, p), confirm_note(res, p)):
                 if note:
                     out.append(f"  - {note}")
         out.append("")

@@ -111,6 +111,8 @@ def run_cell(cell: Cell, out_dir: Path | None, engine: str = "native", configs: 
             res.loops[name] = trace.loop
     for name, trace in judged.storms.items():
         res.storms[name] = storm_summary(trace, spec.environment)
+    for name, trace in traces:
+        res.confirm[name] = to_confirm(spec, trace)
     del r, judged  # the graph: the configuration runs below need the memory
     violated = [p for p, v in res.verdicts.items() if v == "violated"]
     relevant = getattr(model, "kconfig_relevant", None)
@@ -135,6 +137,20 @@ def run_cell(cell: Cell, out_dir: Path | None, engine: str = "native", configs: 
                 write_trace(w.trace, out_dir.parent / "witnesses" / cell.name / w.witness.name, title)
     res.seconds = time.monotonic() - t0
     return res
+
+
+def to_confirm(spec: Spec, trace: Trace) -> list[str]:
+    """The kernel sources a trace's steps rest on that were read from a copy that is not an upstream
+    commit: the finding is to be confirmed against the upstream version each names."""
+    tags = {c.source for st in trace.steps if st is not None for c in st.action.cites if c.source}
+    if spec.sources_in_use is not None:
+        tags &= spec.sources_in_use
+    out = []
+    for tag in sorted(tags):
+        src = spec.sources.get(tag)
+        if src is not None and not src.upstream:
+            out.append(f"{src.path} at {src.version} ({tag}: the copy read is not an upstream commit)")
+    return out
 
 
 def storm_summary(trace: Trace, environment: list[str]) -> dict:
