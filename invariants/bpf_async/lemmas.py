@@ -250,6 +250,7 @@ def aux_invariants(spec: Spec) -> dict[str, Callable[[Any], Any]]:
         "cancel_self": [PC.CANCEL_INC, PC.CANCEL_WAIT, PC.CANCEL_DEC],
         "delete_other": [PC.CAF_CANCEL],
         "delete_self": [PC.CAF_CANCEL],
+        "mixed": [PC.CANCEL_INC, PC.CANCEL_WAIT, PC.CANCEL_DEC, PC.START_SCHED, PC.START_PUT, PC.CAF_CANCEL],
     }[m.callback]
 
     def on_any(s, c, lv, o):

@@ -124,9 +124,11 @@ def register(spec: Spec, m: Any) -> None:
         return not_(any_(bad)) if bad else True
 
     def ProgRefcountConsistent(s):
-        """The prog's refcount is the fd, the attach link and one per object holding it; never
-        negative, never raised from 0."""
-        holders = count([s.prog_fd, s.prog_attached]) + count(s.has_prog[o] for o in m.Obj)
+        """The prog's refcount is the fd, the attach link, a bpffs pin and one per object holding it
+        (none with prog_ref off); never negative, never raised from 0."""
+        user = [s.prog_fd, s.prog_attached] + ([s.prog_pin] if m.cfg["prog_pinned"] else [])
+        held = count(s.has_prog[o] for o in m.Obj) if m.cfg["prog_ref"] else 0
+        holders = count(user) + held
         return and_(
             s.prog_refcnt >= 0,
             implies(s.prog_phase == Phase.LIVE, s.prog_refcnt == holders),
@@ -215,7 +217,15 @@ def register(spec: Spec, m: Any) -> None:
     spec.environment_actions(
         *[
             n
-            for n in ["ProgRunStart", "ProgCall", "UserUpdateElem", "MapFdClose", "ProgDetach", "ProgFdClose"]
+            for n in [
+                "ProgRunStart",
+                "ProgCall",
+                "UserUpdateElem",
+                "MapFdClose",
+                "ProgDetach",
+                "ProgFdClose",
+                "ProgUnpin",
+            ]  # fmt: skip
             if n in present
         ]
     )

@@ -78,7 +78,9 @@ from spec.lang import (
 )
 
 OPS = ["init", "set_callback", "start", "cancel", "delete"]
-CALLBACKS = ["none", "rearm", "cancel_other", "delete_other", "cancel_self", "delete_self"]
+# "mixed" (timer, 2 values): value 0's callback cancels value 1's timer; value 1's callback re-arms its
+# own timer and then deletes its own element (two helper calls in one callback)
+CALLBACKS = ["none", "rearm", "cancel_other", "delete_other", "cancel_self", "delete_self", "mixed"]
 
 # name -> (type, default, min, max) for ints; (str, default, choices); (bool, default)
 PARAMS: dict[str, tuple] = {
@@ -115,6 +117,13 @@ PARAMS: dict[str, tuple] = {
     # R's "any context": progs also run in hard-irq, where start and cancel_and_free are deferred
     # through the object's irq_work and its llist of commands (a cmd holds a reference)
     "irq_callers": (bool, False),
+    # --- what round 3's independent reader could not express
+    # the reference cb->prog holds (bpf_prog_inc_not_zero in set_callback, put by drop_prog_refcnt);
+    # False: set_callback only sets callback_fn, and nothing keeps the prog for the armed timer
+    "prog_ref": (bool, True),
+    # the prog is pinned in bpffs: the pin holds a reference that outlives every fd, until user space
+    # unlinks the file (ProgUnpin)
+    "prog_pinned": (bool, False),
     **kconfig.PARAMS,  # preemption, irq_work delivery, tasks-trace semantics, stalls (spec/kernel/kconfig.py)
 }
 
@@ -271,8 +280,10 @@ def make_spec(**constants: Any) -> Spec:
         )
     if cfg["irq_callers"] and locked:
         raise SpecError("bpf_async: irq_callers needs design = refcnt (the locked design has no deferral)")
-    if cb_kind.endswith("_other") and cfg["slots"] < 2:
+    if (cb_kind.endswith("_other") or cb_kind == "mixed") and cfg["slots"] < 2:
         raise SpecError(f"bpf_async: callback = {cb_kind} needs slots = 2")
+    if cb_kind == "mixed" and not is_timer:
+        raise SpecError("bpf_async: callback = mixed cancels a timer: kind = timer only")
 
     spec = Spec(f"bpf_async[{kind},{design}]")
     spec.constants = dict(cfg)
@@ -369,6 +380,9 @@ def declare_state(spec: Spec, m: Model) -> None:
         spec.var("cancelling", Fn(Obj, Int(0, ncpu)), const_fn(Obj, 0), "t->cancelling")
         spec.var("cb_obj", Fn(CPU, ObjOrNone), const_fn(CPU, NO_OBJ), "hrtimer_running: the callback on c")
         spec.var("cb_phase", Fn(CPU, CbPhase), const_fn(CPU, CbPhase.IDLE))
+        if m.max_callback_calls > 1:
+            calls = Int(0, m.max_callback_calls - 1)
+            spec.var("cb_next", Fn(CPU, calls), const_fn(CPU, 0), "the callback's next helper call")
     else:
         spec.var("wphase", Fn(Obj, WPhase), const_fn(Obj, WPhase.IDLE), "the kworker running the work")
     spec.var("delwork", Fn(Obj, DelWork), const_fn(Obj, DelWork.NONE), "a deferred free's kworker")
@@ -407,8 +421,13 @@ def declare_state(spec: Spec, m: Model) -> None:
         spec.var("wpc", Fn(Obj, PC), const_fn(Obj, PC.IDLE))
         spec.var("warg", Fn(Obj, ObjOrNone), const_fn(Obj, NO_OBJ))
     # the prog and the map
-    spec.var("prog_refcnt", Int(-1, max_ref), 2, "fd + attach link + one per object holding it")
+    pinned = cfg["prog_pinned"]
+    spec.var(
+        "prog_refcnt", Int(-1, max_ref), 3 if pinned else 2, "fd + attach link (+ bpffs pin) + one per object"
+    )
     spec.var("prog_fd", Bool, True)
+    if pinned:
+        spec.var("prog_pin", Bool, True, "the prog's bpffs file exists (it holds a reference)")
     spec.var("prog_attached", Bool, True)
     spec.var("prog_phase", Phase, Phase.LIVE)
     spec.var(
@@ -484,4 +503,6 @@ def register_actions(spec: Spec, m: Model, ops: list[str]) -> None:
             act(user.UrefSweep)
         act(user.ProgDetach)
         act(user.ProgFdClose)
+        if cfg["prog_pinned"]:
+            act(user.ProgUnpin)
     act(Quiescent)

@@ -83,11 +83,15 @@ def install_prog(
     m: Model, s: Any, g: Any, who: tuple, o: int, after: dict | None, perm: Any = True
 ) -> list[Step]:
     """set_callback on object o: bpf_prog_inc_not_zero unless o already holds the prog, then
-    cb->prog and callback_fn set; -EPERM without ``perm``, -ENOENT if the count was 0."""
-    ok = and_(perm, or_(s.has_prog[o], s.prog_refcnt > 0))
+    cb->prog and callback_fn set; -EPERM without ``perm``, -ENOENT if the count was 0. With prog_ref
+    off only callback_fn is set (no reference taken)."""
     upd = m.done(s, who, after)
     upd.update(has_prog=put(s.has_prog, o, True))
-    upd["prog_refcnt"] = ite(s.has_prog[o], s.prog_refcnt, s.prog_refcnt + 1)
+    if m.cfg["prog_ref"]:
+        ok = and_(perm, or_(s.has_prog[o], s.prog_refcnt > 0))
+        upd["prog_refcnt"] = ite(s.has_prog[o], s.prog_refcnt, s.prog_refcnt + 1)
+    else:
+        ok = perm
     m.touch_obj(upd, s, o)
     return [when(and_(g, ok), **upd), when(and_(g, not_(ok)), **m.done(s, who, after))]
 

@@ -120,7 +120,8 @@ class Model:
         return o // self.objs
 
     def user_gone(self, s: Any) -> Any:
-        return and_(s.map_usercnt == 0, not_(s.prog_fd), not_(s.prog_attached))
+        gone = and_(s.map_usercnt == 0, not_(s.prog_fd), not_(s.prog_attached))
+        return and_(gone, not_(s.prog_pin)) if self.cfg["prog_pinned"] else gone
 
     def broken(self, s: Any) -> Any:
         return or_(s.uaf_prog, s.uaf_map, s.uaf_async)
@@ -318,9 +319,12 @@ class Model:
         return upd
 
     def drop_prog(self, s: Any, o: int, upd: dict, irqs_off: bool) -> dict:
-        """drop_prog_refcnt: if cb->prog: bpf_prog_put; prog = callback_fn = NULL."""
+        """drop_prog_refcnt: if cb->prog: bpf_prog_put; prog = callback_fn = NULL (with prog_ref off
+        there is no reference to put)."""
         held = s.has_prog[o]
         upd["has_prog"] = put(upd.get("has_prog", s.has_prog), o, False)
+        if not self.cfg["prog_ref"]:
+            return upd
         put_upd = self.prog_put(s, dict(upd), irqs_off)
         for k in ("prog_refcnt", "prog_phase", "prog_readers", "prog_kw_readers"):
             if k in put_upd:
@@ -337,16 +341,22 @@ class Model:
             upd["mem"] = put(mem, o, self.Mem.FREED)
         return upd
 
-    def callback_op(self, e: int) -> tuple[str, int] | None:
-        """The workload's helper call made by a callback of value e: (op, value) or None."""
+    def callback_calls(self, e: int) -> list[tuple[str, int]]:
+        """The workload's helper calls made by a callback of value e, in order: [(op, value)]."""
         cb_kind = self.callback
-        if cb_kind == "none":
-            return None
-        if cb_kind == "rearm":
-            return ("start", e)
-        op, who = cb_kind.split("_")
         other = (e + 1) % self.slots
-        return ("cancel" if op == "cancel" else "delete", e if who == "self" else other)
+        if cb_kind == "none":
+            return []
+        if cb_kind == "rearm":
+            return [("start", e)]
+        if cb_kind == "mixed":
+            return [("cancel", other)] if e == 0 else [("start", e), ("delete", e)]
+        op, who = cb_kind.split("_")
+        return [("cancel" if op == "cancel" else "delete", e if who == "self" else other)]
+
+    @property
+    def max_callback_calls(self) -> int:
+        return max(len(self.callback_calls(e)) for e in range(self.slots))
 
     def new_obj(self, s: Any, e: int) -> list[tuple[Any, int]]:
         """The object the next init of value e allocates (``None`` past the bound)."""

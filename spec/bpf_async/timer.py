@@ -173,6 +173,8 @@ def ret_updates(m: Model, s: Any, c: int, o: int, upd: dict) -> dict:
     upd["cb_phase"] = put(s.cb_phase, c, m.CbPhase.IDLE)
     upd["cb_obj"] = put(s.cb_obj, c, m.NO_OBJ)
     upd["running"] = put(s.running, o, m.NO_CPU)
+    if m.max_callback_calls > 1:
+        upd["cb_next"] = put(s.cb_next, c, 0)
     return upd
 
 
@@ -212,7 +214,8 @@ def TimerCallbackStart(m: Model, s: Any, c: int) -> list[Step]:
     "first step are one step; softirq runs with BH disabled, so no other softirq on this CPU interleaves",
 )
 def TimerCallbackBody(m: Model, s: Any, c: int) -> list[Step]:
-    """callback_fn(map, key, value): the prog's code runs, then its one helper call (if any)."""
+    """callback_fn(map, key, value): the prog's code runs, then its next helper call (if any); after
+    a call that is not the last the callback goes on running its code (BODY) to the next."""
     o_ = s.cb_obj[c]
     g = and_(s.cb_phase[c] == m.CbPhase.BODY, m.can_step(s, c, SOFTIRQ))
     if disabled(g):
@@ -221,15 +224,20 @@ def TimerCallbackBody(m: Model, s: Any, c: int) -> list[Step]:
     for o in over(o_, m.Obj):
         gi = and_(g, o_ == o)
         upd = m.run_prog_code(dict(cb_phase=put(s.cb_phase, c, m.CbPhase.IN_OP)), s)
-        call = m.callback_op(m.slot_of(o))
-        if call is None:
+        calls = m.callback_calls(m.slot_of(o))
+        if not calls:
             steps.append(when(gi, **ret_updates(m, s, c, o, upd)))
             continue
-        op, e = call
         who = ("ctx", c, SOFTIRQ)
-        for st in helpers.first_steps(m, s, gi, who, op, e, ret_updates(m, s, c, o, {})):
-            # a helper that returns at once carries the return's updates (cb_phase IDLE)
-            steps.append(st._replace(updates={**upd, **st.updates}))
+        for k, (op, e) in enumerate(calls):
+            gk = and_(gi, s.cb_next[c] == k) if m.max_callback_calls > 1 else gi
+            if k + 1 < len(calls):  # the callback goes on after this call returns
+                after = {"cb_phase": put(s.cb_phase, c, m.CbPhase.BODY), "cb_next": put(s.cb_next, c, k + 1)}
+            else:
+                after = ret_updates(m, s, c, o, {})
+            for st in helpers.first_steps(m, s, gk, who, op, e, after):
+                # a helper that returns at once carries the return's updates (cb_phase IDLE or BODY)
+                steps.append(st._replace(updates={**upd, **st.updates}))
     return steps
 
 

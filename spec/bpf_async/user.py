@@ -154,3 +154,15 @@ def ProgDetach(m: Model, s: Any) -> Step:
 def ProgFdClose(m: Model, s: Any) -> Step:
     upd = m.prog_put(s, dict(prog_fd=False), irqs_off=False)
     return when(s.prog_fd, **upd)
+
+
+@cites(
+    "K-syscall",
+    "unlink of the prog's bpffs file -> bpf_free_inode -> bpf_any_put -> bpf_prog_put (environment)",
+    "__bpf_prog_put: atomic64_dec_and_test(&aux->refcnt); at zero bpf_prog_put_deferred -> call_rcu",
+    "environment event; as ProgDetach",
+)
+def ProgUnpin(m: Model, s: Any) -> Step:
+    """User space removes the prog's bpffs pin: the pin's reference is put."""
+    upd = m.prog_put(s, dict(prog_pin=False), irqs_off=False)
+    return when(s.prog_pin, **upd)

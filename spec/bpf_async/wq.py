@@ -114,10 +114,10 @@ def WorkCallback(m: Model, s: Any, o: int) -> Step | list[Step]:
     runs and makes its one helper call (if any)."""
     g = s.wphase[o] == m.WPhase.FN_READ
     upd = m.run_prog_code(dict(wphase=put(s.wphase, o, m.WPhase.IN_OP)), s)
-    call = m.callback_op(m.slot_of(o))
-    if call is None:
+    calls = m.callback_calls(m.slot_of(o))  # a wq callback makes at most one (no "mixed" for wq)
+    if not calls:
         return when(g, **upd)
-    op, e = call
+    [(op, e)] = calls
     return [
         st._replace(updates={**upd, **st.updates})
         for st in helpers.first_steps(m, s, g, ("kw", o), op, e, None)
