@@ -109,7 +109,8 @@ def run_cell(cell: Cell, out_dir: Path | None, engine: str = "native", configs: 
         res.steps[name] = [st.label if st is not None else "(stutter)" for st in trace.steps[1:]]
         if trace.loop is not None:
             res.loops[name] = trace.loop
-    for name, trace in judged.storms.items():
+    storms = list(judged.storms.items())
+    for name, trace in storms:
         res.storms[name] = storm_summary(trace, spec.environment)
     for name, trace in traces:
         res.confirm[name] = to_confirm(spec, trace)
@@ -131,6 +132,12 @@ def run_cell(cell: Cell, out_dir: Path | None, engine: str = "native", configs: 
             title = f"{name} in {cell.name} ({', '.join(f'{k}={v}' for k, v in cell.constants.items())})"
             paths = write_trace(trace, out_dir / cell.name / name, title)
             res.dumps.append(str(paths[0]))
+        for name, trace in storms:
+            title = (
+                f"{name} in {cell.name}: NOT a violation. The only fair lasso repeats the environment "
+                f"({', '.join(res.storms[name]['environment'])}) in its cycle: an endless storm, not a hang"
+            )
+            write_trace(trace, out_dir / cell.name / f"{name}.storm", title)
         for w in reached:
             if w.trace is not None:
                 title = f"Witness {w.witness.name} in {cell.name}: {w.witness.doc}"
