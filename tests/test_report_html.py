@@ -116,3 +116,33 @@ def test_report_without_results_is_one_line_and_leaves_earlier_reports(tmp_path)
     assert r.returncode == 2 and "no matrix results" in r.stderr and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
     assert earlier.read_text() == "earlier"
+
+
+def test_report_into_an_unwritable_path_is_one_line_and_keeps_earlier_reports(small_report, tmp_path):
+    """``report --mail``/``--markdown`` where no file can be written: one ``error:`` line, exit 2, and
+    the reports already there are left as they were (every path is checked before the first write)."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder\n")
+    earlier = {p: p.read_bytes() for p in (small_report / "report").glob("*")} | {
+        small_report / "report.md": (small_report / "report.md").read_bytes()
+    }
+    for flag in ("--mail", "--markdown", "--html"):
+        r = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "explorer",
+                "report",
+                "--out",
+                str(small_report),
+                flag,
+                str(blocker / "x"),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
+        assert r.returncode == 2, r.stderr
+        assert r.stderr.startswith("error: ") and len(r.stderr.splitlines()) == 1, r.stderr
+        assert flag in r.stderr and "Traceback" not in r.stderr
+        assert {p: p.read_bytes() for p in earlier} == earlier
