@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# One library cache for the whole run and for every process it starts (the CLI would otherwise keep one
+# under each test's --out and compile every spec again there); kept between runs, so a second run
+# compiles nothing. A test of the cache's own placement sets or removes the variable itself.
+os.environ.setdefault("BPF_CHECKER_CACHE", str(ROOT / "out" / "native"))
 
 # a few small cells: a posted-RFC violation, a holding design with liveness, a safeguard removal with
 # several counterexamples (one a lasso), and a cell of each other family
