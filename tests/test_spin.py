@@ -113,7 +113,7 @@ def test_every_cell_and_classic_spec_is_a_job():
 
 # --------------------------------------------------------------------------- -DBFS: the depths too
 
-BFS_CELLS = ["rfc_posted", "timer_no_self_cancel_check", "wq_inline_cancel"]
+BFS_CELLS = ["rfc_posted", "timer_no_self_cancel_check_no_counter", "wq_inline_cancel"]
 
 
 @pytest.mark.parametrize("name", BFS_CELLS)
