@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# the full tier only (make test-all): it starts Chromium
+pytestmark = pytest.mark.slow
 SHOTS = ROOT / "out" / "screenshots"
 CHROMIUM_FLAGS = [
     # as root with no display and a closed network (see the machine notes): no sandbox, no GPU, and no

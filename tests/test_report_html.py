@@ -82,7 +82,7 @@ def test_proofs_name_their_lemmas_in_plain_words(small_report):
     text = (small_report / "report" / "index.html").read_text()
     proofs = text[text.index('id="proofs"') : text.index('id="queries"')]
     answer = json.loads((small_report / "queries.json").read_text())["answers"]
-    proved = next(a for a in answer if a["name"] == "SafetyInductive[bpf_task_work]")
+    proved = next(a for a in answer if a["name"] == "NmiSafe[rfc_repaired]")
     assert proved["verdict"] == "PROVED" and len(proved["lemmas"]) >= 5
     for name, doc in proved["lemmas"]:
         assert name in proofs and html.escape(" ".join(doc.split())) in proofs
