@@ -37,6 +37,7 @@ from explorer.commands import (
     smt,
     spin_check,
 )
+from explorer.engines.compiled.engine import use_cache_under
 from explorer.outputs.traces import TraceError
 from spec.config import ConfigError
 from spec.lang import SpecError
@@ -208,6 +209,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
     try:
         _check_outputs(args)
+        # the compiled engine's libraries go to OUT/native/ ($BPF_CHECKER_CACHE wins); export-tla's
+        # --out is the folder of the module it writes, not an output root
+        use_cache_under(getattr(args, "out", None) if args.command != "export-tla" else None)
         return COMMANDS[args.command].run(args)
     except (ConfigError, SpecError, TraceError, UsageError, FileNotFoundError, MemoryError) as e:
         if args.debug:

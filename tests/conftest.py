@@ -2,23 +2,54 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+ROOT = Path(__file__).resolve().parent.parent
+
+# One library cache for the whole run and for every process it starts (the CLI would otherwise keep one
+# under each test's --out and compile every spec again there); kept between runs, so a second run
+# compiles nothing. A test of the cache's own placement sets or removes the variable itself.
+os.environ.setdefault("BPF_CHECKER_CACHE", str(ROOT / "out" / "native"))
+
 # a few small cells: a posted-RFC violation, a holding design with liveness, a safeguard removal with
-# several counterexamples (one a lasso), and a cell of each other family
+# several counterexamples (one a lasso), and a cell of each other family; a SAT query and a proof with
+# lemmas (NmiSafe: 3 s; the bpf_task_work proof this used took 18 CPU s)
 REPORT_CELLS = [
     "rfc_posted_user_keeps_fds",
     "rfc_fixed",
-    "timer",
+    "rfc_repaired",
     "timer_no_cancelling_counter",
     "wq",
     "task_work_merged",
 ]
-REPORT_QUERIES = ["LostItems[rfc_posted]", "SafetyInductive[bpf_task_work]"]
+REPORT_QUERIES = ["LostItems[rfc_posted]", "NmiSafe[rfc_repaired]"]
+
+
+def selected_params(request: pytest.FixtureRequest, name: str) -> list:
+    """The values of parameter ``name`` among the tests of the requesting module that this session runs
+    (after ``-m``/``-k``), in collection order: a module fixture that computes every case at once (every
+    cell on two workers) then computes only what the selected tier needs."""
+    out: list = []
+    for item in request.session.items:
+        callspec = getattr(item, "callspec", None)
+        if item.module is request.module and callspec is not None and name in callspec.params:
+            if callspec.params[name] not in out:
+                out.append(callspec.params[name])
+    return out
+
+
+def selected_tests(request: pytest.FixtureRequest) -> set[str]:
+    """The names (without parameters) of the tests of the requesting module that this session runs."""
+    return {
+        getattr(item, "originalname", item.name)
+        for item in request.session.items
+        if item.module is request.module
+    }
 
 
 def _explorer(*argv: str) -> subprocess.CompletedProcess[str]:

@@ -1,13 +1,15 @@
 """explorer.cli: exit codes 0/1/2/130, one-line errors, dumps under --out, flags override the config."""
 
 import json
+import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from explorer.cli import COMMANDS, main
+from explorer.cli import COMMANDS, build_parser, main
 
 ROOT = Path(__file__).resolve().parent.parent
 DIEHARD = str(ROOT / "tests/classic/diehard.toml")
@@ -420,3 +422,38 @@ def test_counts_that_make_no_sense_and_abbreviations_are_refused(capsys, argv, s
         main(argv)
     assert e.value.code == 2
     assert_one_line_error(capsys.readouterr().err, said)
+
+
+def test_queries_list_cites_only_what_the_repository_has(capsys):
+    """``queries --list`` cited "brief §1.6", a document outside the repository: every source it names
+    must be a file of the checkout."""
+    assert main(["queries", "--list"]) == 0
+    out = capsys.readouterr().out
+    assert "brief" not in out.lower()
+    for path in re.findall(r"[\w./-]+/[\w.-]+\.(?:md|py|toml)\b", out):
+        assert (ROOT / path).exists(), path
+
+
+def test_readme_example_of_a_large_search_explores_past_the_first_violation(tmp_path):
+    """The README's "9.9M states" example stopped at its first violation, 607K states in, without
+    --continue: run as written, it must go on past that point (here, to a state limit of 1M)."""
+    line = next(ln for ln in (ROOT / "README.md").read_text().splitlines() if "9.9M states" in ln)
+    argv = shlex.split(line.split("#")[0])
+    assert argv[:3] == [".venv/bin/python", "-m", "explorer"]
+    r = subprocess.run(
+        [sys.executable, "-m", "explorer", *argv[3:], "--max-states", "1000000", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert "Search: stopped at the state limit" in r.stdout, r.stdout[-2000:] + r.stderr
+
+
+def test_matrix_only_takes_several_names():
+    args = build_parser().parse_args(["matrix", "--only", "rfc_posted", "rfc_fixed", "--only", "timer"])
+    assert args.only == ["rfc_posted", "rfc_fixed", "timer"]
+
+
+def test_liveness_property_takes_several_names():
+    args = build_parser().parse_args(["liveness", "c.toml", "--property", "A", "B", "--property", "C"])
+    assert args.props == ["A", "B", "C"]

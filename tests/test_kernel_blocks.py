@@ -128,7 +128,14 @@ def _cells():
     return [c for c in cells if c.name in BEFORE_REBUILD]
 
 
-@pytest.mark.parametrize("cell", _cells(), ids=lambda c: c.name)
+# the cells whose search takes more than a few seconds are left to the full tier
+SLOW_CELLS = {"no_claim_lock", "rfc_fixed_two_progs", "rfc_fixed_3cpus", "locked_list_nmi", "rfc_fixed_nmi"}
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [pytest.param(c, id=c.name, marks=pytest.mark.slow if c.name in SLOW_CELLS else ()) for c in _cells()],
+)
 def test_delayed_work_rebuilt_on_the_blocks_explores_the_same_states(cell) -> None:
     spec = import_model(cell.model).make_spec(**cell.constants)
     r = explore_any(spec, Options(stop_on_first=False), lambda _line: None, "native")

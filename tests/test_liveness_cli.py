@@ -59,3 +59,30 @@ def test_chain_lasso_replays(tmp_path):
 def test_unknown_property_is_usage_error(tmp_path, capsys):
     assert main(["liveness", str(_config(tmp_path)), "--property", "Nope"]) == 2
     assert "no temporal property Nope" in capsys.readouterr().err
+
+
+def test_an_expected_violation_that_holds_is_a_mismatch(tmp_path, capsys):
+    """The config's [expect] covers temporal properties too: a property expected violated that holds
+    exits 1, and the same property violated as expected (no fairness) exits 0."""
+    cfg = _config(tmp_path, '[expect]\nProgEventuallyFreed = "violated"\n')
+    args = ["liveness", str(cfg), "--property", "ProgEventuallyFreed", "--out", str(tmp_path)]
+    assert main(args) == 1
+    assert "ProgEventuallyFreed: holds (UNEXPECTED: expected violated)" in capsys.readouterr().out
+    assert main([*args, "--no-fairness"]) == 0
+    assert "ProgEventuallyFreed: violated (as expected)" in capsys.readouterr().out
+
+
+def test_a_violation_with_no_expectation_is_reported(tmp_path, capsys):
+    cfg = _config(tmp_path, '[expect]\nProgEventuallyFreed = "holds"\n')
+    assert main(["liveness", str(cfg), "--no-fairness", "--out", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "ProgEventuallyFreed: violated (UNEXPECTED: expected holds)" in out
+    assert "(UNEXPECTED: no expectation)" in out  # the other properties, also violated without fairness
+
+
+def test_property_takes_several_names(tmp_path, capsys):
+    cfg = _config(tmp_path)
+    assert main(["liveness", str(cfg), "--property", "ProgEventuallyFreed", "NoLivelock[cpu0]"]) == 0
+    out = capsys.readouterr().out
+    assert "ProgEventuallyFreed" in out and "NoLivelock[cpu0]" in out
+    assert "RunsExactlyOnce" not in out

@@ -128,6 +128,21 @@ def _cell_differences(model: str, constants: dict) -> tuple[str, list[str]]:
     return how, [key for key in b if a[key] != b[key]]
 
 
+# The fast tier compares one small cell of each design family whole (liveness and witnesses included;
+# bpf_task_work's smallest cell has 290K states: tests/test_bpf_task_work.py compares a smaller
+# configuration); the full tier every cell.
+FAST_CELLS = ["rfc_posted_user_keeps_fds", "timer_no_uref_sweep"]
+
+
+@pytest.mark.parametrize("cell", FAST_CELLS)
+def test_a_small_cell_of_each_family_is_the_same_on_both_engines(cell):
+    _props, cells = load_expectations(DEFAULT_EXPECTATIONS)
+    c = next(c for c in cells if c.name == cell)
+    how, differences = _cell_differences(c.model, c.constants)
+    assert how == "whole" and differences == []
+
+
+@pytest.mark.slow
 def test_every_matrix_cell_is_the_same_on_both_engines():
     _props, cells = load_expectations(DEFAULT_EXPECTATIONS)
     done, interrupted = run_all(_cell_differences, [(c.model, c.constants) for c in cells], 2)
@@ -193,6 +208,7 @@ def test_a_type_error_is_reported_as_the_python_engine_reports_it():
     assert messages[0] == messages[1] == "action Inc sets x to 4, outside Int(0, 3)"
 
 
+@pytest.mark.slow
 def test_two_threads_give_what_one_gives():
     factory = lambda: make_spec(variant="rfc_fixed", items=3)  # noqa: E731
     opts = Options(stop_on_first=False)
@@ -238,6 +254,7 @@ def test_symmetry_counts_the_orbits_of_the_full_reachable_set(constants):
     )
 
 
+@pytest.mark.slow
 def test_symmetry_traces_are_concrete_and_replay():
     spec = make_spec(variant="rfc_fixed")
     res = native.explore(spec, Options(stop_on_first=False), lambda _l: None, symmetry=True)
@@ -384,11 +401,23 @@ def _outcome(run, desc, opts):
         return f"SpecError: {e}"
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(random_specs(), st.booleans())
-def test_random_specs_are_the_same_on_both_engines(desc, stop_on_first):
-    opts = Options(stop_on_first=stop_on_first, keep_graph=True)
-    assert _outcome(native.explore, desc, opts) == _outcome(bfs.explore, desc, opts)
+def _random_specs_agree(examples: int) -> None:
+    @settings(max_examples=examples, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(random_specs(), st.booleans())
+    def agree(desc, stop_on_first):
+        opts = Options(stop_on_first=stop_on_first, keep_graph=True)
+        assert _outcome(native.explore, desc, opts) == _outcome(bfs.explore, desc, opts)
+
+    agree()
+
+
+def test_random_specs_are_the_same_on_both_engines():
+    _random_specs_agree(12)  # each compiles its own C; the full tier tries more
+
+
+@pytest.mark.slow
+def test_more_random_specs_are_the_same_on_both_engines():
+    _random_specs_agree(60)
 
 
 # --------------------------------------------------------------------------- fallback and CLI

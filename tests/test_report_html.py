@@ -82,7 +82,7 @@ def test_proofs_name_their_lemmas_in_plain_words(small_report):
     text = (small_report / "report" / "index.html").read_text()
     proofs = text[text.index('id="proofs"') : text.index('id="queries"')]
     answer = json.loads((small_report / "queries.json").read_text())["answers"]
-    proved = next(a for a in answer if a["name"] == "SafetyInductive[bpf_task_work]")
+    proved = next(a for a in answer if a["name"] == "NmiSafe[rfc_repaired]")
     assert proved["verdict"] == "PROVED" and len(proved["lemmas"]) >= 5
     for name, doc in proved["lemmas"]:
         assert name in proofs and html.escape(" ".join(doc.split())) in proofs
@@ -152,3 +152,33 @@ def test_matrix_report_with_a_corrupt_queries_file_is_one_line(tmp_path):
         capture_output=True, text=True,
     )  # fmt: skip
     assert r.returncode == 2 and "not a query results file" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_report_into_an_unwritable_path_is_one_line_and_keeps_earlier_reports(small_report, tmp_path):
+    """``report --mail``/``--markdown`` where no file can be written: one ``error:`` line, exit 2, and
+    the reports already there are left as they were (every path is checked before the first write)."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder\n")
+    earlier = {p: p.read_bytes() for p in (small_report / "report").glob("*")} | {
+        small_report / "report.md": (small_report / "report.md").read_bytes()
+    }
+    for flag in ("--mail", "--markdown", "--html"):
+        r = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "explorer",
+                "report",
+                "--out",
+                str(small_report),
+                flag,
+                str(blocker / "x"),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
+        assert r.returncode == 2, r.stderr
+        assert r.stderr.startswith("error: ") and len(r.stderr.splitlines()) == 1, r.stderr
+        assert flag in r.stderr and "Traceback" not in r.stderr
+        assert {p: p.read_bytes() for p in earlier} == earlier

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# the full tier only (make test-all): each test starts a real run and interrupts it seconds in
+pytestmark = pytest.mark.slow
 
 
 def _start(*argv: str, cwd: Path) -> subprocess.Popen:

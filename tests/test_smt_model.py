@@ -48,12 +48,15 @@ def bfs_layers(spec, k: int) -> list[int]:
 # --------------------------------------------------------------------------- (a) counts
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize(
+    "variant", [v if v == "rfc_posted" else pytest.param(v, marks=pytest.mark.slow) for v in VARIANTS]
+)
 def test_count_layers_matches_bfs(variant):
     spec = make_spec(variant=variant)
     assert count_layers(spec, K) == bfs_layers(spec, K)
 
 
+@pytest.mark.slow
 def test_count_layers_matches_the_bfs_engine_on_the_default():
     spec = make_spec()
     res = explore(spec, Options(check_deadlock=False, stop_on_first=False), progress=lambda _line: None)
@@ -68,8 +71,8 @@ def test_count_layers_matches_the_bfs_engine_on_the_default():
     "variant,invariant,depth",
     [
         ("rfc_posted", "NoStrandedItem", 4),
-        ("task_context", "NoStrandedItem", 4),
-        ("no_claim_lock", "RefcountsConsistent", 4),
+        pytest.param("task_context", "NoStrandedItem", 4, marks=pytest.mark.slow),
+        pytest.param("no_claim_lock", "RefcountsConsistent", 4, marks=pytest.mark.slow),
     ],
 )
 def test_bmc_finds_the_bfs_violation_at_the_same_depth(variant, invariant, depth):
@@ -85,6 +88,7 @@ def test_bmc_finds_the_bfs_violation_at_the_same_depth(variant, invariant, depth
         assert any(i.label == inst.label and t == post for i, t in successors(spec, pre))
 
 
+@pytest.mark.slow
 def test_bmc_finds_nothing_on_rfc_fixed_within_the_bound():
     spec = make_spec(variant="rfc_fixed", cpus=1)
     assert bmc(spec, 6, SAFETY).ok
@@ -107,6 +111,7 @@ def test_rfc_repaired_safety_is_inductive_with_the_strengthening(fixed, engine):
     assert r.ok, (r.failed, r.stage)
 
 
+@pytest.mark.slow
 def test_every_aux_invariant_holds_on_every_reachable_state(fixed):
     res = explore(fixed, Options(check_deadlock=False, stop_on_first=False), progress=lambda _line: None)
     assert res.distinct == 31970
@@ -143,6 +148,7 @@ def test_the_two_engines_agree_on_a_partial_strengthening(fixed):
         assert fixed.invariant_named(r.failed).fn(post) is False
 
 
+@pytest.mark.slow
 def test_induction_beyond_bfs_reach():
     spec = make_spec(variant="rfc_repaired", cpus=3, items=3, progs=2, nmi=True)
     add_aux_invariants(spec)
@@ -211,6 +217,7 @@ def test_cli_queries_one(tmp_path, capsys):
     assert (tmp_path / "queries" / "LostItems[rfc_posted].txt").exists()
 
 
+@pytest.mark.slow
 def test_a_query_prints_the_same_trace_whatever_ran_before_it(tmp_path, capsys):
     """Each query runs in a fresh process (robustness item 16)."""
     name = "LostItems[rfc_posted]"

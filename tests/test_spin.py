@@ -7,12 +7,11 @@ our engine finds violated. Our counts are computed here, by the compiled engine,
 
 Cost, measured on the 2-core machine (CPU seconds, so that other load does not count): the whole set
 (70 cells and 6 classic specs, 40.5M states) is about 320 CPU s, 160 s on both cores: our engine 126
-(mostly compiling each cell's C: its source depends on what Z3 built before in the process, so the
-on-disk cache rarely hits), the export 23, cc 46 (pan.c at -O0; -O1 from 1M states), pan 120 (about
-3 us a state; 93 of them for the 14.2M and 8.3M cells). So by default the 20 cells of more than
-``CI_LIMIT`` states (``LARGE``, 195 of the 320 s) are skipped: ``BPF_SPIN_ALL=1`` runs them here, and
-``python -m explorer spin-check --matrix`` runs every cell. Skipped as a whole when ``spin`` is not
-installed (CI installs it).
+(mostly compiling each cell's C), the export 23, cc 46 (pan.c at -O0; -O1 from 1M states), pan 120
+(about 3 us a state; 93 of them for the 14.2M and 8.3M cells). So the fast tier (``make test``) checks
+the classic specs and one small cell (``FAST_JOBS``); the full tier (``make test-all``) checks every
+cell and classic spec whole, as ``python -m explorer spin-check --matrix`` does (``make check`` ran that
+before the tiers). Skipped as a whole when ``spin`` is not installed (CI installs it).
 
 Also here: Spin's -DBFS depths against our shortest traces (``PromelaModel.bfs_depth``), random small
 specs (constraints, several initial states, negative ranges, type errors), and changed specs that must
@@ -40,6 +39,7 @@ from explorer.runs.spin_check import Job, spin_check, spin_check_all
 from spec.config import import_model
 from spec.lang import Int, Spec, not_, when
 from tests.classic import diehard
+from tests.conftest import selected_params
 from tests.test_native import build as random_spec
 from tests.test_native import random_specs
 
@@ -49,20 +49,6 @@ pytestmark = pytest.mark.skipif(
     reason="spin (and a C compiler) not installed: apt-get install spin",
 )
 
-ALL = os.environ.get("BPF_SPIN_ALL") == "1"
-CI_LIMIT = 500_000  # states; a cell above it is skipped unless BPF_SPIN_ALL=1
-# The cells above CI_LIMIT when this test was written (14.2M and 8.3M states, then 1.35M down to 530K;
-# 195 of the 317 CPU seconds of the whole set). Named so that CI does not even build them: on a cell
-# above the limit our engine stops there, but only after compiling the spec (about 3 CPU s a cell).
-LARGE = {
-    "no_claim_lock", "rfc_fixed_two_progs", "task_work_reopen", "task_work_usercnt_before",
-    "task_work_usercnt_before_blocking", "task_work_usercnt_none", "task_work_usercnt_none_blocking",
-    "task_work_no_slot_xchg", "locked_list_nmi", "task_work_no_cb_freed_check", "rfc_fixed_3cpus",
-    "task_work_later_gp", "task_work_no_irq_freed_check", "task_work_no_round_prog_ref",
-    "task_work_merged", "task_work_blocking_target", "rfc_fixed_hash", "rework_timer_no_refcnt_check",
-    "task_work_no_cancel_scheduled", "rfc_fixed_nmi",
-}  # fmt: skip
-SKIP_REASON = "set BPF_SPIN_ALL=1, or run python -m explorer spin-check --matrix"
 _PROPS, CELLS = load_expectations(DEFAULT_EXPECTATIONS)
 CLASSIC = [
     Job("DieHard", "tests.classic.diehard", {}),
@@ -73,14 +59,16 @@ CLASSIC = [
     Job("TwoPhase_6", "tests.classic.twophase", {"rms": 6}),
 ]
 JOBS = [Job(c.name, c.model, dict(c.constants)) for c in CELLS] + CLASSIC
+FAST_JOBS = {j.name for j in CLASSIC} | {"rfc_posted_user_keeps_fds"}  # the fast tier's share
+JOB_PARAMS = [pytest.param(j, id=j.name, marks=() if j.name in FAST_JOBS else pytest.mark.slow) for j in JOBS]
 
 
 @pytest.fixture(scope="module")
-def results():
-    """Every job, both cores: name -> SpinCheck (and the wall time of the whole set, printed)."""
+def results(request):
+    """The jobs of the selected tests, both cores: name -> SpinCheck (and the wall time, printed)."""
     t0 = time.monotonic()
-    jobs = JOBS if ALL else [j for j in JOBS if j.name not in LARGE]
-    done = spin_check_all(jobs, workers=2, max_states=None if ALL else CI_LIMIT)
+    jobs = selected_params(request, "job")
+    done = spin_check_all(jobs, workers=2, max_states=None)
     wall = time.monotonic() - t0
     phases: dict[str, float] = {}
     for r in done:
@@ -93,13 +81,10 @@ def results():
     return {r.name: r for r in done}
 
 
-@pytest.mark.parametrize("job", JOBS, ids=[j.name for j in JOBS])
+@pytest.mark.parametrize("job", JOB_PARAMS)
 def test_spin_agrees_with_our_engine(results, job):
-    if job.name not in results:
-        pytest.skip(f"a large cell ({SKIP_REASON})")
     r = results[job.name]
-    if r.skipped:
-        pytest.skip(f"{r.skipped} ({SKIP_REASON})")
+    assert not r.skipped, r.skipped
     assert r.run is not None and r.run.incomplete is None and r.run.unknown == []
     assert r.extra == 1  # no shipped spec has a state constraint
     assert r.stored == r.distinct + 1, r.problems
@@ -113,7 +98,7 @@ def test_every_cell_and_classic_spec_is_a_job():
 
 # --------------------------------------------------------------------------- -DBFS: the depths too
 
-BFS_CELLS = ["rfc_posted", "timer_no_self_cancel_check", "wq_inline_cancel"]
+BFS_CELLS = ["rfc_posted", "timer_no_self_cancel_check_no_counter", "wq_inline_cancel"]
 
 
 @pytest.mark.parametrize("name", BFS_CELLS)

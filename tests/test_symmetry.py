@@ -32,7 +32,7 @@ def test_delayed_work_declares_cpus_items_and_progs_interchangeable():
 @pytest.mark.parametrize(
     "constants, generators",
     [
-        ({"cpus": 2, "items": 2, "progs": 1}, 2),
+        pytest.param({"cpus": 2, "items": 2, "progs": 1}, 2, marks=pytest.mark.slow),  # 32K states
         ({"cpus": 1, "items": 2, "progs": 2, "user_closes": False}, 2),
     ],
 )
@@ -62,7 +62,7 @@ def test_canonical_perm_orders_values_by_first_appearance():
     assert symmetry.permute_params(spec, perm, [(m.CPU, 2), (m.Item, m.NONE)]) == (0, m.NONE)
 
 
-@pytest.mark.parametrize("size", [(2, 2, 1), (3, 3, 2)])
+@pytest.mark.parametrize("size", [(2, 2, 1), pytest.param((3, 3, 2), marks=pytest.mark.slow)])
 def test_symmetry_gives_the_same_proof_with_far_fewer_queries(size):
     cpus, items, progs = size
     spec = _proof_spec(variant="rfc_repaired", cpus=cpus, items=items, progs=progs)

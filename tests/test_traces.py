@@ -143,8 +143,26 @@ def test_load_itf_rejects_values_outside_the_type(tmp_path):
     itf = to_itf(first_violation(spec), "t")
     itf["states"][1]["last"] = "GONE"
     (tmp_path / "bad.itf.json").write_text(json.dumps(itf))
-    with pytest.raises(TraceError, match=r"state 1: last: expected one of FREE, READY"):
+    # numbered from 1, as replay and the text traces number states, with the file's 0-based index
+    with pytest.raises(
+        TraceError, match=r"state 2 \(index 1 in the file\): last: expected one of FREE, READY"
+    ):
         load_itf_states(tmp_path / "bad.itf.json", spec)
+
+
+def test_loading_and_replaying_number_a_state_alike(tmp_path):
+    """The loader said "state 1" for the second state where replay said "state 2": one numbering."""
+    spec = rich_spec()
+    trace = first_violation(spec)
+    itf = to_itf(trace, "t")
+    del itf["states"][2]["last"]
+    (tmp_path / "bad.itf.json").write_text(json.dumps(itf))
+    with pytest.raises(TraceError, match=r"state 3 \(index 2 in the file\) lacks variable last"):
+        load_itf_states(tmp_path / "bad.itf.json", spec)
+    broken = Trace(spec, list(trace.states), list(trace.steps), None)
+    broken.steps[2] = broken.steps[1]
+    with pytest.raises(ReplayError, match=r"^state 3 <"):
+        replay(spec, broken)
 
 
 # --------------------------------------------------------------------------- lassos, DOT

@@ -168,13 +168,15 @@ def _against_expectations(config: Config, res: Result, checked: set[str]) -> int
     properties ``checked`` is the expected one (a violation that is expected is not an error), 1
     otherwise."""
     found = {v.name for v in res.violations}
+    temporal = {t.name for t in res.spec.properties}
     print()
     if not found:
         print("No violation found.")
     wrong = 0
     for name, want in config.expect.items():
         if name not in checked:
-            print(f"  {name}: expected {want}; not checked by this run (a temporal property, or left out)")
+            why = "a temporal property: liveness compares it" if name in temporal else "left out"
+            print(f"  {name}: expected {want}; not checked by this run ({why})")
             continue
         got = "violated" if name in found else "holds"
         wrong += got != want

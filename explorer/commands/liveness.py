@@ -2,8 +2,13 @@
 
 Explores the whole state graph, checks every temporal property (or those named by ``--property``) with
 ``explorer.engines.liveness``, prints a verdict per property and the fairness assumed, and writes each
-violation's lasso to ``OUT/<config>/liveness/<property>.{txt,itf.json,dot}``. Exit status 1 if one is
-violated.
+violation's lasso to ``OUT/<config>/liveness/<property>.{txt,itf.json,dot}``.
+
+Exit status: without expectations, 1 if a property is violated. When the config's ``[expect]`` names
+temporal properties, each checked one is compared with its expectation, as ``check`` does for the
+safety invariants: 0 when every verdict is the expected one (a violation that is expected is no
+error), 1 when one differs (a property expected violated that holds, too) or a violated property has
+no expectation.
 """
 
 from __future__ import annotations
@@ -22,7 +27,10 @@ from explorer.outputs.traces import write_trace
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("config", help="a model configuration (TOML)")
-    p.add_argument("--property", dest="props", action="append", metavar="NAME", help="check only these")
+    p.add_argument(
+        "--property", dest="props", action="extend", nargs="+", metavar="NAME",
+        help="check only these properties (one or more names; the flag may be repeated)",
+    )  # fmt: skip
     p.add_argument(
         "--no-fairness", action="store_true", help="drop every fairness assumption (as TLC without WF)"
     )
@@ -61,4 +69,33 @@ def run(args: argparse.Namespace) -> int:
             v.trace, Path(args.out) / config.name / "liveness" / v.name, f"{v.name} is violated.\n{v.doc}"
         )
         print(f"Wrote {paths[0]}")
+    temporal = {t.name for t in spec.properties}
+    if any(name in temporal for name in config.expect):
+        return _against_expectations(config.expect, verdicts, temporal)
     return EXIT_VIOLATION if bad else EXIT_OK
+
+
+def _against_expectations(expect: dict[str, str], verdicts: list, temporal: set[str]) -> int:
+    """Compare the verdicts with the config's [expect]: 0 when every checked temporal property got its
+    expected verdict, 1 otherwise (or when a violated property has no expectation)."""
+    got = {v.name: "holds" if v.holds else "violated" for v in verdicts}
+    print()
+    wrong = 0
+    for name, want in expect.items():
+        if name not in temporal:
+            print(f"  {name}: expected {want}; not checked by this run (a safety property: see check)")
+            continue
+        if name not in got:
+            print(f"  {name}: expected {want}; not checked by this run (left out by --property)")
+            continue
+        wrong += got[name] != want
+        same = got[name] == want
+        print(f"  {name}: {got[name]}" + (" (as expected)" if same else f" (UNEXPECTED: expected {want})"))
+    unexpected = sorted(n for n, g in got.items() if g == "violated" and n not in expect)
+    for name in unexpected:
+        print(f"  {name}: violated (UNEXPECTED: no expectation)")
+    if wrong or unexpected:
+        print("Verdicts differ from the config's [expect].")
+        return EXIT_VIOLATION
+    print("Every verdict is as expected.")
+    return EXIT_OK

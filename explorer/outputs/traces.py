@@ -243,6 +243,12 @@ def read_itf(path: str | os.PathLike[str]) -> dict[str, Any]:
     return data
 
 
+def state_at(i: int) -> str:
+    """How messages name the state at index i of an ITF file: numbered from 1, as the text traces and
+    ``replay`` number states (TLC's way), with the file's own 0-based index beside it."""
+    return f"state {i + 1} (index {i} in the file)"
+
+
 def _decode_states(path: Any, data: dict[str, Any], spec: Spec) -> list[Any]:
     want = spec.var_names
     if "vars" in data and data["vars"] != want:
@@ -250,15 +256,15 @@ def _decode_states(path: Any, data: dict[str, Any], spec: Spec) -> list[Any]:
     out = []
     for i, js in enumerate(data["states"]):
         if not isinstance(js, dict):
-            raise TraceError(f"{path}: state {i} is not an object")
+            raise TraceError(f"{path}: {state_at(i)} is not an object")
         values = {}
         for v in spec.variables:
             if v.name not in js:
-                raise TraceError(f"{path}: state {i} lacks variable {v.name}")
-            values[v.name] = decode_value(v.type, js[v.name], f"{path}: state {i}: {v.name}")
+                raise TraceError(f"{path}: {state_at(i)} lacks variable {v.name}")
+            values[v.name] = decode_value(v.type, js[v.name], f"{path}: {state_at(i)}: {v.name}")
         extra = sorted(k for k in js if k not in values and k != "#meta" and not k.startswith("mbt::"))
         if extra:
-            raise TraceError(f"{path}: state {i} has unknown variable(s) {', '.join(extra)}")
+            raise TraceError(f"{path}: {state_at(i)} has unknown variable(s) {', '.join(extra)}")
         out.append(spec.make_state(values))
     return out
 
@@ -285,12 +291,14 @@ def load_itf_trace(path: str | os.PathLike[str], spec: Spec) -> Trace:
         inst = by_call.get((name, json.dumps(picks, sort_keys=True)))
         if inst is None:
             raise TraceError(
-                f"{path}: state {i}: no action {name} with parameters {json.dumps(picks)} in the spec"
+                f"{path}: {state_at(i)}: no action {name} with parameters {json.dumps(picks)} in the spec"
             )
         steps.append(inst)
     loop = data.get("loop")
     if loop is not None and (type(loop) is not int or not 0 <= loop < len(states)):
-        raise TraceError(f"{path}: loop {json.dumps(loop)} is not a state index")
+        raise TraceError(
+            f"{path}: loop {json.dumps(loop)} is not the index of a state (0 to {len(states) - 1})"
+        )
     return Trace(spec, states, steps, loop)
 
 

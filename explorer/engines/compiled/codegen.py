@@ -15,6 +15,13 @@ A term the printer has no C for (say, integer division) raises ``CodegenError``;
 function that cannot be read symbolically. The caller then falls back to the Python engine, with a
 notice naming the action, rather than guess.
 
+The same spec prints the same C in any process, whatever was built before it (so that the library
+cache, keyed by the source, hits across processes): ``z3.simplify`` orders the arguments of sums,
+conjunctions and comparisons by the ids of the terms, and Z3 hands out ids from one table per context,
+reusing freed ones, so the order depended on every term built earlier in the process. ``generate``
+therefore builds and prints its terms in a Z3 context of its own (``_own_z3_context``), where the ids
+follow from the spec alone.
+
 Semantics kept: integer arithmetic is done in ``int64_t`` without wrap-around, as Python does; an
 updated leaf outside its type stops the search with a type error (BFS raises one there); an update of
 a Bool leaf to an integer, or the reverse, is a type error when its step is enabled.
@@ -24,7 +31,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -242,6 +250,29 @@ def _simplify(t: Any) -> Any:
     return z3.simplify(t) if isinstance(t, z3.ExprRef) else t
 
 
+@contextmanager
+def _own_z3_context() -> Iterator[None]:
+    """Make a fresh Z3 context the default one while the body runs, then restore the previous one.
+
+    Every term ``generate`` builds (the state constants of ``Encoding``, and whatever the spec's
+    functions build from them through ``spec.lang``'s helpers, which take the default context) then
+    lives in a context that saw nothing else, so its ids, and with them the argument order
+    ``z3.simplify`` chooses, depend on the spec alone. The context is freed with its last term (the
+    generated program keeps none). z3's Python API has no public setter for the default context; where
+    its private name is missing the body runs in the shared context (correct C, in a history-dependent
+    order: the cache then misses across processes, which ``tests/test_native.py`` would show)."""
+    z3_module = getattr(z3, "z3", None)
+    if z3_module is None or not hasattr(z3_module, "_main_ctx"):
+        yield
+        return
+    saved = z3_module._main_ctx
+    z3_module._main_ctx = z3.Context()
+    try:
+        yield
+    finally:
+        z3_module._main_ctx = saved
+
+
 def generate(
     spec: Spec,
     state_preds: Sequence[tuple[str, Callable[[Any], Any]]] = (),
@@ -250,7 +281,19 @@ def generate(
 ) -> Program:
     """C for spec: pack/unpack, the successor function, the invariants and the constraint, plus extra
     state predicates (``fn(s)``), step predicates (``fn(s, t)``, evaluated on the steps of the listed
-    instances) and the symmetry permutations (leaf source index and value map per leaf)."""
+    instances) and the symmetry permutations (leaf source index and value map per leaf).
+
+    The same spec gives byte-identical C in every process (see the module docstring)."""
+    with _own_z3_context():
+        return _generate(spec, state_preds, step_preds, perms)
+
+
+def _generate(
+    spec: Spec,
+    state_preds: Sequence[tuple[str, Callable[[Any], Any]]],
+    step_preds: Sequence[tuple[str, Callable[[Any, Any], Any], list[int]]],
+    perms: Sequence[tuple[list[int], list[list[int] | None]]],
+) -> Program:
     enc = Encoding(spec)
     leaves = spec_leaves(spec)
     s0, s1 = enc.state(0), enc.state(1)

@@ -7,15 +7,23 @@ over the same action order), with a store that decodes states from C memory on d
 Why ctypes: it is in the standard library, and the interface is a dozen functions over flat arrays, so
 cffi would add a dependency and a build step for nothing.
 
-Compiled libraries are cached under ``out/native/`` (``$BPF_CHECKER_CACHE`` overrides), keyed by the
-SHA-256 of the generated source, the search runtime and the compiler command; the generated C is kept
-beside its library, to be read. With no C compiler (``$CC`` or ``cc``), or a spec with no C reading,
-``explore`` runs the Python engine and says so in one line on stderr.
+The library cache. Compiled libraries are kept in ``$BPF_CHECKER_CACHE`` if it is set, else in
+``OUT/native/`` for the command's ``--out`` (``use_cache_under``; ``out/native/`` by default), keyed by
+the SHA-256 of the generated source, the search runtime and the compiler command; the generated C is
+kept beside its library, to be read. ``codegen`` prints the same C for the same spec in every process,
+so a second process finds the first one's library and compiles nothing. The cache is bounded: after
+each compile, the least recently used libraries (a hit refreshes a library's time) are removed until
+the folder holds at most ``$BPF_CHECKER_CACHE_MB`` megabytes (``CACHE_MB`` by default). A cache that
+cannot be written is never fatal: the library is compiled into a temporary folder for this process
+instead, with one ``notice:`` line on stderr. With no C compiler (``$CC`` or ``cc``), or a spec with no
+C reading, ``explore`` runs the Python engine and says so in one line on stderr.
 """
 
 from __future__ import annotations
 
+import atexit
 import ctypes
+import errno
 import hashlib
 import itertools
 import os
@@ -52,9 +60,35 @@ class NativeUnavailable(Exception):
     """The compiled engine cannot run this spec here; the message says why (one line)."""
 
 
+CACHE_ENV, CACHE_MB_ENV = "BPF_CHECKER_CACHE", "BPF_CHECKER_CACHE_MB"
+CACHE_MB = 256  # the full matrix and the test suite compile about 100 MB; a few runs' worth fit
+STALE_SCRATCH_SECONDS = 3600  # a compile's scratch folder left by a killed process, removed after this
+_CACHE_UNDER: list[Path] = []  # the out directory a command chose (use_cache_under); [] for out/
+_FALLBACK: list[Path] = []  # the temporary cache of this process, once the chosen one failed
+
+
+def use_cache_under(out: str | os.PathLike[str] | None) -> None:
+    """Keep compiled libraries under ``out/native/`` (the CLI calls it with a command's ``--out``;
+    None goes back to the default, ``out/native/``). ``$BPF_CHECKER_CACHE`` still wins."""
+    _CACHE_UNDER[:] = [] if out is None else [Path(out)]
+
+
 def cache_dir() -> Path:
-    env = os.environ.get("BPF_CHECKER_CACHE")
-    return Path(env) if env else Path(__file__).resolve().parents[3] / "out" / "native"
+    """Where compiled libraries are kept: ``$BPF_CHECKER_CACHE``, else ``OUT/native`` for the chosen
+    out directory (``out`` unless ``use_cache_under`` said otherwise)."""
+    env = os.environ.get(CACHE_ENV)
+    if env:
+        return Path(env)
+    return (_CACHE_UNDER[0] if _CACHE_UNDER else Path("out")) / "native"
+
+
+def cache_limit_bytes() -> int:
+    """The cache's bound: ``$BPF_CHECKER_CACHE_MB`` megabytes (``CACHE_MB`` if unset or not a number)."""
+    try:
+        mb = float(os.environ.get(CACHE_MB_ENV, CACHE_MB))
+    except ValueError:
+        mb = CACHE_MB
+    return int(max(mb, 0) * 1024 * 1024)
 
 
 def compiler() -> str | None:
@@ -147,8 +181,7 @@ def load(spec: Spec, symmetry: bool = False) -> Library:
         program = generate(spec, state_preds, step_preds, perms)
     except SpecError as e:  # CodegenError, or a function with no symbolic reading: Python can run it
         raise NativeUnavailable(" ".join(str(e).split())) from e
-    so, seconds = _cached_library(cc, spec.name, program.source, with_runtime=True)
-    lib = ctypes.CDLL(str(so))
+    so, seconds, lib = _load_library(cc, spec.name, program.source, with_runtime=True)
     _declare(lib)
     library = Library(
         lib,
@@ -186,8 +219,7 @@ def graph_core() -> Any | None:
         lib = None
         if cc is not None:
             try:
-                so, _ = _cached_library(cc, "graph_core", GRAPH_CORE.read_text(), with_runtime=False)
-                lib = ctypes.CDLL(str(so))
+                _so, _, lib = _load_library(cc, "graph_core", GRAPH_CORE.read_text(), with_runtime=False)
                 for name in ("gc_csr", "gc_fair", "gc_reach_not_q", "gc_select"):
                     getattr(lib, name).restype = ctypes.c_int64
             except (NativeUnavailable, OSError) as e:
@@ -197,27 +229,143 @@ def graph_core() -> Any | None:
     return _GRAPH_LIB[0]
 
 
+def _load_library(cc: str, name: str, source: str, with_runtime: bool) -> tuple[Path, float, Any]:
+    """The library of source, loaded: (its path, the seconds compiling took, the ctypes handle). A
+    library that another process's eviction removed between our lookup and the load is compiled again."""
+    so, seconds = _cached_library(cc, name, source, with_runtime)
+    try:
+        return so, seconds, ctypes.CDLL(str(so))
+    except OSError:
+        if _exists(so):
+            raise
+    so, seconds = _cached_library(cc, name, source, with_runtime)
+    return so, seconds, ctypes.CDLL(str(so))
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # a folder we may not search: as good as absent
+        return False
+
+
 def _cached_library(cc: str, name: str, source: str, with_runtime: bool) -> tuple[Path, float]:
     """The cached shared library of source (compiled now if absent) and the seconds compiling took (0.0
-    from the cache). The key covers the source, the search runtime when it is included, and the command."""
+    from the cache). The key covers the source, the search runtime when it is included, and the command.
+    A cache that cannot be written gives way to a temporary one for this process (one notice line)."""
     cmd = [cc, *CFLAGS]
     parts = [source, RUNTIME.read_text() if with_runtime else "", " ".join(cmd)]
     digest = hashlib.sha256("\0".join(parts).encode()).hexdigest()[:20]
-    so = cache_dir() / f"{name}-{digest}.so"
-    seconds = 0.0 if so.exists() else _compile(cmd, source, so, with_runtime)
+    file_name = f"{name}-{digest}.so"
+    folder = _FALLBACK[0] if _FALLBACK else cache_dir()
+    so = folder / file_name
+    if _exists(so):
+        _touch(so)
+        return so, 0.0
+    try:
+        seconds = _compile(cmd, source, so, with_runtime)
+    except _CacheUnwritable as e:
+        if _FALLBACK:
+            raise NativeUnavailable(f"cannot write the temporary library folder {folder} ({e})") from None
+        print(
+            f"notice: cannot write the compiled-engine cache {folder} ({e}); this run compiles into a"
+            " temporary folder",
+            file=sys.stderr,
+        )
+        _FALLBACK.append(_temporary_cache())
+        return _cached_library(cc, name, source, with_runtime)
+    _evict(so.parent, keep=so)
     return so, seconds
 
 
+class _CacheUnwritable(Exception):
+    """The cache folder (or a file in it) cannot be created or written; the message says why."""
+
+
+def _temporary_cache() -> Path:
+    try:
+        folder = Path(tempfile.mkdtemp(prefix="bpf-checker-native-"))
+    except OSError as e:
+        raise NativeUnavailable(f"no temporary folder for the compiled libraries ({e.strerror})") from None
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)  # loaded libraries stay mapped
+    return folder
+
+
+def _touch(path: Path) -> None:
+    """Mark a library used now (the eviction removes the least recently used); a read-only cache is
+    still read."""
+    try:
+        os.utime(path)
+    except OSError:
+        pass
+
+
+def _evict(folder: Path, keep: Path) -> None:
+    """Remove the least recently used libraries (with their .c) until the folder fits the bound, and
+    the scratch folders of compiles killed more than an hour ago. Never ``keep``; never an error (a
+    file another process removed first, or one we may not remove, is skipped)."""
+    limit = cache_limit_bytes()
+    now = time.time()
+    entries: list[tuple[float, int, Path]] = []
+    total = 0
+    try:
+        listing = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in listing:
+        try:
+            st = entry.stat(follow_symlinks=False)
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name.startswith("tmp") and now - st.st_mtime > STALE_SCRATCH_SECONDS:
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                continue
+            total += st.st_size
+            if entry.name.endswith(".so"):
+                c_file = Path(entry.path).with_suffix(".c")
+                entries.append((st.st_mtime, st.st_size + _size(c_file), Path(entry.path)))
+        except OSError:
+            continue
+    if total <= limit:
+        return
+    for _mtime, size, so in sorted(entries):
+        if total <= limit:
+            break
+        if so == keep:
+            continue
+        for f in (so, so.with_suffix(".c")):
+            try:
+                f.unlink()
+            except OSError:
+                pass
+        total -= size
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
 def _compile(cmd: list[str], source: str, so: Path, include_runtime: bool) -> float:
+    """Compile source (with the search runtime) into so, atomically; _CacheUnwritable when so's folder
+    cannot be written, NativeUnavailable when the compiler fails."""
     t0 = time.monotonic()
     folder = so.parent
-    folder.mkdir(parents=True, exist_ok=True)
     c_file = so.with_suffix(".c")
     body = source + (f'\n#include "{RUNTIME}"\n' if include_runtime else "")
-    with tempfile.TemporaryDirectory(dir=folder) as tmp:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        scratch = tempfile.TemporaryDirectory(dir=folder)
+    except OSError as e:
+        raise _CacheUnwritable(e.strerror or str(e)) from None
+    with scratch as tmp:
         tmp_c = Path(tmp) / c_file.name
-        tmp_c.write_text(body)
         tmp_so = Path(tmp) / so.name
+        try:
+            tmp_c.write_text(body)
+        except OSError as e:
+            raise _CacheUnwritable(e.strerror or str(e)) from None
         # cc runs as a process group of its own (cc1, as, ld), so that an interrupted compile leaves
         # nothing behind: the whole group is killed and reaped before the interrupt goes on.
         _become_subreaper()
@@ -233,9 +381,16 @@ def _compile(cmd: list[str], source: str, so: Path, include_runtime: bool) -> fl
             raise
         if proc.returncode != 0:
             first = (err.strip().splitlines() or ["no message"])[0]
+            if any(m in err for m in ("No space left", "Permission denied", "Read-only file system")):
+                raise _CacheUnwritable(first)
             raise NativeUnavailable(f"the C compiler failed on {c_file.name}: {first}")
-        os.replace(tmp_c, c_file)  # atomic: a concurrent process sees the old file or the whole new one
-        os.replace(tmp_so, so)
+        try:
+            os.replace(tmp_c, c_file)  # atomic: a concurrent process sees the old file or the whole new one
+            os.replace(tmp_so, so)
+        except OSError as e:
+            if e.errno in (errno.ENOSPC, errno.EACCES, errno.EROFS, errno.EPERM, errno.EDQUOT):
+                raise _CacheUnwritable(e.strerror or str(e)) from None
+            raise
     return time.monotonic() - t0
 
 

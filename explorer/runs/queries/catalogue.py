@@ -8,7 +8,7 @@ bpf_timer's usercnt check is safe because "a) we wait for pending work before re
 b) the map will be in the bpf_prog's used_maps, and c) the map free path does not need to release any
 external resources, and d) the bpf_delayed_work items bump the prog refcnt"; point 5 proposes other
 execution contexts (task context on return to user); point 6 says "the llist approach was dictated by
-the NMI constraints" (``shared/domain/brief.md`` §1).
+the NMI constraints" (``docs/rfc.md`` sums up the RFC and its claims).
 
 How each is answered, and the verdicts, are in ``answers.py``. ``expect`` records the answer we believe;
 the table of ``python -m explorer queries`` flags a difference.
@@ -125,14 +125,14 @@ def _q3b() -> None:
 def _q4() -> None:
     """Claims (b)/(c) on a hash map: can the map element holding a pending bpf_delayed_work be freed
     (bpf_map_delete_elem, no cancel in patch 1/3) while the item is still linked or about to run?
-    brief §1.6 item 3: used_maps keeps the map, not the element."""
+    used_maps keeps the map alive, not the element, and patch 1/3 adds no cancel to the delete path."""
 
 
 @query(
     "LostItems[rfc_posted]", {"variant": "rfc_posted"}, depth=8, invariants=["NoStrandedItem"], expect="SAT"
 )
 def _q5() -> None:
-    """The posted code (brief §1.6 items 1-2): can an item be left READY on no list and in no drain
+    """The posted code (patch 2/3, as posted): can an item be left READY on no list and in no drain
     (the discarded llist_reverse_order result, or a failed bpf_prog_inc_not_zero)? Such an item is
     never run, can never be resubmitted, and leaks a prog reference."""
 
@@ -190,9 +190,9 @@ def _ref_taken_after_user_gone(spec: Spec) -> Callable[[Any], Any]:
        {"variant": "rfc_fixed", "callback": "submits", "cpus": 1, "items": 2},
        depth=12, expect="SAT")  # fmt: skip
 def _q11(spec: Spec) -> Callable[[Any], Any]:
-    """Point 4's question (contexts that the free path cannot wait for) and brief §1.6 item 4: with no
-    usercnt check, can a callback resubmit another item, taking a fresh prog reference, after user
-    space closed every fd and detached the prog? If so, A->B->A keeps the prog and its maps alive
+    """Point 4's question (contexts that the free path cannot wait for): with no usercnt check, can a
+    callback resubmit another item, taking a fresh prog reference, after user space closed every fd
+    and detached the prog? If so, A->B->A keeps the prog and its maps alive
     with no user reference: the cycle bpf_timer's usercnt breaks (a liveness failure, see
     ProgEventuallyFreed; this query shows its first step). A state predicate cannot say "after":
     under the usercnt variant the same query is also SAT (the callback claimed before the close), so
