@@ -241,7 +241,8 @@ class Model:
 
     def handlers_quiet(self, s: Any) -> Any:
         """stalls = none on a non-RT kernel: no hard-irq handler is between two of its steps, so a slow
-        activity (a return to user space, a system call, a task exit) may start elsewhere."""
+        activity (a return to user space, a system call, a task exit, a workqueue item) may start
+        elsewhere."""
         return all_(s.runner[c] == self.RPhase.IDLE for c in self.CPU) if self.no_stall else True
 
     def user_idle(self, s: Any) -> Any:

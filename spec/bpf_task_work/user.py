@@ -96,7 +96,7 @@ def ProgPutDeferred(m: Model, s: Any) -> Step:
     upd = {"prog_phase": m.Phase.RCU_WAIT}
     now = rcu.snapshot(lambda c, _k: s.pc[c] != m.PC.IDLE, m.ncpu, 1)
     upd["prog_gp"] = rcu.start_gp(s.prog_gp, 0, now)
-    return when(s.prog_phase == m.Phase.PUT_DEFERRED, **upd)
+    return when(and_(s.prog_phase == m.Phase.PUT_DEFERRED, m.handlers_quiet(s)), **upd)
 
 
 @cites(
@@ -111,7 +111,8 @@ def ProgPutDeferred(m: Model, s: Any) -> Step:
 def ProgFree(m: Model, s: Any) -> list[Step]:
     """The grace period ends: bpf_prog_free_deferred puts the used maps and frees the prog; at the
     map's refcnt 0, map_free sweeps every value (cancel_and_free) in the user-space actor."""
-    g = and_(s.prog_phase == m.Phase.RCU_WAIT, rcu.gp_over(s.prog_gp[0]))
+    # bpf_prog_free_deferred is a workqueue item: a slow activity (stalls = none: handlers_quiet)
+    g = and_(s.prog_phase == m.Phase.RCU_WAIT, rcu.gp_over(s.prog_gp[0]), m.handlers_quiet(s))
     new = s.map_refcnt - 1
     upd = dict(prog_phase=m.Phase.FREED, map_refcnt=new)
     starts = and_(new == 0, m.user_idle(s))

@@ -96,12 +96,14 @@ def kconfig_relevant(constants: dict[str, Any]) -> dict[str, tuple[str, ...]]:
     matters wherever there is an irq_work (not task_context); with sleepable progs (rcu = tasks_trace)
     the tasks-trace semantics matter, and so does whether a sleepable prog's task-level run is an
     implicit classic reader (non-preemptible) or not (PREEMPT_RCU; the RFC's irq_work is
-    IRQ_WORK_HARD, so PREEMPT_RT behaves as PREEMPT_RCU here). Stalls play no part: no step of the
-    model waits on a slow activity of another CPU inside a hard-irq handler."""
+    IRQ_WORK_HARD, so PREEMPT_RT behaves as PREEMPT_RCU here). Stalls matter wherever the drain runs in
+    hard-irq (not task_context): with stalls = none no system call or workqueue item (the prog's
+    deferred free) starts while a drain is between two of its steps (Model.handlers_quiet)."""
     cfg = {k: v[1] for k, v in PARAMS.items()} | dict(constants)
     out: dict[str, tuple[str, ...]] = {}
     if cfg["variant"] != "task_context":
         out["irq_work"] = kconfig.IRQ_WORK
+        out["stalls"] = kconfig.STALLS
     if cfg["rcu"] == "tasks_trace":
         out["tasks_trace"] = kconfig.TASKS_TRACE
         out["preemption"] = ("none", "preempt_rcu")

@@ -55,7 +55,7 @@ def ProgPutDeferred(m: Model, s: Any, p: int) -> Step:
     call_rcu (call_rcu_tasks_trace for a sleepable prog) only now."""
     upd = dict(prog_phase=put(s.prog_phase, p, m.Phase.RCU_WAIT))
     m.call_rcu(s, p, upd)
-    return when(s.prog_phase[p] == m.Phase.PUT_DEFERRED, **upd)
+    return when(and_(s.prog_phase[p] == m.Phase.PUT_DEFERRED, m.handlers_quiet(s)), **upd)
 
 
 @cites(
@@ -88,7 +88,7 @@ def RcuGracePeriod(m: Model, s: Any, p: int) -> Step:
 def ProgFreeDeferred(m: Model, s: Any, p: int) -> Step:
     """bpf_prog_free_deferred: irq_work_sync (spins while BUSY), then the release. rfc_repaired
     adds synchronize_rcu() between the two (ProgFreeAfterSyncRcu)."""
-    g = s.prog_phase[p] == m.Phase.SYNC
+    g = and_(s.prog_phase[p] == m.Phase.SYNC, m.handlers_quiet(s))  # a workqueue item (stalls)
     if m.sync_on_free and not m.task_ctx:
         g = and_(g, irq_work.sync_passes(s.iw_flags[p]))
     if m.repaired:
@@ -108,5 +108,7 @@ def ProgFreeDeferred(m: Model, s: Any, p: int) -> Step:
 def ProgFreeAfterSyncRcu(m: Model, s: Any, p: int) -> Step:
     """synchronize_rcu() returns: every hard-irq section in flight after irq_work_sync, i.e.
     every runner that irq_work_sync could not see, has finished; now release."""
-    g = and_(s.prog_phase[p] == m.Phase.SYNC_RCU, m.gp_over(s, s.gp_readers[p], "call_rcu"))
+    g = and_(
+        s.prog_phase[p] == m.Phase.SYNC_RCU, m.gp_over(s, s.gp_readers[p], "call_rcu"), m.handlers_quiet(s)
+    )
     return when(g, **m.free_prog(s, p, {}))

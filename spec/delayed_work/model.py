@@ -228,6 +228,16 @@ class Model:
             return False
         return s.runner[c] != self.RPhase.IDLE
 
+    def handlers_quiet(self, s: Any) -> Any:
+        """stalls = none: no irq_work handler (the drain, hard-irq on every kernel: the RFC's irq_work
+        is IRQ_WORK_HARD) is between two of its steps, so a slow activity (a system call, a workqueue
+        item: a kworker woken and scheduled) may start elsewhere. A handler is a few instructions with
+        irqs off; only a stall (NMI storm, SMI, preempted vCPU) stretches it past such an activity
+        (kernel-facts.md#cfg-stalls, round4-traces.md §1)."""
+        if self.kc is None or not self.kc.no_stalls or self.drain_level != IRQ:
+            return True
+        return all_(s.runner[c] == self.RPhase.IDLE for c in self.CPU)
+
     def drain_guard(self, s: Any, c: int) -> Any:
         """The drain on c may step: nothing above it runs, and its level is not inside a submit."""
         dl = self.drain_level

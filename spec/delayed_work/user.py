@@ -23,7 +23,10 @@ from spec.lang import Step, and_, cites, put, when
 )
 def ProgDetach(m: Model, s: Any, p: int) -> Step:
     """User space detaches the prog: the link's reference is put."""
-    return when(s.prog_attached[p], **m.prog_put(s, p, dict(prog_attached=put(s.prog_attached, p, False))))
+    return when(
+        and_(s.prog_attached[p], m.handlers_quiet(s)),
+        **m.prog_put(s, p, dict(prog_attached=put(s.prog_attached, p, False))),
+    )
 
 
 @cites(
@@ -36,7 +39,9 @@ def ProgDetach(m: Model, s: Any, p: int) -> Step:
 )
 def ProgFdClose(m: Model, s: Any, p: int) -> Step:
     """User space closes the prog fd."""
-    return when(s.prog_fd[p], **m.prog_put(s, p, dict(prog_fd=put(s.prog_fd, p, False))))
+    return when(
+        and_(s.prog_fd[p], m.handlers_quiet(s)), **m.prog_put(s, p, dict(prog_fd=put(s.prog_fd, p, False)))
+    )
 
 
 @cites(
@@ -50,7 +55,7 @@ def ProgFdClose(m: Model, s: Any, p: int) -> Step:
 )
 def MapFdClose(m: Model, s: Any) -> Step:
     """bpf_map_put_with_uref: usercnt to 0 (map_release_uref: no hook in the RFC), then refcnt."""
-    return when(s.map_usercnt == 1, map_usercnt=0, map_refcnt=s.map_refcnt - 1)
+    return when(and_(s.map_usercnt == 1, m.handlers_quiet(s)), map_usercnt=0, map_refcnt=s.map_refcnt - 1)
 
 
 @cites(
@@ -68,6 +73,6 @@ def MapDeleteElem(m: Model, s: Any, w: int) -> Step:
     BPF_F_NO_PREALLOC htab is freed by call_rcu (htab_elem_free_rcu): its grace period waits
     for the readers in flight now, whatever the prog's flavour. (A preallocated htab puts it
     on a freelist for immediate reuse: weaker still, so every violation here holds there.)"""
-    g = and_(s.map_usercnt == 1, s.elem[w] == m.Elem.LIVE)
+    g = and_(s.map_usercnt == 1, s.elem[w] == m.Elem.LIVE, m.handlers_quiet(s))
     readers = put(s.elem_readers, w, m.readers_now(s, "call_rcu"))
     return when(g, elem=put(s.elem, w, m.Elem.DELETED), elem_readers=readers)

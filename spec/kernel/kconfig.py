@@ -35,7 +35,9 @@ into them):
     ``allowed`` (default): any interleaving, however unlikely its timing.
     ``none``: a hard-irq handler on a non-RT kernel is a few instructions with irqs off; while one is
     between two of its steps, no other CPU starts a slow activity (a task's return to user space that
-    runs its task_work, a system call, a task exit). A finding that needs a stall needs an NMI storm,
+    runs its task_work, a system call, a task exit, a workqueue item such as bpf_prog_free_deferred:
+    a kworker woken and scheduled). A grace period's end is not one: it is an instant that may fall
+    anywhere once its readers are done. A finding that needs a stall needs an NMI storm,
     an SMI or a preempted vCPU to stretch that window (round4.md Q7(b)).
 
 The defaults are a shipped configuration that allows the most: a distribution kernel's PREEMPT_RCU,
