@@ -128,13 +128,23 @@ PARAMS: dict[str, tuple] = {
 }
 
 
+# e25ddfb388c8 (Sept 2025, stable 6.12+), before the 2026 rework: kernel/bpf/verifier.c
+# process_timer_func: if (IS_ENABLED(CONFIG_PREEMPT_RT)) { verbose(env, "bpf_timer cannot be used for
+# PREEMPT_RT.\n"); return -EOPNOTSUPP; } (docs/second-reading/round4-traces.md §12)
+RT_REFUSES_TIMER = (
+    "bpf_async: kind = timer with design = refcnt cannot run on PREEMPT_RT: the verifier refuses every "
+    "prog that uses a bpf_timer there (e25ddfb388c8, before the 2026 rework); use kind = wq"
+)
+
+
 def kconfig_relevant(constants: dict[str, Any]) -> dict[str, tuple[str, ...]]:
     """The kernel-configuration values that give this cell different behaviours. Preemption: a wq
     callback's kworker between its dequeue and rcu_read_lock_trace, and a sleepable prog's task-level
     run, are implicit classic readers only on a non-preemptible kernel; with hard-irq callers the
-    rework's irq_work (not IRQ_WORK_HARD_IRQ) runs in a thread on PREEMPT_RT. The tasks-trace
-    semantics matter for a sleepable prog's free and for the rework's object free; irq_work delivery
-    for the rework's irq_work. No step waits on a slow activity inside a hard-irq handler: stalls play
+    rework's irq_work (not IRQ_WORK_HARD_IRQ) runs in a thread on PREEMPT_RT, where the rework's timer
+    does not exist (RT_REFUSES_TIMER). The tasks-trace semantics matter
+    for a sleepable prog's free and for the rework's object free; irq_work delivery for the rework's
+    irq_work. No step waits on a slow activity inside a hard-irq handler: stalls play
     no part."""
     cfg = {k: v[1] for k, v in PARAMS.items()} | dict(constants)
     out: dict[str, tuple[str, ...]] = {}
@@ -144,7 +154,9 @@ def kconfig_relevant(constants: dict[str, Any]) -> dict[str, tuple[str, ...]]:
     if cfg["irq_callers"]:
         pre = kconfig.PREEMPTION if pre else ("preempt_rcu", "preempt_rt")
         out["irq_work"] = kconfig.IRQ_WORK
-    if pre:
+    if cfg["kind"] == "timer" and cfg["design"] == "refcnt":
+        pre = tuple(v for v in pre if v != "preempt_rt")  # RT_REFUSES_TIMER
+    if len(pre) > 1:
         out["preemption"] = pre
     if cfg["sleepable"] or cfg["design"] == "refcnt":
         out["tasks_trace"] = kconfig.TASKS_TRACE
@@ -284,6 +296,8 @@ def make_spec(**constants: Any) -> Spec:
         raise SpecError(f"bpf_async: callback = {cb_kind} needs slots = 2")
     if cb_kind == "mixed" and not is_timer:
         raise SpecError("bpf_async: callback = mixed cancels a timer: kind = timer only")
+    if is_timer and not locked and cfg["preemption"] == "preempt_rt":
+        raise SpecError(RT_REFUSES_TIMER)
 
     spec = Spec(f"bpf_async[{kind},{design}]")
     spec.constants = dict(cfg)
