@@ -12,7 +12,9 @@ Each configuration is a set of features (``kconfig.FEATURES``: the permissive si
 and a configuration with more features allows more behaviours. So a violation in a configuration is
 a violation in every configuration with more features, and a property that holds holds in every one
 with fewer: runs are ordered by their number of features and a run is skipped when every property's
-verdict there follows from earlier runs (the table says "implied"). A pair of runs that contradicts
+verdict there follows from earlier runs (the table says "implied"); the next run is the one whose
+outcome settles the most configurations either way, as a binary search does (after the most
+restrictive configuration). A pair of runs that contradicts
 this order (violated with fewer features, holds with more) is reported as a model error: some switch
 forbids a behaviour it should allow.
 """
@@ -102,21 +104,24 @@ def analyse(
         for p in props:
             verdict, depth = known.get(p, ("holds", None))
             results[p][kconfig.features(own)] = Row(dict(own), verdict, depth)
-    for config in configs:
-        feats = kconfig.features(config)
-        if feats in results[props[0]] if props else False:
-            continue  # the cell's own configuration, already known
-        todo = [p for p in props if verify or _implied(results[p], feats) is None]
-        if not todo:
-            for p in props:
-                verdict = _implied(results[p], feats)
-                assert verdict is not None
-                results[p][feats] = Row(dict(config), verdict, None, implied=True)
-            continue
+    by_feats = {kconfig.features(c): c for c in configs}
+    pending = [f for f in by_feats if not (props and f in results[props[0]])]  # own config known
+    while pending:
+        feats = pending[0] if verify else _most_informative(pending, results, props)
+        pending.remove(feats)
+        config = by_feats[feats]
         got = run({**constants, **config})
         for p in props:
             verdict, depth = got.get(p, ("holds", None))
             results[p][feats] = Row(dict(config), verdict, depth)
+        if verify:
+            continue
+        for f in list(pending):  # every configuration whose verdicts now follow from the order
+            implied = {p: _implied(results[p], f) for p in props}
+            if all(v is not None for v in implied.values()):
+                pending.remove(f)
+                for p, verdict in implied.items():
+                    results[p][f] = Row(dict(by_feats[f]), verdict, None, implied=True)
     out = {}
     for p in props:
         rows = results[p]
@@ -139,6 +144,32 @@ def analyse(
                     )
         out[p] = needs
     return out
+
+
+def _most_informative(
+    pending: list[frozenset[str]], results: dict[str, dict[frozenset[str], Row]], props: list[str]
+) -> frozenset[str]:
+    """The configuration to run next: the one whose outcome, either way, settles the most others (a
+    violation settles every configuration with more features, a hold every one with fewer), as a
+    binary search does; ties go to fewer features, then the dimensions' order. The configuration with
+    the fewest features goes first: a finding that exists everywhere (the most common) is then settled
+    in one run."""
+    if not pending[0]:
+        return pending[0]
+
+    def settles(feats: frozenset[str]) -> int:
+        score = 0
+        for p in props:
+            open_ = [f for f in pending if _implied(results[p], f) is None]
+            if feats not in open_:
+                continue
+            up = sum(1 for f in open_ if feats <= f)
+            down = sum(1 for f in open_ if f <= feats)
+            score += min(up, down)
+        return score
+
+    # pending keeps the configurations' order (fewer features first): the first of the best
+    return max(pending, key=lambda f: (settles(f), -pending.index(f)))
 
 
 def _implied(rows: dict[frozenset[str], Row], feats: frozenset[str]) -> str | None:

@@ -196,20 +196,23 @@ def _verdicts_under(
     return {p: (judged.verdicts.get(p, "holds"), judged.depths.get(p)) for p in props}
 
 
-def _run_cell_safely(cell: Cell, out_dir: Path | None, engine: str = "native") -> CellResult:
+def _run_cell_safely(
+    cell: Cell, out_dir: Path | None, engine: str = "native", configs: bool = True
+) -> CellResult:
     try:
-        return run_cell(cell, out_dir, engine)
+        return run_cell(cell, out_dir, engine, configs)
     except Exception as e:  # reported per cell; the matrix still prints the others
         return CellResult(cell.name, error=f"{type(e).__name__}: {e}")
 
 
 def run_matrix(
-    cells: list[Cell], out_dir: Path | None, jobs: int, engine: str = "native"
+    cells: list[Cell], out_dir: Path | None, jobs: int, engine: str = "native", configs: bool = True
 ) -> list[CellResult]:
     """Every cell's result, in order; on Ctrl-C (or SIGTERM) the workers are stopped, the cells not
     finished come back with error "interrupted", and KeyboardInterrupt is raised only after that
-    (``run`` prints what finished)."""
-    done, interrupted = run_all(_run_cell_safely, [(c, out_dir, engine) for c in cells], jobs)
+    (``run`` prints what finished). ``configs=False`` skips the kernel-configuration runs (the
+    verdicts and dumps are the same; CellResult.configurations stays empty)."""
+    done, interrupted = run_all(_run_cell_safely, [(c, out_dir, engine, configs) for c in cells], jobs)
     results = [
         r if r is not None else CellResult(c.name, error=INTERRUPTED)
         for c, r in zip(cells, done, strict=True)
