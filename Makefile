@@ -29,11 +29,12 @@ report: $(STAMP)
 	$(BIN)/python -m explorer matrix
 	$(BIN)/python -m explorer queries; status=$$?; $(BIN)/python -m explorer report && exit $$status
 
+# two pytest workers (pytest-xdist), a test file's tests on one worker: module fixtures run once
 test: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -m "not slow" -n 2 --dist loadfile
 
 test-all: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py

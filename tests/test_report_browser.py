@@ -61,7 +61,9 @@ def test_the_report_renders_in_chromium(page, small_report):
 
     claims = page.locator("#claims .claim")
     assert claims.count() >= 10
-    assert "Necessary?" in claims.first.inner_text()
+    # the small report runs a few cells: a claim shows its answer, or says what this run did not run
+    first = claims.first.inner_text()
+    assert "Necessary?" in first or "Not answered by this run" in first, first[:300]
     claims.first.screenshot(path=str(SHOTS / "report-claim.png"))
 
     diagram = page.locator("svg.seq").first
