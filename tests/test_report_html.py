@@ -184,3 +184,15 @@ def test_report_into_an_unwritable_path_is_one_line_and_keeps_earlier_reports(sm
         assert r.stderr.startswith("error: ") and len(r.stderr.splitlines()) == 1, r.stderr
         assert flag in r.stderr and "Traceback" not in r.stderr
         assert {p: p.read_bytes() for p in earlier} == earlier
+
+
+def test_a_bounded_unsat_answer_meets_an_unsat_expectation():
+    """A query answered UNSAT<=6 where UNSAT is expected answers its claim (round 4 printed point 5 as
+    "computed otherwise than expected" for that)."""
+    from explorer.outputs.report.findings import claim_status
+
+    ans = {"evidence": [], "queries": ["Q"]}
+    answer = {"verdict": "UNSAT<=6", "expect": "UNSAT"}
+    assert claim_status(ans, {}, {}, lambda _q: answer) is None
+    answer = {"verdict": "SAT", "expect": "UNSAT"}
+    assert "computed otherwise than expected: query Q (SAT)" in claim_status(ans, {}, {}, lambda _q: answer)

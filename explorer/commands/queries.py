@@ -15,7 +15,7 @@ from tabulate import tabulate
 from explorer.cli_common import EXIT_INTERRUPTED, EXIT_OK, EXIT_VIOLATION, UsageError, positive_int
 from explorer.runs.queries.answers import Answer, _answer, answer_record
 from explorer.runs.queries.catalogue import QUERIES
-from explorer.runs.results import QUERIES_FILE, save_answers
+from explorer.runs.results import QUERIES_FILE, kind_of, save_answers
 from explorer.runs.workers import run_all
 
 
@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         if a is None:
             continue
         q = QUERIES[n]
-        got = a.verdict if a.verdict in ("SAT", "PROVED", "CTI", "HOLDS") else "UNSAT"
+        got = kind_of(a.verdict)
         flag = "" if not q.expect or got == q.expect else f"expected {q.expect}"
         unexpected += bool(flag)
         consts = ", ".join(f"{k}={v}" for k, v in q.constants.items())

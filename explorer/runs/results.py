@@ -309,3 +309,8 @@ def load_answers(path: Path) -> list[dict[str, Any]]:
         except (ValueError, KeyError, TypeError) as e:
             raise ConfigError(f"{path}: not a query results file ({e})") from None
     return answers
+
+
+def kind_of(verdict: str) -> str:
+    """The verdict as an expectation names it: ``UNSAT<=N`` (none within N steps) is ``UNSAT``."""
+    return verdict if verdict in ("SAT", "PROVED", "CTI", "HOLDS") else "UNSAT"
