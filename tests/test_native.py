@@ -220,6 +220,17 @@ def test_two_threads_give_what_one_gives():
     assert max(one["layers"]) >= 2 * native.PARALLEL_BLOCK  # the parallel path did run
 
 
+def test_a_quick_compile_gives_what_the_optimised_one_gives():
+    """Options.quick_compile (cc -O0, the matrix's small configuration runs) is another library of the
+    same C: the same counts, layers and violations."""
+    factory = lambda: make_spec(variant="rfc_fixed")  # noqa: E731
+    quick = native.explore(factory(), Options(stop_on_first=False, quick_compile=True), lambda _l: None)
+    full = native.explore(factory(), Options(stop_on_first=False), lambda _l: None)
+    assert summary(quick) == summary(full)
+    spec = factory()
+    assert native.load(spec, quick=True).path != native.load(spec).path  # two libraries, by their flags
+
+
 # --------------------------------------------------------------------------- symmetry
 
 

@@ -37,6 +37,9 @@ class Options:
     # with stop_on_first False: stop once every checked invariant (and deadlock, if checked) is violated,
     # each with its shortest trace (the kernel-configuration runs need no more)
     stop_when_all_found: bool = False
+    # compiled engine only: compile at -O0, about four times faster to build and about twice slower to
+    # search (QUICK_CFLAGS in explorer/engines/compiled/engine.py): for a search known to be small
+    quick_compile: bool = False
 
 
 @dataclass

@@ -123,7 +123,9 @@ def run_cell(cell: Cell, out_dir: Path | None, engine: str = "native", configs: 
             cell.constants,
             relevant(cell.constants),
             violated,
-            lambda consts: _verdicts_under(cell.model, consts, set(violated), engine),
+            lambda consts: _verdicts_under(
+                cell.model, consts, set(violated), engine, quick=res.distinct < QUICK_COMPILE_BELOW
+            ),
             known=known,
         )
         res.configurations = {p: n.to_json() for p, n in needs.items()}
@@ -171,11 +173,16 @@ def storm_summary(trace: Trace, environment: list[str]) -> dict:
     }
 
 
+# A configuration run of a cell whose own run explored fewer states than this is compiled at -O0: most
+# configuration runs are small, and building their C is most of their time
+QUICK_COMPILE_BELOW = 1_000_000
+
+
 def _verdicts_under(
-    model: str, constants: dict, props: set[str], engine: str
+    model: str, constants: dict, props: set[str], engine: str, quick: bool = False
 ) -> dict[str, tuple[str, int | None]]:
     """The verdicts of ``props`` for the cell run with other constants (no witnesses: "holds" here means
-    no counterexample)."""
+    no counterexample); ``quick``: compiled at -O0 (Options.quick_compile)."""
     spec = import_model(model).make_spec(**constants)
     invariants = [p.name for p in spec.invariants if p.name in props]
     temporal = any(property_group(t.name) in props for t in spec.properties)
@@ -186,6 +193,7 @@ def _verdicts_under(
         keep_graph=temporal,
         invariants=invariants,
         check_deadlock=DEADLOCK in props,
+        quick_compile=quick,
     )
     r = explore_any(spec, opts, lambda _line: None, engine)
     if r.stopped == "interrupted":
