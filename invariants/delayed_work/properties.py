@@ -150,14 +150,12 @@ def register(spec: Spec, m: Any) -> None:
         spec.leads_to(
             f"RunsExactlyOnce[{name}]",
             enqueued(w),
-            lambda s, w=w: or_(
-                and_(s.enqueued[w] == 0, s.runs[w] <= 1, s.flags[w] == WFlags.FREE), m.broken(s)
-            ),
-            "An enqueued item eventually completes: every llist_add of it has been followed by a run "
-            "(the enqueued ghost), it is back to FREE, and its callback ran at most once since its last "
-            "claim. Round 4's trace reading (docs/second-reading/round4-traces.md §6) found the earlier "
-            "goal, runs == 1, false after a second claim that reset the counter of a submission that had "
-            "already run and then failed at bpf_prog_inc_not_zero (so it rightly never ran).",
+            lambda s, w=w: or_(and_(s.enqueued[w] == 0, s.flags[w] == WFlags.FREE), m.broken(s)),
+            "An enqueued item eventually completes: every llist_add of it has been followed by one run "
+            "of its callback (the enqueued ghost counts llist_adds and runs) and it is back to FREE. "
+            "A second run for one claim is RunsAtMostOnce's (a safety property). Round 4's trace "
+            "readings found both earlier goals counting runs per claim, which two submissions share once "
+            "the claim gate is gone (docs/second-reading/round4-traces.md §6, round4-traces-2.md §2).",
         )
 
     def all_freed(s):

@@ -65,6 +65,11 @@ def schedule_op(m: Model, s: Any, o: int, op: int, c: int, upd: dict) -> list[tu
         nomem = {}
     else:  # a cancel: the map's reference is put (bpf_async_cb_rcu_tasks_trace_free re-cancels)
         nomem = refcount_put(m, s, o, dict(upd), irqs_off=True, c=c)
+    if m.kc.rt:
+        # PREEMPT_RT: kmalloc_nolock() refuses every allocation in hard-irq, so a hard-irq caller's
+        # command always fails: the reference is put here (round4-traces-2.md §1; the January 2026
+        # proposal to allow it is not known to be merged)
+        return [(True, nomem)]
     full = q[QUEUE - 1] != CMD_NONE
     return [(not_(full), added), (full, nomem)]
 
@@ -196,8 +201,10 @@ def caf_cancel_steps(m: Model, s: Any, g: Any, who: tuple, after: dict | None) -
     "this_cpu_write(async_cb_running, cb); (re-initialised as worker_for_call_rcu by a last put with irqs "
     "off: call_rcu_tasks_trace(&cb->rcu, bpf_async_cb_rcu_tasks_trace_free) and return)",
     "llist_del_all is one xchg; the reversal touches only the detached chain and the per-CPU write only "
-    "this CPU; worker_for_call_rcu's call_rcu_tasks_trace and irq_work_single's final cmpxchg are merged "
-    "with it (nobody else touches the object at refcount 0)",
+    "this CPU; in hard-irq worker_for_call_rcu's call_rcu_tasks_trace and irq_work_single's final cmpxchg "
+    "are merged with it (nobody else touches the object at refcount 0, and the grace period cannot end "
+    "inside the handler short of a stall); on PREEMPT_RT the kthread can be preempted between them, so the "
+    "cmpxchg is AsyncIrqWorkDone",
 )
 def AsyncIrqWorkRun(m: Model, s: Any, c: int, o: int) -> list[Step]:
     """The object's irq_work runs in hard-irq on c (PENDING cleared). bpf_async_irq_worker:
@@ -207,11 +214,24 @@ def AsyncIrqWorkRun(m: Model, s: Any, c: int, o: int) -> list[Step]:
     g = and_(s.iw_cpu[o] == c, s.wk_obj[c] == m.NO_OBJ, s.pc[c][IRQ] == m.PC.IDLE)
     cleared = irq_work.run_start(s.iw_flags[o])
     base = m.touch_obj(dict(iw_cpu=put(s.iw_cpu, o, m.NO_CPU)), s, o)
-    rcu_free = dict(
-        base,
-        iw_flags=put(s.iw_flags, o, irq_work.run_end(cleared, cleared)),
-        mem=put(s.mem, o, m.Mem.RCU_WAIT),
-    )
+    if m.kc.rt:
+        # the irq_work/%u kthread can be preempted between worker_for_call_rcu's call_rcu_tasks_trace
+        # and irq_work_single's final cmpxchg, and is no RCU reader before 91840be8f710: the tail is
+        # AsyncIrqWorkDone, with an empty command chain
+        rcu_free = dict(
+            base,
+            iw_flags=put(s.iw_flags, o, cleared),
+            seen=put(s.seen, c, cleared),
+            wk_obj=put(s.wk_obj, c, o),
+            wk_chain=put(s.wk_chain, c, llist.empty(s.wk_chain[c], CMD_NONE)),
+            mem=put(s.mem, o, m.Mem.RCU_WAIT),
+        )
+    else:
+        rcu_free = dict(
+            base,
+            iw_flags=put(s.iw_flags, o, irq_work.run_end(cleared, cleared)),
+            mem=put(s.mem, o, m.Mem.RCU_WAIT),
+        )
     m.obj_call_rcu(s, o, rcu_free)
     steps = [when(and_(g, s.iw_rcu[o]), **rcu_free)]
     for case, chain in llist.reversed_prefixes(s.cmds[o], CMD_NONE):
