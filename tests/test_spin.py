@@ -10,8 +10,9 @@ Cost, measured on the 2-core machine (CPU seconds, so that other load does not c
 (mostly compiling each cell's C), the export 23, cc 46 (pan.c at -O0; -O1 from 1M states), pan 120
 (about 3 us a state; 93 of them for the 14.2M and 8.3M cells). So the fast tier (``make test``) checks
 the classic specs and one small cell (``FAST_JOBS``); the full tier (``make test-all``) checks every
-cell and classic spec whole, as ``python -m explorer spin-check --matrix`` does (``make check`` ran that
-before the tiers). Skipped as a whole when ``spin`` is not installed (CI installs it).
+cell but the two largest (``LARGE``) and every classic spec whole; ``python -m explorer spin-check
+--matrix`` checks every cell (``make check`` ran that before the tiers). Skipped as a whole when
+``spin`` is not installed (CI installs it).
 
 Also here: Spin's -DBFS depths against our shortest traces (``PromelaModel.bfs_depth``), random small
 specs (constraints, several initial states, negative ranges, type errors), and changed specs that must
@@ -58,7 +59,10 @@ CLASSIC = [
     Job("TwoPhase", "tests.classic.twophase", {"rms": 3}),
     Job("TwoPhase_6", "tests.classic.twophase", {"rms": 6}),
 ]
-JOBS = [Job(c.name, c.model, dict(c.constants)) for c in CELLS] + CLASSIC
+# The two largest cells (14.2M and 8.3M states: 93 of the set's 320 CPU seconds) are left to
+# `python -m explorer spin-check --matrix`; they are not collected here, so they are neither run nor skipped.
+LARGE = {"no_claim_lock", "rfc_fixed_two_progs"}
+JOBS = [Job(c.name, c.model, dict(c.constants)) for c in CELLS if c.name not in LARGE] + CLASSIC
 FAST_JOBS = {j.name for j in CLASSIC} | {"rfc_posted_user_keeps_fds"}  # the fast tier's share
 JOB_PARAMS = [pytest.param(j, id=j.name, marks=() if j.name in FAST_JOBS else pytest.mark.slow) for j in JOBS]
 

@@ -39,16 +39,20 @@ def test_delayed_work_declares_cpus_items_and_progs_interchangeable():
 def test_reachable_states_are_closed_under_the_symmetry_and_steps_map_to_steps(constants, generators):
     """On every reachable state (BFS; the two instances cover swaps of CPUs, items and progs), each
     generator maps the state to a reachable state with the same invariant verdicts, and its
-    successors onto the successors of the image."""
+    successors onto the successors of the image. The successor check takes two Python expansions a
+    state: on the 32K-state instance it runs on every fourth state in a fixed order (273 s whole)."""
     spec = make_spec(variant="rfc_fixed", **constants)
     reach = set(naive_distances(spec))
+    stride = 4 if len(reach) > 10_000 else 1
     gens = symmetry.generators(spec)
     assert len(gens) == generators  # a swap per group with two values
     for name, g in gens:
-        for s in reach:
+        for k, s in enumerate(sorted(reach, key=repr)):
             gs = symmetry.permute_state(spec, g, s)
             assert gs in reach, name
             assert [p.fn(gs) for p in spec.invariants] == [p.fn(s) for p in spec.invariants]
+            if k % stride:
+                continue
             succ_g = {symmetry.permute_state(spec, g, t) for _i, t in successors(spec, s)}
             assert succ_g == {t for _i, t in successors(spec, gs)}, name
 
