@@ -81,10 +81,12 @@ def summary(res: Result, liveness: str | None = None) -> dict:
     return out
 
 
-def both(factory, opts: Options, liveness: bool = False) -> tuple[dict, dict]:
-    """The compiled engine (with the liveness pass in C) and the Python reference (liveness in Python)."""
+def both(factory, opts: Options, liveness: bool = False, compiled: Spec | None = None) -> tuple[dict, dict]:
+    """The compiled engine (with the liveness pass in C) and the Python reference (liveness in Python);
+    ``compiled``: the spec object the compiled engine explores (one already compiled in this process
+    needs no new C), else a new one."""
     quiet = lambda _line: None  # noqa: E731
-    a = summary(native.explore(factory(), opts, quiet), "c" if liveness else None)
+    a = summary(native.explore(compiled or factory(), opts, quiet), "c" if liveness else None)
     b = summary(bfs.explore(factory(), opts, quiet), "python" if liveness else None)
     return a, b
 
@@ -116,15 +118,17 @@ def _depth_within(layers: list[int], budget: int) -> int:
 def _cell_differences(model: str, constants: dict) -> tuple[str, list[str]]:
     """How the cell was compared, and what differs (compared in the worker: states do not pickle)."""
     factory = lambda: import_model(model).make_spec(**constants)  # noqa: E731
-    # a probe, not the whole search (up to 14 million states): its layers but the last are complete
-    probe = native.explore(factory(), Options(stop_on_first=False, max_states=PROBE), lambda _l: None)
+    # a probe, not the whole search (up to 14 million states): its layers but the last are complete;
+    # the compiled side below explores the same spec object, so its C is generated once
+    spec = factory()
+    probe = native.explore(spec, Options(stop_on_first=False, max_states=PROBE), lambda _l: None)
     if probe.exhausted and probe.distinct <= WHOLE_UP_TO.get(model, WHOLE_UP_TO_OTHERS):
-        a, b = both(factory, Options(stop_on_first=False, keep_graph=True), liveness=True)
+        a, b = both(factory, Options(stop_on_first=False, keep_graph=True), liveness=True, compiled=spec)
         assert a["distinct"] > 0 and a["witnesses"]
         how = "whole"
     else:
         depth = _depth_within(probe.layers if probe.exhausted else probe.layers[:-1], BOUNDED_STATES)
-        a, b = both(factory, Options(stop_on_first=False, max_depth=depth))
+        a, b = both(factory, Options(stop_on_first=False, max_depth=depth), compiled=spec)
         assert a["stopped"] == "max-depth" and len(a["layers"]) == depth
         how = f"{depth} layers"
     return how, [key for key in b if a[key] != b[key]]
