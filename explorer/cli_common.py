@@ -112,3 +112,15 @@ def add_engine_option(p: argparse.ArgumentParser) -> None:
         help="native: the spec compiled to C (default; falls back to python, with a notice, where no C"
         " compiler exists); python: the reference engine",
     )
+
+
+def expectations_outcome(wrong: int, unexpected: Sequence[str]) -> int:
+    """The end of a comparison with a config's [expect] (check, liveness): each violation with no
+    expectation, one summary line, and the exit status."""
+    for name in unexpected:
+        print(f"  {name}: violated (UNEXPECTED: no expectation)")
+    if wrong or unexpected:
+        print("Verdicts differ from the config's [expect].")
+        return EXIT_VIOLATION
+    print("Every verdict is as expected.")
+    return EXIT_OK

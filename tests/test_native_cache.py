@@ -98,18 +98,6 @@ def test_a_second_process_compiles_nothing_for_the_same_cell(tmp_path):
     ]
 
 
-def _cli(*args: str, env: dict[str, str | None], cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    full = {k: v for k, v in {**os.environ, **env}.items() if v is not None}
-    return subprocess.run(
-        [sys.executable, "-m", "explorer", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=full,
-        timeout=300,
-    )
-
-
 def test_check_and_liveness_say_cached_the_second_time(tmp_path):
     env: dict[str, str | None] = {"BPF_CHECKER_CACHE": str(tmp_path / "cache")}
     cell = ["check", "spec/configs/rfc_fixed.toml", "--set", "cpus=1", "--continue"]

@@ -24,6 +24,7 @@ from explorer.cli_common import (
     add_invariants_option,
     add_set_option,
     check_invariant_names,
+    expectations_outcome,
     load,
     positive_float,
     positive_int,
@@ -182,10 +183,4 @@ def _against_expectations(config: Config, res: Result, checked: set[str]) -> int
         wrong += got != want
         print(f"  {name}: {got}" + (" (as expected)" if got == want else f" (UNEXPECTED: expected {want})"))
     unexpected = sorted(found - set(config.expect))
-    for name in unexpected:
-        print(f"  {name}: violated (UNEXPECTED: no expectation)")
-    if wrong or unexpected:
-        print("Verdicts differ from the config's [expect].")
-        return EXIT_VIOLATION
-    print("Every verdict is as expected.")
-    return EXIT_OK
+    return expectations_outcome(wrong, unexpected)

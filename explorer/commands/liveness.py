@@ -18,7 +18,15 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from explorer.cli_common import EXIT_OK, EXIT_VIOLATION, UsageError, add_engine_option, add_set_option, load
+from explorer.cli_common import (
+    EXIT_OK,
+    EXIT_VIOLATION,
+    UsageError,
+    add_engine_option,
+    add_set_option,
+    expectations_outcome,
+    load,
+)
 from explorer.engines.bfs import Options
 from explorer.engines.compiled.engine import explore_any
 from explorer.engines.liveness.check import check_liveness
@@ -92,10 +100,4 @@ def _against_expectations(expect: dict[str, str], verdicts: list, temporal: set[
         same = got[name] == want
         print(f"  {name}: {got[name]}" + (" (as expected)" if same else f" (UNEXPECTED: expected {want})"))
     unexpected = sorted(n for n, g in got.items() if g == "violated" and n not in expect)
-    for name in unexpected:
-        print(f"  {name}: violated (UNEXPECTED: no expectation)")
-    if wrong or unexpected:
-        print("Verdicts differ from the config's [expect].")
-        return EXIT_VIOLATION
-    print("Every verdict is as expected.")
-    return EXIT_OK
+    return expectations_outcome(wrong, unexpected)
