@@ -15,7 +15,7 @@ from tabulate import tabulate
 from explorer.cli_common import EXIT_INTERRUPTED, EXIT_OK, EXIT_VIOLATION, UsageError, positive_int
 from explorer.runs.queries.answers import Answer, _answer, answer_record
 from explorer.runs.queries.catalogue import QUERIES
-from explorer.runs.results import QUERIES_FILE, kind_of, save_answers
+from explorer.runs.results import QUERIES_FILE, meets_expectation, save_answers
 from explorer.runs.workers import run_all
 
 
@@ -51,8 +51,7 @@ def run(args: argparse.Namespace) -> int:
         if a is None:
             continue
         q = QUERIES[n]
-        got = kind_of(a.verdict)
-        flag = "" if not q.expect or got == q.expect else f"expected {q.expect}"
+        flag = "" if meets_expectation(a.verdict, q.expect) else f"expected {q.expect}"
         unexpected += bool(flag)
         consts = ", ".join(f"{k}={v}" for k, v in q.constants.items())
         rows.append((n, consts, a.verdict, a.detail, f"{a.seconds:.1f}", flag))

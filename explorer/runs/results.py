@@ -314,3 +314,8 @@ def load_answers(path: Path) -> list[dict[str, Any]]:
 def kind_of(verdict: str) -> str:
     """The verdict as an expectation names it: ``UNSAT<=N`` (none within N steps) is ``UNSAT``."""
     return verdict if verdict in ("SAT", "PROVED", "CTI", "HOLDS") else "UNSAT"
+
+
+def meets_expectation(verdict: str, expect: str) -> bool:
+    """A query's answer is as expected (no expectation: nothing to miss)."""
+    return not expect or kind_of(verdict) == expect

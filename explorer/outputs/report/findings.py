@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import spec.kernel.kconfig as kconfig
-from explorer.runs.results import Cell, CellResult, kind_of
+from explorer.runs.results import Cell, CellResult, meets_expectation
 
 AnswerOf = Callable[[str], "dict[str, Any] | None"]
 
@@ -39,7 +39,7 @@ def claim_status(
         a = answer_of(q)
         if a is None:
             missing.append(f"query {q}")
-        elif a["expect"] and kind_of(a["verdict"]) != a["expect"]:
+        elif not meets_expectation(a["verdict"], a["expect"]):
             differ.append(f"query {q} ({a['verdict']})")
     if not missing and not differ:
         return None

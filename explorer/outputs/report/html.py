@@ -33,7 +33,7 @@ from explorer.outputs.report.findings import (
 from explorer.outputs.report.markdown import comparison_markdown
 from explorer.outputs.traces import load_itf_trace, write_atomic
 from explorer.runs.matrix.tables import _abbrev, _mark
-from explorer.runs.results import Cell, CellResult, by_family
+from explorer.runs.results import Cell, CellResult, by_family, meets_expectation
 from spec.config import import_model
 
 DOCS = Path(__file__).resolve().parents[3] / "docs"
@@ -337,7 +337,7 @@ def queries_html(data: ReportData) -> list[str]:
         return ["<p>No query results saved.</p>"]
     out = ["<table><tr><th>query</th><th>question</th><th>answer</th><th>expected</th><th>s</th></tr>"]
     for a in rest:
-        ok = "ok" if not a["expect"] or a["verdict"].startswith(a["expect"]) else "viol bad"
+        ok = "ok" if meets_expectation(a["verdict"], a["expect"]) else "viol bad"
         out.append(
             f'<tr id="{query_anchor(a["name"])}"><th>{html.escape(a["name"])}</th>'
             f'<td>{html.escape(a["doc"])}</td><td class="{ok}">{html.escape(a["verdict"])} '
