@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from explorer.engines import bfs
 from explorer.engines.bfs import Options, Result
+from explorer.engines.compiled import codegen
 from explorer.engines.compiled import engine as native
 from explorer.engines.liveness.check import check_liveness
 from explorer.engines.witnesses import find_witnesses
@@ -496,3 +497,27 @@ def test_an_invariant_added_after_a_search_is_checked_by_the_next():
     spec.add_invariant("SmallJugNeverFull", lambda s: s.small < 3)
     r = native.explore(spec, Options(stop_on_first=False), quiet)
     assert [v.name for v in r.violations] == ["SmallJugNeverFull"]
+
+
+# --------------------------------------------------------------------------- the printer's reading
+
+
+def test_a_term_with_no_c_reading_is_named_with_its_action():
+    spec = Spec("Mod")
+    spec.var("x", Int(0, 3), init=0)
+
+    @spec.action()
+    def Halve(s):
+        return when(True, x=s.x % 2)
+
+    with pytest.raises(codegen.CodegenError, match=r"^action Halve: no C for the operator mod \(in "):
+        codegen.generate(spec)
+
+
+def test_the_printer_reads_terms_alike_with_z3s_checked_wrappers(monkeypatch):
+    # the reader calls Z3's C functions without the Python API's error check (codegen._raw); with the
+    # checked wrappers it must print the same C
+    spec = make_spec(variant="rfc_fixed")
+    fast = codegen.generate(spec).source
+    monkeypatch.setattr(codegen, "_raw", lambda name: getattr(codegen.z3.z3core, name))
+    assert codegen.generate(spec).source == fast

@@ -139,6 +139,81 @@ _BIN_OPS = {
 _NARY = {z3.Z3_OP_ADD: " + ", z3.Z3_OP_BADD: " + ", z3.Z3_OP_MUL: " * ", z3.Z3_OP_BMUL: " * "}
 
 
+# A term as the printer reads it: (operator, argument ids, payload, the term's Z3 AST). The operator
+# is a Z3 decl kind, or _NUM (payload: the value) or _CONST (a constant: a leaf); the payload of an
+# EXTRACT is (hi, lo), of a CONCAT the bit widths of its arguments.
+_NUM, _CONST = -1, -2
+_Node = tuple[int, tuple[int, ...], Any, Any]
+
+
+def _raw(name: str) -> Callable[..., Any]:
+    """Z3's C function ``name`` without the Python API's error check after each call: z3core keeps it
+    as its wrapper's default argument (an implementation detail of z3core, so with another layout
+    the checked wrapper is used, which is slower and as correct). The readers used here cannot fail
+    on a well-formed term."""
+    wrapper = getattr(z3.z3core, name)
+    elems = (wrapper.__defaults__ or (None,))[-1]
+    f = getattr(elems, "f", None)
+    return f if callable(f) else wrapper
+
+
+class _Reader:
+    """Reads Z3 terms through Z3's C API directly (``z3core._lib``): the Python API wraps every sub-term
+    it visits in a reference-counted object, which made reading the terms most of ``generate``'s time.
+    The terms read stay valid while their roots live (the Printer keeps them in ``alive``)."""
+
+    def __init__(self, ctx: z3.Context):
+        self.context = ctx
+        self.ctx = ctx.ref()
+        self.id, self.kind, self.to_app = _raw("Z3_get_ast_id"), _raw("Z3_get_ast_kind"), _raw("Z3_to_app")
+        self.nargs, self.arg = _raw("Z3_get_app_num_args"), _raw("Z3_get_app_arg")
+        self.decl, self.decl_kind = _raw("Z3_get_app_decl"), _raw("Z3_get_decl_kind")
+        self.int_param, self.sort = _raw("Z3_get_decl_int_parameter"), _raw("Z3_get_sort")
+        self.sort_kind, self.bv_size = _raw("Z3_get_sort_kind"), _raw("Z3_get_bv_sort_size")
+        self.numeral = _raw("Z3_get_numeral_string")
+
+    def read(self, root: Any, nodes: dict[int, _Node]) -> int:
+        """Add root and its sub-terms not yet in ``nodes``; returns root's id."""
+        ctx = self.ctx
+        root_id = self.id(ctx, root)
+        stack = [(root, root_id)]
+        while stack:
+            a, k = stack.pop()
+            if k in nodes:
+                continue
+            kind = self.kind(ctx, a)
+            if kind == z3.Z3_NUMERAL_AST:
+                sk = self.sort_kind(ctx, self.sort(ctx, a))
+                if sk not in (z3.Z3_INT_SORT, z3.Z3_BV_SORT):
+                    raise CodegenError(f"no C for the numeral {self.show(a)}")
+                text = self.numeral(ctx, a)  # bytes from the C function, str from the checked wrapper
+                nodes[k] = (_NUM, (), int(text.decode() if isinstance(text, bytes) else text), a)
+                continue
+            if kind != z3.Z3_APP_AST:
+                raise CodegenError("no C for a quantifier or bound variable")
+            app = self.to_app(ctx, a)
+            op = self.decl_kind(ctx, self.decl(ctx, app))
+            args = [self.arg(ctx, app, i) for i in range(self.nargs(ctx, app))]
+            ids = tuple(self.id(ctx, x) for x in args)
+            if not args and op not in (z3.Z3_OP_TRUE, z3.Z3_OP_FALSE):
+                nodes[k] = (_CONST, (), None, a)
+                continue
+            if op == z3.Z3_OP_EXTRACT:
+                d = self.decl(ctx, app)
+                payload: Any = (self.int_param(ctx, d, 0), self.int_param(ctx, d, 1))
+            elif op == z3.Z3_OP_CONCAT:
+                payload = tuple(self.bv_size(ctx, self.sort(ctx, x)) for x in args)
+            else:
+                payload = None
+            nodes[k] = (op, ids, payload, a)
+            stack.extend(zip(reversed(args), reversed(ids), strict=True))
+        return root_id
+
+    def show(self, a: Any) -> str:
+        """A term in Z3's notation, for messages."""
+        return str(z3.ExprRef(a, self.context))
+
+
 class Printer:
     """Prints Z3 terms as C over leaf arrays; shared sub-terms become named locals (``lines``)."""
 
@@ -149,28 +224,36 @@ class Printer:
         self.memo: dict[int, str] = {}
         self.uses: dict[int, int] = {}
         self.n = 0
+        self.nodes: dict[int, _Node] = {}  # every term read, by Z3 id
+        self.reader: _Reader | None = None
         # Z3 reuses the id of a term that has been freed: every term whose id is a key above is kept
-        # alive here, or a later, different term could be printed as an earlier one's local.
+        # alive here (a sub-term lives as long as its root), or a later, different term could be
+        # printed as an earlier one's local.
         self.alive: list[z3.ExprRef] = []
+
+    def _read(self, t: z3.ExprRef) -> int:
+        if self.reader is None:
+            self.reader = _Reader(t.ctx)
+        self.alive.append(t)
+        return self.reader.read(t.as_ast(), self.nodes)
 
     def count(self, roots: Sequence[z3.ExprRef]) -> None:
         """Count each sub-term's parents among roots, so terms used twice are computed once."""
-        stack = list(roots)
-        self.alive += roots
+        stack = [self._read(t) for t in roots]
         while stack:
-            t = stack.pop()
-            k = t.get_id()
+            k = stack.pop()
             self.uses[k] = self.uses.get(k, 0) + 1
             if self.uses[k] == 1:
-                stack.extend(t.children())
+                stack.extend(self.nodes[k][1])
 
     def c(self, t: z3.ExprRef) -> str:
-        k = t.get_id()
+        return self._c(self._read(t))
+
+    def _c(self, k: int) -> str:
         if k in self.memo:
             return self.memo[k]
-        text = self._print(t)
-        self.alive.append(t)
-        if self.uses.get(k, 0) > 1 and t.num_args() > 0:
+        text = self._print(k)
+        if self.uses.get(k, 0) > 1 and self.nodes[k][1]:
             self.n += 1
             name = f"e{self.n}"
             self.lines.append(f"const int64_t {name} = {text};")
@@ -178,20 +261,20 @@ class Printer:
         self.memo[k] = text
         return text
 
-    def _print(self, t: z3.ExprRef) -> str:
-        if z3.is_true(t):
+    def _print(self, k: int) -> str:
+        op, ids, payload, ast = self.nodes[k]
+        if op == z3.Z3_OP_TRUE:
             return "1"
-        if z3.is_false(t):
+        if op == z3.Z3_OP_FALSE:
             return "0"
-        if z3.is_int_value(t) or z3.is_bv_value(t):
-            return str(t.as_long())
-        if z3.is_const(t):
-            ref = self.leaf_ref.get(t.get_id())
+        if op == _NUM:
+            return str(payload)
+        if op == _CONST:
+            ref = self.leaf_ref.get(k)
             if ref is None:
-                raise CodegenError(f"{self.where}: the term {t} is no leaf of this state")
+                raise CodegenError(f"{self.where}: the term {self._show(ast)} is no leaf of this state")
             return ref
-        op = t.decl().kind()
-        args = [self.c(a) for a in t.children()]
+        args = [self._c(a) for a in ids]
         if op in _BOOL_OPS:
             return "(" + _BOOL_OPS[op].join(args) + ")" if args else ("1" if op == z3.Z3_OP_AND else "0")
         if op in _NARY:
@@ -212,14 +295,20 @@ class Printer:
         if op in _BIN_OPS:
             return f"({args[0]} {_BIN_OPS[op]} {args[1]})"
         if op == z3.Z3_OP_EXTRACT:
-            hi, lo = t.params()
+            hi, lo = payload
             return f"(({args[0]} >> {lo}) & {(1 << (hi - lo + 1)) - 1})"
         if op == z3.Z3_OP_CONCAT:
             out = args[0]
-            for a, sub in zip(args[1:], t.children()[1:], strict=True):
-                out = f"(({out} << {sub.size()}) | {a})"
+            for a, size in zip(args[1:], payload[1:], strict=True):
+                out = f"(({out} << {size}) | {a})"
             return out
-        raise CodegenError(f"{self.where}: no C for the operator {t.decl().name()} (in {t})")
+        assert self.reader is not None
+        term = z3.ExprRef(ast, self.reader.context)
+        raise CodegenError(f"{self.where}: no C for the operator {term.decl().name()} (in {term})")
+
+    def _show(self, ast: Any) -> str:
+        assert self.reader is not None
+        return self.reader.show(ast)
 
 
 # --------------------------------------------------------------------------- the generated file

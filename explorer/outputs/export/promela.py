@@ -140,21 +140,19 @@ def promela_type(leaf: Leaf) -> str:
 class PromelaPrinter(Printer):
     """codegen's printer, with Promela's conditional expression and every shared sub-term inlined."""
 
-    def c(self, t: z3.ExprRef) -> str:
-        k = t.get_id()
+    def _c(self, k: int) -> str:
         text = self.memo.get(k)
         if text is None:
-            text = self._print(t)
-            self.alive.append(t)  # keep the id from being reused while memo holds it
-            self.memo[k] = text
+            text = self.memo[k] = self._print(k)
         return text
 
-    def _print(self, t: z3.ExprRef) -> str:
-        if z3.is_app(t) and t.decl().kind() == z3.Z3_OP_ITE:
-            c, a, b = (self.c(x) for x in t.children())
+    def _print(self, k: int) -> str:
+        op, ids, _payload, _ast = self.nodes[k]
+        if op == z3.Z3_OP_ITE:
+            c, a, b = (self._c(x) for x in ids)
             return f"({c} -> {a} : {b})"
         try:
-            return super()._print(t)
+            return super()._print(k)
         except CodegenError as e:
             raise PromelaError(str(e).replace("no C for", "no Promela for")) from None
 
