@@ -89,12 +89,16 @@ def register(spec: Spec, m: Any) -> None:
         ]
 
     def NoSpinDeadlock(s):
-        """No callback waits for itself or for a callback that waits for it.
+        """No callback waits for itself or for a callback that waits for it, or spins on a lock whose
+        holder waits for it.
 
         Timer: a callback (softirq on c) in hrtimer_cancel for a timer whose callback runs on c (its own)
         or on d while d's callback waits for one running on c. Wq: a kworker in cancel_work_sync for its
         own work, or two kworkers each waiting for the other's work. Tests: the hrtimer_running ==
-        t check, the cancelling counter, the deferral of cancel_and_free, the wq's delete_work."""
+        t check, the cancelling counter, the deferral of cancel_and_free, the wq's delete_work. With
+        map = hash: a callback about to map_delete_elem spins on the bucket lock that user space's
+        update holds while its hrtimer_cancel waits for that callback (round5-issue21.md B1; the
+        rqspinlock of v6.15+ lets the callback give up)."""
         bad = []
         if timer:
             for c in m.CPU:
@@ -105,6 +109,16 @@ def register(spec: Spec, m: Any) -> None:
                             continue
                         for o2, w2 in waits_on(s, d, 1):
                             bad.append(and_(w, s.running[o] == d, w2, s.running[o2] == c))
+            if m.hash and m.cfg["bucket_lock"] == "raw":
+                # the callback on c spins on the bucket lock (raw: it cannot give up) while the
+                # lock's holder waits in hrtimer_cancel for that callback
+                for c in m.CPU:
+                    for o in m.Obj:
+                        bad.append(
+                            and_(
+                                m.bucket_holder_waits_for(s, o), s.running[o] == c, m.takes_bucket_next(s, c)
+                            )
+                        )
         else:
             for k in m.Obj:
                 wk = [(o, and_(s.wpc[k] == PC.CAF_WAIT, s.warg[k] == o)) for o in m.Obj]

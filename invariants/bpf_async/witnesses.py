@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from spec.bpf_async.model import CMD_NONE, IRQ, QUEUE
 from spec.kernel import hrtimer, workqueue
 from spec.lang import Spec, and_, any_, not_, or_
 
@@ -92,6 +93,34 @@ def register(spec: Spec, m: Any) -> None:
             kernel=not m.cfg["sleepable"],
         )
 
+    if m.cfg["alloc_fails"]:
+        add(
+            "InitAllocFails",
+            lambda s, t: True,
+            "bpf_timer_init / bpf_wq_init on an empty value whose allocation fails: -ENOMEM, nothing "
+            "published and no reference taken (round5-issue21.md A1, A2).",
+            action="ProgInitNoMem",
+        )
+        if m.irqc:
+            add(
+                "CancelCommandAllocFails",
+                lambda s, t: any_(
+                    and_(
+                        s.pc[c][IRQ] == PC.CAF_CANCEL,
+                        s.arg[c][IRQ] == o,
+                        t.pc[c][IRQ] == PC.IDLE,
+                        s.cmds[o][QUEUE - 1] == CMD_NONE,
+                        t.cmds[o][0] == s.cmds[o][0],
+                    )
+                    for c in m.CPU
+                    for o in m.Obj
+                ),
+                "A hard-irq cancel_and_free's command allocation fails with room on the command list: "
+                "bpf_async_schedule_op puts the map's reference and queues nothing; the tasks-trace "
+                "free's re-cancel is left to stop the timer (round5-issue21.md A4).",
+                action="ProgHelperStep",
+            )
+
     # preconditions of the "holds" verdicts
     add("ProgFreed", lambda t: t.prog_phase == Phase.FREED, "The prog is freed.", kernel=False)
     add("MapFreed", lambda t: t.map_refcnt == 0, "The map is freed.", kernel=False)
@@ -116,7 +145,34 @@ def register(spec: Spec, m: Any) -> None:
     spec.nonvacuous("NoCallbackAfterProgFree", "ProgFreed", "CallbackRan")
     spec.nonvacuous("NoMapAccessAfterFree", "MapFreed", "CallbackRan")
     spec.nonvacuous("NoAsyncUseAfterFree", "ObjectFreed")
-    spec.nonvacuous("NoSpinDeadlock", "CallbackWaits")
+    if m.hash:
+        add(
+            "CallbackBlockedOnBucket",
+            lambda t: any_(
+                and_(m.bucket_holder_waits_for(t, o), t.running[o] == c, m.takes_bucket_next(t, c))
+                for c in m.CPU
+                for o in m.Obj
+            ),
+            "A timer callback is about to map_delete_elem while user space's update holds the bucket "
+            "lock and waits in hrtimer_cancel for that callback (the situation a bucket-lock deadlock "
+            "needs).",
+            kernel=False,
+        )
+        if m.cfg["bucket_lock"] == "rqspinlock":
+            add(
+                "BucketLockTimesOut",
+                lambda s, t: any_(
+                    and_(m.bucket_held(s), m.takes_bucket_next(s, c), t.cb_phase[c] != m.CbPhase.BODY)
+                    for c in m.CPU
+                ),
+                "A callback's map_delete_elem gives up on a bucket lock held by another context: "
+                "raw_res_spin_lock_irqsave returns -ETIMEDOUT (or -EDEADLK) and the delete fails "
+                "(v6.15+, round5-issue21.md C1).",
+                action="TimerCallbackBody",
+            )
+        spec.nonvacuous("NoSpinDeadlock", "CallbackBlockedOnBucket")
+    else:
+        spec.nonvacuous("NoSpinDeadlock", "CallbackWaits")
     spec.nonvacuous("AsyncEventuallyFreed", "UserGone")
     spec.nonvacuous("ProgEventuallyFreed", "UserGone")
     spec.nonvacuous("EveryArmedCallbackRunsOrIsCancelled", "CallbackRan")

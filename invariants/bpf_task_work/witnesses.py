@@ -26,6 +26,18 @@ def register(spec: Spec, m: Any) -> None:
         return lambda s, t: any_(and_(s.st[o] == state, t.st[o] == St.FREED) for o in Obj)
 
     # ------------------------------------------------------------------ kernel witnesses
+    if cfg["alloc_fails"]:
+        add(
+            "CtxAllocFails",
+            lambda s, t: any_(
+                and_(s.pc[c] == PC.FETCH, t.pc[c] == PC.IDLE, s.aval[c] == v, t.slot[v] == m.NO_OBJ)
+                for c in m.CPU
+                for v in m.Val
+            ),
+            "bpf_task_work_fetch_ctx's allocation fails with the slot empty: -ENOMEM, and "
+            "bpf_task_work_schedule puts its task and prog references (round5-issue21.md A3).",
+            action="SchedFetch",
+        )
     if m.ncpu > 1:
         add(
             "ClaimRaceLost",

@@ -124,6 +124,17 @@ PARAMS: dict[str, tuple] = {
     # the prog is pinned in bpffs: the pin holds a reference that outlives every fd, until user space
     # unlinks the file (ProgUnpin)
     "prog_pinned": (bool, False),
+    # an allocation may fail (-ENOMEM) at every call, as GFP_ATOMIC / kmalloc_nolock may: the object of
+    # bpf_timer_init / bpf_wq_init, and the rework's per-call command of a hard-irq caller (which
+    # otherwise fails only when two commands already wait). False: only the full command queue fails
+    "alloc_fails": (bool, True),
+    # the map holding the values: an array, or a preallocated hash map with every value in one bucket
+    # (a hash collision), whose bucket lock map_delete_elem takes, and user space's update holds while
+    # it frees the replaced element's timer (bpf_obj_free_fields under the lock, K-htab)
+    "map": (str, "array", ["array", "hash"]),
+    # the hash map's bucket lock: raw_spinlock_t (map_locked refuses a same-CPU re-entry only:
+    # 20b6cc34ea74, v5.10-v6.14), or rqspinlock_t (v6.15+: a waiter gives up with -ETIMEDOUT/-EDEADLK)
+    "bucket_lock": (str, "raw", ["raw", "rqspinlock"]),
     **kconfig.PARAMS,  # preemption, irq_work delivery, tasks-trace semantics, stalls (spec/kernel/kconfig.py)
 }
 
@@ -208,14 +219,20 @@ ABSTRACTIONS = [
     "CPUs with hard-irq callers each give 36M states). Hard-irq runs make the deferred calls (start, a "
     "map delete); init and set_callback there are the same atomic operations as in task context.",
     "The rework's schedule_op merges llist_add with irq_work_queue: a worker that takes the command "
-    "between them leaves only a spurious, empty run of the irq_work. A failed command allocation "
-    "(-ENOMEM) is modelled as a full two-command queue. The async_cb_running -EDEADLK guard is never "
+    "between them leaves only a spurious, empty run of the irq_work. A command allocation may fail "
+    "(-ENOMEM) at every call (alloc_fails), and always does once two commands wait (the queue's bound); "
+    "so may the object's allocation in bpf_timer_init / bpf_wq_init (ProgInitNoMem), before anything is "
+    "published. The async_cb_running -EDEADLK guard is never "
     "exercised: no tracing prog runs inside the irq_work here.",
     "User space's cancel_and_free in the rework (xchg, prog put, cancel, put of the map's reference) is "
     "one step: a start that read the pointer earlier can still take its reference before or after it, "
     "and both orders are explored; a prog's cancel_and_free is two steps.",
-    "The map is an array: user space overwrites an element (bpf_obj_free_fields -> cancel_and_free) "
-    "rather than deleting it. Hash element reuse, inner maps, LRU eviction, RT timers, NMI callers, and "
+    "The map is an array by default: user space overwrites an element (bpf_obj_free_fields -> "
+    "cancel_and_free) rather than deleting it. map = hash (timer, locked design) is a preallocated hash "
+    "map with every value in one bucket: map_delete_elem's locked section is one step, and user space's "
+    "update holds the bucket lock across its cancel_and_free's wait; nothing else takes the bucket lock "
+    "(the uref sweep walks the elements unlocked). Hash element reuse through the freelist, "
+    "non-preallocated and LRU maps, inner maps, RT timers, NMI callers, and "
     "hard-irq callers of the locked design (the verifier refused timers in kprobe/tracepoint progs; "
     "fentry in hard-irq was allowed: bpf_timer.md W-16/W-19) are not modelled.",
     "bpf_timer_cancel in the rework is V24's (the -EDEADLK checks, the drop, hrtimer_cancel) without the "
@@ -290,6 +307,11 @@ def make_spec(**constants: Any) -> Spec:
             "bpf_async: init_usercnt_check = before_publish is bpf_timer's 2021 code "
             "(bpf_wq was merged after fd381ce60a2d)"
         )
+    if cfg["map"] == "hash" and not (is_timer and locked):
+        raise SpecError(
+            "bpf_async: map = hash is modelled for kind = timer, design = locked (the only design whose "
+            "cancel_and_free waits, under the bucket lock, for a running callback)"
+        )
     if cfg["irq_callers"] and locked:
         raise SpecError("bpf_async: irq_callers needs design = refcnt (the locked design has no deferral)")
     if (cb_kind.endswith("_other") or cb_kind == "mixed") and cfg["slots"] < 2:
@@ -303,7 +325,17 @@ def make_spec(**constants: Any) -> Spec:
     spec.constants = dict(cfg)
     spec.lemmas = "invariants.bpf_async.lemmas"
     spec.sources = sources.pick(
-        "V24", "V21", "R1", "K-irqwork", "K-hrtimer", "K-wq", "K-rcu-doc", "K-syscall", "K-core", "K-arraymap"
+        "V24",
+        "V21",
+        "R1",
+        "K-irqwork",
+        "K-hrtimer",
+        "K-wq",
+        "K-rcu-doc",
+        "K-syscall",
+        "K-core",
+        "K-arraymap",
+        "K-htab",
     )
     # V21's code where a switch restores it (2021-2023); the rework's (R1) for the refcnt design; V24
     # otherwise, and for what the rework kept of it
@@ -482,6 +514,8 @@ def register_actions(spec: Spec, m: Model, ops: list[str]) -> None:
     act(helpers.ProgRunStart, c=CPU, lv=(Level, m.prog_levels))
     act(helpers.ProgRunEnd, c=CPU, lv=(Level, m.prog_levels))
     act(helpers.ProgCall, call=calls, c=CPU, e=Slot)
+    if cfg["alloc_fails"]:
+        act(helpers.ProgInitNoMem, c=CPU, e=Slot)
     act(helpers.ProgHelperStep, c=CPU, lv=(Level, m.prog_levels))
     # the rework's irq_work (rework.py)
     if irqc:

@@ -61,6 +61,16 @@ def init_steps(m: Model, s: Any, g: Any, who: tuple, e: int, after: dict | None)
     return steps
 
 
+def init_nomem_steps(m: Model, s: Any, g: Any, who: tuple, e: int) -> list[Step]:
+    """__bpf_async_init whose allocation fails: -ENOMEM after the -EBUSY check, before anything is
+    published or any reference taken (locked design: under the value's lock; R: before the cmpxchg,
+    so nothing is freed either)."""
+    g = and_(g, s.slot[e] == m.NO_OBJ)
+    if m.locked:
+        g = and_(g, m.lock_free(s, e))
+    return [when(g, **m.done(s, who, None))]
+
+
 def init_publish_steps(m: Model, s: Any, g: Any, who: tuple, after: dict | None) -> list[Step]:
     """V21: timer->timer = t, then the unlock (the lock was held since the usercnt read, so the slot
     is still empty and the object is still the value's next one)."""
@@ -209,7 +219,16 @@ def first_steps(m: Model, s: Any, g: Any, who: tuple, op: str, e: int, after: di
         return start_steps(m, s, g, who, e, after)
     if op == "cancel":
         return timer.cancel_steps(m, s, g, who, e, after)
-    return caf_steps(m, s, g, who, e, after)
+    if not m.hash:
+        return caf_steps(m, s, g, who, e, after)
+    # map_delete_elem on the hash map: htab_lock_bucket first. A raw_spinlock_t held by another
+    # context spins (no step until it is released); an rqspinlock_t waiter may give up instead:
+    # -ETIMEDOUT (or -EDEADLK), nothing deleted (K-htab)
+    held = m.bucket_held(s)
+    steps = caf_steps(m, s, and_(g, not_(held)), who, e, after)
+    if m.cfg["bucket_lock"] == "rqspinlock":
+        steps.append(when(and_(g, held), **m.done(s, who, after)))
+    return steps
 
 
 def continue_steps(m: Model, s: Any, g: Any, who: tuple, after: dict | None) -> list[Step]:
@@ -355,6 +374,18 @@ def ProgRunEnd(m: Model, s: Any, c: int, lv: int) -> Step:
     "each step is one atomic operation (cmpxchg, READ_ONCE, xchg) with what only this caller touches; the "
     "second step of each is at ProgHelperStep; the early prog put is one atomic decrement",
 )
+@cites(
+    "K-htab",
+    "htab_map_delete_elem -> htab_lock_bucket; free_htab_elem after htab_unlock_bucket (map = hash)",
+    "ret = htab_lock_bucket(b, &flags) (local_irq_save; map_locked: -EBUSY on a same-CPU re-entry; "
+    "raw_spin_lock(&b->raw_lock); v6.15+: raw_res_spin_lock_irqsave, -EDEADLK / -ETIMEDOUT); l = "
+    "lookup_elem_raw(..); if (l) hlist_nulls_del_rcu(&l->hash_node); htab_unlock_bucket(b, flags); if (l) "
+    "free_htab_elem(htab, l) -> check_and_free_fields -> bpf_obj_free_fields -> bpf_timer_cancel_and_free "
+    "(round5-issue21.md B1, C1)",
+    "the bucket's locked section is one step (nothing else is done under it); a raw lock held by another "
+    "context across steps leaves the delete without a step (it spins), an rqspinlock waiter may give up "
+    "(-ETIMEDOUT: one step, nothing changed); the free after the unlock is cancel_and_free as below",
+)
 def ProgCall(m: Model, s: Any, call: str, c: int, e: int) -> list[Step]:
     """The run calls a helper on value e (``hardirq_*``: from a hard-irq run); the run ends when
     the helper returns."""
@@ -363,6 +394,30 @@ def ProgCall(m: Model, s: Any, call: str, c: int, e: int) -> list[Step]:
     if disabled(g):
         return []
     return first_steps(m, s, g, ("ctx", c, lv), op, e, None)
+
+
+@cites(
+    "V24",
+    "__bpf_async_init (bpf_timer_init / bpf_wq_init), the allocation",
+    "__bpf_spin_lock_irqsave(&async->lock); t = async->timer; if (t) { ret = -EBUSY; goto out; } cb = "
+    "bpf_map_kmalloc_node(map, size, GFP_ATOMIC, map->numa_node); if (!cb) { ret = -ENOMEM; goto out; } "
+    "... out: __bpf_spin_unlock_irqrestore(&async->lock) (docs/second-reading/round5-issue21.md A1)",
+    "one locked section that reads the value and returns: nothing is published, no reference is taken",
+)
+@cites(
+    "R1",
+    "__bpf_async_init, the allocation",
+    "old_cb = READ_ONCE(async->cb); if (old_cb) return -EBUSY; cb = bpf_map_kmalloc_nolock(map, size, 0, "
+    "map->numa_node); if (!cb) return -ENOMEM; (round5-issue21.md A2)",
+    "a read of async->cb and a failed allocation: nothing written, so one step",
+)
+def ProgInitNoMem(m: Model, s: Any, c: int, e: int) -> list[Step]:
+    """A task-level run calls bpf_timer_init / bpf_wq_init on value e and the allocation fails
+    (-ENOMEM); the run ends when the helper returns."""
+    g = and_(s.pc[c][TASK] == m.PC.RUN, m.can_step(s, c, TASK))
+    if disabled(g):
+        return []
+    return init_nomem_steps(m, s, g, ("ctx", c, TASK), e)
 
 
 @cites(

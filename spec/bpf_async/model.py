@@ -85,6 +85,7 @@ class Model:
     timer: bool = field(init=False)  # kind = timer (else wq)
     locked: bool = field(init=False)  # design = locked (V24/W; else the rework R)
     irqc: bool = field(init=False)  # irq_callers: prog runs in hard-irq (the rework's deferral)
+    hash: bool = field(init=False)  # map = hash: map_delete_elem takes the bucket lock (K-htab)
     levels: list[int] = field(init=False)  # the context levels that exist
     prog_levels: list[int] = field(init=False)  # the levels prog runs start at
     lock_pcs: list[int] = field(init=False)  # pcs at which a context holds its value's lock
@@ -96,6 +97,7 @@ class Model:
         self.timer = self.kind == "timer"
         self.locked = self.design == "locked"
         self.irqc = cfg["irq_callers"]
+        self.hash = cfg["map"] == "hash"
         self.levels = ([TASK, SOFTIRQ] if self.timer else [TASK]) + ([IRQ] if self.irqc else [])
         self.prog_levels = [TASK] + ([IRQ] if self.irqc else [])
         # The map value's bpf_spin_lock (locked design, taken with irqs off). A locked section is one
@@ -188,6 +190,30 @@ class Model:
         return and_(
             any_(s.pc[c][lv] == p for p in self.lock_pcs), any_(arg == e * nper + k for k in range(nper))
         )
+
+    # ---- the hash map's bucket lock (map = hash; every value in one bucket). Only user space's update
+    # holds it across steps: htab_map_update_elem frees the replaced element's special fields under it
+    # (its cancel_and_free's hrtimer_cancel: UPc.CAF_WAIT); map_delete_elem frees after the unlock, so
+    # its locked section is one step; the sweep (map_release_uref) walks the elements unlocked.
+    def bucket_held(self, s: Any) -> Any:
+        """Some context holds the bucket lock across steps (user space's update, waiting)."""
+        return s.upc == self.UPc.CAF_WAIT if self.hash else False
+
+    def bucket_holder_waits_for(self, s: Any, o: int) -> Any:
+        """The bucket lock's holder waits for object o's callback (hrtimer_cancel)."""
+        return and_(s.upc == self.UPc.CAF_WAIT, s.uarg == o) if self.hash else False
+
+    def takes_bucket_next(self, s: Any, c: int) -> Any:
+        """The timer callback on c is about to call map_delete_elem (which takes the bucket lock)."""
+        if not self.hash:
+            return False
+        ways = []
+        for o in self.Obj:
+            for k, (op, _e) in enumerate(self.callback_calls(self.slot_of(o))):
+                if op == "delete":
+                    nxt = s.cb_next[c] == k if self.max_callback_calls > 1 else True
+                    ways.append(and_(s.cb_obj[c] == o, nxt))
+        return and_(s.cb_phase[c] == self.CbPhase.BODY, or_(*ways)) if ways else False
 
     def lock_free(self, s: Any, e: int) -> Any:
         """Value e's lock can be taken: no context holds it across steps."""

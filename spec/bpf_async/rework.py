@@ -71,7 +71,8 @@ def schedule_op(m: Model, s: Any, o: int, op: int, c: int, upd: dict) -> list[tu
         # proposal to allow it is not known to be merged)
         return [(True, nomem)]
     full = q[QUEUE - 1] != CMD_NONE
-    return [(not_(full), added), (full, nomem)]
+    # kmalloc_nolock may fail at any call (alloc_fails); a full queue stands for the bound
+    return [(not_(full), added), (True if m.cfg["alloc_fails"] else full, nomem)]
 
 
 # ------------------------------------------------------------------ the helper calls' rework steps

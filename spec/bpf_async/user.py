@@ -59,6 +59,17 @@ def user_caf_steps(m: Model, s: Any, g: Any, e: int, then: dict) -> list[Step]:
     "put are one step: a start that read the pointer earlier takes its reference before or after it, and "
     "both orders are explored, ABSTRACTIONS); the synchronous wait is UserWaitDone",
 )
+@cites(
+    "K-htab",
+    "htab_map_update_elem, a preallocated map, the key present (map = hash)",
+    "ret = htab_lock_bucket(b, &flags); .. hlist_nulls_add_head_rcu(&l_new->hash_node, head); if (l_old) { "
+    "hlist_nulls_del_rcu(&l_old->hash_node); /* l_old has already been stashed in htab->extra_elems, free "
+    "its special fields before it is available for reuse. */ if (htab_is_prealloc(htab)) "
+    "check_and_free_fields(htab, l_old); } htab_unlock_bucket(b, flags); (round5-issue21.md B1: v6.13-6.14 "
+    "and the newest copy alike)",
+    "the update holds the bucket lock across bpf_timer_cancel_and_free, so across its hrtimer_cancel "
+    "(UPc.CAF_WAIT, UserWaitDone): other lockers of the bucket spin meanwhile (Model.bucket_held)",
+)
 def UserUpdateElem(m: Model, s: Any, e: int) -> list[Step]:
     """bpf_map_update_elem from user space overwrites value e: bpf_obj_free_fields ->
     cancel_and_free."""

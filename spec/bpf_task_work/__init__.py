@@ -108,6 +108,9 @@ PARAMS: dict[str, tuple] = {
     "task_exits": (bool, True),  # the target task may exit (task_work_add then fails: W7)
     "user_updates": (bool, True),  # user space updates/deletes a value (bpf_obj_free_fields -> X)
     "user_closes": (bool, True),  # user space eventually closes the map fd, detaches, closes the prog
+    # bpf_task_work_fetch_ctx's allocation may fail (-ENOMEM) at every call, as bpf_mem_alloc /
+    # kmalloc_nolock may; False: only when the value's pool of ctx objects is used up
+    "alloc_fails": (bool, True),
     # BPF_MAP_GET_FD_BY_ID after the sweep: usercnt 0 -> 1 again (reading W11, K-mapref); at most once.
     "reopen": (bool, False),
     # Prog runs (schedules) per CPU: 0 = unbounded. A bound only removes behaviours; it is used where
@@ -144,8 +147,9 @@ ABSTRACTIONS = [
     "(SchedReturn).",
     "A scheduler's READ_ONCE(slot), the allocation and the T0 cmpxchg are one step: the loser of T0 "
     "frees an object nobody else ever saw and continues with the winner's, which is what reading the "
-    "slot at the cmpxchg gives. Allocation failure (bpf_mem_alloc returns NULL: -ENOMEM) is also what "
-    "happens when a value's pool of ctx objects is used up.",
+    "slot at the cmpxchg gives. Allocation failure (bpf_mem_alloc returns NULL: -ENOMEM) may happen at "
+    "every fetch that finds the slot empty (alloc_fails), and always once the value's pool of ctx objects "
+    "is used up.",
     "bpf_task_acquire is merged with bpf_prog_inc_not_zero and always succeeds (the target's "
     "task_struct lifetime is not modelled; ctx->task is kept as non-NULL/NULL for the W9 question).",
     "The field writes (task, prog, callback, map, map_val), init_task_work, init_irq_work and "

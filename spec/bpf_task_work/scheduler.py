@@ -118,7 +118,8 @@ def SchedCheckBefore(m: Model, s: Any, c: int) -> list[Step]:
     "NULL, ctx) (a loser bpf_mem_frees its own and uses the winner's)",
     "merged: the READ_ONCE, the allocation and the T0 cmpxchg; the loser of T0 frees an object nobody "
     "else saw and continues with the winner's, which reading the slot at the cmpxchg gives "
-    "(ABSTRACTIONS); an exhausted pool stands for -ENOMEM",
+    "(ABSTRACTIONS); -ENOMEM at any fetch that allocates (alloc_fails) and once the pool is used up; its "
+    "error path puts the task and prog references (round5-issue21.md A3)",
 )
 def SchedFetch(m: Model, s: Any, c: int) -> list[Step]:
     """bpf_task_work_fetch_ctx: READ_ONCE(twk->ctx); if NULL, bpf_mem_alloc a zeroed ctx
@@ -146,8 +147,9 @@ def SchedFetch(m: Model, s: Any, c: int) -> list[Step]:
             upd["ref"] = put(s.ref, o, 1)
             m.set_actor(s, c, upd, nxt, o, v)
             steps.append(when(and_(empty, first_unused), **upd))
-        exhausted = all_(s.mem[o] != Mem.UNUSED for o in objs)
-        steps.append(when(and_(empty, exhausted), **m.sched_fail(s, c, dict(base))))  # -ENOMEM
+        # -ENOMEM: the allocation may fail at any call (alloc_fails), and must once the pool is used up
+        exhausted = True if m.cfg["alloc_fails"] else all_(s.mem[o] != Mem.UNUSED for o in objs)
+        steps.append(when(and_(empty, exhausted), **m.sched_fail(s, c, dict(base))))
     return steps
 
 

@@ -84,6 +84,15 @@ _ALL = [
         False,
     ),
     Source(
+        "K-htab",
+        "kernel/bpf/hashtab.c",
+        "v6.13-6.14 (map_locked + raw_spinlock_t bucket lock; special fields of a replaced preallocated "
+        "element freed under the bucket lock, of a deleted one after it); v6.15+: rqspinlock_t",
+        "code index id 11237561 (about v6.13-6.14); Aarav90-cpu/linux-kotlin @a663adb68e0e (a fork with "
+        "unresolved merge markers: only clean parts read), docs/second-reading/round5-issue21.md B1, C1",
+        False,
+    ),
+    Source(
         "K-hrtimer",
         "kernel/time/hrtimer.c",
         "mainline (recent)",
