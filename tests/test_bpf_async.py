@@ -28,6 +28,8 @@ TIMER = {"kind": "timer", "slots": 2, "callback": "cancel_other"}
         ({"design": "locked", "irq_callers": True}, "irq_callers needs design = refcnt"),
         ({"kind": "wq", "callback": "cancel_other", "slots": 2}, "no cancel helper"),
         ({"callback": "delete_other"}, "needs slots = 2"),
+        ({"kind": "wq", "map": "hash"}, "map = hash is modelled for kind = timer"),
+        ({"design": "refcnt", "map": "hash"}, "map = hash is modelled for kind = timer"),
     ],
 )
 def test_bad_constants_are_refused_in_one_line(constants, message):
@@ -71,3 +73,32 @@ def test_r1_frees_the_wq_under_a_running_instance_when_another_is_pending():
     fixed = make_spec(kind="wq", design="refcnt", early_prog_put=False, tt_retry="running")
     r2 = explore_any(fixed, Options(invariants=["NoAsyncUseAfterFree"]), lambda _l: None, "native")
     assert r2.exhausted and r2.violations == []
+
+
+def _explore(**constants):
+    spec = make_spec(**constants)
+    return spec, explore_any(spec, Options(stop_on_first=False), lambda _l: None, "native")
+
+
+def test_a_failed_init_allocation_adds_transitions_but_no_state():
+    # -ENOMEM returns before anything is published or any reference taken: the state it leads to is
+    # one a -EINVAL call on the empty value already reaches
+    _, with_failures = _explore(kind="timer")
+    _, without = _explore(kind="timer", alloc_fails=False)
+    assert with_failures.distinct == without.distinct
+    assert with_failures.generated > without.generated
+
+
+@pytest.mark.slow  # three 548K-state runs
+def test_the_hash_maps_bucket_lock_deadlocks_until_the_rqspinlock():
+    # user space's update waits under the bucket lock for a callback that deletes in the same bucket
+    hashed = dict(kind="timer", slots=2, callback="delete_other", user_updates=True, map="hash")
+    spec, raw = _explore(**hashed)
+    bad = [v for v in raw.violations if v.name == "NoSpinDeadlock"]
+    assert bad and len(bad[0].trace.states) == 10
+    steps = [st.label for st in bad[0].trace.steps[1:]]
+    assert steps[-1] == "UserUpdateElem(e=v0)" and "TimerCallbackStart(c=cpu0)" in steps
+    _, rq = _explore(**hashed, bucket_lock="rqspinlock")
+    assert not [v for v in rq.violations if v.name == "NoSpinDeadlock"]
+    _, array = _explore(**{**hashed, "map": "array"})
+    assert not [v for v in array.violations if v.name == "NoSpinDeadlock"]

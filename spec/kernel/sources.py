@@ -93,6 +93,25 @@ _ALL = [
         False,
     ),
     Source(
+        "K-htab-map-locked",
+        "kernel/bpf/hashtab.c htab_lock_bucket / htab_unlock_bucket, v5.10-v6.14",
+        "20b6cc34ea74 (v5.10, Song Liu, 'bpf: Avoid hashtab deadlock with map_locked'); the counter's "
+        "index fixed by 'bpf: hash map, avoid deadlock with suitable hash mask' (Tonghao Zhang, January "
+        "2023); local_irq_save before the counter by 'Avoid unnecessary -EBUSY from htab_lock_bucket' "
+        "(Song Liu, October 2023)",
+        "patch mails <20230105092637.35069-1-tong@infragraf.org> (code index id 40325658169: the original "
+        "'hash & HASHTAB_MAP_LOCK_MASK' and its fix) and <20231012055741.3375999-1-song@kernel.org> (id "
+        "43593774653); docs/second-reading/round5-issue21.md C1",
+        False,
+    ),
+    Source(
+        "K-htab-rqspinlock",
+        "kernel/bpf/hashtab.c htab_lock_bucket, v6.15+",
+        "'bpf: Convert hashtab.c to rqspinlock' (Kumar Kartikeya Dwivedi, 2025)",
+        "the patch mail (code index id 26863236708); docs/second-reading/round5-issue21.md C1",
+        False,
+    ),
+    Source(
         "K-hrtimer",
         "kernel/time/hrtimer.c",
         "mainline (recent)",

@@ -1,0 +1,1 @@
+"""The bucket-lock model's properties and witnesses (``spec/htab_lock``)."""
