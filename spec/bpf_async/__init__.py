@@ -130,7 +130,7 @@ PARAMS: dict[str, tuple] = {
     "alloc_fails": (bool, True),
     # the map holding the values: an array, or a preallocated hash map with every value in one bucket
     # (a hash collision), whose bucket lock map_delete_elem takes, and user space's update holds while
-    # it frees the replaced element's timer (bpf_obj_free_fields under the lock, K-htab)
+    # it frees the replaced element's timer (bpf_obj_free_fields under the lock, K-htab-update)
     "map": (str, "array", ["array", "hash"]),
     # the hash map's bucket lock: raw_spinlock_t (map_locked refuses a same-CPU re-entry only:
     # 20b6cc34ea74, v5.10-v6.14), or rqspinlock_t (v6.15+: a waiter gives up with -ETIMEDOUT/-EDEADLK)
@@ -335,7 +335,7 @@ def make_spec(**constants: Any) -> Spec:
         "K-syscall",
         "K-core",
         "K-arraymap",
-        "K-htab",
+        "K-htab-update",
     )
     # V21's code where a switch restores it (2021-2023); the rework's (R1) for the refcnt design; V24
     # otherwise, and for what the rework kept of it

@@ -223,7 +223,7 @@ def first_steps(m: Model, s: Any, g: Any, who: tuple, op: str, e: int, after: di
         return caf_steps(m, s, g, who, e, after)
     # map_delete_elem on the hash map: htab_lock_bucket first. A raw_spinlock_t held by another
     # context spins (no step until it is released); an rqspinlock_t waiter may give up instead:
-    # -ETIMEDOUT (or -EDEADLK), nothing deleted (K-htab)
+    # -ETIMEDOUT (or -EDEADLK), nothing deleted (K-htab-update)
     held = m.bucket_held(s)
     steps = caf_steps(m, s, and_(g, not_(held)), who, e, after)
     if m.cfg["bucket_lock"] == "rqspinlock":
@@ -375,7 +375,7 @@ def ProgRunEnd(m: Model, s: Any, c: int, lv: int) -> Step:
     "second step of each is at ProgHelperStep; the early prog put is one atomic decrement",
 )
 @cites(
-    "K-htab",
+    "K-htab-update",
     "htab_map_delete_elem -> htab_lock_bucket; free_htab_elem after htab_unlock_bucket (map = hash)",
     "ret = htab_lock_bucket(b, &flags) (local_irq_save; map_locked: -EBUSY on a same-CPU re-entry; "
     "raw_spin_lock(&b->raw_lock); v6.15+: raw_res_spin_lock_irqsave, -EDEADLK / -ETIMEDOUT); l = "

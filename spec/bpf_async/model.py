@@ -85,7 +85,7 @@ class Model:
     timer: bool = field(init=False)  # kind = timer (else wq)
     locked: bool = field(init=False)  # design = locked (V24/W; else the rework R)
     irqc: bool = field(init=False)  # irq_callers: prog runs in hard-irq (the rework's deferral)
-    hash: bool = field(init=False)  # map = hash: map_delete_elem takes the bucket lock (K-htab)
+    hash: bool = field(init=False)  # map = hash: map_delete_elem takes the bucket lock (K-htab-update)
     levels: list[int] = field(init=False)  # the context levels that exist
     prog_levels: list[int] = field(init=False)  # the levels prog runs start at
     lock_pcs: list[int] = field(init=False)  # pcs at which a context holds its value's lock

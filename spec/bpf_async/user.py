@@ -60,7 +60,7 @@ def user_caf_steps(m: Model, s: Any, g: Any, e: int, then: dict) -> list[Step]:
     "both orders are explored, ABSTRACTIONS); the synchronous wait is UserWaitDone",
 )
 @cites(
-    "K-htab",
+    "K-htab-update",
     "htab_map_update_elem, a preallocated map, the key present (map = hash)",
     "ret = htab_lock_bucket(b, &flags); .. hlist_nulls_add_head_rcu(&l_new->hash_node, head); if (l_old) { "
     "hlist_nulls_del_rcu(&l_old->hash_node); /* l_old has already been stashed in htab->extra_elems, free "

@@ -84,8 +84,8 @@ _ALL = [
         False,
     ),
     Source(
-        "K-htab",
-        "kernel/bpf/hashtab.c",
+        "K-htab-update",
+        "kernel/bpf/hashtab.c htab_map_update_elem / htab_map_delete_elem",
         "v6.13-6.14 (map_locked + raw_spinlock_t bucket lock; special fields of a replaced preallocated "
         "element freed under the bucket lock, of a deleted one after it); v6.15+: rqspinlock_t",
         "code index id 11237561 (about v6.13-6.14); Aarav90-cpu/linux-kotlin @a663adb68e0e (a fork with "
@@ -170,6 +170,9 @@ _ALL = [
 ]
 
 SOURCES: dict[str, Source] = {s.tag: s for s in _ALL}
+_TWICE = sorted({x.tag for x in _ALL if [y.tag for y in _ALL].count(x.tag) > 1})
+if _TWICE:  # a second entry under one tag would silently replace the first
+    raise SpecError(f"sources: tag(s) declared twice: {', '.join(_TWICE)}")
 
 
 def pick(*tags: str) -> dict[str, Source]:

@@ -106,8 +106,10 @@ def render_mail(data: ReportData) -> str:
             out += _wrap(_query_evidence(a, a["name"]), indent="  ", first="- ")
         out.append("")
     out += _wrap(
-        "Caveats: lock sections and helper bodies are single steps, NMI re-entry into held locks is "
-        "not modelled, and each result is as good as our reading of the sources; the report lists "
+        "Caveats: lock sections and helper bodies are single steps, NMI and tracing-prog re-entry into a "
+        "held lock is modelled only for the RFC's locked list and the hash map's bucket lock (not for a "
+        "map value's bpf_spin_lock or the hrtimer base lock), and each result is as good as our reading "
+        "of the sources; the report lists "
         "every simplification and the kernel facts each rests on, with sources."
     )
     return "\n".join(out) + "\n"
