@@ -30,6 +30,8 @@ TIMER = {"kind": "timer", "slots": 2, "callback": "cancel_other"}
         ({"callback": "delete_other"}, "needs slots = 2"),
         ({"kind": "wq", "map": "hash"}, "map = hash is modelled for kind = timer"),
         ({"design": "refcnt", "map": "hash"}, "map = hash is modelled for kind = timer"),
+        ({"user_deletes": True}, "user_deletes needs map = hash_malloc"),
+        ({"callback": "reinit_self"}, "reinit_self needs objs = 2"),
     ],
 )
 def test_bad_constants_are_refused_in_one_line(constants, message):
@@ -102,3 +104,17 @@ def test_the_hash_maps_bucket_lock_deadlocks_until_the_rqspinlock():
     assert not [v for v in rq.violations if v.name == "NoSpinDeadlock"]
     _, array = _explore(**{**hashed, "map": "array"})
     assert not [v for v in array.violations if v.name == "NoSpinDeadlock"]
+
+
+def test_a_timer_rearmed_in_a_deleted_malloc_element_outlives_it():
+    # the callback re-initialises its own timer while user space's delete waits for it; the element is
+    # freed with no destructor (v6.14 and before): the second timer's next run reads freed memory
+    reinit = dict(kind="timer", objs=2, callback="reinit_self", prog_ops="no_delete")
+    _, malloc = _explore(**reinit, map="hash_malloc", user_deletes=True)
+    uaf = [v for v in malloc.violations if v.name == "NoMapAccessAfterFree"]
+    assert uaf and len(uaf[0].trace.states) == 19
+    steps = [st.label for st in uaf[0].trace.steps[1:]]
+    delete, free = steps.index("UserDeleteElem(e=v0)"), steps.index("ElemFreed(e=v0)")
+    assert delete < steps.index("TimerExpire(c=cpu0, o=t0.1)") and free < len(steps) - 1
+    _, array = _explore(**reinit, user_updates=True)
+    assert not [v for v in array.violations if v.name == "NoMapAccessAfterFree"]

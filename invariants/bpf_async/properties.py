@@ -203,6 +203,8 @@ def register(spec: Spec, m: Any) -> None:
         "ProgFree",
         "UrefSweep",
         "ProgRunEnd",
+        "UserElemFree",
+        "ElemFreed",
         "AsyncIrqWorkCommand",
         "AsyncIrqWorkDone",
     ]
@@ -235,6 +237,8 @@ def register(spec: Spec, m: Any) -> None:
                 "ProgRunStart",
                 "ProgCall",
                 "UserUpdateElem",
+                "UserDeleteElem",
+                "ProgInitNoMem",
                 "MapFdClose",
                 "ProgDetach",
                 "ProgFdClose",

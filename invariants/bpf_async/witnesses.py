@@ -145,6 +145,22 @@ def register(spec: Spec, m: Any) -> None:
     spec.nonvacuous("NoCallbackAfterProgFree", "ProgFreed", "CallbackRan")
     spec.nonvacuous("NoMapAccessAfterFree", "MapFreed", "CallbackRan")
     spec.nonvacuous("NoAsyncUseAfterFree", "ObjectFreed")
+    if m.malloc and m.callback == "reinit_self":
+        add(
+            "TimerArmedInDeletedElement",
+            lambda t: any_(
+                and_(
+                    t.slot[m.slot_of(o)] == o,
+                    t.elem[m.slot_of(o)] != m.Elem.LIVE,
+                    t.exec_state[o] == hrtimer.ENQUEUED,
+                )
+                for o in m.Obj
+            ),
+            "A timer callback re-initialises and re-arms its own value's timer (bpf_timer_init through the "
+            "value pointer it was given) after user space's delete detached the old one: __bpf_async_init "
+            "checks async->cb and the map's usercnt, not whether the element is still in the map "
+            "(round5-issue21.md B1/B2).",
+        )
     if m.hash:
         add(
             "CallbackBlockedOnBucket",

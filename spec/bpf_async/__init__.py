@@ -80,7 +80,16 @@ from spec.lang import (
 OPS = ["init", "set_callback", "start", "cancel", "delete"]
 # "mixed" (timer, 2 values): value 0's callback cancels value 1's timer; value 1's callback re-arms its
 # own timer and then deletes its own element (two helper calls in one callback)
-CALLBACKS = ["none", "rearm", "cancel_other", "delete_other", "cancel_self", "delete_self", "mixed"]
+CALLBACKS = [
+    "none",
+    "rearm",
+    "cancel_other",
+    "delete_other",
+    "cancel_self",
+    "delete_self",
+    "mixed",
+    "reinit_self",
+]
 
 # name -> (type, default, min, max) for ints; (str, default, choices); (bool, default)
 PARAMS: dict[str, tuple] = {
@@ -131,7 +140,11 @@ PARAMS: dict[str, tuple] = {
     # the map holding the values: an array, or a preallocated hash map with every value in one bucket
     # (a hash collision), whose bucket lock map_delete_elem takes, and user space's update holds while
     # it frees the replaced element's timer (bpf_obj_free_fields under the lock, K-htab-update)
-    "map": (str, "array", ["array", "hash"]),
+    # hash_malloc: a hash map with BPF_F_NO_PREALLOC up to v6.14: a deleted element's memory is freed
+    # after a grace period (bpf_mem_cache_free) with no destructor, and map_release_uref visits only
+    # the elements still in the buckets (htab_free_malloced_timers_and_wq)
+    "map": (str, "array", ["array", "hash", "hash_malloc"]),
+    "user_deletes": (bool, False),  # user space may delete an element once (map = hash_malloc)
     # the hash map's bucket lock: raw_spinlock_t (map_locked refuses a same-CPU re-entry only:
     # 20b6cc34ea74, v5.10-v6.14), or rqspinlock_t (v6.15+: a waiter gives up with -ETIMEDOUT/-EDEADLK)
     "bucket_lock": (str, "raw", ["raw", "rqspinlock"]),
@@ -231,8 +244,11 @@ ABSTRACTIONS = [
     "cancel_and_free) rather than deleting it. map = hash (timer, locked design) is a preallocated hash "
     "map with every value in one bucket: map_delete_elem's locked section is one step, and user space's "
     "update holds the bucket lock across its cancel_and_free's wait; nothing else takes the bucket lock "
-    "(the uref sweep walks the elements unlocked). Hash element reuse through the freelist, "
-    "non-preallocated and LRU maps, inner maps, RT timers, NMI callers, and "
+    "(the uref sweep walks the elements unlocked). map = hash_malloc (BPF_F_NO_PREALLOC, v6.14 and "
+    "before): user space's delete unlinks the element, frees its timer, then frees the element after a "
+    "grace period of classic readers (non-sleepable progs only); prog runs cannot reach a deleted "
+    "element (a run whose lookup preceded the delete is not modelled), a callback can, through its value "
+    "pointer. Hash element reuse through the freelist, LRU maps, inner maps, RT timers, NMI callers, and "
     "hard-irq callers of the locked design (the verifier refused timers in kprobe/tracepoint progs; "
     "fentry in hard-irq was allowed: bpf_timer.md W-16/W-19) are not modelled.",
     "bpf_timer_cancel in the rework is V24's (the -EDEADLK checks, the drop, hrtimer_cancel) without the "
@@ -307,11 +323,17 @@ def make_spec(**constants: Any) -> Spec:
             "bpf_async: init_usercnt_check = before_publish is bpf_timer's 2021 code "
             "(bpf_wq was merged after fd381ce60a2d)"
         )
-    if cfg["map"] == "hash" and not (is_timer and locked):
+    if cfg["map"] != "array" and not (is_timer and locked):
         raise SpecError(
-            "bpf_async: map = hash is modelled for kind = timer, design = locked (the only design whose "
-            "cancel_and_free waits, under the bucket lock, for a running callback)"
+            f"bpf_async: map = {cfg['map']} is modelled for kind = timer, design = locked (the only design "
+            "whose cancel_and_free waits, under the bucket lock, for a running callback)"
         )
+    if cfg["map"] == "hash_malloc" and cfg["sleepable"]:
+        raise SpecError("bpf_async: map = hash_malloc is modelled for non-sleepable progs (classic readers)")
+    if cfg["user_deletes"] and cfg["map"] != "hash_malloc":
+        raise SpecError("bpf_async: user_deletes needs map = hash_malloc (an array has no delete)")
+    if cb_kind == "reinit_self" and cfg["objs"] < 2:
+        raise SpecError("bpf_async: callback = reinit_self needs objs = 2 (the value's second timer)")
     if cfg["irq_callers"] and locked:
         raise SpecError("bpf_async: irq_callers needs design = refcnt (the locked design has no deferral)")
     if (cb_kind.endswith("_other") or cb_kind == "mixed") and cfg["slots"] < 2:
@@ -368,13 +390,14 @@ def make_spec(**constants: Any) -> Spec:
     WPhase = Enum("WPhase", ["IDLE", "DEQUEUED", "FN_READ", "IN_OP"])
     DelWork = Enum("DelWork", ["NONE", "QUEUED", "CANCELLED"])
     Phase = Enum("Phase", prog.PHASES)
-    UPc = Enum("UPc", ["IDLE", "CAF_WAIT", "SWEEP", "SWEEP_WAIT"])
+    UPc = Enum("UPc", ["IDLE", "CAF_WAIT", "SWEEP", "SWEEP_WAIT", "DEL_FREE"])
+    Elem = Enum("Elem", ["LIVE", "UNLINKED", "RCU_WAIT", "FREED"])
     NO_OBJ, NO_CPU = nobj, ncpu
     kc = kconfig.KernelConfig(cfg)
     m = Model(
         spec, kind, design, ncpu, nslot, nper, cb_kind, cfg, CPU, Slot, Obj, Mem, PC, CbPhase, WPhase,
         DelWork, Phase, NO_OBJ, NO_CPU, kc=kc, Level=Level, UPc=UPc, ObjOrNone=ObjOrNone,
-        CpuOrNone=CpuOrNone,
+        CpuOrNone=CpuOrNone, Elem=Elem,
     )  # fmt: skip
     levels = m.levels
     declare_state(spec, m)
@@ -392,7 +415,10 @@ def make_spec(**constants: Any) -> Spec:
     for a in spec.actions:
         if a.name != "Quiescent":
             a.fn = halt_when(a.fn, m.broken)
-        a.fn = rcu.end_finished_readers(a.fn, activity, readers, idle_after, ["obj_readers", "prog_readers"])
+        snapshots = ["obj_readers", "prog_readers"] + (
+            ["elem_readers"] if cfg["map"] == "hash_malloc" else []
+        )
+        a.fn = rcu.end_finished_readers(a.fn, activity, readers, idle_after, snapshots)
         if not is_timer:
             a.fn = wq.end_kworker_readers(a.fn, nobj, m.obj_flavour, m.prog_flavour, kc)
 
@@ -445,6 +471,14 @@ def declare_state(spec: Spec, m: Model) -> None:
         spec.var("wk_obj", Fn(CPU, ObjOrNone), const_fn(CPU, NO_OBJ), "async_cb_running: the worker on c")
         spec.var("wk_chain", Fn(CPU, Fn(Q, Cmd)), const_fn(CPU, no_cmds), "its commands, oldest first")
         spec.var("seen", Fn(CPU, Int(0, 3)), const_fn(CPU, 0), "irq_work_single's snapshot of the flags")
+    if cfg["map"] == "hash_malloc":
+        spec.var("elem", Fn(Slot, m.Elem), const_fn(Slot, m.Elem.LIVE), "each key's element's memory")
+        spec.var(
+            "elem_readers",
+            Fn(Slot, Fn(CPU, Set(Level))),
+            const_fn(Slot, no_readers),
+            "the readers a deleted element's free waits for",
+        )
     spec.var(
         "obj_readers",
         Fn(Obj, Fn(CPU, Set(Level))),
@@ -544,6 +578,10 @@ def register_actions(spec: Spec, m: Model, ops: list[str]) -> None:
     # user space (user.py)
     if cfg["user_updates"]:
         act(user.UserUpdateElem, e=Slot)
+    if cfg["user_deletes"]:
+        act(user.UserDeleteElem, e=Slot)
+        act(user.UserElemFree, e=Slot)
+        act(free.ElemFreed, e=Slot)
     act(user.UserWaitDone)
     if cfg["user_closes"]:
         act(user.MapFdClose)

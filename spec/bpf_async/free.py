@@ -104,3 +104,16 @@ def ProgFree(m: Model, s: Any) -> Step:
     return when(
         and_(s.prog_phase == m.Phase.RCU_WAIT, waited), prog_phase=m.Phase.FREED, map_refcnt=s.map_refcnt - 1
     )
+
+
+@cites(
+    "K-htab-update",
+    "kernel/bpf/memalloc.c __free_rcu -> free_all (v6.14 and before)",
+    "llist_for_each_safe(pos, t, llnode) free_one(pos, percpu); (no c->dtor: the special fields are not "
+    "freed again) (round5-issue21.md B2)",
+    "the grace period's end and the kfree are one step",
+)
+def ElemFreed(m: Model, s: Any, e: int) -> Step:
+    """A deleted element's grace period is over: its memory is freed."""
+    g = and_(s.elem[e] == m.Elem.RCU_WAIT, rcu.gp_over(s.elem_readers[e]))
+    return when(g, elem=put(s.elem, e, m.Elem.FREED))

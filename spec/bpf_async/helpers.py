@@ -58,6 +58,12 @@ def init_steps(m: Model, s: Any, g: Any, who: tuple, e: int, after: dict | None)
             steps.append(when(and_(ok, alive), **m.set_who(s, who, m.PC.INIT_CHECK, o)))
             steps.append(when(and_(ok, not_(alive)), **m.done(s, who, after)))  # -EPERM
     steps.append(when(and_(g, cur != m.NO_OBJ), **m.done(s, who, after)))  # -EBUSY
+    if not (who[0] == "ctx" and who[2] == TASK):
+        # a callback's init (reinit_self) fails with -ENOMEM like a prog run's (ProgInitNoMem), and
+        # always past the model's bound of objs objects per value: its next calls then go on
+        exhausted = s.inits[e] >= m.objs
+        fails = True if m.cfg["alloc_fails"] else exhausted
+        steps.append(when(and_(g, cur == m.NO_OBJ, fails), **m.done(s, who, after)))
     return steps
 
 
@@ -391,6 +397,8 @@ def ProgCall(m: Model, s: Any, call: str, c: int, e: int) -> list[Step]:
     the helper returns."""
     lv, op = (IRQ, call.removeprefix("hardirq_")) if call.startswith("hardirq_") else (TASK, call)
     g = and_(s.pc[c][lv] == m.PC.RUN, m.can_step(s, c, lv))
+    if m.malloc:  # the run's lookup finds no element once the key is deleted
+        g = and_(g, s.elem[e] == m.Elem.LIVE)
     if disabled(g):
         return []
     return first_steps(m, s, g, ("ctx", c, lv), op, e, None)

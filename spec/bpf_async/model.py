@@ -81,6 +81,7 @@ class Model:
     UPc: Enum | None = None  # user space's program counter
     ObjOrNone: Enum | None = None  # an object, or "none" (an empty slot, an idle caller)
     CpuOrNone: Enum | None = None
+    Elem: Enum | None = None  # map = hash_malloc: a key's element's memory
     # what the switches select (set in __post_init__)
     timer: bool = field(init=False)  # kind = timer (else wq)
     locked: bool = field(init=False)  # design = locked (V24/W; else the rework R)
@@ -98,6 +99,7 @@ class Model:
         self.locked = self.design == "locked"
         self.irqc = cfg["irq_callers"]
         self.hash = cfg["map"] == "hash"
+        self.malloc = cfg["map"] == "hash_malloc"
         self.levels = ([TASK, SOFTIRQ] if self.timer else [TASK]) + ([IRQ] if self.irqc else [])
         self.prog_levels = [TASK] + ([IRQ] if self.irqc else [])
         # The map value's bpf_spin_lock (locked design, taken with irqs off). A locked section is one
@@ -324,10 +326,14 @@ class Model:
         upd["uaf_async"] = or_(upd.get("uaf_async", s.uaf_async), and_(cond, self.freed(s, o)))
         return upd
 
-    def run_prog_code(self, upd: dict, s: Any) -> dict:
-        """The callback runs the prog's code and reads its map value."""
+    def run_prog_code(self, upd: dict, s: Any, e: int | None = None) -> dict:
+        """The callback runs the prog's code and reads its map value (of key e: with map =
+        hash_malloc, an element that may have been deleted and freed)."""
         upd["uaf_prog"] = or_(upd.get("uaf_prog", s.uaf_prog), s.prog_phase == self.Phase.FREED)
-        upd["uaf_map"] = or_(upd.get("uaf_map", s.uaf_map), s.map_refcnt == 0)
+        gone = s.map_refcnt == 0
+        if self.malloc and e is not None:
+            gone = or_(gone, s.elem[e] == self.Elem.FREED)
+        upd["uaf_map"] = or_(upd.get("uaf_map", s.uaf_map), gone)
         return upd
 
     def prog_put(self, s: Any, upd: dict, irqs_off: bool) -> dict:
@@ -377,6 +383,8 @@ class Model:
             return [("start", e)]
         if cb_kind == "mixed":
             return [("cancel", other)] if e == 0 else [("start", e), ("delete", e)]
+        if cb_kind == "reinit_self":  # through the value pointer the callback was given
+            return [("init", e), ("set_callback", e), ("start", e)]
         op, who = cb_kind.split("_")
         return [("cancel" if op == "cancel" else "delete", e if who == "self" else other)]
 

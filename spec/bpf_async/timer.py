@@ -223,7 +223,7 @@ def TimerCallbackBody(m: Model, s: Any, c: int) -> list[Step]:
     steps = []
     for o in over(o_, m.Obj):
         gi = and_(g, o_ == o)
-        upd = m.run_prog_code(dict(cb_phase=put(s.cb_phase, c, m.CbPhase.IN_OP)), s)
+        upd = m.run_prog_code(dict(cb_phase=put(s.cb_phase, c, m.CbPhase.IN_OP)), s, m.slot_of(o))
         calls = m.callback_calls(m.slot_of(o))
         if not calls:
             steps.append(when(gi, **ret_updates(m, s, c, o, upd)))

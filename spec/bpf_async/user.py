@@ -11,7 +11,7 @@ from typing import Any
 from spec.bpf_async import rework
 from spec.bpf_async.model import Model
 from spec.kernel import hrtimer, workqueue
-from spec.lang import Step, and_, cites, disabled, ite, not_, or_, over, put, when
+from spec.lang import Step, and_, any_, cites, disabled, ite, not_, or_, over, put, when
 
 
 def user_caf_steps(m: Model, s: Any, g: Any, e: int, then: dict) -> list[Step]:
@@ -78,6 +78,41 @@ def UserUpdateElem(m: Model, s: Any, e: int) -> list[Step]:
 
 
 @cites(
+    "K-htab-update",
+    "htab_map_delete_elem from user space, BPF_F_NO_PREALLOC (map = hash_malloc, v6.14 and before)",
+    "htab_lock_bucket; l = lookup_elem_raw(..); hlist_nulls_del_rcu(&l->hash_node); htab_unlock_bucket; "
+    "free_htab_elem(htab, l) -> htab_elem_free: check_and_free_fields(htab, l) -> bpf_obj_free_fields -> "
+    "bpf_timer_cancel_and_free (round5-issue21.md B2)",
+    "environment event; the unlink and the detach of cancel_and_free are one step (the bucket's locked "
+    "section reads nothing the timer code writes); its hrtimer_cancel is UserWaitDone, the element's free "
+    "UserElemFree",
+)
+def UserDeleteElem(m: Model, s: Any, e: int) -> list[Step]:
+    """bpf_map_delete_elem from user space on key e: the element leaves its bucket, then its timer is
+    cancelled and freed (cancel_and_free), then the element is freed (UserElemFree)."""
+    g = and_(s.upc == m.UPc.IDLE, s.elem[e] == m.Elem.LIVE, s.map_usercnt > 0)
+    unlinked = put(s.elem, e, m.Elem.UNLINKED)
+    return user_caf_steps(m, s, g, e, dict(elem=unlinked, upc=m.UPc.DEL_FREE))
+
+
+@cites(
+    "K-htab-update",
+    "htab_elem_free (BPF_F_NO_PREALLOC, v6.14 and before: no allocator destructor)",
+    "bpf_mem_cache_free(&htab->ma, l): the element goes to the allocator's free list and is freed after a "
+    "tasks-trace and an RCU grace period (kernel/bpf/memalloc.c free_bulk -> do_call_rcu_ttrace; "
+    "__free_rcu: free_all -> kfree, no destructor) (round5-issue21.md B2)",
+    "the free call fixes the grace period's readers; the element is not reused here (a reuse only moves "
+    "a timer armed in it to another key)",
+)
+def UserElemFree(m: Model, s: Any, e: int) -> Step:
+    """The delete frees the element's memory (after a grace period): nothing cancels a timer that was
+    armed in it after its cancel_and_free."""
+    g = and_(s.upc == m.UPc.DEL_FREE, s.elem[e] == m.Elem.UNLINKED)
+    readers = put(s.elem_readers, e, m.readers_now(s, "classic"))
+    return when(g, upc=m.UPc.IDLE, elem=put(s.elem, e, m.Elem.RCU_WAIT), elem_readers=readers)
+
+
+@cites(
     "V24",
     "bpf_timer_cancel_and_free (inline bpf_timer_delete_work); bpf_wq inline (wq_delete = inline)",
     "hrtimer_cancel(&t->timer); kfree_rcu(t, cb.rcu) (bpf_timer.md T5b); or cancel_work_sync then kfree_rcu",
@@ -98,7 +133,11 @@ def UserWaitDone(m: Model, s: Any) -> list[Step]:
         else:
             passes = not_(workqueue.is_running(s.exec_state[o]))
             st = workqueue.IDLE
-        nxt = ite(s.upc == UPc.SWEEP_WAIT, UPc.SWEEP, UPc.IDLE)
+        # after a delete's wait the syscall goes on to free the element (DEL_FREE)
+        after_caf = UPc.IDLE
+        if m.malloc:
+            after_caf = ite(any_(s.elem[e] == m.Elem.UNLINKED for e in m.Slot), UPc.DEL_FREE, UPc.IDLE)
+        nxt = ite(s.upc == UPc.SWEEP_WAIT, UPc.SWEEP, after_caf)
         upd = dict(upc=nxt, uarg=m.NO_OBJ, exec_state=put(s.exec_state, o, st))
         m.touch_obj(upd, s, o)
         m.kfree(s, o, upd)
@@ -137,6 +176,11 @@ def UrefSweep(m: Model, s: Any) -> list[Step]:
     steps = []
     for e in m.Slot:
         then = dict(usweep=e + 1, upc=m.UPc.SWEEP)
+        if m.malloc:  # htab_free_malloced_timers_and_wq walks the buckets: a deleted element is not there
+            linked = s.elem[e] == m.Elem.LIVE
+            steps += user_caf_steps(m, s, and_(g, s.usweep == e, linked), e, then)
+            steps.append(when(and_(g, s.usweep == e, not_(linked)), **then))
+            continue
         steps += user_caf_steps(m, s, and_(g, s.usweep == e), e, then)
     steps.append(when(and_(g, s.usweep == m.slots), upc=m.UPc.IDLE, map_refcnt=s.map_refcnt - 1))
     return steps
