@@ -59,22 +59,22 @@ def init_steps(m: Model, s: Any, g: Any, who: tuple, e: int, after: dict | None)
             steps.append(when(and_(ok, not_(alive)), **m.done(s, who, after)))  # -EPERM
     steps.append(when(and_(g, cur != m.NO_OBJ), **m.done(s, who, after)))  # -EBUSY
     if not (who[0] == "ctx" and who[2] == TASK):
-        # a callback's init (reinit_self) fails with -ENOMEM like a prog run's (ProgInitNoMem), and
-        # always past the model's bound of objs objects per value: its next calls then go on
-        exhausted = s.inits[e] >= m.objs
-        fails = True if m.cfg["alloc_fails"] else exhausted
-        steps.append(when(and_(g, cur == m.NO_OBJ, fails), **m.done(s, who, after)))
+        # a callback's init (reinit_self) fails with -ENOMEM as a prog run's does (ProgInitNoMem, an
+        # action of its own for its witness), and always past the model's bound of objs objects per
+        # value: the callback's next calls then go on
+        fails = True if m.cfg["alloc_fails"] else s.inits[e] >= m.objs
+        steps += init_nomem_steps(m, s, and_(g, fails), who, e, after)
     return steps
 
 
-def init_nomem_steps(m: Model, s: Any, g: Any, who: tuple, e: int) -> list[Step]:
+def init_nomem_steps(m: Model, s: Any, g: Any, who: tuple, e: int, after: dict | None) -> list[Step]:
     """__bpf_async_init whose allocation fails: -ENOMEM after the -EBUSY check, before anything is
     published or any reference taken (locked design: under the value's lock; R: before the cmpxchg,
     so nothing is freed either)."""
     g = and_(g, s.slot[e] == m.NO_OBJ)
     if m.locked:
         g = and_(g, m.lock_free(s, e))
-    return [when(g, **m.done(s, who, None))]
+    return [when(g, **m.done(s, who, after))]
 
 
 def init_publish_steps(m: Model, s: Any, g: Any, who: tuple, after: dict | None) -> list[Step]:
@@ -425,7 +425,7 @@ def ProgInitNoMem(m: Model, s: Any, c: int, e: int) -> list[Step]:
     g = and_(s.pc[c][TASK] == m.PC.RUN, m.can_step(s, c, TASK))
     if disabled(g):
         return []
-    return init_nomem_steps(m, s, g, ("ctx", c, TASK), e)
+    return init_nomem_steps(m, s, g, ("ctx", c, TASK), e, None)
 
 
 @cites(
