@@ -31,6 +31,7 @@ TIMER = {"kind": "timer", "slots": 2, "callback": "cancel_other"}
         ({"kind": "wq", "map": "hash"}, "map = hash is modelled for kind = timer"),
         ({"design": "refcnt", "map": "hash"}, "map = hash is modelled for kind = timer"),
         ({"user_deletes": True}, "user_deletes needs map = hash_malloc"),
+        ({"map": "hash_malloc", "user_updates": True}, "models user space's delete only"),
         ({"callback": "reinit_self"}, "reinit_self needs objs = 2"),
     ],
 )

@@ -330,6 +330,11 @@ def make_spec(**constants: Any) -> Spec:
         )
     if cfg["map"] == "hash_malloc" and cfg["sleepable"]:
         raise SpecError("bpf_async: map = hash_malloc is modelled for non-sleepable progs (classic readers)")
+    if cfg["map"] == "hash_malloc" and cfg["user_updates"]:
+        raise SpecError(
+            "bpf_async: map = hash_malloc models user space's delete only (an update replaces the element: "
+            "not modelled)"
+        )
     if cfg["user_deletes"] and cfg["map"] != "hash_malloc":
         raise SpecError("bpf_async: user_deletes needs map = hash_malloc (an array has no delete)")
     if cb_kind == "reinit_self" and cfg["objs"] < 2:
