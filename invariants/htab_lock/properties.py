@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from spec.htab_lock import NMI, TASK
 from spec.lang import Spec, and_, any_, not_
 
 
@@ -15,7 +16,7 @@ def spins_on_interrupted(s: Any, m: Any) -> Any:
     for c in m.CPU:
         for k in range(len(m.Key)):
             bad.append(
-                and_(s.pc[c][1] == m.PC.COUNTED, s.key[c][1] == k, s.owner[m.b(k)] == m.owner_id(c, 0))
+                and_(s.pc[c][NMI] == m.PC.COUNTED, s.key[c][NMI] == k, s.owner[m.b(k)] == m.owner_id(c, TASK))
             )
     return any_(bad)
 
