@@ -126,6 +126,8 @@ PARAMS: dict[str, tuple] = {
     # R's "any context": progs also run in hard-irq, where start and cancel_and_free are deferred
     # through the object's irq_work and its llist of commands (a cmd holds a reference)
     "irq_callers": (bool, False),
+    # the CPUs hard-irq prog runs start on: cpu0 only (the default, a tenth of the states), or all
+    "irq_cpus": (str, "cpu0", ["cpu0", "all"]),
     # --- what round 3's independent reader could not express
     # the reference cb->prog holds (bpf_prog_inc_not_zero in set_callback, put by drop_prog_refcnt);
     # False: set_callback only sets callback_fn, and nothing keeps the prog for the armed timer
@@ -227,9 +229,10 @@ ABSTRACTIONS = [
     "Objects are not reused after their free (a new init takes the next object of the value): reuse "
     "would only turn a use-after-free into a use of the wrong object.",
     "Memory is freed the moment its free runs; a later free only shrinks the windows.",
-    "The rework's hard-irq callers (irq_callers) run on cpu0 only, with task-context callers on every "
-    "CPU: the deferral races with a caller on another CPU stay, at a size the matrix can explore (two "
-    "CPUs with hard-irq callers each give 36M states). Hard-irq runs make the deferred calls (start, a "
+    "The rework's hard-irq callers (irq_callers) run on cpu0 only by default, with task-context callers "
+    "on every CPU: the deferral races with a caller on another CPU stay, at a tenth of the states; "
+    "irq_cpus = all puts them on both CPUs (rework_timer_irq_all: 5.06M states against rework_timer's "
+    "456K). Hard-irq runs make the deferred calls (start, a "
     "map delete); init and set_callback there are the same atomic operations as in task context.",
     "The rework's schedule_op merges llist_add with irq_work_queue: a worker that takes the command "
     "between them leaves only a spurious, empty run of the irq_work. A command allocation may fail "
