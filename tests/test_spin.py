@@ -136,6 +136,27 @@ def test_bfs_depth_of_diehard_is_the_puzzle_solution():
 # --------------------------------------------------------------------------- random small specs
 
 
+def test_a_bfs_past_our_type_error_is_not_cut_by_pans_depth_limit():
+    # found by test_random_specs_agree in CI: x := x + y leaves x's type, where our engine stops; Spin
+    # goes on (-c0), the short wraps around, and -DBFS needs more than pan's default 10,000 levels
+    desc = (
+        [
+            (("b",), {}, False),
+            (("bconst", False), {}, False),
+            (("bconst", False), {}, False),
+            (
+                ("bconst", True),
+                {"x": ("+", ("x",), ("y",)), "b": ("bconst", False), "e": ("econst", 0)},
+                False,
+            ),
+        ],
+        ("b",),
+        None,
+    )
+    r = spin_check(random_spec(desc), "Random", bfs=True)
+    assert r.agree and not r.problems, (r.problems, r.spin, r.our_error)
+
+
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(random_specs(), st.booleans())
 def test_random_specs_agree(desc, bfs):

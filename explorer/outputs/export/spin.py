@@ -196,10 +196,12 @@ def run_spin(
     with clock("cc"):
         _run([cc, *flags, "-o", "pan", "pan.c"], workdir, "cc pan.c")
     hash_bits = max(18, min(30, (2 * n).bit_length()))
-    depth = max(100_000, n // 4)  # measured: a DFS goes at most n/10 deep (atomic steps included)
+    # measured: a DFS goes at most n/10 deep (atomic steps included). A BFS is bounded by the same -m
+    # (pan's default, 10,000, is too small where Spin goes on past a type error that ours stops at:
+    # a short that wraps around walks through 65,536 values)
+    depth = max(100_000, n // 4)
     while True:
-        args = ["./pan", "-c0", "-n", f"-w{hash_bits}"]
-        args += [] if bfs else [f"-m{depth}"]
+        args = ["./pan", "-c0", "-n", f"-w{hash_bits}", f"-m{depth}"]
         args += [] if model.check_deadlock else ["-E"]
         reader = _PanReader(model, bfs)
         with (
