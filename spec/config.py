@@ -137,6 +137,15 @@ def check_param(spec: tuple, v: Any) -> str | None:
     raise AssertionError(kind)
 
 
+def model_constants(model: str, params: dict[str, tuple], constants: dict[str, Any]) -> dict[str, Any]:
+    """A model's configuration: its PARAMS defaults with ``constants`` applied; SpecError (one line,
+    naming the model) for a name PARAMS does not have. Each model checks its values itself."""
+    unknown = sorted(set(constants) - set(params))
+    if unknown:
+        raise SpecError(f"{model}: unknown constant(s) {', '.join(unknown)}")
+    return {**{k: v[1] for k, v in params.items()}, **constants}
+
+
 def _params(module_name: str, mod: Any) -> dict[str, tuple]:
     params = getattr(mod, "PARAMS", {})
     if not isinstance(params, dict):

@@ -57,6 +57,7 @@ from typing import Any
 
 from spec.bpf_async import free, helpers, rework, timer, user, wq
 from spec.bpf_async.model import CMD_NONE, QUEUE, Model, lane
+from spec.config import model_constants
 from spec.kernel import hrtimer, kconfig, prog, rcu, sources, workqueue
 from spec.lang import (
     Bool,
@@ -304,11 +305,7 @@ def make_spec(**constants: Any) -> Spec:
     """Build the model for the given constants (see PARAMS for names, defaults and ranges)."""
     from invariants.bpf_async import properties, witnesses
 
-    cfg = {k: v[1] for k, v in PARAMS.items()}
-    unknown = sorted(set(constants) - set(cfg))
-    if unknown:
-        raise SpecError(f"bpf_async: unknown constant(s) {', '.join(unknown)}")
-    cfg.update(constants)
+    cfg = model_constants("bpf_async", PARAMS, constants)
     for k, v in cfg.items():
         choices = PARAMS[k][2] if PARAMS[k][0] is str else None
         if choices and v not in choices:

@@ -48,6 +48,7 @@ from typing import Any
 
 from spec.bpf_task_work import cancel, irq, scheduler, task, user
 from spec.bpf_task_work.model import Model, lane
+from spec.config import model_constants
 from spec.kernel import kconfig, prog, rcu, sources
 from spec.lang import (
     Bool,
@@ -238,11 +239,7 @@ def make_spec(**constants: Any) -> Spec:
     """Build the model for the given constants (see PARAMS for names, defaults and ranges)."""
     from invariants.bpf_task_work import properties, witnesses
 
-    cfg = {k: v[1] for k, v in PARAMS.items()}
-    unknown = sorted(set(constants) - set(cfg))
-    if unknown:
-        raise SpecError(f"bpf_task_work: unknown constant(s) {', '.join(unknown)}")
-    cfg.update(constants)
+    cfg = model_constants("bpf_task_work", PARAMS, constants)
     if cfg["usercnt_check"] not in CHECKS:
         raise SpecError(f"bpf_task_work: usercnt_check must be one of {CHECKS}")
     if cfg["target"] not in ("returns", "may_block"):

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from spec.config import model_constants
 from spec.delayed_work import drain, free, submit, user
 from spec.delayed_work.model import IRQ, WITHOUT_PROG_REF, Model, lane
 from spec.kernel import irq_work, kconfig, prog, rcu, sources
@@ -191,11 +192,7 @@ def make_spec(**constants: Any) -> Spec:
     """Build the model for the given constants (see PARAMS for names, defaults and ranges)."""
     from invariants.delayed_work import properties, witnesses  # kept apart from the mechanism
 
-    cfg = {k: v[1] for k, v in PARAMS.items()}
-    unknown = sorted(set(constants) - set(cfg))
-    if unknown:
-        raise SpecError(f"delayed_work: unknown constant(s) {', '.join(unknown)}")
-    cfg.update(constants)
+    cfg = model_constants("delayed_work", PARAMS, constants)
     if cfg["variant"] not in VARIANTS:
         raise SpecError(f"delayed_work: unknown variant {cfg['variant']!r} (known: {', '.join(VARIANTS)})")
 
