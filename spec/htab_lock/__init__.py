@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from spec.config import model_constants
 from spec.kernel import htab, sources
 from spec.lang import (
     Enum,
@@ -86,6 +87,11 @@ class Model:
         c = self.counter[k]
         return None if c is None else self.counters.index(c)
 
+    def counter_moved(self, s: Any, c: int, k: int, by: int) -> Any:
+        """``locked`` with c's map_locked counter of key k moved by ``by`` (None: no counter)."""
+        i = self.cnt(k)
+        return None if i is None else put(s.locked, c, put(s.locked[c], i, s.locked[c][i] + by))
+
     def can_step(self, s: Any, c: int, lv: int) -> Any:
         """The task level runs only while no NMI prog runs on its CPU; the NMI level always can."""
         return s.pc[c][NMI] == self.PC.IDLE if lv == TASK else True
@@ -118,8 +124,7 @@ def UpdateStart(m: Model, s: Any, c: int, lv: int, k: int) -> list[Step]:
         return [when(g, key=key, pc=put(s.pc, c, put(s.pc[c], lv, m.PC.COUNTED)))]
     taken = s.locked[c][i] > 0
     nxt = ite(taken, m.PC.REFUSED, m.PC.COUNTED)
-    inc = put(s.locked, c, put(s.locked[c], i, s.locked[c][i] + 1))
-    return [when(g, key=key, locked=inc, pc=put(s.pc, c, put(s.pc[c], lv, nxt)))]
+    return [when(g, key=key, locked=m.counter_moved(s, c, k, 1), pc=put(s.pc, c, put(s.pc[c], lv, nxt)))]
 
 
 @cites(
@@ -135,13 +140,11 @@ def Refuse(m: Model, s: Any, c: int, lv: int) -> list[Step]:
         return []
     steps = []
     for k in range(len(m.Key)):
-        i = m.cnt(k)
-        if i is None:
-            continue
-        dec = put(s.locked, c, put(s.locked[c], i, s.locked[c][i] - 1))
-        steps.append(
-            when(and_(g, s.key[c][lv] == k), locked=dec, pc=put(s.pc, c, put(s.pc[c], lv, m.PC.IDLE)))
-        )
+        dec = m.counter_moved(s, c, k, -1)
+        if dec is not None:
+            steps.append(
+                when(and_(g, s.key[c][lv] == k), locked=dec, pc=put(s.pc, c, put(s.pc[c], lv, m.PC.IDLE)))
+            )
     return steps
 
 
@@ -202,9 +205,9 @@ def Unlock(m: Model, s: Any, c: int, lv: int) -> list[Step]:
     steps = []
     for k in range(len(m.Key)):
         upd = dict(owner=put(s.owner, m.b(k), m.NONE), pc=put(s.pc, c, put(s.pc[c], lv, m.PC.IDLE)))
-        i = m.cnt(k)
-        if i is not None:
-            upd["locked"] = put(s.locked, c, put(s.locked[c], i, s.locked[c][i] - 1))
+        dec = m.counter_moved(s, c, k, -1)
+        if dec is not None:
+            upd["locked"] = dec
         steps.append(when(and_(g, s.key[c][lv] == k), **upd))
     return steps
 
@@ -219,11 +222,7 @@ def make_spec(**constants: Any) -> Spec:
     """Build the model for the given constants (see PARAMS)."""
     from invariants.htab_lock import properties, witnesses
 
-    cfg = {k: v[1] for k, v in PARAMS.items()}
-    unknown = sorted(set(constants) - set(cfg))
-    if unknown:
-        raise SpecError(f"htab_lock: unknown constant(s) {', '.join(unknown)}")
-    cfg.update(constants)
+    cfg = model_constants("htab_lock", PARAMS, constants)
     if cfg["lock"] not in htab.LOCKS:
         raise SpecError(f"htab_lock: lock = {cfg['lock']!r} is not one of {', '.join(htab.LOCKS)}")
     if cfg["n_buckets"] not in (1, 2, 4, 8):
