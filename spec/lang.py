@@ -183,12 +183,18 @@ def _z3():
     return z3
 
 
+def _terms():
+    import spec.terms
+
+    return spec.terms
+
+
 def not_(a: Any) -> Any:
     if a is True:
         return False
     if a is False:
         return True
-    return _z3().Not(a)
+    return _terms().negation(a)
 
 
 # and_/or_ short-circuit on a concrete False/True even when other arguments are Z3 terms: the result is
@@ -205,7 +211,7 @@ def and_(*xs: Any) -> Any:
         terms.append(x)
     if terms is None:
         return True
-    return _z3().And(terms)
+    return _terms().conjunction(terms)
 
 
 def or_(*xs: Any) -> Any:
@@ -220,7 +226,7 @@ def or_(*xs: Any) -> Any:
         terms.append(x)
     if terms is None:
         return False
-    return _z3().Or(terms)
+    return _terms().disjunction(terms)
 
 
 def all_(xs: Iterable[Any]) -> Any:
@@ -243,10 +249,9 @@ def ite(c: Any, a: Any, b: Any) -> Any:
         return a if c else b
     if type(a) is tuple:
         return tuple(ite(c, x, y) for x, y in zip(a, b, strict=True))
-    z3 = _z3()
     if type(a) is bool:
-        a = z3.BoolVal(a)
-    return z3.If(c, a, b)
+        a = _z3().BoolVal(a)
+    return _terms().if_then_else(c, a, b)
 
 
 def eq(a: Any, b: Any) -> Any:
@@ -261,8 +266,11 @@ def count(xs: Iterable[Any]) -> Any:
     xs = list(xs)
     if all(type(x) is bool for x in xs):
         return sum(xs)
-    z3 = _z3()
-    return z3.Sum([z3.If(x, 1, 0) if type(x) is not bool else z3.IntVal(int(x)) for x in xs]) if xs else 0
+    z3, terms = _z3(), _terms()
+    ctx = next(x.ctx for x in xs if type(x) is not bool)
+    one, zero = z3.IntVal(1, ctx), z3.IntVal(0, ctx)
+    ones = [(one if x else zero) if type(x) is bool else terms.if_then_else(x, one, zero) for x in xs]
+    return terms.total(ones)
 
 
 def select(f: tuple, i: Any) -> Any:

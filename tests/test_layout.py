@@ -22,7 +22,7 @@ PACKAGE = ROOT / "explorer"
 # symmetry machinery. Every other module of spec/ is a model or a part of one (spec.delayed_work,
 # spec.bpf_async, spec.bpf_task_work, spec.kernel.*), loaded by name through spec.config.import_model;
 # invariants/ holds a model's properties and lemmas, loaded the same way.
-SPEC_MACHINERY = {"spec", "spec.lang", "spec.config", "spec.symmetry", "spec.kernel.kconfig"}
+SPEC_MACHINERY = {"spec", "spec.lang", "spec.terms", "spec.config", "spec.symmetry", "spec.kernel.kconfig"}
 
 
 def module_name(path: Path) -> str:

@@ -40,6 +40,7 @@ import z3
 
 from explorer.engines.smt.encoding import Encoding, _leaves
 from spec.lang import BoolType, Enum, Fn, Instance, Int, Spec, SpecError, Type
+from spec.terms import raw as _raw
 
 WORD = 64  # leaves never straddle a 64-bit word of the packed state
 
@@ -144,17 +145,6 @@ _NARY = {z3.Z3_OP_ADD: " + ", z3.Z3_OP_BADD: " + ", z3.Z3_OP_MUL: " * ", z3.Z3_O
 # EXTRACT is (hi, lo), of a CONCAT the bit widths of its arguments.
 _NUM, _CONST = -1, -2
 _Node = tuple[int, tuple[int, ...], Any, Any]
-
-
-def _raw(name: str) -> Callable[..., Any]:
-    """Z3's C function ``name`` without the Python API's error check after each call: z3core keeps it
-    as its wrapper's default argument (an implementation detail of z3core, so with another layout
-    the checked wrapper is used, which is slower and as correct). The readers used here cannot fail
-    on a well-formed term."""
-    wrapper = getattr(z3.z3core, name)
-    elems = (wrapper.__defaults__ or (None,))[-1]
-    f = getattr(elems, "f", None)
-    return f if callable(f) else wrapper
 
 
 class _Reader:

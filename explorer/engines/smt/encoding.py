@@ -38,6 +38,7 @@ import z3
 
 from explorer.engines.bfs import Trace
 from spec.lang import BoolType, Enum, Fn, Instance, Int, Predicate, Spec, SpecError, Type
+from spec.terms import conjunction, same_sort
 
 TYPE_ERROR = "TypeError"  # an enabled step sets a variable outside its type (BFS raises SpecError there)
 
@@ -106,7 +107,7 @@ def _in_type(type_: Type, v: Any) -> Any:
         if type(v) is not tuple or len(v) != len(type_.domain):
             return False
         parts = [_in_type(type_.codomain, x) for x in v]
-        return z3.And([z3.BoolVal(p) if type(p) is bool else p for p in parts])
+        return conjunction([z3.BoolVal(p) if type(p) is bool else p for p in parts])
     if not isinstance(v, z3.ExprRef):
         return type_.contains(v)
     if isinstance(type_, BoolType):
@@ -114,7 +115,7 @@ def _in_type(type_: Type, v: Any) -> Any:
     if isinstance(v, z3.BoolRef) or not isinstance(v, (z3.ArithRef, z3.BitVecRef)):
         return False
     if isinstance(type_, Int):
-        return z3.And(type_.lo <= v, v <= type_.hi)
+        return conjunction([type_.lo <= v, v <= type_.hi])
     if isinstance(type_, Enum):
         return z3.ULT(v, len(type_)) if isinstance(v, z3.BitVecRef) else False
     return False
@@ -342,6 +343,8 @@ def _int_to_bv(v: z3.ArithRef, size: int) -> z3.ExprRef:
 
 def _as_term(v: Any, like: z3.ExprRef) -> z3.ExprRef:
     if isinstance(v, z3.ExprRef):
+        if v.ctx is like.ctx and same_sort(v, like):
+            return v  # the common case, without building two sort objects
         if isinstance(like, z3.BitVecRef) and v.sort() == z3.IntSort():
             return _int_to_bv(v, like.size())
         if v.sort() != like.sort():
