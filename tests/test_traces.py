@@ -115,6 +115,15 @@ def test_itf_dump_is_read_by_itf_py(tmp_path):
     assert parsed.states[1].values["mbt::nondetPicks"]._asdict() == {"w": "Item0", "k": 1}
 
 
+def test_the_itf_file_is_the_itf_object_with_one_state_per_line(tmp_path):
+    trace = first_violation(rich_spec())
+    write_trace(trace, tmp_path / "v", "t")
+    text = (tmp_path / "v.itf.json").read_text()
+    assert json.loads(text) == to_itf(trace, "t")
+    state_lines = [line for line in text.splitlines() if line.startswith('    {"#meta": {"index": ')]
+    assert len(state_lines) == len(trace.states)
+
+
 def test_itf_value_encoding():
     itf = to_itf(first_violation(rich_spec()), "t")
     s0, s2 = itf["states"][0], itf["states"][2]
