@@ -228,14 +228,14 @@ def test_two_threads_give_what_one_gives():
 
 
 def test_a_quick_compile_gives_what_the_optimised_one_gives():
-    """Options.quick_compile (cc -O0, the matrix's small configuration runs) is another library of the
+    """Options.optimize=0 (cc -O0, the matrix's small configuration runs) is another library of the
     same C: the same counts, layers and violations."""
     factory = lambda: make_spec(variant="rfc_fixed")  # noqa: E731
-    quick = native.explore(factory(), Options(stop_on_first=False, quick_compile=True), lambda _l: None)
+    quick = native.explore(factory(), Options(stop_on_first=False, optimize=0), lambda _l: None)
     full = native.explore(factory(), Options(stop_on_first=False), lambda _l: None)
     assert summary(quick) == summary(full)
     spec = factory()
-    assert native.load(spec, quick=True).path != native.load(spec).path  # two libraries, by their flags
+    assert native.load(spec, optimize=0).path != native.load(spec).path  # two libraries, by their flags
 
 
 # --------------------------------------------------------------------------- symmetry

@@ -37,9 +37,11 @@ class Options:
     # with stop_on_first False: stop once every checked invariant (and deadlock, if checked) is violated,
     # each with its shortest trace (the kernel-configuration runs need no more)
     stop_when_all_found: bool = False
-    # compiled engine only: compile at -O0, about four times faster to build and about twice slower to
-    # search (QUICK_CFLAGS in explorer/engines/compiled/engine.py): for a search known to be small
-    quick_compile: bool = False
+    # compiled engine only: the C compiler's optimisation level. -O2 searches fastest; -O1 builds in
+    # about 60% of its time and searches about 10% slower (the matrix's cells, most of them small);
+    # -O0 builds in a quarter of it and searches half as fast (its kernel-configuration runs of a
+    # cell known to be small). Measured in engine.py's CFLAGS comment.
+    optimize: int = 2
 
 
 @dataclass

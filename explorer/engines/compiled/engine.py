@@ -49,10 +49,10 @@ from spec.lang import Enum, Instance, Spec, SpecError, successors
 
 RUNTIME = Path(__file__).with_name("search.c")
 PARALLEL_BLOCK = 1024  # states per work unit of the parallel search; a level needs two to go parallel
-CFLAGS = ["-O2", "-shared", "-fPIC", "-pthread", "-w"]
-# cc -O0: a library built in about a quarter of -O2's time (0.4 s against 1.55 s for a 190 KB spec) that
-# searches about half as fast: for the matrix's many small kernel-configuration runs (Options.quick_compile)
-QUICK_CFLAGS = ["-O0", *CFLAGS[1:]]
+# with -O{Options.optimize} in front. Building and searching the library of a 560 KB spec (the timer):
+# -O0 1.0 s, -O1 2.9 s, -O2 4.9 s to build; rfc_fixed_two_progs (8.3M states) searched in 10.3 s at
+# -O1 and 9.3 s at -O2, and about twice as long at -O0 (a 190 KB spec: 0.4 s to build, -O2 1.55 s)
+CFLAGS = ["-shared", "-fPIC", "-pthread", "-w"]
 STOPPED = {0: None, 1: "violation", 2: "max-states", 3: "max-seconds", 4: "max-depth", 5: "interrupted"}
 TYPE_ERROR, NO_MEMORY, TOO_MANY = 6, 7, 8
 PROGRESS = ctypes.CFUNCTYPE(None, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64)
@@ -169,10 +169,10 @@ def _permutations(spec: Spec, leaves: list[Leaf]) -> list[tuple[list[int], list[
     return out
 
 
-def load(spec: Spec, symmetry: bool = False, quick: bool = False) -> Library:
-    """The compiled library of spec (generated, compiled and cached on first use in this process);
-    ``quick``: built with QUICK_CFLAGS."""
-    key = (id(spec), symmetry, quick)
+def load(spec: Spec, symmetry: bool = False, optimize: int = 2) -> Library:
+    """The compiled library of spec (generated, compiled and cached on first use in this process),
+    built at ``cc -O{optimize}``."""
+    key = (id(spec), symmetry, optimize)
     shape = _compiled_shape(spec)
     if key in _LOADED and _LOADED[key].program.instances is spec.instances() and _LOADED[key].shape == shape:
         return _LOADED[key]
@@ -185,7 +185,7 @@ def load(spec: Spec, symmetry: bool = False, quick: bool = False) -> Library:
         program = generate(spec, state_preds, step_preds, perms)
     except SpecError as e:  # CodegenError, or a function with no symbolic reading: Python can run it
         raise NativeUnavailable(" ".join(str(e).split())) from e
-    flags = QUICK_CFLAGS if quick else CFLAGS
+    flags = [f"-O{optimize}", *CFLAGS]
     so, seconds, lib = _load_library(cc, spec.name, program.source, with_runtime=True, flags=flags)
     _declare(lib)
     library = Library(
@@ -235,7 +235,7 @@ def graph_core() -> Any | None:
 
 
 def _load_library(
-    cc: str, name: str, source: str, with_runtime: bool, flags: list[str] = CFLAGS
+    cc: str, name: str, source: str, with_runtime: bool, flags: Sequence[str] = ("-O2", *CFLAGS)
 ) -> tuple[Path, float, Any]:
     """The library of source, loaded: (its path, the seconds compiling took, the ctypes handle). A
     library that another process's eviction removed between our lookup and the load is compiled again."""
@@ -257,7 +257,7 @@ def _exists(path: Path) -> bool:
 
 
 def _cached_library(
-    cc: str, name: str, source: str, with_runtime: bool, flags: list[str] = CFLAGS
+    cc: str, name: str, source: str, with_runtime: bool, flags: Sequence[str] = ("-O2", *CFLAGS)
 ) -> tuple[Path, float]:
     """The cached shared library of source (compiled now if absent) and the seconds compiling took (0.0
     from the cache). The key covers the source, the search runtime when it is included, and the command.
@@ -621,7 +621,7 @@ def explore(
         def progress(line: str) -> None:
             print(line, file=sys.stderr, flush=True)
 
-    library = load(spec, symmetry, quick=opts.quick_compile)
+    library = load(spec, symmetry, optimize=opts.optimize)
     lib = library.lib
     h = _Handle(library)
     invs = spec.invariants if opts.invariants is None else [spec.invariant_named(n) for n in opts.invariants]

@@ -84,7 +84,8 @@ def run_cell(cell: Cell, out_dir: Path | None, engine: str = "native", configs: 
     t0 = time.monotonic()
     model = import_model(cell.model)
     spec = model.make_spec(**cell.constants)
-    r = explore_any(spec, Options(stop_on_first=False, keep_graph=True), lambda _line: None, engine)
+    opts = Options(stop_on_first=False, keep_graph=True, optimize=1)  # most cells are small: see Options
+    r = explore_any(spec, opts, lambda _line: None, engine)
     if r.stopped == "interrupted":
         raise KeyboardInterrupt
     res.distinct, res.generated, res.depth = r.distinct, r.generated, r.depth
@@ -182,7 +183,7 @@ def _verdicts_under(
     model: str, constants: dict, props: set[str], engine: str, quick: bool = False
 ) -> dict[str, tuple[str, int | None]]:
     """The verdicts of ``props`` for the cell run with other constants (no witnesses: "holds" here means
-    no counterexample); ``quick``: compiled at -O0 (Options.quick_compile)."""
+    no counterexample); ``quick``: compiled at -O0, else -O1 (Options.optimize)."""
     spec = import_model(model).make_spec(**constants)
     invariants = [p.name for p in spec.invariants if p.name in props]
     temporal = any(property_group(t.name) in props for t in spec.properties)
@@ -193,7 +194,7 @@ def _verdicts_under(
         keep_graph=temporal,
         invariants=invariants,
         check_deadlock=DEADLOCK in props,
-        quick_compile=quick,
+        optimize=0 if quick else 1,
     )
     r = explore_any(spec, opts, lambda _line: None, engine)
     if r.stopped == "interrupted":
