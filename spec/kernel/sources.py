@@ -112,6 +112,17 @@ _ALL = [
         False,
     ),
     Source(
+        "K-verifier-timer",
+        "kernel/bpf/verifier.c check_map_prog_compatibility, is_tracing_prog_type",
+        "5e0bc3082e2e 'bpf: Forbid bpf_ktime_get_coarse_ns and bpf_timer_* in tracing progs' (v5.15) to "
+        "1bfbc267ec91 'bpf: Enable bpf_timer and bpf_wq in any context' (2026), which removed the rule",
+        "a verifier.c copy of the v5.15-v6.0 era (code index id 19860793386, map_value_has_timer); the "
+        "v6.1 pre-image quoted by Kumar Kartikeya Dwivedi's RFC 'bpf: Fix deadlock for bpf_timer's "
+        "spinlock' <20221106015152.2556188-2-memxor@gmail.com> (id 47992713758), never merged; "
+        "docs/second-reading/round5-issue21.md C2",
+        False,
+    ),
+    Source(
         "K-hrtimer",
         "kernel/time/hrtimer.c",
         "mainline (recent)",
