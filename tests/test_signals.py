@@ -26,7 +26,14 @@ def _start(*argv: str, cwd: Path) -> subprocess.Popen:
         text=True,
         start_new_session=True,  # the signal goes to the command alone, as `kill` would send it
         env={**os.environ, "PYTHONPATH": str(ROOT)},
+        # a shell's background job (`make test-all &`) ignores SIGINT and its children inherit that, so
+        # Python would install no Ctrl-C handler: give the command the disposition a terminal gives it
+        preexec_fn=_default_sigint,
     )
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _interrupt(p: subprocess.Popen, sig: int, after: float) -> tuple[int, str, str]:
