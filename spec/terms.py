@@ -61,22 +61,23 @@ def _booleans(terms: Sequence[Any]) -> z3.Context | None:
     return ctx
 
 
-def conjunction(terms: Sequence[Any]) -> z3.BoolRef:
-    """z3.And(terms) for a non-empty list."""
+def _nary(mk: Callable[..., Any], slow: Callable[..., Any], terms: Sequence[Any]) -> z3.BoolRef:
+    """mk (Z3_mk_and, Z3_mk_or) over a non-empty list of Booleans; ``slow`` (z3.And, z3.Or) otherwise."""
     ctx = _booleans(terms)
     if ctx is None:
-        return z3.And(list(terms))
+        return slow(list(terms))
     n = len(terms)
-    return _wrap(_BoolRef, ctx, _mk_and(ctx.ref(), n, (_Ast * n)(*[t.ast for t in terms])))
+    return _wrap(_BoolRef, ctx, mk(ctx.ref(), n, (_Ast * n)(*[t.ast for t in terms])))
+
+
+def conjunction(terms: Sequence[Any]) -> z3.BoolRef:
+    """z3.And(terms) for a non-empty list."""
+    return _nary(_mk_and, z3.And, terms)
 
 
 def disjunction(terms: Sequence[Any]) -> z3.BoolRef:
     """z3.Or(terms) for a non-empty list."""
-    ctx = _booleans(terms)
-    if ctx is None:
-        return z3.Or(list(terms))
-    n = len(terms)
-    return _wrap(_BoolRef, ctx, _mk_or(ctx.ref(), n, (_Ast * n)(*[t.ast for t in terms])))
+    return _nary(_mk_or, z3.Or, terms)
 
 
 def negation(a: Any) -> z3.BoolRef:

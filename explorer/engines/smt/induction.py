@@ -373,8 +373,9 @@ def _covered(
             x_post = _leaves(tuple(st.post))
             for place, (a, k) in enumerate(zip(_leaves(tuple(y.post)), source, strict=True)):
                 # A leaf neither step changes (the very pre-state term, as the encoding frames it) maps
-                # by construction: rename(like) is the leaf g moves into its place, m, which is b. Most
-                # leaves are such (at 8x16x2 this check was most of the proof's time).
+                # by construction: renaming the pre-state leaf of this place gives the leaf g moves
+                # here, s_leaves[k], which is b. Most leaves are such (at 8x16x2 this check was most of
+                # the proof's time).
                 b = x_post[k]
                 if a is s_leaves[place] and b is s_leaves[k]:
                     continue
