@@ -284,11 +284,13 @@ class _Exporter:
         return f"if :: !{flag} && !({cond}) -> {flag} = 1; assert({define} && {cond}) :: else -> skip fi;"
 
     def type_check(self, leaf: int, cond: str) -> str:
-        """``assert(TYPE_<leaf> && cond)``, without a report-once flag: a type error stops our engines,
-        so a model that has one is only run to see Spin report it (pan prints an error line only when
-        it differs from the previous one)."""
+        """``assert(TYPE_<leaf> && cond)``, reported once like an invariant (``check``). A type error
+        stops our engines, but Spin goes on past it (a short that wraps around walks through 65,536
+        values): without the flag pan printed an error line at each step that broke a different type
+        than the step before, millions in a random spec of the test suite, and reading them took
+        longer than the search."""
         self.types_checked.add(leaf)
-        return f"assert({self.type_define[leaf]} && {cond});"
+        return self.check(self.type_define[leaf], cond)
 
     def temp(self, k: int) -> str:
         while len(self.temp_names) <= k:
