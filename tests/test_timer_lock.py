@@ -8,10 +8,14 @@ detached timer, and the verifier's refusal of the nested prog.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from explorer.engines.bfs import Options
 from explorer.engines.compiled.engine import explore_any
+from explorer.runs.matrix.cells import run_cell
+from explorer.runs.results import load_expectations
 from spec.lang import SpecError
 from spec.timer_lock import NESTED, TASK, make_spec
 
@@ -67,3 +71,14 @@ def test_cancel_and_free_returns_before_the_lock_once_the_timer_is_detached():
 def test_bad_constants_are_refused_in_one_line():
     with pytest.raises(SpecError, match="nested = 'kprobe' is not one of tracing, nmi"):
         make_spec(nested="kprobe")
+
+
+def test_the_matrix_says_no_configuration_dimension_changes_its_counterexamples():
+    # the model declares no kernel-configuration dimension (kconfig_relevant is empty): the report
+    # says the finding needs nothing, rather than saying nothing
+    _props, cells = load_expectations(Path(__file__).resolve().parent.parent / "spec/configs/expected.toml")
+    cell = next(c for c in cells if c.name == "timer_lock_tracing")
+    res = run_cell(cell, None)
+    assert res.verdicts["NoSelfDeadlock"] == "violated"
+    summary = res.configurations["NoSelfDeadlock"]["summary"]
+    assert summary == "no kernel-configuration dimension changes this cell"

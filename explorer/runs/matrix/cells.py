@@ -22,7 +22,7 @@ from explorer.engines.compiled.engine import explore_any
 from explorer.engines.liveness.check import check_liveness
 from explorer.engines.witnesses import find_witnesses
 from explorer.outputs.traces import write_trace
-from explorer.runs.configurations import analyse
+from explorer.runs.configurations import Needs, analyse
 from explorer.runs.results import Cell, CellResult
 from explorer.runs.workers import run_all
 from spec.config import import_model
@@ -118,11 +118,16 @@ def run_cell(cell: Cell, out_dir: Path | None, engine: str = "native", configs: 
     del r, judged  # the graph: the configuration runs below need the memory
     violated = [p for p, v in res.verdicts.items() if v == "violated"]
     relevant = getattr(model, "kconfig_relevant", None)
-    if configs and violated and relevant is not None and relevant(cell.constants):
+    dimensions = relevant(cell.constants) if relevant is not None else None
+    if configs and violated and dimensions == {}:
+        # the model says no dimension changes this cell: every counterexample exists in every
+        # configuration, and the report says so rather than nothing
+        res.configurations = {p: Needs(p).to_json() for p in violated}
+    elif configs and violated and dimensions:
         known = {p: (res.verdicts[p], res.depths.get(p)) for p in violated}
         needs = analyse(
             cell.constants,
-            relevant(cell.constants),
+            dimensions,
             violated,
             lambda consts: _verdicts_under(
                 cell.model, consts, set(violated), engine, quick=res.distinct < QUICK_COMPILE_BELOW
