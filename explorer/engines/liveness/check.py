@@ -226,20 +226,28 @@ def _check_one(
         nodes = _select(search.core, n, None, 0)
         required = p.translate(_NOT)
         dist = None
-    search.skip = skip
-    fair = search.fair_components(nodes, required) if nodes else []
+    # With an environment, the graph with its steps is searched first: a fair cycle without them is
+    # a fair cycle with them (the environment's steps are never fair, so they change no condition's
+    # enabledness), so where that search finds none, as for most properties that hold, there is
+    # neither a hang nor a storm and the search without them is not needed (half the liveness time
+    # of the largest cells). Where it finds some, the search without them says which of the two.
+    search.skip = None
+    storms = search.fair_components(nodes, required) if nodes and skip is not None else []
+    if skip is None or storms:
+        search.skip = skip
+        fair = search.fair_components(nodes, required) if nodes else []
+    else:
+        fair = []
     env = None if skip is None else [a for a in res.spec.environment]
     verdict = LivenessVerdict(
         prop.name, prop.kind, not fair, list(labels), None, prop.doc, 0.0, 0, len(nodes), env
     )
     if fair:
         verdict.trace = _shortest_lasso(res, search, fair, required, dist, pred_state, pred_inst)
-    elif skip is not None and nodes:
-        # no hang of the design; is there one when the environment may repeat for ever?
+    elif storms:
+        # no hang of the design, but one when the environment repeats for ever
         search.skip = None
-        storms = search.fair_components(nodes, required)
-        if storms:
-            verdict.storm = _shortest_lasso(res, search, storms, required, dist, pred_state, pred_inst)
+        verdict.storm = _shortest_lasso(res, search, storms, required, dist, pred_state, pred_inst)
     search.skip = None
     verdict.components = search.examined - examined0
     verdict.seconds = time.monotonic() - t0
