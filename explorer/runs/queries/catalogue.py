@@ -152,7 +152,7 @@ def _q7() -> None:
 
 
 @query("NmiLockedList", {"variant": "locked_list", "nmi": True, "cpus": 1, "items": 2}, depth=8,
-       deadlock=True, expect="SAT")  # fmt: skip
+       invariants=[], deadlock=True, expect="SAT")  # fmt: skip
 def _q8() -> None:
     """Point 6, the alternative: with a spinlocked list instead of the llist, can an NMI prog that
     submits while its CPU holds the list lock spin for ever (a deadlock)?"""
