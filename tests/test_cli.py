@@ -457,3 +457,26 @@ def test_matrix_only_takes_several_names():
 def test_liveness_property_takes_several_names():
     args = build_parser().parse_args(["liveness", "c.toml", "--property", "A", "B", "--property", "C"])
     assert args.props == ["A", "B", "C"]
+
+
+def test_symmetry_on_a_spec_that_declares_none_says_so_and_counts_every_state(counter, capsys):
+    """--symmetry where the spec declares no symmetry: a notice on stderr, the full count, and the
+    summary does not claim a reduction (it used to, silently)."""
+    path = counter()
+    code_plain, plain, _ = run(capsys, "check", path, "--no-deadlock")
+    code, out, err = run(capsys, "check", path, "--no-deadlock", "--symmetry")
+    assert code == code_plain == 0
+    assert "declares no symmetry" in err and "reduces nothing" in err
+    assert "with symmetry reduction" not in out
+    count = re.compile(r"distinct states\s+(\d+)")
+    assert count.findall(out) == count.findall(plain) == ["3"]
+
+
+def test_twophase_accepts_the_eight_rms_the_bench_measures(tmp_path):
+    """The bench runs TwoPhase with 8 RMs; a config may ask for them too (PARAMS capped it at 5)."""
+    from explorer.cli_common import load
+
+    p = tmp_path / "tp8.toml"
+    p.write_text('model = "tests.classic.twophase"\n[constants]\nrms = 8\n')
+    config, spec = load(p)
+    assert config.constants["rms"] == 8 and spec.constants["rms"] == 8

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import IO
 
@@ -135,12 +136,21 @@ def run(args: argparse.Namespace) -> int:
     deadlock = "checked" if opts.check_deadlock else "ignored"
     print(f"Invariants: {', '.join(checked) or 'none'}; deadlock: {deadlock}")
     out_dir = Path(args.out) / config.name
+    reduce = args.symmetry and any(len(base) >= 2 for base, _ in spec.symmetries)
+    if args.symmetry and not reduce:
+        # not an error: the counts are the search without it, and saying so keeps them from being
+        # read as orbits
+        print(
+            f"notice: spec {spec.name} declares no symmetry of two or more values (Spec.symmetric):"
+            " --symmetry reduces nothing, every state is stored",
+            file=sys.stderr,
+        )
     try:
-        res = explore_any(spec, opts, engine=args.engine, symmetry=args.symmetry, threads=args.workers)
+        res = explore_any(spec, opts, engine=args.engine, symmetry=reduce, threads=args.workers)
     except ModelError as e:
         paths = write_trace(e.trace, out_dir / "ModelError", f"Error: {e}")
         raise SpecError(f"{e}; the trace to it: {paths[0]}") from e
-    print(describe_engine(res) + (" with symmetry reduction" if args.symmetry else ""))
+    print(describe_engine(res) + (" with symmetry reduction" if reduce else ""))
     for v in res.violations:
         print()
         print(format_text(v.trace, "Error: " + violation_title(v)))

@@ -10,7 +10,7 @@ message: ``[type : {"Prepared"}, rm : RM] \\cup [type : {"Commit", "Abort"}]``.
 
 from spec.lang import Enum, Fn, Set, Spec, all_, and_, const_fn, or_, put, when
 
-PARAMS = {"rms": (int, 3, 1, 5)}
+PARAMS = {"rms": (int, 3, 1, 8)}  # 8: the largest the bench measures (1.7M states)
 
 RMSTATES = ["working", "prepared", "committed", "aborted"]
 TMSTATES = ["init", "committed", "aborted"]
