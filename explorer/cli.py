@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from explorer.cli_common import EXIT_INTERRUPTED, EXIT_USAGE, UsageError
+from explorer.cli_common import EXIT_INTERRUPTED, EXIT_NO_MEMORY, EXIT_USAGE, UsageError
 from explorer.commands import (
     actions,
     check,
@@ -37,7 +37,7 @@ from explorer.commands import (
     smt,
     spin_check,
 )
-from explorer.engines.compiled.engine import use_cache_under
+from explorer.engines.compiled.engine import SearchOutOfMemory, use_cache_under
 from explorer.outputs.traces import TraceError
 from spec.config import ConfigError
 from spec.lang import SpecError
@@ -213,11 +213,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         # --out is the folder of the module it writes, not an output root
         use_cache_under(getattr(args, "out", None) if args.command != "export-tla" else None)
         return COMMANDS[args.command].run(args)
-    except (ConfigError, SpecError, TraceError, UsageError, FileNotFoundError, MemoryError) as e:
+    except (ConfigError, SpecError, TraceError, UsageError, FileNotFoundError) as e:
         if args.debug:
             traceback.print_exc()
         print(f"error: {_one_line(e)}", file=sys.stderr)
         return EXIT_USAGE
+    except MemoryError as e:
+        # not bad input: the same command may finish on a larger machine; nothing was reported as
+        # holding, and what was written before stays (outputs are replaced whole, never in part)
+        if args.debug:
+            traceback.print_exc()
+        detail = " ".join(str(e).split())
+        if not isinstance(e, SearchOutOfMemory):  # Python's own: no message, or not saying what ran out
+            detail = f"out of memory{': ' + detail if detail else ''}"
+        print(f"error: {detail}", file=sys.stderr)
+        return EXIT_NO_MEMORY
     except KeyboardInterrupt:
         # explore() handles Ctrl-C itself; this is one that arrived while loading or printing.
         print("error: interrupted", file=sys.stderr)

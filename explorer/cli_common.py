@@ -21,7 +21,7 @@ from pathlib import Path
 from spec.config import Config, build_spec, load_config, parse_overrides
 from spec.lang import Spec
 
-EXIT_OK, EXIT_VIOLATION, EXIT_USAGE, EXIT_INCOMPLETE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_OK, EXIT_VIOLATION, EXIT_USAGE, EXIT_INCOMPLETE, EXIT_NO_MEMORY, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 
 
 class UsageError(Exception):

@@ -1,10 +1,12 @@
-"""explorer.cli: exit codes 0/1/2/130, one-line errors, dumps under --out, flags override the config."""
+"""explorer.cli: exit codes 0/1/2/3/4/130, one-line errors, dumps under --out, flags override the config."""
 
 import json
 import re
+import resource
 import shlex
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -480,3 +482,34 @@ def test_twophase_accepts_the_eight_rms_the_bench_measures(tmp_path):
     p.write_text('model = "tests.classic.twophase"\n[constants]\nrms = 8\n')
     config, spec = load(p)
     assert config.constants["rms"] == 8 and spec.constants["rms"] == 8
+
+
+def _address_space_limit(megabytes: int) -> Callable[[], None]:
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (megabytes << 20, megabytes << 20))
+
+    return limit
+
+
+def test_out_of_memory_is_one_line_with_what_was_explored_and_its_own_exit_code(tmp_path):
+    """A search that runs out of memory (here: a 250 MB address space, where no_claim_lock's 14M
+    states need about 600 MB) ends with exit 4 and one line saying how far it got; it used to end
+    in a bare 'error: MemoryError' with exit 2, the code for bad input, while copying the links."""
+    config = tmp_path / "no_claim_lock.toml"
+    config.write_text(
+        'model = "spec.delayed_work"\n[constants]\nvariant = "no_claim_lock"\nirq_progs = true\n'
+    )
+    r = subprocess.run(
+        [sys.executable, "-m", "explorer", "check", str(config), "--no-deadlock",
+         "--invariant", "NoStrandedItem", "--out", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, preexec_fn=_address_space_limit(250),
+    )  # fmt: skip
+    assert r.returncode == 4, r.stderr[-2000:]
+    last = r.stderr.strip().splitlines()[-1]
+    assert "Traceback" not in r.stderr
+    assert re.fullmatch(
+        r"error: out of memory in the compiled engine's search after [\d,]+ distinct states "
+        r"\([\d,]+ generated, depth \d+\): the search is incomplete and no property is reported as holding",
+        last,
+    ), last
+    assert "No violation" not in r.stdout

@@ -59,6 +59,17 @@ PROGRESS = ctypes.CFUNCTYPE(None, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64
 I64, I32, U8 = ctypes.c_int64, ctypes.c_int32, ctypes.c_uint8
 
 
+class SearchOutOfMemory(MemoryError):
+    """The search could not allocate: it is incomplete. Carries what it had explored."""
+
+    def __init__(self, why: str, distinct: int, generated: int, depth: int) -> None:
+        super().__init__(
+            f"{why} after {distinct:,} distinct states ({generated:,} generated, depth {depth}): the search"
+            " is incomplete and no property is reported as holding"
+        )
+        self.distinct, self.generated, self.depth = distinct, generated, depth
+
+
 class NativeUnavailable(Exception):
     """The compiled engine cannot run this spec here; the message says why (one line)."""
 
@@ -552,15 +563,28 @@ class NativeStore:
     def __init__(self, handle: _Handle, spec: Spec, n: int, symmetry: bool) -> None:
         self.h = handle
         self.states = NativeStates(handle, spec, n)
-        self.parent = array("i", bytes(4 * n))
-        self.via = array("i", bytes(4 * n))
         self.symmetry = symmetry
-        if n:
-            handle.lib.lib.nc_links(
-                handle.ptr,
-                (I32 * n).from_buffer(self.parent),
-                (I32 * n).from_buffer(self.via),
-            )
+        self._links: tuple[array, array] | None = None
+
+    # The parent and action links are copied out of the C store when first read (a trace, the liveness
+    # pass), not after every search: 8 bytes a state that a run without a violation never needs, and
+    # the copy that ran out of memory at the edge of it, after the search itself had finished.
+    @property
+    def parent(self) -> array:
+        return self._copy_links()[0]
+
+    @property
+    def via(self) -> array:
+        return self._copy_links()[1]
+
+    def _copy_links(self) -> tuple[array, array]:
+        if self._links is None:
+            n = len(self.states)
+            parent, via = array("i", bytes(4 * n)), array("i", bytes(4 * n))
+            if n:
+                self.h.lib.lib.nc_links(self.h.ptr, (I32 * n).from_buffer(parent), (I32 * n).from_buffer(via))
+            self._links = parent, via
+        return self._links
 
     def __len__(self) -> int:
         return len(self.states)
@@ -658,12 +682,12 @@ def explore(
     counts = (I64 * 11)()
     lib.nc_counts(h.ptr, counts)
     distinct, generated, deadlocks, _, head, err_state, err_inst, nlayers, gn, nevents, _bytes = counts
+    if stopped in (NO_MEMORY, TOO_MANY):
+        why = "out of memory" if stopped == NO_MEMORY else "more states than the store numbers (2^32 - 2)"
+        raise SearchOutOfMemory(f"{why} in the compiled engine's search", distinct, generated, nlayers)
     store = NativeStore(h, spec, distinct, symmetry)
     if stopped == TYPE_ERROR:
         _raise_type_error(spec, store, err_state, err_inst)
-    if stopped in (NO_MEMORY, TOO_MANY):
-        why = "out of memory" if stopped == NO_MEMORY else "more than 2^32 - 2 states"
-        raise MemoryError(f"compiled engine: {why} after {distinct} distinct states")
     res = NativeResult(spec, store)
     res.distinct, res.generated, res.deadlocks = distinct, generated, deadlocks
     res.stopped = STOPPED[stopped]
