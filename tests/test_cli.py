@@ -493,7 +493,7 @@ def _address_space_limit(megabytes: int) -> Callable[[], None]:
 
 def test_out_of_memory_is_one_line_with_what_was_explored_and_its_own_exit_code(tmp_path):
     """A search that runs out of memory (here: a 250 MB address space, where no_claim_lock's 14M
-    states need about 600 MB) ends with exit 4 and one line saying how far it got; it used to end
+    states need about 540 MB) ends with exit 4 and one line saying how far it got; it used to end
     in a bare 'error: MemoryError' with exit 2, the code for bad input, while copying the links."""
     config = tmp_path / "no_claim_lock.toml"
     config.write_text(
