@@ -33,6 +33,7 @@ from explorer.cli_common import (
 from explorer.engines.bfs import DEADLOCK, ModelError, Options, Result, Violation
 from explorer.engines.compiled.engine import explore_any
 from explorer.outputs.traces import format_text, write_trace
+from spec import symmetry
 from spec.config import Config
 from spec.lang import SpecError
 
@@ -136,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
     deadlock = "checked" if opts.check_deadlock else "ignored"
     print(f"Invariants: {', '.join(checked) or 'none'}; deadlock: {deadlock}")
     out_dir = Path(args.out) / config.name
-    reduce = args.symmetry and any(len(base) >= 2 for base, _ in spec.symmetries)
+    reduce = args.symmetry and bool(symmetry.generators(spec))  # no group of 2 or more values: none
     if args.symmetry and not reduce:
         # not an error: the counts are the search without it, and saying so keeps them from being
         # read as orbits
