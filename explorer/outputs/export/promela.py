@@ -321,34 +321,31 @@ class _Exporter:
             else:
                 flat = [v]
             post += [_simplify(x) for x in flat]
-        checks: list[str] = []
-        in_type: list[str] = []  # the conditions the checks assert
+        in_type: list[tuple[int, str]] = []  # (leaf, the condition its type check asserts)
         changed: list[tuple[int, Any, str]] = []  # (leaf, value, its text over the pre-state)
         for i, (lf, v, old) in enumerate(zip(self.leaves, post, self.consts, strict=True)):
             if isinstance(v, z3.ExprRef) and v.eq(old):
                 continue  # UNCHANGED
             is_bool_value = type(v) is bool or isinstance(v, z3.BoolRef)
             if isinstance(lf.type, BoolType) != is_bool_value or not isinstance(v, (bool, int, z3.ExprRef)):
-                checks.append(self.type_check(i, "false"))  # a Bool set to a number, or back
-                in_type.append("false")
+                in_type.append((i, "false"))  # a Bool set to a number, or back
                 continue
             text = str(int(v)) if type(v) in (bool, int) else pr.c(v)
             if not isinstance(lf.type, BoolType) and not (type(v) is int and lf.lo <= v <= lf.hi):
-                cond = f"({lf.lo} <= {text} && {text} <= {lf.hi})"
-                checks.append(self.type_check(i, cond))
-                in_type.append(cond)
+                in_type.append((i, f"({lf.lo} <= {text} && {text} <= {lf.hi})"))
             changed.append((i, v, text))
         assigns, used = _ordered_assignments(
             changed, self.idents, self.const_leaf, self.ref, where, self.temp
         )
         assigns += [f"{self.temp(k)} = 0;" for k in range(used)]
-        body = checks
+        body = [self.type_check(i, cond) for i, cond in in_type]
         # The step is taken only if its successor is in type (and kept by the state constraint):
         # our engine stops at the first type error, and a Spin that went on with the wrapped-around
         # values searched a space hundreds of times ours (2.5 GB and minutes for a random spec of the
         # test suite) where all that is compared is which variable's type error it reports.
-        keep = list(in_type)
-        if cons_text is not None and changed:
+        keep = [cond for _, cond in in_type]
+        constrained = cons_text is not None and bool(changed)
+        if constrained:
             new_ref = dict(self.ref)
             for i, v, text in changed:
                 new_ref[self.consts[i].get_id()] = f"({text})" if isinstance(v, z3.ExprRef) else text
@@ -357,7 +354,7 @@ class _Exporter:
             keep.append(self.pred_text(c.fn, f"state constraint {c.name}", new_ref))
         if keep:
             why = "outside its type (reported above: our engine stops there)"
-            if cons_text is not None and changed:
+            if constrained:
                 why += " or violating the state constraint (as in TLC)"
             body += [
                 "if",
