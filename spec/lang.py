@@ -543,9 +543,10 @@ class Spec:
         self._state_cls = None
         return name
 
-    def action(self, **params: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def action(self, /, **params: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Decorator: ``@spec.action(c=CPU, w=Item)``; a parameter ranges over an Enum, a pair
-        ``(Enum, subset_of_its_values)``, or any iterable of concrete values."""
+        ``(Enum, subset_of_its_values)``, or any iterable of concrete values. Any name is a parameter
+        name, ``self`` included (positional-only here)."""
 
         def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
             doms: dict[str, list[Any]] = {}
@@ -611,10 +612,10 @@ class Spec:
             if a not in self.environment:
                 self.environment.append(a)
 
-    def wf(self, action: str, **params: Any) -> None:
+    def wf(self, action: str, /, **params: Any) -> None:
         self.fairness.append(Fairness("WF", action, tuple(params.items()) or None))
 
-    def sf(self, action: str, **params: Any) -> None:
+    def sf(self, action: str, /, **params: Any) -> None:
         self.fairness.append(Fairness("SF", action, tuple(params.items()) or None))
 
     # ---- reading

@@ -392,3 +392,26 @@ def test_deterministic_across_hash_seeds():
         )
         outs.append(p.stdout)
     assert outs[0] == outs[1] and "NotSolved" in outs[0] and "Deadlock" in outs[0]
+
+
+def test_any_name_is_a_parameter_name_self_and_action_included() -> None:
+    # a parameter named self (or action, wf's own first argument) was a TypeError in Spec.action/wf
+    from explorer.engines.compiled.engine import explore_any
+    from explorer.outputs.export import promela, tla
+
+    P = Enum("P", ["p0", "p1"])
+    spec = Spec("Procs")
+    spec.var("pc", Int(0, 2), init=0)
+
+    @spec.action(self=P, action=[1, 2])
+    def Step(s, self, action):
+        return when(s.pc < action, pc=s.pc + 1)
+
+    spec.wf("Step", self="p0", action=1)
+    res = explore(spec, Options(check_deadlock=False))
+    assert res.exhausted and res.distinct == 3 and res.generated == 1 + 4 + 2
+    assert [f.params for f in spec.fairness] == [(("self", "p0"), ("action", 1))]
+    native = explore_any(spec, Options(check_deadlock=False), lambda _line: None, "native")
+    assert (native.distinct, native.generated) == (res.distinct, res.generated)
+    assert "Step(self=p1, action=2)" in tla.export(spec, "Procs").tla
+    assert "Step(self=p1, action=2)" in promela.export(spec).source

@@ -240,6 +240,24 @@ def test_what_has_no_tla_reading_is_refused_naming_the_action() -> None:
         export(diehard.make_spec(), "not a name")
 
 
+def test_an_order_on_enum_values_compares_their_positions() -> None:
+    S = Enum("S", ["A", "B", "C"])
+    spec = Spec("Ord")
+    spec.var("x", S, init=0)
+    spec.var("y", S, init=2)
+
+    @spec.action()
+    def Next(s):
+        return [when(s.x < s.y, x=S.B), when(s.x >= S.B, y=S.A)]
+
+    mod = export(spec, "Ord")
+    assert_well_formed(spec, mod)
+    assert 'SOrder == [x \\in S |-> CASE x = "A" -> 0 [] x = "B" -> 1 [] x = "C" -> 2]' in mod.tla
+    assert "    \\/ /\\ SOrder[y] > SOrder[x]\n" in mod.tla  # x < y, as Z3 simplified it
+    assert "    \\/ /\\ 1 <= SOrder[x]\n" in mod.tla
+    assert "SOrder" not in export(diehard.make_spec(), "DieHard").tla  # defined only where used
+
+
 # --------------------------------------------------------------------------- the command
 
 

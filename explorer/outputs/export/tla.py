@@ -17,9 +17,10 @@ Choices, also stated in the generated file's header:
 * Enum values are **strings of their names** (``"FREE"``, ``"cpu0"``): TLC and Apalache (type ``Str``)
   both accept them, traces stay readable, and an Enum that extends another (``CpuOrNone`` = ``CPU`` plus
   ``"none"``) shares its values by name, as the spec's ``symmetric`` declarations assume. Each Enum gets
-  a set definition (``CPU == {"cpu0", "cpu1"}``). The price: no order and no arithmetic on Enum values;
-  a term that needs them (a bit-vector ``<``, ``+``, extract, ``int2bv``) is refused with an error that
-  names the action, never guessed.
+  a set definition (``CPU == {"cpu0", "cpu1"}``). An order on Enum values (``s.x < S.B``) compares their
+  positions through a function the module defines for that Enum (``SOrder[x] < 1``). The price: no
+  arithmetic on Enum values; a term that needs it (a bit-vector ``+``, extract, ``int2bv``) is refused
+  with an error that names the action, never guessed.
 * A ``Fn(D, C)`` variable is a TLA+ function ``[D -> C]`` (``Set(D)`` too: ``[D -> BOOLEAN]``); ``Int(lo,
   hi)`` is ``lo..hi``, ``Bool`` is ``BOOLEAN``. ``TypeOK`` states all of it and is checked first: our
   engines stop with a type error where an enabled step leaves a type, TLC reports ``TypeOK`` violated.
@@ -139,6 +140,7 @@ class _Types:
         self.sets: dict[int, str] = {}
         self.defs: list[tuple[str, Enum]] = []
         self.by_shape: dict[tuple[str, tuple[str, ...]], str] = {}
+        self.orders: dict[str, str] = {}  # an Enum set's name -> its function from value to position
 
     def enum_set(self, e: Enum) -> str:
         key = id(e)
@@ -151,6 +153,14 @@ class _Types:
                 self.defs.append((name, e))
             self.sets[key] = name
         return self.sets[key]
+
+    def enum_order(self, e: Enum) -> str:
+        """The name of the function from ``e``'s values to their positions (0, 1, ...), defined once
+        in the module for the Enums whose values a term compares by order."""
+        name = self.enum_set(e)
+        if name not in self.orders:
+            self.orders[name] = self.names.fresh(f"{name}Order")
+        return self.orders[name]
 
     def type_set(self, t: Type) -> str:
         if isinstance(t, BoolType):
@@ -315,7 +325,7 @@ class _Module:
     def predicate(self, fn: Callable[[Any], Any], what: str) -> list[str]:
         term = _simplify(self.enc.pred(fn, self.s0, what))
         self.keep.append(term)
-        return _Printer(self.leaves, what).block(term)
+        return _Printer(self.leaves, what, self.types.enum_order).block(term)
 
     @staticmethod
     def define(name: str, doc: str, lines: Sequence[str]) -> list[str]:
@@ -329,7 +339,7 @@ class _Module:
     def step_items(self, st: Any, where: str) -> list[list[str]] | None:
         """A step as the items of a conjunction: its guard's conjuncts, then its updates; None if the
         guard is FALSE."""
-        pr = _Printer(self.leaves, where)
+        pr = _Printer(self.leaves, where, self.types.enum_order)
         guard = _simplify(st.guard)
         self.keep.append(guard)
         if z3.is_false(guard):
@@ -523,6 +533,10 @@ class _Module:
         body += ["EXTENDS Integers", ""]
         for name, e in self.types.defs:
             body.append(f"{name} == {{{', '.join(string(n) for n in e.names)}}}")
+        for name, e in self.types.defs:
+            if name in self.types.orders:
+                arms = " [] ".join(f"x = {string(n)} -> {i}" for i, n in enumerate(e.names))
+                body.append(f"{self.types.orders[name]} == [x \\in {name} |-> CASE {arms}]")
         if self.types.defs:
             body.append("")
         for v in spec.variables:
@@ -616,7 +630,8 @@ def export(
         header += textwrap.wrap(f"From {source}", WIDTH - 3, subsequent_indent="    ", break_on_hyphens=False)
     header += [
         "The same Z3 terms as the compiled engine (explorer/compiled/codegen.py), printed as TLA+:",
-        '- Enum values are strings of their names ("FREE", "cpu0"); each Enum is a set definition below.',
+        '- Enum values are strings of their names ("FREE", "cpu0"); each Enum is a set definition below',
+        "  (an order on an Enum's values compares their positions, EOrder[x] < EOrder[y]).",
         "- Fn(D, C) variables are functions [D -> C]; TypeOK states every variable's type.",
         "- one operator per action, with the action's parameters: a disjunction over its instances, each",
         "  guarded by its parameter values and labelled as in our traces, spelling out the guard and the",

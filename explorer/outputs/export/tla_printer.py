@@ -2,14 +2,15 @@
 
 A term is a simplified Z3 term over the leaves of one symbolic state (``flags[w0]`` is printed
 ``flags["w0"]``). Enum values are strings of their names, so a bit-vector term is printed as the Enum
-its leaves range over, and one that needs an order or arithmetic on Enum values is refused; integer
+its leaves range over; an order on Enum values compares their positions (``SOrder[x] < SOrder[y]``,
+with ``SOrder`` a function the module defines), and arithmetic on Enum values is refused; integer
 arithmetic and comparisons are TLA+'s. Parentheses go only where TLA+'s precedence needs them (or a
 reader would). Lists of conjuncts and disjuncts are printed as TLA+'s bulleted lists (``junction``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import z3
@@ -59,19 +60,29 @@ _CMP = {
 }  # fmt: skip
 
 
+# An order on Enum values (``s.x < S.B``) compares their positions in the Enum: Python's ``<`` on
+# a bit-vector is signed, and Enum values are small non-negative numbers, so signed and unsigned agree
+_BV_ORDER = {
+    z3.Z3_OP_ULEQ: "<=", z3.Z3_OP_ULT: "<", z3.Z3_OP_UGEQ: ">=", z3.Z3_OP_UGT: ">",
+    z3.Z3_OP_SLEQ: "<=", z3.Z3_OP_SLT: "<", z3.Z3_OP_SGEQ: ">=", z3.Z3_OP_SGT: ">",
+}  # fmt: skip
+
+
 _BV_OPS_REFUSED = {
-    z3.Z3_OP_ULEQ, z3.Z3_OP_ULT, z3.Z3_OP_UGEQ, z3.Z3_OP_UGT, z3.Z3_OP_SLEQ, z3.Z3_OP_SLT, z3.Z3_OP_SGEQ,
-    z3.Z3_OP_SGT, z3.Z3_OP_BADD, z3.Z3_OP_BSUB, z3.Z3_OP_BMUL, z3.Z3_OP_BNEG, z3.Z3_OP_EXTRACT,
-    z3.Z3_OP_CONCAT, z3.Z3_OP_INT2BV, z3.Z3_OP_BV2INT,
+    z3.Z3_OP_BADD, z3.Z3_OP_BSUB, z3.Z3_OP_BMUL, z3.Z3_OP_BNEG, z3.Z3_OP_EXTRACT, z3.Z3_OP_CONCAT,
+    z3.Z3_OP_INT2BV, z3.Z3_OP_BV2INT,
 }  # fmt: skip
 
 
 class _Printer:
     """Prints simplified Z3 terms over the state's leaves as TLA+ expressions."""
 
-    def __init__(self, leaves: dict[int, tuple[str, Type]], where: str) -> None:
+    def __init__(
+        self, leaves: dict[int, tuple[str, Type]], where: str, order: Callable[[Enum], str] | None = None
+    ) -> None:
         self.leaves = leaves  # Z3 constant id -> (TLA+ text, leaf type)
         self.where = where
+        self.order = order  # an Enum -> the name of the module's function from its values to positions
 
     def fail(self, why: str) -> ExportError:
         return ExportError(f"{self.where}: {why}")
@@ -139,6 +150,9 @@ class _Printer:
             if a.decl().kind() in _CMP:  # ~(x <= y) is x > y on the integers
                 flip = {"<=": ">", "<": ">=", ">=": "<", ">": "<="}[_CMP[a.decl().kind()]]
                 return f"{self.wrap(a.arg(0), CMP)} {flip} {self.wrap(a.arg(1), CMP)}", CMP
+            if a.decl().kind() in _BV_ORDER:
+                flip = {"<=": ">", "<": ">=", ">=": "<", ">": "<="}[_BV_ORDER[a.decl().kind()]]
+                return self.enum_order(a, flip), CMP
             s, p = self.expr(a)
             return (f"~{s}" if p == ATOM else f"~({s})"), NOT
         if op in (z3.Z3_OP_EQ, z3.Z3_OP_IFF):
@@ -179,12 +193,29 @@ class _Printer:
                 raise self.fail(f"no TLA+ for {t.decl().name()} by a divisor that is not a positive constant")
             sym = "\\div" if op == z3.Z3_OP_IDIV else "%"
             return f"{self.wrap(kids[0], MUL)} {sym} {self.wrap(kids[1], MUL)}", MUL
+        if op in _BV_ORDER:
+            return self.enum_order(t, _BV_ORDER[op]), CMP
         if op in _BV_OPS_REFUSED:
             raise self.fail(
                 f"no TLA+ for the operator {t.decl().name()} (in {_short(t)}): Enum values are exported as"
-                " strings, which have no order or arithmetic"
+                " strings, which have no arithmetic"
             )
         raise self.fail(f"no TLA+ for the operator {t.decl().name()} (in {_short(t)})")
+
+    def enum_order(self, t: z3.ExprRef, symbol: str) -> str:
+        """``a < b`` on Enum values as a comparison of their positions (``SOrder[x] < 1``)."""
+        a, b = t.children()
+        e = self.enum_of(a) or self.enum_of(b)
+        if e is None or self.order is None:
+            raise self.fail(f"cannot tell which Enum the terms of {_short(t)} range over")
+        table = self.order(e)
+
+        def position(k: z3.ExprRef) -> str:
+            if z3.is_bv_value(k):
+                return _int(k.as_long())
+            return f"{table}[{self.text(k, e)}]"
+
+        return f"{position(a)} {symbol} {position(b)}"
 
     def operands(self, eq: z3.ExprRef) -> tuple[str, str]:
         a, b = eq.children()
