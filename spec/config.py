@@ -25,14 +25,16 @@ the file, line and key in the message, and not deep inside ``make_spec``:
 * ``(str, default, [allowed, ...])``: one of the listed choices;
 * ``(bool, default)``: true or false.
 
-A module without ``PARAMS`` takes no constants. Models are imported by dotted name from ``sys.path``,
-which under ``python -m`` includes the working directory (run from the repository root).
+A module without ``PARAMS`` takes no constants. Models are imported by dotted name from ``sys.path``
+(under ``python -m`` it includes the working directory: run from the repository root for ``spec.*``),
+and else from the config file's directory: ``model = "paxos"`` finds ``paxos.py`` next to the config.
 """
 
 from __future__ import annotations
 
 import importlib
 import re
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -163,19 +165,30 @@ def _params(module_name: str, mod: Any) -> dict[str, tuple]:
     return params
 
 
-def import_model(module_name: str) -> Any:
-    """Import a model module by dotted name; ConfigError (without the file) if it cannot be used."""
+def import_model(module_name: str, near: Path | None = None) -> Any:
+    """Import a model module by dotted name; ConfigError (without the file) if it cannot be used.
+    ``near``: the config file's directory, where a model that is not on ``sys.path`` is looked for
+    (``model = "paxos"`` next to ``paxos.py``)."""
     try:
         mod = importlib.import_module(module_name)
     except ModuleNotFoundError as e:
+        top = module_name.split(".")[0]
+        if e.name == top and near is not None and _holds_module(near, top) and str(near) not in sys.path:
+            sys.path.append(str(near))
+            return import_model(module_name)
         if e.name and (module_name == e.name or module_name.startswith(e.name + ".")):
-            raise ConfigError(f"unknown model module {module_name!r}") from e
+            where = f" (looked on sys.path and in {near})" if near is not None else ""
+            raise ConfigError(f"unknown model module {module_name!r}{where}") from e
         raise ConfigError(f"model {module_name} does not import: {e}") from e
     except Exception as e:  # a model with a bug: still one line; --debug shows the chained traceback
         raise ConfigError(f"model {module_name} does not import: {type(e).__name__}: {e}") from e
     if not callable(getattr(mod, "make_spec", None)):
         raise ConfigError(f"model {module_name} has no make_spec function")
     return mod
+
+
+def _holds_module(directory: Path, name: str) -> bool:
+    return (directory / f"{name}.py").is_file() or (directory / name / "__init__.py").is_file()
 
 
 def load_config(path: str | Path) -> Config:
@@ -216,7 +229,7 @@ def load_config(path: str | Path) -> Config:
             raise w.error(None, t, f"expected a table [{t}], got {_type_name(tables[t])} {_show(tables[t])}")
 
     try:
-        params = _params(module, import_model(module))
+        params = _params(module, import_model(module, near=path.resolve().parent))
     except ConfigError as e:
         raise w.error(None, "model", str(e)) from e.__cause__
     constants = {name: p[1] for name, p in params.items()}

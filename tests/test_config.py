@@ -1,5 +1,8 @@
 """spec.config: good configs load with defaults; each mistake is a one-line error naming file, line, key."""
 
+import re
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -172,7 +175,43 @@ def test_out_of_range_check_options(tmp_path, body):
 
 def test_unknown_model(tmp_path):
     p = write(tmp_path, 'description = "x"\nmodel = "spec.no_such_model"\n')
-    assert error_of(p) == f"{p}:2: model: unknown model module 'spec.no_such_model'"
+    assert error_of(p) == (
+        f"{p}:2: model: unknown model module 'spec.no_such_model' (looked on sys.path and in {tmp_path})"
+    )
+
+
+def test_a_model_next_to_its_config_runs_from_any_directory(tmp_path):
+    # a new user's model: not on sys.path, in the config's directory; run from somewhere else
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "counter_model.py").write_text(
+        textwrap.dedent(
+            """
+            from spec.lang import Int, Spec, when
+
+            PARAMS = {"top": (int, 3, 1, 10)}
+
+            def make_spec(top=3):
+                spec = Spec("Counter")
+                spec.var("n", Int(0, top), init=0)
+
+                @spec.action()
+                def Up(s):
+                    return when(s.n < top, n=s.n + 1)
+
+                return spec
+            """
+        )
+    )
+    cfg = write(tmp_path / "specs", 'model = "counter_model"\n[check]\ndeadlock = false\n')
+    run = subprocess.run(
+        [sys.executable, "-m", "explorer", "check", str(cfg), "--engine", "python"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    assert re.search(r"distinct states +4\n", run.stdout), run.stdout
 
 
 def test_missing_model_key(tmp_path):
