@@ -119,15 +119,39 @@ def test_report_without_results_is_one_line_and_leaves_earlier_reports(tmp_path)
 
 
 def test_a_claim_whose_evidence_did_not_run_prints_no_answer(small_report):
-    """A partial run: the claims' written answers ("proved at 8 CPUs ...") are not shown above evidence
-    that did not run; each such claim says what was not run."""
+    """A partial run: the claims' written answers ("proved for any depth at 4 CPUs ...") are not shown
+    above evidence that did not run; each such claim says what was not run."""
     text = html.unescape((small_report / "report" / "index.html").read_text())
     claims = text[text.index('id="claims"') : text.index('id="comparison"')]
     block = claims[claims.index("(a):") : claims.index("(b):")]
-    assert "proved at 8 CPUs" not in block
+    assert "proved for any depth" not in block
     assert "Not answered by this run" in block and "SafetyInductive[rfc_repaired]" in block
     mail = (small_report / "report" / "mailing-list.md").read_text()
-    assert "proved at 8 CPUs" not in mail and "Not answered by this run" in mail
+    assert "proved for any depth" not in mail and "Not answered by this run" in mail
+
+
+def test_a_claim_prints_the_size_its_proof_ran_at_in_this_run(tmp_path):
+    from explorer.outputs.report.findings import claim_text
+    from explorer.runs.results import load_claims
+    from spec.config import ConfigError
+
+    ans = {"answer": "proved at {size of P}", "evidence": [], "queries": ["P"]}
+    ran = {"P": {"constants": {"variant": "rfc_repaired", "cpus": 4, "items": 8, "progs": 2}}}
+    assert claim_text(ans, ran.get) == "proved at 4 CPUs x 8 items x 2 progs."
+    ran["P"]["constants"].update(cpus=8, items=16)
+    assert claim_text(ans, ran.get) == "proved at 8 CPUs x 16 items x 2 progs."
+    # the expectations file may print the size of a query only among the claim's own queries
+    bad = tmp_path / "e.toml"
+    bad.write_text(
+        '[[claim]]\nid = "x"\ntext = "t"\n[claim.call_rcu]\n'
+        'answer = "at {size of SafetyInductive[bpf_timer]}"\nevidence = []\nqueries = []\n'
+    )
+    try:
+        load_claims(bad, [], [])
+    except ConfigError as e:
+        assert "prints the size of 'SafetyInductive[bpf_timer]', not in its queries" in str(e)
+    else:
+        raise AssertionError("a size of a query the claim does not run was accepted")
 
 
 def test_each_counterexample_names_the_kernel_configurations_it_needs(small_report):

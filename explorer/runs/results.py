@@ -17,6 +17,7 @@ numbers, never typed in by hand.
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -225,6 +226,12 @@ def load_claims(path: Path, props: list[str], cells: list[Cell]) -> list[Claim]:
             for q in ans.get("queries", []):
                 if q not in QUERIES:
                     raise ConfigError(f"{where}: {flavour}.queries names no query {q!r}")
+            for field_ in ("necessary", "sufficient", "answer"):
+                for q in re.findall(r"\{size of ([^{}]+)\}", str(ans.get(field_, ""))):
+                    if q not in ans.get("queries", []):
+                        raise ConfigError(
+                            f"{where}: {flavour}.{field_} prints the size of {q!r}, not in its queries"
+                        )
             for ev in ans["evidence"]:
                 cell, _, prop = str(ev).partition(":")
                 if cell not in names or prop not in names[cell]:

@@ -2,7 +2,7 @@
 
 A claim's written answer (``spec/configs/expected.toml``) is printed only when every cell and query it
 rests on ran in this run and came out as expected; otherwise the report says which evidence was not
-run or disagrees, and prints no answer ("proved at 8 CPUs" must not appear above a proof that did
+run or disagrees, and prints no answer ("proved for any depth at 4 CPUs" must not appear above a proof that did
 not run). A counterexample carries the kernel configurations it needs, computed by the matrix
 (``explorer.runs.configurations``); a liveness verdict that holds only because an endless environment
 is excluded carries that lasso as starvation, not as a hang.
@@ -10,6 +10,7 @@ is excluded carries that lasso as starvation, not as a hang.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -51,11 +52,27 @@ def claim_status(
     return "Not answered by this run (" + "; ".join(parts) + "); make check runs every piece of evidence."
 
 
-def claim_text(ans: Mapping[str, Any]) -> str:
-    """A claim's written answer for one flavour: necessary and sufficient, or a plain answer."""
+def claim_text(ans: Mapping[str, Any], answer_of: AnswerOf | None = None) -> str:
+    """A claim's written answer for one flavour: necessary and sufficient, or a plain answer. A
+    ``{size of QUERY}`` in it is the size QUERY ran at in this run (``4 CPUs x 8 items x 2 progs``),
+    so that the text cannot claim a proof at a size that did not run."""
     if "answer" in ans:
-        return f"{ans['answer']}."
-    return f"Necessary? {ans['necessary']}. Sufficient? {ans['sufficient']}."
+        text = f"{ans['answer']}."
+    else:
+        text = f"Necessary? {ans['necessary']}. Sufficient? {ans['sufficient']}."
+    return _SIZE_OF.sub(lambda m: _size(m.group(1), answer_of), text)
+
+
+_SIZE_OF = re.compile(r"\{size of ([^{}]+)\}")
+_UNITS = {"cpus": "CPUs", "items": "items", "progs": "progs", "slots": "map values", "objs": "objects"}
+
+
+def _size(query: str, answer_of: AnswerOf | None) -> str:
+    a = answer_of(query) if answer_of is not None else None
+    if a is None:  # claim_status shows no text whose queries did not run: a wrong name in the text
+        raise KeyError(f"the claim text names {query!r}, which is not among its queries")
+    consts = a["constants"]
+    return " x ".join(f"{consts[k]} {unit}" for k, unit in _UNITS.items() if k in consts)
 
 
 def shown_answer(
@@ -63,7 +80,7 @@ def shown_answer(
 ) -> str:
     """The written answer if this run supports it, else why not."""
     status = claim_status(ans, cells, results, answer_of)
-    return claim_text(ans) if status is None else status
+    return claim_text(ans, answer_of) if status is None else status
 
 
 def needs(res: CellResult, prop: str) -> str | None:
