@@ -146,6 +146,27 @@ _ALL = [
     ),
     # ---- bpf_timer, bpf_wq and the rework (spec/bpf_async)
     Source(
+        "K-verifier-spinlock",
+        "kernel/bpf/verifier.c check_map_prog_compatibility, is_tracing_prog_type (a map value with a "
+        "bpf_spin_lock)",
+        "mainline up to at least the v6.18 era (the July 2026 series that would add fentry, fexit, "
+        "fmod_ret and raw_tp to is_tracing_prog_type, kernel-patches/bpf PR #12864, was not merged in "
+        "any copy read)",
+        "code index id 52929472242 (v6.18-era content, repository not reported); id 19860793386 "
+        "(v5.16-v6.1 era); docs/second-reading/round8-c3.md §2",
+        False,
+    ),
+    Source(
+        "K-trampoline",
+        "kernel/bpf/trampoline.c __bpf_prog_enter_recur, bpf_trampoline_enter; kernel/trace/bpf_trace.c "
+        "__bpf_trace_run (tp_btf)",
+        "the per-prog recursion guard of ca06f55b9002 'bpf: Add per-program recursion prevention "
+        "mechanism' (v5.12; tp_btf's from v6.2) to 2026",
+        "torvalds/linux @0253073fb7d79a2dd2eae9581ea16db2aef395a6 (code index id 57443879084); "
+        "docs/second-reading/round8-c3.md §4",
+        True,
+    ),
+    Source(
         "V24",
         "kernel/bpf/helpers.c",
         "torvalds/linux 00a5acdbf39816ad23b8db3255c366bbc77e69af (about v6.12: bpf_wq, the 2023-24 fixes)",

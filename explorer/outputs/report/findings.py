@@ -2,8 +2,8 @@
 
 A claim's written answer (``spec/configs/expected.toml``) is printed only when every cell and query it
 rests on ran in this run and came out as expected; otherwise the report says which evidence was not
-run or disagrees, and prints no answer ("proved for any depth at 4 CPUs" must not appear above a proof that did
-not run). A counterexample carries the kernel configurations it needs, computed by the matrix
+run or disagrees, and prints no answer ("proved for any depth at 4 CPUs" must not appear above a proof
+that did not run). A counterexample carries the kernel configurations it needs, computed by the matrix
 (``explorer.runs.configurations``); a liveness verdict that holds only because an endless environment
 is excluded carries that lasso as starvation, not as a hang.
 """
