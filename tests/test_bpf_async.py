@@ -33,6 +33,7 @@ TIMER = {"kind": "timer", "slots": 2, "callback": "cancel_other"}
         ({"user_deletes": True}, "user_deletes needs map = hash_malloc"),
         ({"map": "hash_malloc", "user_updates": True}, "models user space's delete only"),
         ({"callback": "reinit_self"}, "reinit_self needs objs = 2"),
+        ({"map": "lru", "bucket_lock": "rqspinlock"}, "rqspinlock LRU locks are not modelled"),
     ],
 )
 def test_bad_constants_are_refused_in_one_line(constants, message):
@@ -105,6 +106,20 @@ def test_the_hash_maps_bucket_lock_deadlocks_until_the_rqspinlock():
     assert not [v for v in rq.violations if v.name == "NoSpinDeadlock"]
     _, array = _explore(**{**hashed, "map": "array"})
     assert not [v for v in array.violations if v.name == "NoSpinDeadlock"]
+
+
+@pytest.mark.slow  # a 1.2M-state run
+def test_an_lru_eviction_waits_under_the_lru_lock_for_a_callback_that_deletes():
+    # round5-issue21.md B3, round8-b3.md: the eviction frees the victim's timer under the LRU list lock;
+    # the victim's callback deleted v1 (unlink, fields freed) and spins on that lock to push v1
+    lru = dict(kind="timer", slots=2, callback="delete_other", user_updates=True, map="lru")
+    _, res = _explore(**lru)
+    bad = [v for v in res.violations if v.name == "NoSpinDeadlock"]
+    assert bad and len(bad[0].trace.states) == 11
+    steps = [st.label for st in bad[0].trace.steps[1:]]
+    assert steps[-3:] == ["TimerCallbackStart(c=cpu0)", "TimerCallbackBody(c=cpu0)", "UserUpdateElem(e=v0)"]
+    last = bad[0].trace.states[-1]
+    assert last.pc[0][1] == bad[0].trace.spec.model.PC.LRU_PUSH  # the callback's delete, at its push
 
 
 def test_a_timer_rearmed_in_a_deleted_malloc_element_outlives_it():

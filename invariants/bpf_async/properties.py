@@ -98,7 +98,10 @@ def register(spec: Spec, m: Any) -> None:
         t check, the cancelling counter, the deferral of cancel_and_free, the wq's delete_work. With
         map = hash: a callback about to map_delete_elem spins on the bucket lock that user space's
         update holds while its hrtimer_cancel waits for that callback (round5-issue21.md B1; the
-        rqspinlock of v6.15+ lets the callback give up)."""
+        rqspinlock of v6.15+ lets the callback give up). With map = lru: a callback whose
+        map_delete_elem is about to push the freed element spins on the LRU lock that user space's
+        update holds while its eviction's hrtimer_cancel waits for that callback (B3, v6.14 and
+        before)."""
         bad = []
         if timer:
             for c in m.CPU:
@@ -109,7 +112,7 @@ def register(spec: Spec, m: Any) -> None:
                             continue
                         for o2, w2 in waits_on(s, d, 1):
                             bad.append(and_(w, s.running[o] == d, w2, s.running[o2] == c))
-            if m.hash and m.cfg["bucket_lock"] == "raw":
+            if (m.hash and m.cfg["bucket_lock"] == "raw") or m.lru:
                 # the callback on c spins on the bucket lock (raw: it cannot give up) while the
                 # lock's holder waits in hrtimer_cancel for that callback
                 for c in m.CPU:

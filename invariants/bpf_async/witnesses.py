@@ -161,7 +161,7 @@ def register(spec: Spec, m: Any) -> None:
             "checks async->cb and the map's usercnt, not whether the element is still in the map "
             "(round5-issue21.md B1/B2).",
         )
-    if m.hash:
+    if m.hash or m.lru:
         add(
             "CallbackBlockedOnBucket",
             lambda t: any_(
@@ -169,12 +169,12 @@ def register(spec: Spec, m: Any) -> None:
                 for c in m.CPU
                 for o in m.Obj
             ),
-            "A timer callback is about to map_delete_elem while user space's update holds the bucket "
-            "lock and waits in hrtimer_cancel for that callback (the situation a bucket-lock deadlock "
-            "needs).",
+            "A timer callback is about to map_delete_elem (map = lru: to push the deleted element) while "
+            "user space's update holds the bucket (LRU) lock and waits in hrtimer_cancel for that "
+            "callback (the situation a bucket-lock deadlock needs).",
             kernel=False,
         )
-        if m.cfg["bucket_lock"] == "rqspinlock":
+        if m.hash and m.cfg["bucket_lock"] == "rqspinlock":
             add(
                 "BucketLockTimesOut",
                 lambda s, t: any_(

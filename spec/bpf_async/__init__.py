@@ -146,7 +146,11 @@ PARAMS: dict[str, tuple] = {
     # hash_malloc: a hash map with BPF_F_NO_PREALLOC up to v6.14: a deleted element's memory is freed
     # after a grace period (bpf_mem_cache_free) with no destructor, and map_release_uref visits only
     # the elements still in the buckets (htab_free_malloced_timers_and_wq)
-    "map": (str, "array", ["array", "hash", "hash_malloc"]),
+    # lru: an LRU hash map up to v6.14 (raw_spinlock_t LRU locks): user space's update of a new key
+    # evicts an element (the LRU's choice: any value) and frees its timer under the LRU list lock; a
+    # map_delete_elem frees the deleted element's timer, then takes that lock to push the element on
+    # the free list (docs/second-reading/round5-issue21.md B3, round8-b3.md)
+    "map": (str, "array", ["array", "hash", "hash_malloc", "lru"]),
     "user_deletes": (bool, False),  # user space may delete an element once (map = hash_malloc)
     # the hash map's bucket lock: raw_spinlock_t (map_locked refuses a same-CPU re-entry only:
     # 20b6cc34ea74, v5.10-v6.14), or rqspinlock_t (v6.15+: a waiter gives up with -ETIMEDOUT/-EDEADLK)
@@ -252,7 +256,12 @@ ABSTRACTIONS = [
     "before): user space's delete unlinks the element, frees its timer, then frees the element after a "
     "grace period of classic readers (non-sleepable progs only); prog runs cannot reach a deleted "
     "element (a run whose lookup preceded the delete is not modelled), a callback can, through its value "
-    "pointer. Hash element reuse through the freelist, LRU maps, inner maps, RT timers, NMI callers, and "
+    "pointer. map = lru (v6.14 and before): user space's update of a new key evicts a value the LRU "
+    "picks (any, in a full map) and frees its timer holding the LRU list lock across the wait; a "
+    "map_delete_elem's push of the freed element takes that lock after its cancel_and_free (LRU_PUSH); "
+    "which node the LRU picks, the local free lists, and a callback's own update (which pops a node "
+    "first) are not modelled. Hash element reuse through the freelist, inner maps, RT timers, NMI "
+    "callers, and "
     "hard-irq callers of the locked design (the verifier refused timers in kprobe/tracepoint progs; "
     "fentry in hard-irq was allowed: bpf_timer.md W-16/W-19) are not modelled.",
     "bpf_timer_cancel in the rework is V24's (the -EDEADLK checks, the drop, hrtimer_cancel) without the "
@@ -335,6 +344,11 @@ def make_spec(**constants: Any) -> Spec:
             "bpf_async: map = hash_malloc models user space's delete only (an update replaces the element: "
             "not modelled)"
         )
+    if cfg["map"] == "lru" and cfg["bucket_lock"] != "raw":
+        raise SpecError(
+            "bpf_async: map = lru is the LRU map of v6.14 and before (raw_spinlock_t LRU locks); the "
+            "rqspinlock LRU locks are not modelled"
+        )
     if cfg["user_deletes"] and cfg["map"] != "hash_malloc":
         raise SpecError("bpf_async: user_deletes needs map = hash_malloc (an array has no delete)")
     if cb_kind == "reinit_self" and cfg["objs"] < 2:
@@ -363,11 +377,17 @@ def make_spec(**constants: Any) -> Spec:
         "K-core",
         "K-arraymap",
         "K-htab-update",
+        "K-lru",
     )
     # V21's code where a switch restores it (2021-2023); the rework's (R1) for the refcnt design; V24
     # otherwise, and for what the rework kept of it
     v21 = cfg["init_usercnt_check"] == "before_publish" or cfg["free_in_callback"] == "skip_own"
-    spec.sources_in_use = set(spec.sources) - ({"R1"} if locked else set()) - (set() if v21 else {"V21"})
+    spec.sources_in_use = (
+        set(spec.sources)
+        - ({"R1"} if locked else set())
+        - (set() if v21 else {"V21"})
+        - (set() if cfg["map"] == "lru" else {"K-lru"})
+    )
     ncpu, nslot, nper = cfg["cpus"], cfg["slots"], cfg["objs"]
     nobj = nslot * nper
     CPU = Enum("CPU", [f"cpu{i}" for i in range(ncpu)])
@@ -379,6 +399,7 @@ def make_spec(**constants: Any) -> Spec:
     Mem = Enum("Mem", ["UNUSED", "LIVE", "DETACHED", "RCU_WAIT", "FREED", "TT_DEFER"])
     pcs = [
         "IDLE",
+        *(["LRU_PUSH"] if cfg["map"] == "lru" else []),
         "RUN",
         "CANCEL_WAIT",
         "CAF_WAIT",

@@ -225,6 +225,11 @@ def first_steps(m: Model, s: Any, g: Any, who: tuple, op: str, e: int, after: di
         return start_steps(m, s, g, who, e, after)
     if op == "cancel":
         return timer.cancel_steps(m, s, g, who, e, after)
+    if m.lru:
+        # htab_lru_map_delete_elem: the bucket's locked section (the unlink), then htab_lru_push_free:
+        # check_and_free_fields (cancel_and_free), then bpf_lru_push_free, which takes the LRU lock:
+        # once cancel_and_free returns the call goes on at LRU_PUSH (K-lru)
+        return caf_steps(m, s, g, who, e, m.set_who(s, who, m.PC.LRU_PUSH))
     if not m.hash:
         return caf_steps(m, s, g, who, e, after)
     # map_delete_elem on the hash map: htab_lock_bucket first. A raw_spinlock_t held by another
@@ -237,6 +242,13 @@ def first_steps(m: Model, s: Any, g: Any, who: tuple, op: str, e: int, after: di
     return steps
 
 
+def lru_push_steps(m: Model, s: Any, g: Any, who: tuple, after: dict | None) -> list[Step]:
+    """map = lru: the delete's bpf_lru_push_free takes the LRU lock, pushes the element on the free
+    list and unlocks (one step); while user space's eviction holds the lock across its wait, a raw
+    spin lock (v6.14 and before) leaves the delete without a step: it spins."""
+    return [when(and_(g, not_(m.bucket_held(s))), **m.done(s, who, after))]
+
+
 def continue_steps(m: Model, s: Any, g: Any, who: tuple, after: dict | None) -> list[Step]:
     """Every later step of a helper call in progress, by its pc."""
     PC = m.PC
@@ -246,7 +258,13 @@ def continue_steps(m: Model, s: Any, g: Any, who: tuple, after: dict | None) -> 
         steps += timer.cancel_inc_steps(m, s, and_(g, pc == PC.CANCEL_INC), who, after)
         steps += timer.cancel_dec_steps(m, s, and_(g, pc == PC.CANCEL_DEC), who, after)
         steps += timer.cancel_wait_steps(m, s, and_(g, pc == PC.CANCEL_WAIT), who, after)
-    steps += caf_wait_steps(m, s, and_(g, pc == PC.CAF_WAIT), who, after)
+    # map = lru: every wait of a prog's or callback's cancel_and_free is a map_delete_elem's, whose
+    # LRU push follows
+    steps += caf_wait_steps(
+        m, s, and_(g, pc == PC.CAF_WAIT), who, m.set_who(s, who, PC.LRU_PUSH) if m.lru else after
+    )
+    if m.lru:
+        steps += lru_push_steps(m, s, and_(g, pc == PC.LRU_PUSH), who, after)
     steps += start_sched_steps(m, s, and_(g, pc == PC.START_SCHED), who, after)
     if not m.locked:
         steps += rework.start_put_steps(m, s, and_(g, pc == PC.START_PUT), who, after)
@@ -393,6 +411,15 @@ def ProgRunEnd(m: Model, s: Any, c: int, lv: int) -> Step:
     "context across steps leaves the delete without a step (it spins), an rqspinlock waiter may give up "
     "(-ETIMEDOUT: one step, nothing changed); the free after the unlock is cancel_and_free as below",
 )
+@cites(
+    "K-lru",
+    "htab_lru_map_delete_elem -> htab_lru_push_free (map = lru)",
+    "htab_lock_bucket; hlist_nulls_del_rcu(&l->hash_node); htab_unlock_bucket; if (l) "
+    "htab_lru_push_free(htab, l): check_and_free_fields(htab, elem); bpf_map_dec_elem_count(&htab->map); "
+    "bpf_lru_push_free(&htab->lru, &elem->lru_node); (round8-b3.md §1, §4)",
+    "the bucket section and the free of the fields are the delete's first steps, as for an array; the "
+    "push, which takes the LRU lock, is its own later step (LRU_PUSH, at ProgHelperStep)",
+)
 def ProgCall(m: Model, s: Any, call: str, c: int, e: int) -> list[Step]:
     """The run calls a helper on value e (``hardirq_*``: from a hard-irq run); the run ends when
     the helper returns."""
@@ -478,6 +505,14 @@ def ProgInitNoMem(m: Model, s: Any, c: int, e: int) -> list[Step]:
     "schedule_op merges llist_add with irq_work_queue (a worker taking the command between them leaves "
     "only an empty run: ABSTRACTIONS); the set_callback loop is one xchg; try_to_cancel and cancel_work "
     "never wait",
+)
+@cites(
+    "K-lru",
+    "bpf_lru_push_free -> bpf_common_lru_push_free -> bpf_lru_list_push_free (map = lru)",
+    "raw_spin_lock_irqsave(&l->lock, flags); ... __bpf_lru_node_move(l, node, BPF_LRU_LIST_T_FREE); "
+    "raw_spin_unlock_irqrestore(&l->lock, flags); (a node on the global list; round8-b3.md §4)",
+    "the locked section is one step; while the eviction holds the raw lock across its wait there is no "
+    "step (a spin with irqs off)",
 )
 def ProgHelperStep(m: Model, s: Any, c: int, lv: int) -> list[Step]:
     """The prog run's helper call goes on (a wait passes, a second atomic operation)."""

@@ -87,6 +87,7 @@ class Model:
     locked: bool = field(init=False)  # design = locked (V24/W; else the rework R)
     irqc: bool = field(init=False)  # irq_callers: prog runs in hard-irq (the rework's deferral)
     hash: bool = field(init=False)  # map = hash: map_delete_elem takes the bucket lock (K-htab-update)
+    lru: bool = field(init=False)  # map = lru: map_delete_elem takes the LRU lock after its free (K-lru)
     levels: list[int] = field(init=False)  # the context levels that exist
     prog_levels: list[int] = field(init=False)  # the levels prog runs start at
     lock_pcs: list[int] = field(init=False)  # pcs at which a context holds its value's lock
@@ -99,6 +100,7 @@ class Model:
         self.locked = self.design == "locked"
         self.irqc = cfg["irq_callers"]
         self.hash = cfg["map"] == "hash"
+        self.lru = cfg["map"] == "lru"
         self.malloc = cfg["map"] == "hash_malloc"
         self.levels = ([TASK, SOFTIRQ] if self.timer else [TASK]) + ([IRQ] if self.irqc else [])
         self.prog_levels = [TASK] + ([IRQ] if self.irqc else [])
@@ -197,16 +199,25 @@ class Model:
     # holds it across steps: htab_map_update_elem frees the replaced element's special fields under it
     # (its cancel_and_free's hrtimer_cancel: UPc.CAF_WAIT); map_delete_elem frees after the unlock, so
     # its locked section is one step; the sweep (map_release_uref) walks the elements unlocked.
+    #
+    # map = lru: user space's update holds the LRU list lock instead, across the evicted element's
+    # cancel_and_free; map_delete_elem takes that lock after it freed the deleted element's timer, to
+    # push the element on the free list (LRU_PUSH). The "bucket" helpers below name whichever lock
+    # the map's update holds across its wait.
     def bucket_held(self, s: Any) -> Any:
-        """Some context holds the bucket lock across steps (user space's update, waiting)."""
-        return s.upc == self.UPc.CAF_WAIT if self.hash else False
+        """Some context holds the bucket lock (map = lru: the LRU lock) across steps (user space's
+        update, waiting)."""
+        return s.upc == self.UPc.CAF_WAIT if self.hash or self.lru else False
 
     def bucket_holder_waits_for(self, s: Any, o: int) -> Any:
-        """The bucket lock's holder waits for object o's callback (hrtimer_cancel)."""
-        return and_(s.upc == self.UPc.CAF_WAIT, s.uarg == o) if self.hash else False
+        """The bucket (LRU) lock's holder waits for object o's callback (hrtimer_cancel)."""
+        return and_(s.upc == self.UPc.CAF_WAIT, s.uarg == o) if self.hash or self.lru else False
 
     def takes_bucket_next(self, s: Any, c: int) -> Any:
-        """The timer callback on c is about to call map_delete_elem (which takes the bucket lock)."""
+        """The timer callback on c is about to take the bucket lock (map_delete_elem), or (map = lru)
+        the LRU lock (its map_delete_elem's push of the freed element)."""
+        if self.lru:
+            return and_(s.cb_phase[c] == self.CbPhase.IN_OP, s.pc[c][SOFTIRQ] == self.PC.LRU_PUSH)
         if not self.hash:
             return False
         ways = []
@@ -224,10 +235,12 @@ class Model:
         return not_(any_(self.holds_value_lock(s, c, lv, e) for c in self.CPU for lv in self.levels))
 
     def irqs_off_at_task(self, s: Any, c: int) -> Any:
-        """Task level on c holds a value's lock (irqs off): c's softirq and hard-irq wait."""
+        """Task level on c holds a value's lock (irqs off), or (map = lru) spins in
+        raw_spin_lock_irqsave for the LRU lock: c's softirq and hard-irq wait."""
+        spins = and_(s.pc[c][TASK] == self.PC.LRU_PUSH, self.bucket_held(s)) if self.lru else False
         if not self.lock_pcs:
-            return False
-        return any_(s.pc[c][TASK] == p for p in self.lock_pcs)
+            return spins
+        return or_(spins, *[s.pc[c][TASK] == p for p in self.lock_pcs])
 
     def can_step(self, s: Any, c: int, lv: int) -> Any:
         """A level steps only while no higher level on its CPU is active (hard-irq interrupts softirq,

@@ -242,6 +242,13 @@ def TimerCallbackBody(m: Model, s: Any, c: int) -> list[Step]:
 
 
 @cites(
+    "K-lru",
+    "the callback's map_delete_elem: bpf_lru_push_free -> bpf_lru_list_push_free (map = lru)",
+    "raw_spin_lock_irqsave(&l->lock, flags); ... raw_spin_unlock_irqrestore(&l->lock, flags); "
+    "(round8-b3.md §4-5)",
+    "as at ProgHelperStep: one locked step, no step while the eviction holds the lock",
+)
+@cites(
     "V24",
     "bpf_timer_cb (the callback's helper call goes on)",
     "the later steps of the callback's helper call (the ProgHelperStep citations); when it returns the "

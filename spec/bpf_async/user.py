@@ -70,6 +70,18 @@ def user_caf_steps(m: Model, s: Any, g: Any, e: int, then: dict) -> list[Step]:
     "the update holds the bucket lock across bpf_timer_cancel_and_free, so across its hrtimer_cancel "
     "(UPc.CAF_WAIT, UserWaitDone): other lockers of the bucket spin meanwhile (Model.bucket_held)",
 )
+@cites(
+    "K-lru",
+    "htab_lru_map_update_elem -> prealloc_lru_pop -> bpf_common_lru_pop_free -> "
+    "bpf_lru_list_pop_free_to_local -> __bpf_lru_list_shrink -> htab_lru_map_delete_node (map = lru)",
+    "raw_spin_lock_irqsave(&loc_l->lock, flags); ... raw_spin_lock(&l->lock); ... "
+    "lru->del_from_htab(lru->del_arg, node) -> htab_unlock_bucket(htab, b, tgt_l->hash, flags); if (l "
+    "== tgt_l) check_and_free_fields(htab, l); (round8-b3.md §1-2: the victim's timer is freed with the "
+    "LRU list locks held, irqs off)",
+    "the update of a new key evicts value e (the LRU's pick: any value of a full map) and holds the LRU "
+    "lock across its cancel_and_free's hrtimer_cancel (UPc.CAF_WAIT): a delete's push spins meanwhile "
+    "(Model.bucket_held)",
+)
 def UserUpdateElem(m: Model, s: Any, e: int) -> list[Step]:
     """bpf_map_update_elem from user space overwrites value e: bpf_obj_free_fields ->
     cancel_and_free."""

@@ -146,6 +146,19 @@ _ALL = [
     ),
     # ---- bpf_timer, bpf_wq and the rework (spec/bpf_async)
     Source(
+        "K-lru",
+        "kernel/bpf/hashtab.c htab_lru_map_update_elem, htab_lru_map_delete_elem, htab_lru_push_free, "
+        "htab_lru_map_delete_node; kernel/bpf/bpf_lru_list.c bpf_common_lru_pop_free, "
+        "__bpf_lru_list_shrink, bpf_lru_push_free",
+        "v6.12 until the LRU locks become rqspinlock_t (Menglong Dong's series, October 2025, in no "
+        "release read) or the 2026 rework defers the timer's cancel: raw_spinlock_t LRU locks, "
+        "non-RT (hrtimer_cancel waits)",
+        "torvalds/linux @11ba7ce076e5903e7bdc1fd1498979c331b3c286 (hashtab.c, v6.14 content); "
+        "torvalds/linux @c39f2d9db0fd81ea20bb5cce9b3f082ca63753e2 (bpf_lru_list.c, commit age unknown); "
+        "docs/second-reading/round8-b3.md, round5-issue21.md B3",
+        False,
+    ),
+    Source(
         "K-verifier-spinlock",
         "kernel/bpf/verifier.c check_map_prog_compatibility, is_tracing_prog_type (a map value with a "
         "bpf_spin_lock)",
