@@ -1,8 +1,11 @@
-"""Breadth-first explicit-state search over a Spec, counting as TLC does.
+"""Breadth-first explicit-state search over a Spec, with TLC's distinct states and depth.
 
 * distinct states: states stored (initial states included);
-* states generated: initial states plus every successor of every enabled action step, duplicates and
-  self-loops included;
+* states generated: initial states plus one successor per enabled step (each ``when`` an action
+  instance returns whose guard is true), duplicates and self-loops included. This is TLC's count
+  where each step is one disjunct of the TLA+ action and each parameter value one witness of its
+  ``\\E``; TLC counts more where a guard holds a disjunction or an existential with several true
+  disjuncts or witnesses (it makes a successor per each), which ``or_``/``any_`` count once;
 * depth: the number of states on the longest shortest path (an initial state alone is depth 1).
 
 Level-by-level search means the first violation found is at the minimal depth, so its parent-link
