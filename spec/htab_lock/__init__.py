@@ -18,6 +18,8 @@ from typing import Any
 
 from spec.config import model_constants
 from spec.kernel import htab, sources
+from spec.kernel.nesting import NESTED, TwoLevels
+from spec.kernel.nesting import TASK as TASK  # the invariants import the levels from the model
 from spec.lang import (
     Enum,
     Fn,
@@ -31,14 +33,12 @@ from spec.lang import (
     const_fn,
     disabled,
     ite,
-    not_,
-    or_,
     put,
     when,
 )
 
 HASHES = [0, 2]  # the two keys' hashes (jhash of the key: any two keys with these low bits)
-TASK, NMI = 0, 1
+NMI = NESTED  # the nested level: an NMI (or tracing) prog
 
 PARAMS: dict[str, tuple] = {
     "cpus": (int, 2, 1, 2),
@@ -61,7 +61,7 @@ ABSTRACTIONS = [
 ]
 
 
-class Model:
+class Model(TwoLevels):
     """The constants and the helpers the actions and properties read."""
 
     def __init__(self, cfg: dict[str, Any], CPU: Enum, Level: Enum, Key: Enum, PC: Enum, Owner: Enum):
@@ -74,9 +74,6 @@ class Model:
         self.counter = counters
         self.counters = sorted({k for k in counters if k is not None})
         self.NONE = len(Owner) - 1
-
-    def owner_id(self, c: int, lv: int) -> int:
-        return 2 * c + lv
 
     def b(self, k: int) -> int:
         """Key k's bucket, as an index of the ``owner`` function."""
@@ -91,10 +88,6 @@ class Model:
         """``locked`` with c's map_locked counter of key k moved by ``by`` (None: no counter)."""
         i = self.cnt(k)
         return None if i is None else put(s.locked, c, put(s.locked[c], i, s.locked[c][i] + by))
-
-    def can_step(self, s: Any, c: int, lv: int) -> Any:
-        """The task level runs only while no NMI prog runs on its CPU; the NMI level always can."""
-        return s.pc[c][NMI] == self.PC.IDLE if lv == TASK else True
 
 
 @cites(
@@ -181,12 +174,8 @@ def LockBucket(m: Model, s: Any, c: int, lv: int) -> list[Step]:
                 pc=put(s.pc, c, put(s.pc[c], lv, m.PC.HELD)),
             )
         )
-        if m.lock == "rqspinlock":
-            same_cpu = or_(*[owner == m.owner_id(c, x) for x in (TASK, NMI)])
-            other_cpu = and_(owner != m.NONE, not_(same_cpu))
-            give_up = dict(pc=put(s.pc, c, put(s.pc[c], lv, m.PC.IDLE)))
-            steps.append(when(and_(gk, same_cpu), **give_up))  # -EDEADLK
-            steps.append(when(and_(gk, other_cpu), **give_up))  # -ETIMEDOUT
+        if m.lock == "rqspinlock":  # -EDEADLK, -ETIMEDOUT
+            steps += m.give_up_steps(gk, owner, c, dict(pc=put(s.pc, c, put(s.pc[c], lv, m.PC.IDLE))))
     return steps
 
 

@@ -14,4 +14,6 @@ the kernel allows):
 - ``hrtimer``: a soft hrtimer: start (also while its callback runs), expiry, try_to_cancel, cancel.
 - ``workqueue``: a work item: schedule_work, the worker, cancel_work, cancel_work_sync, work_busy.
 - ``task_work``: task_work_add (fails once the task exits), task_work_cancel, the run on return.
+- ``nesting``: two contexts per CPU (a task level, and a tracing or NMI prog nested inside it) whose
+  locks name their owner context, and a resilient lock's -EDEADLK / -ETIMEDOUT.
 """

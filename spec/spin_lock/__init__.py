@@ -27,6 +27,7 @@ from typing import Any
 
 from spec.config import model_constants
 from spec.kernel import sources
+from spec.kernel.nesting import NESTED, TASK, TwoLevels
 from spec.lang import (
     Bool,
     Enum,
@@ -45,7 +46,7 @@ from spec.lang import (
     when,
 )
 
-TASK, NMI = 0, 1
+NMI = NESTED  # the nested level: a prog in an NMI
 TASK_PROGS = ["tc", "fentry"]
 NMI_PROGS = ["other_tracing", "same_prog", "kprobe"]
 VERIFIERS = ["merged", "tracing_refused", "none"]
@@ -96,7 +97,7 @@ ABSTRACTIONS = [
 ]
 
 
-class Model:
+class Model(TwoLevels):
     """The constants and the helpers the actions and properties read."""
 
     def __init__(self, cfg: dict[str, Any], CPU: Enum, Level: Enum, Value: Enum, PC: Enum, Owner: Enum):
@@ -108,16 +109,6 @@ class Model:
         # the trampoline counts prog X's runs on each CPU; the NMI run of X is checked against it
         self.counts_runs = cfg["nmi_prog"] == "same_prog"
         self.res = cfg["lock"] == "res"
-
-    def owner_id(self, c: int, lv: int) -> int:
-        return 2 * c + lv
-
-    def can_step(self, s: Any, c: int, lv: int) -> Any:
-        """The task level runs only while no NMI prog runs on its CPU; the NMI level always can."""
-        return s.pc[c][NMI] == self.PC.IDLE if lv == TASK else True
-
-    def set_pc(self, s: Any, c: int, lv: int, pc: int) -> tuple:
-        return put(s.pc, c, put(s.pc[c], lv, pc))
 
 
 @cites(
@@ -194,12 +185,10 @@ def Lock(m: Model, s: Any, c: int, lv: int) -> list[Step]:
         steps.append(
             when(and_(gv, owner == m.NONE), owner=put(s.owner, v, me), pc=m.set_pc(s, c, lv, m.PC.HELD))
         )
-        if m.res:
-            same_cpu = or_(*[owner == m.owner_id(c, x) for x in (TASK, NMI)])
-            other_cpu = and_(owner != m.NONE, not_(same_cpu))
-            ended = dict(pc=m.set_pc(s, c, lv, m.PC.IDLE), active=_ends(m, s, c, lv))
-            steps.append(when(and_(gv, same_cpu), **ended))  # -EDEADLK
-            steps.append(when(and_(gv, other_cpu), **ended))  # -ETIMEDOUT
+        if m.res:  # -EDEADLK, -ETIMEDOUT
+            steps += m.give_up_steps(
+                gv, owner, c, dict(pc=m.set_pc(s, c, lv, m.PC.IDLE), active=_ends(m, s, c, lv))
+            )
     return steps
 
 

@@ -27,6 +27,8 @@ from typing import Any
 
 from spec.config import model_constants
 from spec.kernel import sources
+from spec.kernel.nesting import NESTED, TwoLevels
+from spec.kernel.nesting import TASK as TASK  # the invariants import the levels from the model
 from spec.lang import (
     Bool,
     Enum,
@@ -44,7 +46,6 @@ from spec.lang import (
     when,
 )
 
-TASK, NESTED = 0, 1
 OPS = ["START", "FREE"]  # bpf_timer_start; bpf_obj_free_fields -> bpf_timer_cancel_and_free
 NESTED_KINDS = ["tracing", "nmi"]
 VERIFIERS = ["merged", "tracing_refused"]
@@ -88,7 +89,7 @@ ABSTRACTIONS = [
 ]
 
 
-class Model:
+class Model(TwoLevels):
     """The constants and the helpers the actions and properties read."""
 
     def __init__(self, cfg: dict[str, Any], CPU: Enum, Level: Enum, Op: Enum, PC: Enum, Owner: Enum):
@@ -98,20 +99,10 @@ class Model:
         # the verifier loads the nested prog with this map only if it is not refused
         self.nested_runs = cfg["verifier"] == "merged"
 
-    def owner_id(self, c: int, lv: int) -> int:
-        return 2 * c + lv
-
-    def can_step(self, s: Any, c: int, lv: int) -> Any:
-        """The task level runs only while no nested prog runs on its CPU; the nested level always can."""
-        return s.pc[c][NESTED] == self.PC.IDLE if lv == TASK else True
-
     def ops(self, lv: int) -> list[int]:
         if lv == NESTED and self.cfg["nested_ops"] == "start":
             return [OPS.index("START")]
         return list(range(len(OPS)))
-
-    def set_pc(self, s: Any, c: int, lv: int, pc: int) -> tuple:
-        return put(s.pc, c, put(s.pc[c], lv, pc))
 
 
 @cites(
