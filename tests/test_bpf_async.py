@@ -120,6 +120,11 @@ def test_an_lru_eviction_waits_under_the_lru_lock_for_a_callback_that_deletes():
     assert steps[-3:] == ["TimerCallbackStart(c=cpu0)", "TimerCallbackBody(c=cpu0)", "UserUpdateElem(e=v0)"]
     last = bad[0].trace.states[-1]
     assert last.pc[0][1] == bad[0].trace.spec.model.PC.LRU_PUSH  # the callback's delete, at its push
+    # the deadlock is that spin too: a task-level delete interrupted by the softirq before its
+    # raw_spin_lock_irqsave does not hold irqs off (a model error once made every CPU stop here)
+    (dead,) = [v for v in res.violations if v.name == "Deadlock"]
+    stuck = dead.trace.states[-1]
+    assert [c for c in range(2) if stuck.pc[c][1] == dead.trace.spec.model.PC.LRU_PUSH] == [0]
 
 
 def test_a_timer_rearmed_in_a_deleted_malloc_element_outlives_it():

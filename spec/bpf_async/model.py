@@ -236,8 +236,12 @@ class Model:
 
     def irqs_off_at_task(self, s: Any, c: int) -> Any:
         """Task level on c holds a value's lock (irqs off), or (map = lru) spins in
-        raw_spin_lock_irqsave for the LRU lock: c's softirq and hard-irq wait."""
-        spins = and_(s.pc[c][TASK] == self.PC.LRU_PUSH, self.bucket_held(s)) if self.lru else False
+        raw_spin_lock_irqsave for the LRU lock: c's softirq and hard-irq wait. A task at LRU_PUSH
+        under a softirq that started before the lock was taken is not spinning: it was interrupted
+        before its raw_spin_lock_irqsave, and the softirq runs on."""
+        spins = False
+        if self.lru:
+            spins = and_(s.pc[c][TASK] == self.PC.LRU_PUSH, self.bucket_held(s), self.softirq_idle(s, c))
         if not self.lock_pcs:
             return spins
         return or_(spins, *[s.pc[c][TASK] == p for p in self.lock_pcs])
