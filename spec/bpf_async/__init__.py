@@ -146,10 +146,11 @@ PARAMS: dict[str, tuple] = {
     # hash_malloc: a hash map with BPF_F_NO_PREALLOC up to v6.14: a deleted element's memory is freed
     # after a grace period (bpf_mem_cache_free) with no destructor, and map_release_uref visits only
     # the elements still in the buckets (htab_free_malloced_timers_and_wq)
-    # lru: an LRU hash map up to v6.14 (raw_spinlock_t LRU locks): user space's update of a new key
-    # evicts an element (the LRU's choice: any value) and frees its timer under the LRU list lock; a
-    # map_delete_elem frees the deleted element's timer, then takes that lock to push the element on
-    # the free list (docs/second-reading/round5-issue21.md B3, round8-b3.md)
+    # lru: an LRU hash map with raw_spinlock_t LRU locks (until their rqspinlock conversion, in no
+    # release read): user space's update of a new key evicts an element (the LRU's choice: any value)
+    # and frees its timer under the LRU list lock; a map_delete_elem frees the deleted element's timer,
+    # then takes that lock to push the element on the free list (docs/second-reading/round5-issue21.md
+    # B3, round8-b3.md)
     "map": (str, "array", ["array", "hash", "hash_malloc", "lru"]),
     "user_deletes": (bool, False),  # user space may delete an element once (map = hash_malloc)
     # the hash map's bucket lock: raw_spinlock_t (map_locked refuses a same-CPU re-entry only:
@@ -256,7 +257,7 @@ ABSTRACTIONS = [
     "before): user space's delete unlinks the element, frees its timer, then frees the element after a "
     "grace period of classic readers (non-sleepable progs only); prog runs cannot reach a deleted "
     "element (a run whose lookup preceded the delete is not modelled), a callback can, through its value "
-    "pointer. map = lru (v6.14 and before): user space's update of a new key evicts a value the LRU "
+    "pointer. map = lru (raw spinlock LRU locks): user space's update of a new key evicts a value the LRU "
     "picks (any, in a full map) and frees its timer holding the LRU list lock across the wait; a "
     "map_delete_elem's push of the freed element takes that lock after its cancel_and_free (LRU_PUSH); "
     "which node the LRU picks, the local free lists, and a callback's own update (which pops a node "
@@ -346,8 +347,8 @@ def make_spec(**constants: Any) -> Spec:
         )
     if cfg["map"] == "lru" and cfg["bucket_lock"] != "raw":
         raise SpecError(
-            "bpf_async: map = lru is the LRU map of v6.14 and before (raw_spinlock_t LRU locks); the "
-            "rqspinlock LRU locks are not modelled"
+            "bpf_async: map = lru is the LRU map with raw_spinlock_t LRU locks; the rqspinlock LRU locks "
+            "are not modelled"
         )
     if cfg["user_deletes"] and cfg["map"] != "hash_malloc":
         raise SpecError("bpf_async: user_deletes needs map = hash_malloc (an array has no delete)")

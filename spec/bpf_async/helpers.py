@@ -244,8 +244,8 @@ def first_steps(m: Model, s: Any, g: Any, who: tuple, op: str, e: int, after: di
 
 def lru_push_steps(m: Model, s: Any, g: Any, who: tuple, after: dict | None) -> list[Step]:
     """map = lru: the delete's bpf_lru_push_free takes the LRU lock, pushes the element on the free
-    list and unlocks (one step); while user space's eviction holds the lock across its wait, a raw
-    spin lock (v6.14 and before) leaves the delete without a step: it spins."""
+    list and unlocks (one step); while user space's eviction holds the lock across its wait, the raw
+    spin lock leaves the delete without a step: it spins."""
     return [when(and_(g, not_(m.bucket_held(s))), **m.done(s, who, after))]
 
 
