@@ -204,6 +204,8 @@ class Claim:
 
 
 CLAIM_FIELDS = ("necessary", "sufficient", "evidence")
+# "{size of QUERY}" in a claim's answer: the size QUERY ran at in this run (explorer.outputs.report.findings)
+SIZE_OF = re.compile(r"\{size of ([^{}]+)\}")
 
 
 def load_claims(path: Path, props: list[str], cells: list[Cell]) -> list[Claim]:
@@ -227,7 +229,7 @@ def load_claims(path: Path, props: list[str], cells: list[Cell]) -> list[Claim]:
                 if q not in QUERIES:
                     raise ConfigError(f"{where}: {flavour}.queries names no query {q!r}")
             for field_ in ("necessary", "sufficient", "answer"):
-                for q in re.findall(r"\{size of ([^{}]+)\}", str(ans.get(field_, ""))):
+                for q in SIZE_OF.findall(str(ans.get(field_, ""))):
                     if q not in ans.get("queries", []):
                         raise ConfigError(
                             f"{where}: {flavour}.{field_} prints the size of {q!r}, not in its queries"

@@ -60,6 +60,10 @@ _CMP = {
 }  # fmt: skip
 
 
+# ~(x <= y) is x > y, on the integers and on Enum positions alike
+_NEGATED = {"<=": ">", "<": ">=", ">=": "<", ">": "<="}
+
+
 # An order on Enum values (``s.x < S.B``) compares their positions in the Enum: Python's ``<`` on
 # a bit-vector is signed, and Enum values are small non-negative numbers, so signed and unsigned agree
 _BV_ORDER = {
@@ -148,11 +152,10 @@ class _Printer:
                 x, y = self.operands(a)
                 return f"{x} # {y}", CMP
             if a.decl().kind() in _CMP:  # ~(x <= y) is x > y on the integers
-                flip = {"<=": ">", "<": ">=", ">=": "<", ">": "<="}[_CMP[a.decl().kind()]]
+                flip = _NEGATED[_CMP[a.decl().kind()]]
                 return f"{self.wrap(a.arg(0), CMP)} {flip} {self.wrap(a.arg(1), CMP)}", CMP
             if a.decl().kind() in _BV_ORDER:
-                flip = {"<=": ">", "<": ">=", ">=": "<", ">": "<="}[_BV_ORDER[a.decl().kind()]]
-                return self.enum_order(a, flip), CMP
+                return self.enum_order(a, _NEGATED[_BV_ORDER[a.decl().kind()]]), CMP
             s, p = self.expr(a)
             return (f"~{s}" if p == ATOM else f"~({s})"), NOT
         if op in (z3.Z3_OP_EQ, z3.Z3_OP_IFF):

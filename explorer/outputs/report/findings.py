@@ -10,12 +10,11 @@ is excluded carries that lasso as starvation, not as a hang.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import spec.kernel.kconfig as kconfig
-from explorer.runs.results import Cell, CellResult, meets_expectation
+from explorer.runs.results import SIZE_OF, Cell, CellResult, meets_expectation
 
 AnswerOf = Callable[[str], "dict[str, Any] | None"]
 
@@ -60,10 +59,9 @@ def claim_text(ans: Mapping[str, Any], answer_of: AnswerOf | None = None) -> str
         text = f"{ans['answer']}."
     else:
         text = f"Necessary? {ans['necessary']}. Sufficient? {ans['sufficient']}."
-    return _SIZE_OF.sub(lambda m: _size(m.group(1), answer_of), text)
+    return SIZE_OF.sub(lambda m: _size(m.group(1), answer_of), text)
 
 
-_SIZE_OF = re.compile(r"\{size of ([^{}]+)\}")
 _UNITS = {"cpus": "CPUs", "items": "items", "progs": "progs", "slots": "map values", "objs": "objects"}
 
 
