@@ -156,7 +156,7 @@ PARAMS: dict[str, tuple] = {
     # the hash map's bucket lock: raw_spinlock_t (map_locked refuses a same-CPU re-entry only:
     # 20b6cc34ea74, v5.10-v6.14), or rqspinlock_t (v6.15+: a waiter gives up with -ETIMEDOUT/-EDEADLK)
     "bucket_lock": (str, "raw", ["raw", "rqspinlock"]),
-    **kconfig.PARAMS,  # preemption, irq_work delivery, tasks-trace semantics, stalls (spec/kernel/kconfig.py)
+    **kconfig.PARAMS,  # the kernel configuration (spec/kernel/kconfig.py)
 }
 
 

@@ -117,7 +117,7 @@ PARAMS: dict[str, tuple] = {
     # Prog runs (schedules) per CPU: 0 = unbounded. A bound only removes behaviours; it is used where
     # pool = 2 would otherwise exceed the state budget.
     "runs": (int, 0, 0, 3),
-    **kconfig.PARAMS,  # preemption, irq_work delivery, tasks-trace semantics, stalls (spec/kernel/kconfig.py)
+    **kconfig.PARAMS,  # the kernel configuration (spec/kernel/kconfig.py)
 }
 
 

@@ -88,7 +88,7 @@ PARAMS: dict[str, tuple] = {
     "grace_period": (str, "linux", ["linux", "too_strong"]),
     "task_exit_drain": (bool, False),
     "user_closes": (bool, True),
-    **kconfig.PARAMS,  # preemption, irq_work delivery, tasks-trace semantics, stalls (spec/kernel/kconfig.py)
+    **kconfig.PARAMS,  # the kernel configuration (spec/kernel/kconfig.py)
 }
 
 

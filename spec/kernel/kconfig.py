@@ -39,6 +39,15 @@ into them):
     a kworker woken and scheduled). A grace period's end is not one: it is an instant that may fall
     anywhere once its readers are done. A finding that needs a stall needs an NMI storm,
     an SMI or a preempted vCPU to stretch that window (round4.md Q7(b)).
+``memory``
+    ``sc`` (default): sequentially consistent memory (see ASSUMPTIONS). ``tso``: a CPU's plain or
+    release store may wait in its store buffer while its own later loads read it from there and other
+    CPUs still see the old value; fully ordered read-modify-writes (xchg, value-returning atomics)
+    drain the buffer first. That is x86-TSO; arm64 and the LKMM allow at least this much reordering
+    of a release store and a later load. Only a model that says it reads it (``spec/prog_swap``'s
+    lock-free loop) may be given ``tso``: every other model is sequentially consistent, and
+    ``KernelConfig`` refuses ``tso`` for it. This is the one dimension whose default is the
+    restrictive value, because the other models do not model the permissive one.
 
 The defaults are a shipped configuration that allows the most: a distribution kernel's PREEMPT_RCU,
 irq_work from the tick (no promptness), the tasks-trace implementation of every shipped kernel, and
@@ -58,6 +67,8 @@ from collections.abc import Iterator, Mapping
 from itertools import product
 from typing import Any
 
+from spec.lang import SpecError
+
 # What every model assumes without a switch; the report prints this list beside each model's ABSTRACTIONS.
 ASSUMPTIONS = [
     "A grace period may end at any time once the readers it waits for have left (no minimum length).",
@@ -65,7 +76,8 @@ ASSUMPTIONS = [
     "time, and under their fairness they do run; workqueue concurrency is unbounded (a kworker per work "
     "item).",
     "An hrtimer may expire on any CPU (a non-pinned timer migrates).",
-    "Memory is sequentially consistent: the kernel's barriers (smp_mb, release/acquire, fully ordered "
+    "Memory is sequentially consistent (except where a cell sets memory = tso: spec/prog_swap's "
+    "lock-free set_callback loop): the kernel's barriers (smp_mb, release/acquire, fully ordered "
     "read-modify-writes) are taken to give the order the code is written in; weaker LKMM orders are not "
     "explored. Where a race would need one, as the store-buffering pair of bpf_timer_cancel's counters, "
     "the barriers forbid it (docs/second-reading/round4.md Q1(d)).",
@@ -81,6 +93,7 @@ PREEMPTION = ("none", "preempt_rcu", "preempt_rt")
 IRQ_WORK = ("self_ipi", "tick")
 TASKS_TRACE = ("implies_rcu", "contract")
 STALLS = ("none", "allowed")
+MEMORY = ("sc", "tso")
 
 # the value lists, most restrictive first; a model's PARAMS gets these entries
 DIMENSIONS: dict[str, tuple[str, ...]] = {
@@ -88,12 +101,14 @@ DIMENSIONS: dict[str, tuple[str, ...]] = {
     "irq_work": IRQ_WORK,
     "tasks_trace": TASKS_TRACE,
     "stalls": STALLS,
+    "memory": MEMORY,
 }
 DEFAULTS = {
     "preemption": "preempt_rcu",
     "irq_work": "tick",
     "tasks_trace": "implies_rcu",
     "stalls": "allowed",
+    "memory": "sc",
 }
 PARAMS: dict[str, tuple] = {name: (str, DEFAULTS[name], list(values)) for name, values in DIMENSIONS.items()}
 
@@ -108,17 +123,27 @@ LABELS = {
     ("tasks_trace", "contract"): "tasks-trace GP as documented",
     ("stalls", "none"): "no stall",
     ("stalls", "allowed"): "a hard-irq stall",
+    ("memory", "sc"): "sequentially consistent memory",
+    ("memory", "tso"): "a store buffer (x86-TSO)",
 }
 
 
 class KernelConfig:
-    """The four dimensions of one model instance, read by its actions (plain Python constants)."""
+    """The dimensions of one model instance, read by its actions (plain Python constants).
+    ``store_buffer``: the model reads ``memory`` (models a store buffer where ``tso``); any other
+    model refuses ``memory = tso`` rather than check it as sequentially consistent."""
 
-    def __init__(self, cfg: Mapping[str, Any]) -> None:
+    def __init__(self, cfg: Mapping[str, Any], store_buffer: bool = False) -> None:
         self.preemption: str = cfg["preemption"]
         self.irq_work: str = cfg["irq_work"]
         self.tasks_trace: str = cfg["tasks_trace"]
         self.stalls: str = cfg["stalls"]
+        self.memory: str = cfg["memory"]
+        if self.memory != "sc" and not store_buffer:
+            raise SpecError(
+                f"memory = {self.memory!r}: this model is sequentially consistent (only spec/prog_swap's "
+                "lock-free loop models a store buffer)"
+            )
 
     @property
     def non_preemptible(self) -> bool:
@@ -159,6 +184,7 @@ FEATURES = {
     "tick": ("irq_work", ("tick",)),
     "contract": ("tasks_trace", ("contract",)),
     "stall": ("stalls", ("allowed",)),
+    "store_buffer": ("memory", ("tso",)),
 }
 FEATURE_LABELS = {
     "preemptible": "a preemptible kernel (PREEMPT_RCU or PREEMPT_RT)",
@@ -166,6 +192,8 @@ FEATURE_LABELS = {
     "tick": "irq_work run from the tick (no irq_work self-IPI)",
     "contract": "only the documented tasks-trace contract (no shipped kernel: they all imply an RCU GP)",
     "stall": "a stalled hard-irq handler (NMI, SMI or hypervisor)",
+    "store_buffer": "a store buffer that forwards a CPU's own stores to its loads (x86-TSO, arm64: every SMP "
+    "machine)",
 }
 
 

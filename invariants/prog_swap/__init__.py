@@ -1,0 +1,1 @@
+"""The two-progs model's properties and witnesses (``spec/prog_swap``)."""
