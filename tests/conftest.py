@@ -26,6 +26,8 @@ REPORT_CELLS = [
     "timer_no_cancelling_counter",
     "wq",
     "task_work_merged",
+    "prog_swap_timer",
+    "prog_swap_wq",
 ]
 REPORT_QUERIES = ["LostItems[rfc_posted]", "NmiSafe[rfc_repaired]"]
 

@@ -88,6 +88,19 @@ def test_proofs_name_their_lemmas_in_plain_words(small_report):
         assert name in proofs and html.escape(" ".join(doc.split())) in proofs
 
 
+def test_the_situations_table_sums_up_each_designs_cells_of_this_run(small_report):
+    text = (small_report / "report" / "index.html").read_text()
+    table = text[text.index("Which design survives which situation") :]
+    table = table[: table.index("</table>")]
+    rows = {r.split("</td>")[0].split(">")[-1]: r for r in table.split("<tr>")[2:]}
+    # bpf_wq: its one-value cell and its two-progs cell, each summed from this run's verdicts
+    wq = rows["bpf_wq (2024)"]
+    assert "NoCallbackAfterProgFree</strong> (12, <code>prog_swap_wq</code>)" in wq
+    timer = rows["bpf_timer (v6.12)"]
+    assert "ok (1 cell, 1,017 states)" in timer  # prog_swap_timer; the cells not run are not counted
+    assert "not run" not in table and timer.count("<td>-</td>") == 4  # the other situations: none ran
+
+
 def test_every_switch_of_every_cell_has_its_code_diff():
     _props, cells = load_expectations(ROOT / "spec" / "configs" / "expected.toml")
     sections = variant_sections()

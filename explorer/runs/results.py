@@ -33,6 +33,17 @@ ONE_CPU = "(1 CPU)"  # the note a "holds" of a 1-CPU cell must carry: it cannot 
 DEFAULT_FAMILY = "delayed_work"  # the top-level model and properties of the expectation file
 
 
+# The columns of the report's "which design survives which situation" table, in order (issue 21):
+# where this family of kernel code has had its bugs.
+SITUATIONS = [
+    "one map value, one prog",
+    "hash or LRU map: delete, update, reuse",
+    "a tracing or NMI prog inside a helper",
+    "two progs",
+    "more CPUs or hard-irq callers on each",
+]
+
+
 @dataclass
 class Family:
     """A design family of the matrix: one model module and the properties its cells are judged by."""
@@ -55,6 +66,10 @@ class Cell:
     props: list[str] = field(default_factory=list)  # the family's properties, in column order
     design: str | None = None  # a design's baseline cell: its label in the comparison table
     safeguard: str | None = None  # "<design label>: <safeguard removed>" for a cell that removes one
+    # the "which design survives which situation" table: the merged design (its row) and the
+    # situation (a column: one of SITUATIONS) this cell puts it in
+    row: str | None = None
+    situation: str | None = None
 
 
 @dataclass
@@ -137,16 +152,31 @@ def load_expectations(path: Path) -> tuple[list[str], list[Cell]]:
             raise ConfigError(f"{where}: duplicate cell name")
         seen.add(name)
         bad = sorted(
-            set(raw) - {"name", "constants", "expect", "unreachable", "family", "design", "safeguard"}
+            set(raw)
+            - {
+                "name",
+                "constants",
+                "expect",
+                "unreachable",
+                "family",
+                "design",
+                "safeguard",
+                "row",
+                "situation",
+            }
         )
         if bad:
             raise ConfigError(f"{where}: unknown key(s) {', '.join(bad)}")
         fam = families.get(raw.get("family", DEFAULT_FAMILY))
         if fam is None:
             raise ConfigError(f"{where}: family {raw.get('family')!r} is not declared ([family.NAME])")
-        for key in ("design", "safeguard"):
+        for key in ("design", "safeguard", "row", "situation"):
             if key in raw and not (isinstance(raw[key], str) and raw[key].strip()):
                 raise ConfigError(f"{where}: {key}: expected a non-empty string")
+        if ("row" in raw) != ("situation" in raw):
+            raise ConfigError(f"{where}: row and situation go together (a cell of the situations table)")
+        if "situation" in raw and raw["situation"] not in SITUATIONS:
+            raise ConfigError(f"{where}: situation: {raw['situation']!r} is not one of {SITUATIONS}")
         params = getattr(import_model(fam.model), "PARAMS", {})
         cpu_default = params["cpus"][1] if "cpus" in params else None
         consts = raw.get("constants", {})
@@ -186,7 +216,7 @@ def load_expectations(path: Path) -> tuple[list[str], list[Cell]]:
                 raise ConfigError(f"{where}: unreachable.{w}: give the reason the cell cannot show it")
         cells.append(
             Cell(name, fam.model, dict(consts), expect, dict(unreachable), fam.name, fam.props,
-                 raw.get("design"), raw.get("safeguard"))
+                 raw.get("design"), raw.get("safeguard"), raw.get("row"), raw.get("situation"))
         )  # fmt: skip
     if not cells:
         raise ConfigError(f"{path}: no [[cell]] entries")

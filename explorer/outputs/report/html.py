@@ -30,7 +30,7 @@ from explorer.outputs.report.findings import (
     shown_answer,
     storm_note,
 )
-from explorer.outputs.report.markdown import comparison_markdown
+from explorer.outputs.report.markdown import comparison_markdown, situations_markdown
 from explorer.outputs.traces import load_itf_trace, write_atomic
 from explorer.runs.matrix.tables import _abbrev, _mark
 from explorer.runs.results import Cell, CellResult, by_family, meets_expectation
@@ -480,12 +480,18 @@ def render_html(data: ReportData) -> str:
         + "</ol></nav>",
     ]
     comp = comparison_markdown(cells, results)
+    situations = situations_markdown(cells, results)
     bodies: dict[str, Iterable[str]] = {
         "rfc": [_doc("rfc.md")],
         "claims": claims_html(data),
-        "comparison": [markdown("\n".join(comp[2:]))]
-        if comp
-        else ["<p>No design baseline cell was run.</p>"],
+        "comparison": (
+            [markdown("\n".join(comp[2:]))] if comp else ["<p>No design baseline cell was run.</p>"]
+        )
+        + (
+            [f"<h3>{html.escape(situations[0][3:])}</h3>", markdown("\n".join(situations[2:]))]
+            if situations
+            else []
+        ),
         "verdicts": verdicts_html(data),
         "proofs": proofs_html(data),
         "queries": queries_html(data),

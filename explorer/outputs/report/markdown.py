@@ -16,7 +16,7 @@ from tabulate import tabulate
 
 from explorer.outputs.report.findings import confirm_note, lasso_note, needs, shown_answer, storm_note
 from explorer.runs.matrix.tables import _abbrev, _mark
-from explorer.runs.results import DEFAULT_FAMILY, Cell, CellResult, Claim, by_family
+from explorer.runs.results import DEFAULT_FAMILY, SITUATIONS, Cell, CellResult, Claim, by_family
 
 
 def _evidence(ev: str, by_cell: dict[str, CellResult]) -> str:
@@ -167,6 +167,88 @@ def comparison_markdown(cells: list[Cell], results: list[CellResult]) -> list[st
     return out
 
 
+def situations_markdown(cells: list[Cell], results: list[CellResult]) -> list[str]:
+    """Which merged design survives which situation (issue 21): a row per design, a column per
+    situation (``SITUATIONS``), each entry computed from the cells tagged ``row``/``situation`` in this
+    run: the properties violated there (shortest trace, cell, the configuration it needs), or ok."""
+    tagged = [(c, r) for c, r in zip(cells, results, strict=True) if c.situation and not r.error]
+    if not tagged:
+        return []
+    rows: dict[str, dict[str, list[tuple[Cell, CellResult]]]] = {}
+    for c, r in tagged:
+        rows.setdefault(c.row or "", {}).setdefault(c.situation or "", []).append((c, r))
+    table = []
+    for row, by_situation in rows.items():
+        line = [row]
+        for situation in SITUATIONS:
+            runs = by_situation.get(situation)
+            line.append(_situation_entry(runs) if runs else "-")
+        table.append(line)
+    out = ["## Which design survives which situation", ""]
+    out.append(
+        "A row per design as merged (or posted), a column per situation this family of kernel code has "
+        "had its bugs in; each entry sums up the cells of this run that put the design there (expected."
+        "toml's `row` and `situation`): ok = every property holds in all of them; otherwise each "
+        "property violated, its shortest counterexample's length and cell, and the kernel configuration "
+        "it needs where that is not every one (the counterexamples section says it in full); - = not "
+        "modelled."
+    )
+    out += ["", tabulate(table, headers=["design", *SITUATIONS], tablefmt="github"), ""]
+    failing = sorted(
+        {w for _c, r in tagged for w, (_k, depth) in r.witnesses.items() if "AllocFails" in w and depth}
+    )
+    if failing:
+        n = sum(
+            any("AllocFails" in w and depth for w, (_k, depth) in r.witnesses.items()) for _c, r in tagged
+        )
+        out += [
+            f"Allocation failure (-ENOMEM) is part of every column: in {n} of these cells an allocation "
+            f"fails on some path ({', '.join(failing)}), and the verdicts above include those paths.",
+            "",
+        ]
+    return out
+
+
+# a feature of spec/kernel/kconfig.py in a few words, for the situations table
+_SHORT_FEATURE = {
+    "preemptible": "preemptible",
+    "rt": "RT",
+    "tick": "irq_work from the tick",
+    "contract": "tasks-trace contract",
+    "stall": "a stall",
+    "store_buffer": "a store buffer",
+}
+
+
+def _short_needs(res: CellResult, prop: str) -> str | None:
+    """What a counterexample needs, in a few words (None: every configuration, or none computed)."""
+    minimal = (res.configurations.get(prop) or {}).get("minimal") or []
+    if not minimal or any(not f for f in minimal):
+        return None
+    return " or ".join(
+        " + ".join(_SHORT_FEATURE.get(x, x) for x in f if not (x == "preemptible" and "rt" in f))
+        for f in minimal
+    )
+
+
+def _situation_entry(runs: list[tuple[Cell, CellResult]]) -> str:
+    worst: dict[str, tuple[int, str, str | None]] = {}
+    for c, r in runs:
+        for p in c.props:
+            if r.verdicts.get(p) != "violated":
+                continue
+            depth = r.depths.get(p, 0)
+            if p not in worst or depth < worst[p][0]:
+                worst[p] = (depth, c.name, _short_needs(r, p))
+    if not worst:
+        states = sum(r.distinct for _c, r in runs)
+        return f"ok ({len(runs)} cell{'s' if len(runs) > 1 else ''}, {states:,} states)"
+    parts = []
+    for p, (depth, cell, need) in worst.items():
+        parts.append(f"**{p}** ({depth}, `{cell}`" + (f"; needs {need})" if need else ")"))
+    return "; ".join(parts)
+
+
 def report_markdown(
     props: list[str],
     cells: list[Cell],
@@ -203,6 +285,7 @@ def report_markdown(
         )
         out += ["", "  ".join(f"{_abbrev(p)} = {p}" for p in fprops), ""]
     out += comparison_markdown(cells, results)
+    out += situations_markdown(cells, results)
     out += [
         "ok = holds; vac = holds vacuously (see the witnesses section); VIOL(n) = shortest counterexample "
         "of n states. A 1-CPU cell cannot show a cross-CPU race: its ok says nothing about one.",
