@@ -12,6 +12,10 @@ Every figure is measured in this run, each search in a fresh process (so its pea
 4. Both cores: the compiled search with 2 threads against 1 (same counts).
 5. Liveness: the search (keeping the graph) against the liveness pass in C (and in Python where it
    finishes in seconds).
+7. Cluster: the search on a local Ray cluster (explorer.engines.cluster) of 1, 2 and 4 partitions
+   against the compiled engine (1 thread): same counts; the search's seconds (Ray's start apart),
+   distinct states per second in all and per partition. This machine has 2 cores: 4 partitions share
+   them, which shows the cost of the extra hops, not a speed-up.
 6. Spin: the same spec exported to Promela (explorer.outputs.export.promela) and searched by Spin's pan (full
    state storage, -DSAFETY -DNOREDUCE, cc -O2 like ours), beside the compiled engine: export, spin -a,
    cc and pan seconds against our search (same count: Spin stores ours + 1). Skipped without spin.
@@ -70,6 +74,8 @@ def measure(job: dict) -> dict:
     out: dict = {}
     if job["engine"] == "spin":
         return measure_spin(job)
+    if job["engine"] == "cluster":
+        return measure_cluster(job)
     if job["engine"] == "python":
         t0 = time.perf_counter()
         res = bfs.explore(_spec(job["spec"]), Options(stop_on_first=False), quiet)
@@ -119,6 +125,64 @@ def measure_spin(job: dict) -> dict:
     # the largest of the children (spin -a, cc, pan): a process cannot tell its finished children apart
     out["rss_mib"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return out
+
+
+def measure_cluster(job: dict) -> dict:
+    """The search on a local Ray cluster of job["workers"] partitions started in this process."""
+    import ray
+
+    from explorer.engines.bfs import Options
+    from explorer.engines.cluster import Recipe, explore_cluster
+
+    module, constants = SPECS[job["spec"]]
+    t0 = time.perf_counter()
+    ray.init(num_cpus=job["workers"], include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    out = {"start": time.perf_counter() - t0}
+    try:
+        res = explore_cluster(Recipe(module, constants), Options(stop_on_first=False), workers=job["workers"])
+    finally:
+        ray.shutdown()
+    out.update(seconds=res.seconds, distinct=res.distinct, generated=res.generated, depth=res.depth)
+    return out
+
+
+def cluster_table(names: list[str], workers: list[int]) -> None:
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        print("7. Cluster: skipped, Ray is not installed (pip install 'ray>=2.9')\n")
+        return
+    rows = []
+    for name in names:
+        one = run({"spec": name, "engine": "native"})
+        base = one["distinct"] / one["seconds"]
+        rows.append(
+            [name, "compiled, 1 thread", one["distinct"], f"{one['seconds']:.2f}", "", f"{base:.0f}", ""]
+        )
+        for w in workers:
+            c = run({"spec": name, "engine": "cluster", "workers": w})
+            assert [c[k] for k in ("distinct", "generated", "depth")] == [
+                one[k] for k in ("distinct", "generated", "depth")
+            ]
+            rate = c["distinct"] / c["seconds"]
+            label = f"Ray, {w} partition{'s' if w > 1 else ''}"
+            rows.append(
+                [name, label, c["distinct"], f"{c['seconds']:.2f}", f"{c['start']:.1f}", f"{rate:.0f}",
+                 f"{rate / w / base:.2f}"]
+            )  # fmt: skip
+    cpus = os.cpu_count()
+    print(f"7. Cluster: a local Ray cluster ({cpus} CPUs here) against the compiled engine, same counts")
+    headers = [
+        "spec",
+        "engine",
+        "distinct",
+        "search s",
+        "Ray start s",
+        "distinct/s",
+        "per partition / compiled",
+    ]
+    print(tabulate(rows, headers=headers))
+    print()
 
 
 def run(job: dict) -> dict:
@@ -280,6 +344,10 @@ def main() -> None:
     )
     print()
     spin_table(["TwoPhase rms=6"] if args.quick else ["TwoPhase rms=8", "rfc_fixed 3 CPUs x 2 items"])
+    if args.quick:
+        cluster_table(["rfc_fixed 2 CPUs x 2 items"], [1, 2])
+    else:
+        cluster_table(["TwoPhase rms=8", "rfc_fixed 3 CPUs x 2 items"], [1, 2, 4])
     print(f"\nbench took {time.monotonic() - t0:.0f}s")
 
 

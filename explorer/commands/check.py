@@ -3,7 +3,11 @@
 Prints each violation's shortest counterexample (TLC-style text, changed variables marked) and writes it
 to ``OUT/<config>/<property>.{txt,itf.json,dot}``, then TLC's statistics and per-action coverage. Exit
 status: 0 no violation (or every verdict as the config's ``[expect]`` says), 1 a violation (or a verdict
-that differs), 3 stopped at ``--max-states``/``--max-seconds`` with no violation, 130 interrupted.
+that differs), 3 stopped at ``--max-states``/``--max-seconds`` with no violation, or a cluster worker
+died (``--cluster``), 130 interrupted.
+
+``--cluster N`` runs the search on Ray (``explorer/engines/cluster.py``): N partitions on a local
+cluster started for the run, or on the running cluster at ``--address``.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from explorer.cli_common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_VIOLATION,
+    UsageError,
     add_engine_option,
     add_invariants_option,
     add_set_option,
@@ -85,6 +90,9 @@ def print_coverage(res: Result, file: IO[str] | None = None) -> None:
 
 def describe_engine(res: Result) -> str:
     """One line: which engine produced res (and what compiling it cost)."""
+    workers = getattr(res, "cluster_workers", None)
+    if workers is not None:
+        return f"Engine: Ray cluster, {workers} partitions (explorer/engines/cluster.py)"
     lib = getattr(res, "native", None)
     if lib is None:
         return "Engine: python (explorer.bfs)"
@@ -113,12 +121,25 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--max-states", type=positive_int, metavar="N", help="stop after N distinct states")
     p.add_argument("--max-seconds", type=positive_float, metavar="S", help="stop after S seconds")
+    p.add_argument(
+        "--cluster", type=positive_int, metavar="N",
+        help="search on a Ray cluster of N partitions (a local one unless --address): same counts and"
+        " shortest counterexamples as one machine; whole levels, so a violation stops at its level's end",
+    )  # fmt: skip
+    p.add_argument(
+        "--address", metavar="ADDR",
+        help="with --cluster: the running Ray cluster to use (ray start --head; 'auto' finds a local one)",
+    )  # fmt: skip
     add_invariants_option(p)
     add_set_option(p)
     p.add_argument("--out", default="out", metavar="DIR", help="where dumps go: DIR/<config>/ (default: out)")
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.address and not args.cluster:
+        raise UsageError("--address needs --cluster N")
+    if args.cluster and (args.symmetry or args.engine == "python" or args.workers > 1):
+        raise UsageError("--cluster runs the compiled engine's steps without symmetry or threads")
     config, spec = load(args.config, args.overrides)
     invariants = args.invariants if args.invariants is not None else config.check.invariants
     if invariants is not None:
@@ -147,7 +168,13 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     try:
-        res = explore_any(spec, opts, engine=args.engine, symmetry=reduce, threads=args.workers)
+        if args.cluster:
+            res = _on_cluster(args, config, opts)
+        else:
+            res = explore_any(spec, opts, engine=args.engine, symmetry=reduce, threads=args.workers)
+    except ClusterIncomplete as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_INCOMPLETE
     except ModelError as e:
         paths = write_trace(e.trace, out_dir / "ModelError", f"Error: {e}")
         raise SpecError(f"{e}; the trace to it: {paths[0]}") from e
@@ -173,6 +200,24 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_INCOMPLETE
     print("No violation found.")
     return EXIT_OK
+
+
+class ClusterIncomplete(Exception):
+    """The cluster search could not finish (a worker died): exit 3, nothing reported as holding."""
+
+
+def _on_cluster(args: argparse.Namespace, config: Config, opts: Options) -> Result:
+    try:
+        import ray  # noqa: F401 - only to say what is missing
+    except ImportError:
+        raise UsageError("--cluster needs Ray: pip install 'ray>=2.9'") from None
+    from explorer.engines.cluster import ClusterError, Recipe, explore_cluster
+
+    recipe = Recipe(config.module, dict(config.constants), str(config.path.parent))
+    try:
+        return explore_cluster(recipe, opts, workers=args.cluster, address=args.address)
+    except ClusterError as e:
+        raise ClusterIncomplete(str(e)) from None
 
 
 def _against_expectations(config: Config, res: Result, checked: set[str]) -> int:

@@ -483,6 +483,22 @@ def _declare(lib: Any) -> None:
         "nc_lookup": ([P, ctypes.POINTER(I32)], I64),
         "nc_eval_state_pred": ([P, I32, ctypes.POINTER(U8)], None),
         "nc_first_step": ([P, I32, ctypes.POINTER(U8)], I64),
+        # the distributed search's steps (explorer/engines/cluster.py); states travel as bytes
+        "nc_state_bytes": ([], I32),
+        "nc_pack": ([P, I64, ctypes.POINTER(I32), ctypes.POINTER(U8), ctypes.POINTER(ctypes.c_int8)], None),
+        "nc_unpack": ([ctypes.c_char_p, ctypes.POINTER(I32)], None),
+        "nc_part_record_bytes": ([], I32),
+        "nc_part_owner": ([ctypes.c_char_p, I32], I32),
+        "nc_part_insert": ([P, I64, ctypes.c_char_p, ctypes.POINTER(I64)], I64),
+        "nc_part_check": ([P, I64, I64, ctypes.POINTER(I64)], None),
+        "nc_part_expand": ([P, I64, I64, I32, I32, ctypes.POINTER(I64), ctypes.POINTER(I64)], I32),
+        "nc_part_routed_len": ([P, I32], I64),
+        "nc_part_routed": ([P, I32, ctypes.POINTER(U8)], None),
+        "nc_part_get": ([P, I64, ctypes.POINTER(U8), ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(I32)],
+                        None),
+        "nc_part_find": ([P, ctypes.c_char_p], I64),
+        "nc_part_count": ([P], I64),
+        "nc_part_bytes": ([P], I64),
     }  # fmt: skip
     for name, (args, ret) in sigs.items():
         f = getattr(lib, name)
@@ -725,8 +741,11 @@ def _graph(lib: Any, h: _Handle, gn: int) -> Graph:
 
 
 def _raise_type_error(spec: Spec, store: NativeStore, sid: int, inst_index: int) -> None:
+    raise_type_error(spec, store.states[sid], inst_index)
+
+
+def raise_type_error(spec: Spec, state: Any, inst_index: int) -> None:
     """Re-run the offending step in Python, which raises the Python engine's own message."""
-    state = store.states[sid]
     inst: Instance = spec.instances()[inst_index]
     for step in inst.steps(state):
         if step.guard is True:

@@ -87,6 +87,13 @@ typedef struct search {
     /* per-expansion buffer (sequential and parallel) */
     succ_t *buf;
     int64_t nbuf, buf_cap;
+    /* a partition of the distributed search (nc_part_*): each stored state's parent as a global id
+       (partition << 40 | its id there), and the successors routed to each partition */
+    uint64_t *gparent;
+    int64_t gpcap;
+    uint8_t **route;
+    int64_t *route_len, *route_cap;
+    int32_t nroutes;
 } search;
 
 static volatile sig_atomic_t interrupted;
@@ -500,6 +507,11 @@ void nc_free(search *x) {
     free(x->gdst);
     free(x->ginst);
     free(x->buf);
+    free(x->gparent);
+    for (int32_t d = 0; d < x->nroutes; d++) free(x->route[d]);
+    free(x->route);
+    free(x->route_len);
+    free(x->route_cap);
     free(x);
 }
 
@@ -664,3 +676,167 @@ int64_t nc_first_step(const search *x, int32_t k, const uint8_t *inst_on) {
     }
     return -1;
 }
+
+/* ------------------------------------------------------------------ the distributed search's steps
+ *
+ * explorer/engines/cluster.py runs the breadth-first search across processes (Ray actors), each owning
+ * the states whose hash falls in its partition and keeping them itself. These entry points are nc_run's
+ * per-state work without its store: pack initial states, expand a batch of packed states into their
+ * successors through the same emit() (so the same packing, constraint and type checks, and counts),
+ * and evaluate the invariants on a batch. They use the search only for its parameters (symmetry) and
+ * for the successor buffer. */
+
+int32_t nc_state_bytes(void) { return SBYTES; }
+
+/* The packed (canonical) form of n initial states given as leaves, and whether each passes the state
+ * constraint (an excluded initial state is generated but not stored, as in nc_run). */
+void nc_pack(const search *x, int64_t n, const leaf_t *leaves, uint8_t *out, int8_t *kept) {
+    for (int64_t i = 0; i < n; i++) {
+        const leaf_t *s = leaves + i * NLEAVES;
+        kept[i] = (int8_t)!(spec_has_constraint && !spec_constraint_one(0, s));
+        canon_pack(x, s, out + i * SBYTES);
+    }
+}
+
+void nc_unpack(const uint8_t *p, leaf_t *out) { spec_unpack(p, out); }
+
+/* A partition keeps its states in the ordinary store (ids in insertion order, the table for
+ * duplicates) and each one's parent as a global id in gparent. A routed successor is PREC bytes: the
+ * packed state, its parent's global id and the instance that led to it (-1: an initial state). The
+ * owner of a state is taken from the high bits of its hash: the table uses the low ones. */
+#define PREC (SBYTES + 8 + 4)
+#define GID_BITS 40
+#define NO_GID 0xFFFFFFFFFFFFFFFFull
+
+int32_t nc_part_record_bytes(void) { return PREC; }
+
+int32_t nc_part_owner(const uint8_t *p, int32_t parts) { return (int32_t)((hash_state(p) >> GID_BITS) % (uint64_t)parts); }
+
+/* Store the new states among n routed successors (duplicates and known states are dropped); the
+ * number stored (their ids follow the earlier ones), or -1 out of memory or ids. per_inst[i] counts
+ * the new states instance i led to. */
+int64_t nc_part_insert(search *x, int64_t n, const uint8_t *recs, int64_t *per_inst) {
+    int64_t before = x->n;
+    for (int64_t i = 0; i < n; i++) {
+        const uint8_t *r = recs + i * PREC;
+        uint64_t gp;
+        int32_t inst;
+        memcpy(&gp, r + SBYTES, 8);
+        memcpy(&inst, r + SBYTES + 8, 4);
+        int64_t id = add_state(x, r, hash_state(r), NO_PARENT, inst < 0 ? NO_VIA : (via_t)inst);
+        if (id == ADD_FAILED || id >= (1ll << GID_BITS)) return -1;
+        if (id < 0) continue;
+        if (inst >= 0) per_inst[inst]++;
+        if (id >= x->gpcap) {
+            int64_t cap = x->gpcap ? 2 * x->gpcap : 1 << 16;
+            uint64_t *g = realloc(x->gparent, (size_t)cap * sizeof *g);
+            if (!g) return -1;
+            x->bytes += (cap - x->gpcap) * (int64_t)sizeof *g;
+            x->gparent = g;
+            x->gpcap = cap;
+        }
+        x->gparent[id] = gp;
+    }
+    return x->n - before;
+}
+
+/* For each invariant, the id of the smallest (memcmp) state among ids [from, to) that violates it,
+ * or -1. */
+void nc_part_check(const search *x, int64_t from, int64_t to, int64_t *first_bad) {
+    leaf_t s[NLEAVES > 0 ? NLEAVES : 1];
+    for (int k = 0; k < NINV; k++) first_bad[k] = -1;
+    for (int64_t id = from; id < to; id++) {
+        spec_unpack(rec(x, id), s);
+        for (int k = 0; k < NINV; k++) {
+            if (spec_invariant(k, s)) continue;
+            if (first_bad[k] < 0 || memcmp(rec(x, id), rec(x, first_bad[k]), SBYTES) < 0) first_bad[k] = id;
+        }
+    }
+}
+
+static int route_push(search *x, int32_t d, const uint8_t *p, uint64_t gid, int32_t inst) {
+    if (x->route_len[d] == x->route_cap[d]) {
+        int64_t cap = x->route_cap[d] ? 2 * x->route_cap[d] : 1024;
+        uint8_t *b = realloc(x->route[d], (size_t)cap * PREC);
+        if (!b) return -1;
+        x->route[d] = b;
+        x->route_cap[d] = cap;
+    }
+    uint8_t *r = x->route[d] + (size_t)x->route_len[d]++ * PREC;
+    memcpy(r, p, SBYTES);
+    memcpy(r + SBYTES, &gid, 8);
+    memcpy(r + SBYTES + 8, &inst, 4);
+    return 0;
+}
+
+/* Expand the states [from, to) of partition self into successors routed to their owners among parts
+ * (read them with nc_part_routed). stats: generated, deadlocks, the smallest deadlocked state's id (-1:
+ * none), a type error's state id and instance (-1: none). per_inst[i]: the steps of instance i taken.
+ * Returns 0, or -1 out of memory. */
+int nc_part_expand(search *x, int64_t from, int64_t to, int32_t self, int32_t parts, int64_t *stats,
+                   int64_t *per_inst) {
+    if (x->nroutes < parts) {
+        uint8_t **r = realloc(x->route, (size_t)parts * sizeof *r);
+        if (!r) return -1;
+        x->route = r;
+        int64_t *l = realloc(x->route_len, (size_t)parts * sizeof *l), *c;
+        if (!l) return -1;
+        x->route_len = l;
+        c = realloc(x->route_cap, (size_t)parts * sizeof *c);
+        if (!c) return -1;
+        x->route_cap = c;
+        for (int32_t d = x->nroutes; d < parts; d++) { x->route[d] = NULL; x->route_cap[d] = 0; }
+        x->nroutes = parts;
+    }
+    for (int32_t d = 0; d < parts; d++) x->route_len[d] = 0;
+    stats[0] = stats[1] = 0;
+    stats[2] = stats[3] = stats[4] = -1;
+    leaf_t s[NLEAVES > 0 ? NLEAVES : 1];
+    x->stopped = ST_NONE;
+    for (int64_t id = from; id < to; id++) {
+        spec_unpack(rec(x, id), s);
+        x->nbuf = 0;
+        int enabled = spec_successors(x, s);
+        if (x->stopped == ST_NO_MEMORY) return -1;
+        if (!enabled) {
+            stats[1]++;
+            if (stats[2] < 0 || memcmp(rec(x, id), rec(x, stats[2]), SBYTES) < 0) stats[2] = id;
+        }
+        uint64_t gid = ((uint64_t)self << GID_BITS) | (uint64_t)id;
+        for (int64_t k = 0; k < x->nbuf; k++) {
+            const succ_t *o = &x->buf[k];
+            if (o->kind == 2) {
+                stats[3] = id;
+                stats[4] = o->inst;
+                return 0;
+            }
+            stats[0]++;
+            per_inst[o->inst]++;
+            if (o->kind == 1) continue;
+            if (route_push(x, (int32_t)((o->h >> GID_BITS) % (uint64_t)parts), o->p, gid, o->inst)) return -1;
+        }
+    }
+    return 0;
+}
+
+int64_t nc_part_routed_len(const search *x, int32_t d) { return d < x->nroutes ? x->route_len[d] : 0; }
+
+void nc_part_routed(const search *x, int32_t d, uint8_t *out) {
+    memcpy(out, x->route[d], (size_t)x->route_len[d] * PREC);
+}
+
+/* State id of this partition: its packed form, its parent's global id (NO_GID: initial) and the
+ * instance that led to it (-1: initial). */
+void nc_part_get(const search *x, int64_t id, uint8_t *packed, uint64_t *gparent, int32_t *inst) {
+    via_t v;
+    memcpy(packed, rec(x, id), SBYTES);
+    memcpy(&v, rec(x, id) + SBYTES + 4, sizeof v);
+    *gparent = x->gparent[id];
+    *inst = v == NO_VIA ? -1 : (int32_t)v;
+}
+
+/* The id of a packed state in this partition, or -1. */
+int64_t nc_part_find(const search *x, const uint8_t *p) { return lookup(x, p, hash_state(p)); }
+
+int64_t nc_part_count(const search *x) { return x->n; }
+int64_t nc_part_bytes(const search *x) { return x->bytes; }
