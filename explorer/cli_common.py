@@ -8,7 +8,8 @@ Exit status, for every command:
 * 1: a property is violated (or a verdict differs from its expectation);
 * 2: bad input (config, spec, unknown invariant, missing file, bad flag): one line ``error: ...`` on
   stderr, and no traceback unless ``--debug``;
-* 3: an incomplete search (``check`` stopped at a limit with no violation among the states explored);
+* 3: an incomplete search (``check`` stopped at a limit with no violation among the states explored, or
+  a partition of its ``--cluster`` search died);
 * 4: out of memory (or more states than the compiled store numbers): one line with what was explored;
 * 130: interrupted by Ctrl-C; the partial statistics, and any violation found so far, are printed.
 """
