@@ -1,0 +1,1 @@
+"""The NMI prog-put model's properties and witnesses (``spec/nmi_put``)."""
