@@ -6,7 +6,8 @@ status: 0 no violation (or every verdict as the config's ``[expect]`` says), 1 a
 that differs), 3 stopped at ``--max-states``/``--max-seconds`` with no violation, or a cluster worker
 died (``--cluster``), 130 interrupted.
 
-``--cluster N`` runs the search on Ray (``explorer/engines/cluster.py``): N partitions on a local
+``--partitions N`` runs it over N hash partitions of the states, one thread each, and ``--cluster N``
+runs the search on Ray (``explorer/engines/cluster.py``): N partitions on a local
 cluster started for the run, or on the running cluster at ``--address``.
 """
 
@@ -93,6 +94,9 @@ def describe_engine(res: Result) -> str:
     workers = getattr(res, "cluster_workers", None)
     if workers is not None:
         return f"Engine: Ray cluster, {workers} partitions (explorer/engines/cluster.py)"
+    parts = getattr(res, "partitions", None)
+    if parts is not None:
+        return f"Engine: native, {parts} partitions on {parts} threads (explorer/engines/partitioned.py)"
     lib = getattr(res, "native", None)
     if lib is None:
         return "Engine: python (explorer.bfs)"
@@ -122,6 +126,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-states", type=positive_int, metavar="N", help="stop after N distinct states")
     p.add_argument("--max-seconds", type=positive_float, metavar="S", help="stop after S seconds")
     p.add_argument(
+        "--partitions", type=positive_int, metavar="N",
+        help="search over N hash partitions of the states, one thread each (explorer/engines/partitioned.py):"
+        " same counts and shortest counterexamples, insertion on every core too",
+    )  # fmt: skip
+    p.add_argument(
         "--cluster", type=positive_int, metavar="N",
         help="search on a Ray cluster of N partitions (a local one unless --address): same counts and"
         " shortest counterexamples as one machine; whole levels, so a violation stops at its level's end",
@@ -138,8 +147,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.address and not args.cluster:
         raise UsageError("--address needs --cluster N")
-    if args.cluster and (args.symmetry or args.engine == "python" or args.workers > 1):
-        raise UsageError("--cluster runs the compiled engine's steps without symmetry or threads")
+    if args.cluster and args.partitions:
+        raise UsageError("--partitions and --cluster are two ways to partition the search: pick one")
+    flag = "--cluster" if args.cluster else "--partitions" if args.partitions else None
+    if flag and (args.symmetry or args.engine == "python" or args.workers > 1):
+        raise UsageError(f"{flag} runs the compiled engine's steps without symmetry or --workers")
     config, spec = load(args.config, args.overrides)
     invariants = args.invariants if args.invariants is not None else config.check.invariants
     if invariants is not None:
@@ -170,6 +182,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.cluster:
             res = _on_cluster(args, config, opts)
+        elif args.partitions:
+            from explorer.engines.partitioned import explore_partitioned
+
+            res = explore_partitioned(spec, opts, parts=args.partitions)
         else:
             res = explore_any(spec, opts, engine=args.engine, symmetry=reduce, threads=args.workers)
     except ClusterIncomplete as e:

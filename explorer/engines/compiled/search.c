@@ -702,9 +702,11 @@ void nc_unpack(const uint8_t *p, leaf_t *out) { spec_unpack(p, out); }
 
 /* A partition keeps its states in the ordinary store (ids in insertion order, the table for
  * duplicates) and each one's parent as a global id in gparent. A routed successor is PREC bytes: the
- * packed state, its parent's global id and the instance that led to it (-1: an initial state). The
- * owner of a state is taken from the high bits of its hash: the table uses the low ones. */
-#define PREC (SBYTES + 8 + 4)
+ * packed state, its parent's global id, the instance that led to it (-1: an initial state) and its
+ * hash (0: not computed yet). The owner of a state is taken from the high bits of its hash: the table
+ * uses the low ones. */
+#define PREC (SBYTES + 8 + 4 + 8)
+#define PF_INSERT 16
 #define GID_BITS 40
 #define NO_GID 0xFFFFFFFFFFFFFFFFull
 
@@ -715,15 +717,22 @@ int32_t nc_part_owner(const uint8_t *p, int32_t parts) { return (int32_t)((hash_
 /* Store the new states among n routed successors (duplicates and known states are dropped); the
  * number stored (their ids follow the earlier ones), or -1 out of memory or ids. per_inst[i] counts
  * the new states instance i led to. */
+static inline uint64_t routed_hash(const uint8_t *r) {
+    uint64_t h;
+    memcpy(&h, r + SBYTES + 12, 8);
+    return h ? h : hash_state(r);
+}
+
 int64_t nc_part_insert(search *x, int64_t n, const uint8_t *recs, int64_t *per_inst) {
     int64_t before = x->n;
     for (int64_t i = 0; i < n; i++) {
         const uint8_t *r = recs + i * PREC;
+        if (i + PF_INSERT < n) __builtin_prefetch(&x->table[routed_hash(r + PF_INSERT * PREC) & x->tmask]);
         uint64_t gp;
         int32_t inst;
         memcpy(&gp, r + SBYTES, 8);
         memcpy(&inst, r + SBYTES + 8, 4);
-        int64_t id = add_state(x, r, hash_state(r), NO_PARENT, inst < 0 ? NO_VIA : (via_t)inst);
+        int64_t id = add_state(x, r, routed_hash(r), NO_PARENT, inst < 0 ? NO_VIA : (via_t)inst);
         if (id == ADD_FAILED || id >= (1ll << GID_BITS)) return -1;
         if (id < 0) continue;
         if (inst >= 0) per_inst[inst]++;
@@ -754,7 +763,7 @@ void nc_part_check(const search *x, int64_t from, int64_t to, int64_t *first_bad
     }
 }
 
-static int route_push(search *x, int32_t d, const uint8_t *p, uint64_t gid, int32_t inst) {
+static int route_push(search *x, int32_t d, const uint8_t *p, uint64_t gid, int32_t inst, uint64_t h) {
     if (x->route_len[d] == x->route_cap[d]) {
         int64_t cap = x->route_cap[d] ? 2 * x->route_cap[d] : 1024;
         uint8_t *b = realloc(x->route[d], (size_t)cap * PREC);
@@ -766,6 +775,7 @@ static int route_push(search *x, int32_t d, const uint8_t *p, uint64_t gid, int3
     memcpy(r, p, SBYTES);
     memcpy(r + SBYTES, &gid, 8);
     memcpy(r + SBYTES + 8, &inst, 4);
+    memcpy(r + SBYTES + 12, &h, 8);
     return 0;
 }
 
@@ -813,7 +823,7 @@ int nc_part_expand(search *x, int64_t from, int64_t to, int32_t self, int32_t pa
             stats[0]++;
             per_inst[o->inst]++;
             if (o->kind == 1) continue;
-            if (route_push(x, (int32_t)((o->h >> GID_BITS) % (uint64_t)parts), o->p, gid, o->inst)) return -1;
+            if (route_push(x, (int32_t)((o->h >> GID_BITS) % (uint64_t)parts), o->p, gid, o->inst, o->h)) return -1;
         }
     }
     return 0;
@@ -821,9 +831,8 @@ int nc_part_expand(search *x, int64_t from, int64_t to, int32_t self, int32_t pa
 
 int64_t nc_part_routed_len(const search *x, int32_t d) { return d < x->nroutes ? x->route_len[d] : 0; }
 
-void nc_part_routed(const search *x, int32_t d, uint8_t *out) {
-    memcpy(out, x->route[d], (size_t)x->route_len[d] * PREC);
-}
+/* The successors the last nc_part_expand routed to partition d: valid until the next expand. */
+const uint8_t *nc_part_routed(const search *x, int32_t d) { return d < x->nroutes ? x->route[d] : NULL; }
 
 /* State id of this partition: its packed form, its parent's global id (NO_GID: initial) and the
  * instance that led to it (-1: initial). */
