@@ -8,6 +8,8 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +20,7 @@ ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'ray>
 from explorer.engines.cluster import ClusterError, Recipe, explore_cluster  # noqa: E402
 
 pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parent.parent
 
 CELLS = [
     ("spec.prog_swap", {"kind": "wq"}),  # a use-after-free at 12 states
@@ -63,6 +66,33 @@ def test_a_cluster_finds_what_one_machine_finds(cluster, model, constants, worke
             assert not any(st.guard is True for i in v.trace.spec.instances() for st in i.steps(last))
         else:
             assert not v.trace.spec.invariant_named(v.name).fn(last)
+
+
+# every cell of the families whose cells CI can afford on a cluster (each under 100,000 states)
+SMALL_FAMILIES = ("spin_lock", "htab_lock", "timer_lock", "prog_swap", "nmi_put")
+
+
+def _small_cells() -> list[tuple[str, str, dict]]:
+    data = tomllib.loads((ROOT / "spec" / "configs" / "expected.toml").read_text(encoding="utf-8"))
+    models = {name: fam["model"] for name, fam in data.get("family", {}).items()}
+    return [
+        (c["name"], models[c["family"]], c.get("constants", {}))
+        for c in data["cell"]
+        if c.get("family") in SMALL_FAMILIES
+    ]
+
+
+SMALL = _small_cells()
+
+
+def test_every_cell_of_the_small_families_matches_on_two_partitions(cluster):
+    assert len(SMALL) >= 36  # spin_lock 9, htab_lock 4, timer_lock 5, prog_swap 9, nmi_put 9
+    opts = Options(stop_on_first=False)
+    for name, model, constants in SMALL:
+        recipe = Recipe(model, constants)
+        one = explore_any(recipe.build(), opts, lambda _l: None, "native")
+        assert one.distinct < 100_000, name
+        assert _summary(explore_cluster(recipe, opts, workers=2)) == _summary(one), name
 
 
 def test_a_partition_that_dies_ends_the_search_with_its_name(cluster):

@@ -31,7 +31,7 @@ from explorer.outputs.export.tla_printer import ExportError
 from explorer.runs.results import DEFAULT_EXPECTATIONS, load_expectations
 from spec.config import import_model
 from spec.lang import Bool, Enum, Fn, Int, Spec, or_, put, when
-from tests.classic import diehard, tcommit, twophase
+from tests.classic import diehard, readerswriters, tcommit, twophase
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = sorted(p for p in (ROOT / "spec" / "configs").glob("*.toml") if p.name != "expected.toml")
@@ -136,7 +136,11 @@ def test_matrix_cell_exports_a_module_that_parses(cell: str) -> None:
     assert_well_formed(spec, export(spec, module_name(c.name)))
 
 
-@pytest.mark.parametrize("make", [tcommit.make_spec, twophase.make_spec], ids=["tcommit", "twophase"])
+@pytest.mark.parametrize(
+    "make",
+    [tcommit.make_spec, twophase.make_spec, readerswriters.make_spec],
+    ids=["tcommit", "twophase", "rw"],
+)
 def test_classic_spec_exports_a_module_that_parses(make: Callable[[], Spec]) -> None:
     spec = make()
     assert_well_formed(spec, export(spec, spec.name, deadlock=spec.name != "TCommit"), spec.name != "TCommit")

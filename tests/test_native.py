@@ -45,7 +45,7 @@ from spec.lang import (
     successors,
     when,
 )
-from tests.classic import diehard, tcommit, twophase
+from tests.classic import diehard, readerswriters, tcommit, twophase
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -164,6 +164,7 @@ CLASSICS = [
     ("tcommit3", lambda: tcommit.make_spec(rms=3)),
     ("twophase3", lambda: twophase.make_spec(rms=3)),
     ("twophase4", lambda: twophase.make_spec(rms=4)),
+    ("readerswriters2", lambda: readerswriters.make_spec(actors=2)),  # spec/values.py's sets and sequence
 ]
 
 

@@ -58,6 +58,7 @@ CLASSIC = [
     Job("TCommit_no_deadlock", "tests.classic.tcommit", {"rms": 3}, check_deadlock=False),  # TCommit.cfg
     Job("TwoPhase", "tests.classic.twophase", {"rms": 3}),
     Job("TwoPhase_6", "tests.classic.twophase", {"rms": 6}),
+    Job("ReadersWriters", "tests.classic.readerswriters", {"actors": 3}),  # MC.cfg: 21,527 states
 ]
 # The cells above 500K states (the 23 below, 43.8M of the matrix's 47.1M states; when they were 20,
 # about 200 of the set's 320 CPU seconds, which kept CI over 20 minutes) are left to

@@ -1,0 +1,183 @@
+"""TLA+'s set, sequence and CHOOSE idioms, built from the spec language's own primitives (issue 23).
+
+Each operator here is a function of ``spec.lang`` values (``and_``, ``or_``, ``ite``, ``put``,
+``select``, ``count``): it returns a plain Python value when its arguments are concrete (the Python
+engine) and a Z3 term when they are symbolic (Z3, and the compiled engine, which prints the Z3 terms as
+C), so every back-end reads it with no change; the TLA+ and Promela exports print what it expands to
+(an ``IF`` chain, a function of Booleans), not TLA+'s ``CHOOSE`` or ``Append``.
+
+- **Sets** over a bounded domain are ``Set(domain)`` values (a Boolean per element, TLA+'s
+  ``[domain -> BOOLEAN]`` read as a subset): ``member``, ``set_add``, ``set_remove``, ``union``,
+  ``intersect``, ``difference``, ``subset``, ``cardinality``, ``set_of`` (``{x \\in D : P(x)}``),
+  ``exists_in`` / ``forall_in`` (``\\E x \\in S : P(x)``).
+- **Bounded sequences** are a ``Fn(Pos, T)`` of slots with a length ``Int(0, n)`` beside it (two
+  state variables, declared by ``seq_vars``): ``seq_get`` (``s[i]``), ``seq_head``, ``seq_append`` and
+  ``seq_tail`` (the updates of both variables, and the guard that the bound allows it).
+- **CHOOSE** over an enumerated domain is deterministic, as TLC's: ``choose`` returns the first value
+  in the domain's order that satisfies the predicate. TLA+ leaves ``CHOOSE`` over an empty choice
+  undefined and TLC stops with an error; here the caller names what such a state gets (``otherwise``),
+  so that the Z3 reading, which cannot stop, means the same. ``maximum`` and ``minimum`` of a non-empty
+  list of integer expressions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from spec.lang import (
+    Enum,
+    Fn,
+    Int,
+    Spec,
+    SpecError,
+    Type,
+    all_,
+    and_,
+    any_,
+    count,
+    implies,
+    ite,
+    not_,
+    or_,
+    put,
+)
+
+# --------------------------------------------------------------------------- sets (Set(domain) values)
+
+
+def member(a: tuple, i: Any) -> Any:
+    """i \\in a, for a concrete or state-valued element i."""
+    if type(i) is int:
+        return a[i]
+    return or_(*[and_(i == k, x) for k, x in enumerate(a)])
+
+
+def set_add(a: tuple, i: int) -> tuple:
+    """a \\cup {i} (i concrete: an action parameter)."""
+    return put(a, i, True)
+
+
+def set_remove(a: tuple, i: int) -> tuple:
+    """a \\ {i}."""
+    return put(a, i, False)
+
+
+def union(a: tuple, b: tuple) -> tuple:
+    return tuple(or_(x, y) for x, y in zip(a, b, strict=True))
+
+
+def intersect(a: tuple, b: tuple) -> tuple:
+    return tuple(and_(x, y) for x, y in zip(a, b, strict=True))
+
+
+def difference(a: tuple, b: tuple) -> tuple:
+    """a \\ b."""
+    return tuple(and_(x, not_(y)) for x, y in zip(a, b, strict=True))
+
+
+def subset(a: tuple, b: tuple) -> Any:
+    """a \\subseteq b."""
+    return all_(implies(x, y) for x, y in zip(a, b, strict=True))
+
+
+def cardinality(a: tuple) -> Any:
+    """Cardinality(a)."""
+    return count(a)
+
+
+def set_of(domain: Enum, pred: Callable[[int], Any]) -> tuple:
+    """{x \\in domain : pred(x)}."""
+    return tuple(pred(x) for x in domain)
+
+
+def exists_in(a: tuple, pred: Callable[[int], Any]) -> Any:
+    """\\E x \\in a : pred(x)."""
+    return any_(and_(x, pred(k)) for k, x in enumerate(a))
+
+
+def forall_in(a: tuple, pred: Callable[[int], Any]) -> Any:
+    """\\A x \\in a : pred(x)."""
+    return all_(implies(x, pred(k)) for k, x in enumerate(a))
+
+
+# --------------------------------------------------------------------------- CHOOSE, Maximum
+
+
+def choose(domain: Iterable[int], pred: Callable[[int], Any], otherwise: Any) -> Any:
+    """CHOOSE x \\in domain : pred(x), as TLC chooses: the first x in the domain's order. ``otherwise``
+    is the value where no x satisfies pred (TLC stops with an error there)."""
+    values = list(domain)
+    conds = [pred(x) for x in values]
+    if all(type(c) is bool for c in conds):
+        return next((x for x, c in zip(values, conds, strict=True) if c), otherwise)
+    r = otherwise
+    for x, c in reversed(list(zip(values, conds, strict=True))):
+        r = ite(c, x, r)
+    return r
+
+
+def maximum(xs: Sequence[Any]) -> Any:
+    """The largest of a non-empty list of integer expressions."""
+    if not xs:
+        raise SpecError("maximum of an empty list")
+    r = xs[0]
+    for x in xs[1:]:
+        r = ite(x > r, x, r)
+    return r
+
+
+def minimum(xs: Sequence[Any]) -> Any:
+    """The smallest of a non-empty list of integer expressions."""
+    if not xs:
+        raise SpecError("minimum of an empty list")
+    r = xs[0]
+    for x in xs[1:]:
+        r = ite(x < r, x, r)
+    return r
+
+
+# --------------------------------------------------------------------------- bounded sequences
+
+
+def seq_vars(spec: Spec, name: str, elem: Type, bound: int, filler: Any, doc: str = "") -> Enum:
+    """Declare a bounded sequence of ``elem`` (at most ``bound`` long, empty at Init): the slots
+    ``name`` (Fn(Pos, elem), unused ones ``filler``, so that a state has one form) and its length
+    ``name_len``. Returns the Pos Enum (positions 1..bound, as TLA+ numbers them)."""
+    if bound < 1:
+        raise SpecError(f"sequence {name}: bound {bound} < 1")
+    pos = Enum(f"{name}_pos", [str(i) for i in range(1, bound + 1)])
+    spec.var(name, Fn(pos, elem), tuple(filler for _ in pos), doc)
+    spec.var(f"{name}_len", Int(0, bound), 0, f"Len({name})")
+    return pos
+
+
+def seq_get(items: tuple, i: Any) -> Any:
+    """s[i] for a 1-based position i (a constant or a state value)."""
+    if type(i) is int:
+        return items[i - 1]
+    r = items[-1]
+    for k in range(len(items) - 2, -1, -1):
+        r = ite(i == k + 1, items[k], r)
+    return r
+
+
+def seq_head(items: tuple) -> Any:
+    """Head(s): meaningful when the length is positive."""
+    return items[0]
+
+
+def seq_append(s: Any, name: str, x: Any) -> tuple[Any, dict[str, Any]]:
+    """Append(s, x): (the guard that the bound allows it, the updates of ``name`` and ``name_len``)."""
+    items, n = getattr(s, name), getattr(s, f"{name}_len")
+    bound = len(items)
+    new = tuple(ite(n == k, x, v) for k, v in enumerate(items))
+    return n < bound, {name: new, f"{name}_len": ite(n < bound, n + 1, n)}
+
+
+def seq_tail(s: Any, name: str, filler: Any) -> tuple[Any, dict[str, Any]]:
+    """Tail(s): (the guard that s is not empty, the updates: every element moves one place forward and
+    the freed last slot gets ``filler``)."""
+    items, n = getattr(s, name), getattr(s, f"{name}_len")
+    shifted = tuple(items[1:]) + (filler,)
+    return n > 0, {name: shifted, f"{name}_len": ite(n > 0, n - 1, n)}
