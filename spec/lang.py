@@ -462,6 +462,43 @@ class Witness:
 
 
 @dataclass(frozen=True)
+class Refinement:
+    """``Spec.refines``: the abstract spec, the mapping of states, and the two predicates a search checks
+    (both read alike by every engine: they are built from the abstract spec's own actions)."""
+
+    name: str
+    abstract: Any  # Spec
+    mapping: Callable[[Any], dict[str, Any]]
+    doc: str = ""
+
+    def __post_init__(self) -> None:
+        # one function object each, so that the compiled engine finds them by identity
+        object.__setattr__(self, "init_check", self.bad_init)
+        object.__setattr__(self, "step_check", self.bad_step)
+
+    def image(self, s: Any) -> Any:
+        """The abstract state a concrete state maps to."""
+        return self.abstract.State(**self.mapping(s))
+
+    def _same(self, a: Any, b: Any) -> Any:
+        return all_(eq(getattr(a, v), getattr(b, v)) for v in self.abstract.var_names)
+
+    def bad_init(self, s: Any) -> Any:
+        """An initial state whose image is no abstract initial state."""
+        a = self.image(s)
+        return not_(any_(self._same(a, a0) for a0 in self.abstract.init_states()))
+
+    def bad_step(self, s: Any, t: Any) -> Any:
+        """A step whose image is neither a stutter nor a step of an abstract action instance."""
+        a, b = self.image(s), self.image(t)
+        allowed = [self._same(a, b)]
+        for inst in self.abstract.instances():
+            for st in inst.steps(a):
+                allowed.append(and_(st.guard, self._same(a._replace(**st.updates), b)))
+        return not_(or_(*allowed))
+
+
+@dataclass(frozen=True)
 class Fairness:
     """WF_vars(A(p...)) or SF_vars(A(p...)); ``params=None`` means every instance, each separately."""
 
@@ -525,6 +562,8 @@ class Spec:
     environment: list[str] = field(default_factory=list)
     # property name -> the witnesses (preconditions) whose reachability makes its "holds" non-vacuous
     preconditions: dict[str, list[str]] = field(default_factory=dict)
+    # abstract specs this one is checked to implement, each through a mapping of its states
+    refinements: list[Refinement] = field(default_factory=list)
     _state_cls: Any = None
     _instances: list[Instance] | None = None
 
@@ -584,6 +623,17 @@ class Spec:
 
     def eventually_always(self, name: str, p: Callable[[Any], Any], doc: str = "") -> None:
         self.properties.append(Temporal(name, "eventuallyalways", p, None, doc))
+
+    def refines(
+        self, name: str, abstract: Spec, mapping: Callable[[Any], dict[str, Any]], doc: str = ""
+    ) -> None:
+        """Declare that this spec implements ``abstract`` under ``mapping`` (a concrete state -> the
+        abstract variables' values, built with this module's helpers): every initial state maps to an
+        abstract initial state and every step to an abstract step or a stutter (TLA+'s ``Spec =>
+        AbstractSpec!Spec`` for the safety part; the abstract spec's fairness is not checked)."""
+        if any(r.name == name for r in self.refinements):
+            raise SpecError(f"spec {self.name}: refinement {name} declared twice")
+        self.refinements.append(Refinement(name, abstract, mapping, doc))
 
     def witness(
         self, name: str, fn: Callable[..., Any], doc: str = "", action: str | None = None, kernel: bool = True

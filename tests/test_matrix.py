@@ -104,6 +104,11 @@ def test_every_dumped_counterexample_replays(matrix, cell):
         elif prop in {p.name for p in spec.invariants}:
             assert spec.invariant_named(prop).fn(last) is False
             assert all(spec.invariant_named(prop).fn(s) is True for s in trace.states[:-1])
+        elif prop in {r.name for r in spec.refinements}:
+            (ref,) = [r for r in spec.refinements if r.name == prop]
+            pairs = list(zip(trace.states, trace.states[1:], strict=False))
+            assert ref.step_check(*pairs[-1]) is True  # the last step is no abstract step
+            assert all(ref.step_check(s, t) is False for s, t in pairs[:-1])
         else:
             assert trace.loop is not None, f"{prop} should be a lasso"
             assert trace.states[-1] == trace.states[trace.loop]

@@ -38,21 +38,24 @@ from explorer.cli_common import (
 )
 from explorer.engines.bfs import DEADLOCK, ModelError, Options, Result, Violation
 from explorer.engines.compiled.engine import explore_any
+from explorer.engines.refinement import check_refinements
 from explorer.outputs.traces import format_text, write_trace
 from spec import symmetry
 from spec.config import Config
 from spec.lang import SpecError
 
 
-def violation_title(v: Violation) -> str:
+def violation_title(v: Violation, refinement: bool = False) -> str:
     """The first line of a counterexample, in TLC's words, followed by the property's rationale."""
     head = "Deadlock reached." if v.name == DEADLOCK else f"Invariant {v.name} is violated."
+    if refinement:
+        head = f"Refinement {v.name} is violated: the last step is no step of the abstract spec."
     return f"{head}\n{v.doc}" if v.doc else head
 
 
-def dump_violation(v: Violation, out_dir: Path) -> list[Path]:
+def dump_violation(v: Violation, out_dir: Path, refinement: bool = False) -> list[Path]:
     """Write ``out_dir/<violation>.{txt,itf.json,dot}``."""
-    return write_trace(v.trace, out_dir / v.name, violation_title(v))
+    return write_trace(v.trace, out_dir / v.name, violation_title(v, refinement))
 
 
 _STOPPED = {
@@ -165,10 +168,20 @@ def run(args: argparse.Namespace) -> int:
         invariants=invariants,
     )
     checked = invariants if invariants is not None else [p.name for p in spec.invariants]
+    # the spec's refinements (Spec.refines) need the state graph; --invariant narrows the check to its
+    # names, and the partitioned searches keep no graph
+    refines = [r.name for r in spec.refinements] if invariants is None else []
+    if refines and not (args.cluster or args.partitions):
+        opts.keep_graph = True
     shown = ", ".join(f"{k}={json.dumps(v)}" for k, v in config.constants.items())  # TOML-like: true, "x"
     print(f"Checking {config.name} ({config.module}{f': {shown}' if shown else ''})")
     deadlock = "checked" if opts.check_deadlock else "ignored"
-    print(f"Invariants: {', '.join(checked) or 'none'}; deadlock: {deadlock}")
+    refined = "; refinements: " + (
+        "not checked over partitions" if args.cluster or args.partitions else ", ".join(refines)
+    )
+    print(f"Invariants: {', '.join(checked) or 'none'}{refined if refines else ''}; deadlock: {deadlock}")
+    if opts.keep_graph:
+        checked = [*checked, *refines]
     out_dir = Path(args.out) / config.name
     reduce = args.symmetry and bool(symmetry.generators(spec))  # no group of 2 or more values: none
     if args.symmetry and not reduce:
@@ -195,10 +208,13 @@ def run(args: argparse.Namespace) -> int:
         paths = write_trace(e.trace, out_dir / "ModelError", f"Error: {e}")
         raise SpecError(f"{e}; the trace to it: {paths[0]}") from e
     print(describe_engine(res) + (" with symmetry reduction" if reduce else ""))
+    if opts.keep_graph and refines:
+        res.violations += check_refinements(res)
     for v in res.violations:
         print()
-        print(format_text(v.trace, "Error: " + violation_title(v)))
-        paths = dump_violation(v, out_dir)
+        refinement = v.name in refines
+        print(format_text(v.trace, "Error: " + violation_title(v, refinement)))
+        paths = dump_violation(v, out_dir, refinement)
         print(f"Wrote {', '.join(str(p) for p in paths)}")
     print()
     print_statistics(res)

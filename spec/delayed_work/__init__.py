@@ -28,7 +28,7 @@ from __future__ import annotations
 from typing import Any
 
 from spec.config import model_constants
-from spec.delayed_work import drain, free, submit, user
+from spec.delayed_work import drain, free, refinement, submit, user
 from spec.delayed_work.model import IRQ, WITHOUT_PROG_REF, Model, lane
 from spec.kernel import irq_work, kconfig, prog, rcu, sources
 from spec.kernel.irq_work import BUSY, PENDING
@@ -256,6 +256,7 @@ def make_spec(**constants: Any) -> Spec:
         spec.symmetric(Prog, ProgOrNone)
     properties.register(spec, m)
     witnesses.register(spec, m)
+    refinement.register(spec, m)
     spec.model = m
     return spec
 

@@ -144,6 +144,10 @@ def _extra_predicates(spec: Spec) -> tuple[list, list]:
         state_preds.append((f"property {t.name}: P", t.p))
         if t.q is not None:
             state_preds.append((f"property {t.name}: Q", t.q))
+    every = [i.index for i in spec.instances()]
+    for r in spec.refinements:
+        state_preds.append((f"refinement {r.name}: initial state", r.init_check))
+        step_preds.append((f"refinement {r.name}: step", r.step_check, every))
     return state_preds, step_preds
 
 

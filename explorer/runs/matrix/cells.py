@@ -20,6 +20,7 @@ from pathlib import Path
 from explorer.engines.bfs import DEADLOCK, Options, Result, Trace
 from explorer.engines.compiled.engine import explore_any
 from explorer.engines.liveness.check import check_liveness
+from explorer.engines.refinement import check_refinements
 from explorer.engines.witnesses import find_witnesses
 from explorer.outputs.traces import write_trace
 from explorer.runs.configurations import Needs, analyse
@@ -45,8 +46,10 @@ class Judged:
     fairness: list[str] = field(default_factory=list)
 
 
-def judge(spec: Spec, r: Result, props: set[str] | None = None) -> Judged:
-    """The verdicts of an exhausted search (``props``: only these, by property group)."""
+def judge(spec: Spec, r: Result, props: set[str] | None = None, listed: set[str] | None = None) -> Judged:
+    """The verdicts of an exhausted search (``props``: only these, by property group). A refinement is
+    checked only when named in ``props`` or ``listed`` (the cell's family's properties): it costs a pass
+    over every edge."""
     out = Judged()
 
     def wanted(name: str) -> bool:
@@ -61,6 +64,16 @@ def judge(spec: Spec, r: Result, props: set[str] | None = None) -> Judged:
         if v:
             out.depths[name] = v.depth
             out.traces[name] = v.trace
+    named = (props or set()) | (listed or set())
+    refinements = {x.name for x in spec.refinements if x.name in named}
+    if refinements:
+        found_ref = {v.name: v for v in check_refinements(r, refinements)}
+        for name in sorted(refinements):
+            v = found_ref.get(name)
+            out.verdicts[name] = "violated" if v else "holds"
+            if v:
+                out.depths[name] = len(v.trace.states)
+                out.traces[name] = v.trace
     temporal = [t.name for t in spec.properties if wanted(property_group(t.name))]
     for lv in check_liveness(r, temporal) if temporal else []:
         group = property_group(lv.name)
@@ -92,7 +105,7 @@ def run_cell(cell: Cell, out_dir: Path | None, engine: str = "native", configs: 
     if not r.exhausted:
         res.error = f"search stopped early ({r.stopped})"
         return res
-    judged = judge(spec, r)
+    judged = judge(spec, r, listed=set(cell.props))
     res.verdicts, res.depths, res.fairness = judged.verdicts, judged.depths, judged.fairness
     res.environment = list(spec.environment)
     reached = find_witnesses(r)
@@ -116,7 +129,8 @@ def run_cell(cell: Cell, out_dir: Path | None, engine: str = "native", configs: 
     for name, trace in traces:
         res.confirm[name] = to_confirm(spec, trace)
     del r, judged  # the graph: the configuration runs below need the memory
-    violated = [p for p, v in res.verdicts.items() if v == "violated"]
+    # the configurations of the family's own properties (the spec may define more)
+    violated = [p for p, v in res.verdicts.items() if v == "violated" and p in cell.props]
     relevant = getattr(model, "kconfig_relevant", None)
     dimensions = relevant(cell.constants) if relevant is not None else None
     if configs and violated and dimensions == {}:
@@ -192,11 +206,12 @@ def _verdicts_under(
     spec = import_model(model).make_spec(**constants)
     invariants = [p.name for p in spec.invariants if p.name in props]
     temporal = any(property_group(t.name) in props for t in spec.properties)
+    refines = any(x.name in props for x in spec.refinements)
     # without a temporal property the run may stop once each target has its shortest counterexample
     opts = Options(
         stop_on_first=False,
-        stop_when_all_found=not temporal,
-        keep_graph=temporal,
+        stop_when_all_found=not (temporal or refines),
+        keep_graph=temporal or refines,
         invariants=invariants,
         check_deadlock=DEADLOCK in props,
         optimize=0 if quick else 1,
