@@ -198,7 +198,7 @@ def run(args: argparse.Namespace) -> int:
         elif args.partitions:
             from explorer.engines.partitioned import explore_partitioned
 
-            res = explore_partitioned(spec, opts, parts=args.partitions)
+            res = explore_partitioned(spec, opts, parts=args.partitions, progress=_progress)
         else:
             res = explore_any(spec, opts, engine=args.engine, symmetry=reduce, threads=args.workers)
     except ClusterIncomplete as e:
@@ -234,6 +234,10 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
 class ClusterIncomplete(Exception):
     """The cluster search could not finish (a worker died): exit 3, nothing reported as holding."""
 
@@ -247,7 +251,7 @@ def _on_cluster(args: argparse.Namespace, config: Config, opts: Options) -> Resu
 
     recipe = Recipe(config.module, dict(config.constants), str(config.path.parent))
     try:
-        return explore_cluster(recipe, opts, workers=args.cluster, address=args.address)
+        return explore_cluster(recipe, opts, workers=args.cluster, address=args.address, progress=_progress)
     except ClusterError as e:
         raise ClusterIncomplete(str(e)) from None
 

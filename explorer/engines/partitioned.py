@@ -199,6 +199,7 @@ def search_levels(
     found: dict[str, tuple[int, bytes]] = {}  # property -> (level, smallest state at that level)
     reports = backend.insert([[bytes(b)] for b in seeds], "storing the initial states")
     level = 0
+    next_progress = t0 + opts.progress_every
     while True:
         new = sum(r[0] for r in reports)
         if new == 0:
@@ -238,7 +239,8 @@ def search_levels(
                 break
         reports = backend.insert_routed(routed, f"inserting level {level + 1}")
         level += 1
-        if progress is not None:
+        if progress is not None and time.monotonic() >= next_progress:
+            next_progress = time.monotonic() + opts.progress_every
             progress(
                 f"Progress({len(res.layers)}): {res.generated} states generated, {res.distinct} distinct"
             )
