@@ -314,7 +314,7 @@ def build_spec(config: Config) -> Spec:
                 "invariants",
                 f"spec {spec.name} has no invariant {name} (known: {', '.join(invariants) or 'none'})",
             )
-    known = [*invariants, DEADLOCK, *(p.name for p in spec.properties)]
+    known = [*invariants, DEADLOCK, *(p.name for p in spec.properties), *(r.name for r in spec.refinements)]
     for name in config.expect:
         if name not in known:
             raise w.error(

@@ -286,7 +286,7 @@ def test_check_honours_the_configs_expectations(capsys, tmp_path):
     cfg = tmp_path / "exp.toml"
     body = (
         'model = "spec.delayed_work"\n[constants]\nvariant = "rfc_posted"\ncpus = 1\n'
-        '[expect]\nNoStrandedItem = "violated"\nNoDoubleEnqueue = "{}"\n'
+        '[expect]\nNoStrandedItem = "violated"\nRefinesWorkOnce = "violated"\nNoDoubleEnqueue = "{}"\n'
     )
     cfg.write_text(body.format("holds"), encoding="utf-8")
     code, out, _ = run(capsys, "check", str(cfg), "--out", str(tmp_path))

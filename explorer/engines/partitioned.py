@@ -53,7 +53,6 @@ class _Level:
     deadlocks: int = 0
     deadlock: bytes | None = None  # the smallest state of the level with no enabled step
     type_error: tuple[bytes, int] | None = None
-    routed: int = 0  # successors sent (duplicates included)
 
 
 class Partition:
@@ -118,7 +117,6 @@ class Partition:
                 batches.append(ctypes.string_at(where, n * self.rbytes) if n else b"")
             else:
                 batches.append((where, n))
-            rep.routed += n
         return (rep, *batches)
 
     def _get(self, sid: int) -> tuple[bytes, int, int]:
@@ -136,9 +134,6 @@ class Partition:
         if sid < 0:
             raise KeyError(f"partition {self.index} does not hold the state asked for")
         return sid
-
-    def stored_bytes(self) -> int:
-        return int(self.lib.nc_part_bytes(self.handle.ptr))
 
 
 class Backend(Protocol):

@@ -502,7 +502,6 @@ def _declare(lib: Any) -> None:
                         None),
         "nc_part_find": ([P, ctypes.c_char_p], I64),
         "nc_part_count": ([P], I64),
-        "nc_part_bytes": ([P], I64),
     }  # fmt: skip
     for name, (args, ret) in sigs.items():
         f = getattr(lib, name)

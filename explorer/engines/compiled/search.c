@@ -848,4 +848,3 @@ void nc_part_get(const search *x, int64_t id, uint8_t *packed, uint64_t *gparent
 int64_t nc_part_find(const search *x, const uint8_t *p) { return lookup(x, p, hash_state(p)); }
 
 int64_t nc_part_count(const search *x) { return x->n; }
-int64_t nc_part_bytes(const search *x) { return x->bytes; }
