@@ -139,3 +139,13 @@ def test_a_timer_rearmed_in_a_deleted_malloc_element_outlives_it():
     assert delete < steps.index("TimerExpire(c=cpu0, o=t0.1)") and free < len(steps) - 1
     _, array = _explore(**reinit, user_updates=True)
     assert not [v for v in array.violations if v.name == "NoMapAccessAfterFree"]
+
+
+@pytest.mark.slow  # 5.2M states, 20 CPU seconds: outside make check's matrix (its 5-minute budget)
+def test_the_2026_timer_at_three_cpus_keeps_every_safety_property():
+    """issue 21's sizes: the rework's timer with hard-irq callers on cpu0 and a third CPU keeps the
+    safety properties its 2-CPU cell (rework_timer) keeps; timer_3cpus and wq_3cpus are matrix cells."""
+    spec = make_spec(kind="timer", design="refcnt", irq_callers=True, cpus=3)
+    r = explore_any(spec, Options(stop_on_first=False), lambda _l: None, "native")
+    assert r.exhausted and r.distinct == 5_223_880
+    assert [v.name for v in r.violations] == []
