@@ -7,6 +7,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+CLUSTER_STAMP := $(VENV)/.installed-cluster
 
 .PHONY: check test test-all dumps report bench lint format clean
 
@@ -15,6 +16,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+# Ray (the --cluster engine) only for the full tier and the bench: the fast tier does not use it
+$(CLUSTER_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test,cluster]'
+	touch $(CLUSTER_STAMP)
 
 # The report is written even when a query answers unexpectedly (the answer is what a reader needs);
 # the target still fails then.
@@ -33,10 +39,10 @@ report: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" -n 2 --dist loadfile
 
-test-all: $(STAMP)
+test-all: $(CLUSTER_STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
-bench: $(STAMP)
+bench: $(CLUSTER_STAMP)
 	$(BIN)/python bench/bench.py
 
 lint: $(STAMP)
