@@ -35,7 +35,10 @@ def _summary(res):
     )
 
 
-@pytest.mark.parametrize("parts", [1, 2, 3])
+# 2 partitions in the fast tier; 1 and 3 in the full tier
+@pytest.mark.parametrize(
+    "parts", [pytest.param(1, marks=pytest.mark.slow), 2, pytest.param(3, marks=pytest.mark.slow)]
+)
 @pytest.mark.parametrize("model, constants", CELLS, ids=[f"{m[5:]}-{i}" for i, (m, _) in enumerate(CELLS)])
 def test_partitions_find_what_one_thread_finds(model, constants, parts):
     spec = import_model(model).make_spec(**constants)

@@ -90,6 +90,7 @@ def test_the_rfc_against_work_once(constants, length, last):
     assert after.prog == 1 and spec.refinements[0].abstract.St.PENDING in before.work
 
 
+@pytest.mark.slow  # a subprocess that compiles the RFC's spec again
 def test_check_reports_a_refinement_like_an_invariant():
     r = subprocess.run(
         [sys.executable, "-m", "explorer", "check", "spec/configs/rfc_posted.toml", "--continue"],
