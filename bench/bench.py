@@ -18,6 +18,10 @@ Every figure is measured in this run, each search in a fresh process (so its pea
    against the compiled engine (1 thread): same counts; the search's seconds (Ray's start apart),
    distinct states per second in all and per partition. This machine has 2 cores: 4 partitions share
    them, which shows the cost of the extra hops, not a speed-up.
+8. Memory at scale: the plain store against the compact store (compact_store.c, `check --store
+   compact`) on the 2026 rework's timer with two objects, stopped at 1M, 10M and 100M states and run to
+   the end, and bpf_task_work with two values to the end: seconds, distinct states per second (and its
+   ratio to the rate at 1M), the store's bytes per state and the whole process's peak RSS per state.
 6. Spin: the same spec exported to Promela (explorer.outputs.export.promela) and searched by Spin's pan (full
    state storage, -DSAFETY -DNOREDUCE, cc -O2 like ours), beside the compiled engine: export, spin -a,
    cc and pan seconds against our search (same count: Spin stores ours + 1). Skipped without spin.
@@ -52,6 +56,10 @@ SPECS = {
     "no_claim_lock (largest matrix cell)": (
         "spec.delayed_work", {"variant": "no_claim_lock", "irq_progs": True}
     ),
+    "2026 timer, 2 objects": (
+        "spec.bpf_async", {"kind": "timer", "design": "refcnt", "irq_callers": True, "objs": 2}
+    ),
+    "bpf_task_work, 2 values": ("spec.bpf_task_work", {"values": 2}),
 }  # fmt: skip
 
 
@@ -88,7 +96,9 @@ def measure(job: dict) -> dict:
         lib = native.load(spec, job.get("symmetry", False))
         out["compile"] = time.perf_counter() - t0
         out["compile_cc"] = lib.compile_seconds
-        opts = Options(stop_on_first=False, keep_graph=job.get("liveness", False))
+        opts = Options(
+            stop_on_first=False, keep_graph=job.get("liveness", False), max_states=job.get("max_states")
+        )
         t0 = time.perf_counter()
         sym, threads = job.get("symmetry", False), job.get("threads", 1)
         if job.get("partitions"):
@@ -99,7 +109,9 @@ def measure(job: dict) -> dict:
             out["distinct"], out["generated"], out["depth"] = res.distinct, res.generated, res.depth
             out["rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             return out
-        res = native.explore(spec, opts, quiet, symmetry=sym, threads=threads)
+        # the link file (unlinked at once) goes to this child's compile cache, a folder run() removes
+        compact = Path(os.environ["BPF_CHECKER_CACHE"]) if job.get("store") == "compact" else None
+        res = native.explore(spec, opts, quiet, symmetry=sym, threads=threads, compact_dir=compact)
         out["seconds"] = time.perf_counter() - t0
         out["store_bytes"] = res.store_bytes
         out["record_bytes"] = lib.program.record_bytes
@@ -292,6 +304,30 @@ def native_table(names: list[str]) -> None:
     print()
 
 
+def memory_table(limits: list[int | None], whole: list[str]) -> None:
+    name = "2026 timer, 2 objects"
+    jobs = [(name, limit, store) for limit in limits for store in ("plain", "compact")]
+    jobs += [(other, None, "compact") for other in whole]
+    rows, first_rate = [], {}
+    for spec, limit, store in jobs:
+        r = run({"spec": spec, "engine": "native", "threads": 2, "store": store, "max_states": limit})
+        rate = r["distinct"] / r["seconds"]
+        first_rate.setdefault(store, rate)
+        rows.append([spec, f"{limit:,}" if limit else "to the end", store, f"{r['distinct']:,}",
+                     f"{r['generated']:,}", r["depth"], f"{r['seconds']:.1f}", f"{rate:,.0f}",
+                     f"{rate / first_rate[store]:.2f}", f"{r['store_bytes'] / r['distinct']:.1f}",
+                     f"{r['rss_mib'] * 2**20 / r['distinct']:.1f}", f"{r['rss_mib']:,.0f}"])  # fmt: skip
+    print("8. Memory at scale (2 threads): the plain store against the compact store (check --store compact)")
+    print(tabulate(rows, headers=["spec", "stopped at", "store", "distinct", "generated", "depth", "s",
+                                  "distinct/s", "rate / rate at the first", "store B/state",
+                                  "peak RSS B/state", "peak RSS MiB"]))  # fmt: skip
+    print(
+        "store B/state: the store's own count of its allocation (the compact store: the halves' tables,"
+        " the pairs' table and the queue not yet expanded; its links are on disk); peak RSS: the whole"
+        " process, Python included\n"
+    )
+
+
 def liveness_table(names: list[tuple[str, bool]]) -> None:
     rows = []
     for name, with_python in names:
@@ -364,8 +400,10 @@ def main() -> None:
     spin_table(["TwoPhase rms=6"] if args.quick else ["TwoPhase rms=8", "rfc_fixed 3 CPUs x 2 items"])
     if args.quick:
         cluster_table(["rfc_fixed 2 CPUs x 2 items"], [1, 2])
+        memory_table([1_000_000], [])
     else:
         cluster_table(["TwoPhase rms=8", "rfc_fixed 3 CPUs x 2 items"], [1, 2, 4])
+        memory_table([1_000_000, 10_000_000, 100_000_000, None], ["bpf_task_work, 2 values"])
     print(f"\nbench took {time.monotonic() - t0:.0f}s")
 
 

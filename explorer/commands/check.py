@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import sys
 from pathlib import Path
 from typing import IO
@@ -37,7 +38,7 @@ from explorer.cli_common import (
     positive_int,
 )
 from explorer.engines.bfs import DEADLOCK, ModelError, Options, Result, Violation
-from explorer.engines.compiled.engine import explore_any
+from explorer.engines.compiled.engine import STORES, explore_any
 from explorer.engines.refinement import check_refinements
 from explorer.outputs.traces import format_text, write_trace
 from spec import symmetry
@@ -77,6 +78,12 @@ def print_statistics(res: Result, file: IO[str] | None = None) -> None:
         ("seconds", f"{res.seconds:.2f}"),
         ("distinct/s", f"{rate:.0f}"),
     ]
+    store = getattr(res, "store_bytes", None)
+    if store is not None and res.distinct:
+        rows.append(("store B/state", f"{store / res.distinct:.1f}"))
+    if res.distinct:  # the whole process's peak, what the machine must have (Linux: ru_maxrss in KiB)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        rows.append(("peak memory", f"{peak / 2**20:.0f} MiB ({peak / res.distinct:.1f} bytes/state)"))
     print(f"Search: {_STOPPED.get(res.stopped, res.stopped)}.", file=file)
     print(tabulate(rows, tablefmt="plain", disable_numparse=True), file=file)
 
@@ -104,7 +111,8 @@ def describe_engine(res: Result) -> str:
     if lib is None:
         return "Engine: python (explorer.bfs)"
     how = f"compiled in {lib.compile_seconds:.1f}s" if lib.compile_seconds else "cached"
-    return f"Engine: native (C, {how}: {lib.path.with_suffix('.c')})"
+    store = ", compact store" if getattr(res.store, "compact", False) else ""
+    return f"Engine: native (C, {how}: {lib.path.with_suffix('.c')}{store})"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -142,6 +150,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--address", metavar="ADDR",
         help="with --cluster: the running Ray cluster to use (ray start --head; 'auto' finds a local one)",
     )  # fmt: skip
+    p.add_argument(
+        "--store", choices=STORES, default="plain",
+        help="plain: every state's packed bytes and links in memory (what liveness and refinements read);"
+        " compact: 3-6 bytes a state in memory (tree compression into a quotient table), parent links in a"
+        " file under --out that is removed at exit: for the largest models (same counts and traces)",
+    )  # fmt: skip
     add_invariants_option(p)
     add_set_option(p)
     p.add_argument("--out", default="out", metavar="DIR", help="where dumps go: DIR/<config>/ (default: out)")
@@ -155,6 +169,12 @@ def run(args: argparse.Namespace) -> int:
     flag = "--cluster" if args.cluster else "--partitions" if args.partitions else None
     if flag and (args.symmetry or args.engine == "python" or args.workers > 1):
         raise UsageError(f"{flag} runs the compiled engine's steps without symmetry or --workers")
+    compact = args.store == "compact"
+    if compact and (flag or args.engine == "python"):
+        raise UsageError(
+            "--store compact is the compiled engine's single-machine store (no --partitions,"
+            " --cluster or --engine python)"
+        )
     config, spec = load(args.config, args.overrides)
     invariants = args.invariants if args.invariants is not None else config.check.invariants
     if invariants is not None:
@@ -171,13 +191,16 @@ def run(args: argparse.Namespace) -> int:
     # the spec's refinements (Spec.refines) need the state graph; --invariant narrows the check to its
     # names, and the partitioned searches keep no graph
     refines = [r.name for r in spec.refinements] if invariants is None else []
-    if refines and not (args.cluster or args.partitions):
+    no_graph = args.cluster or args.partitions or compact
+    if refines and not no_graph:
         opts.keep_graph = True
     shown = ", ".join(f"{k}={json.dumps(v)}" for k, v in config.constants.items())  # TOML-like: true, "x"
     print(f"Checking {config.name} ({config.module}{f': {shown}' if shown else ''})")
     deadlock = "checked" if opts.check_deadlock else "ignored"
     refined = "; refinements: " + (
-        "not checked over partitions" if args.cluster or args.partitions else ", ".join(refines)
+        f"not checked {'with the compact store' if compact else 'over partitions'}"
+        if no_graph
+        else ", ".join(refines)
     )
     print(f"Invariants: {', '.join(checked) or 'none'}{refined if refines else ''}; deadlock: {deadlock}")
     if opts.keep_graph:
@@ -200,7 +223,10 @@ def run(args: argparse.Namespace) -> int:
 
             res = explore_partitioned(spec, opts, parts=args.partitions, progress=_progress)
         else:
-            res = explore_any(spec, opts, engine=args.engine, symmetry=reduce, threads=args.workers)
+            res = explore_any(
+                spec, opts, engine=args.engine, symmetry=reduce, threads=args.workers,
+                compact_dir=_links_dir(out_dir) if compact else None,
+            )  # fmt: skip
     except ClusterIncomplete as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_INCOMPLETE
@@ -232,6 +258,18 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_INCOMPLETE
     print("No violation found.")
     return EXIT_OK
+
+
+def _links_dir(out_dir: Path) -> Path:
+    """Where the compact store's link file goes: the config's dump folder (on the disk the user chose
+    with --out, not a /tmp that may be memory)."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(
+            f"--store compact: cannot create {out_dir} for its link file ({e.strerror})"
+        ) from None
+    return out_dir
 
 
 def _progress(line: str) -> None:

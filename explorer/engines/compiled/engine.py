@@ -44,17 +44,18 @@ from typing import Any
 from explorer.engines import bfs
 from explorer.engines.bfs import DEADLOCK, Graph, Options, Result, Trace, Violation
 from explorer.engines.compiled.codegen import Leaf, Program, flatten, generate, spec_leaves, unflatten
-from explorer.engines.store import path_to
 from spec.lang import Enum, Instance, Spec, SpecError, successors
 
 RUNTIME = Path(__file__).with_name("search.c")
+RUNTIME_PARTS = [RUNTIME, Path(__file__).with_name("compact_store.c")]  # search.c #includes the others
 PARALLEL_BLOCK = 1024  # states per work unit of the parallel search; a level needs two to go parallel
 # with -O{Options.optimize} in front. Building and searching the library of a 560 KB spec (the timer):
 # -O0 1.0 s, -O1 2.9 s, -O2 4.9 s to build; rfc_fixed_two_progs (8.3M states) searched in 10.3 s at
 # -O1 and 9.3 s at -O2, and about twice as long at -O0 (a 190 KB spec: 0.4 s to build, -O2 1.55 s)
 CFLAGS = ["-shared", "-fPIC", "-pthread", "-w"]
 STOPPED = {0: None, 1: "violation", 2: "max-states", 3: "max-seconds", 4: "max-depth", 5: "interrupted"}
-TYPE_ERROR, NO_MEMORY, TOO_MANY = 6, 7, 8
+TYPE_ERROR, NO_MEMORY, TOO_MANY, DISK = 6, 7, 8, 9
+STORES = ("plain", "compact")  # check --store: explorer/engines/compiled/compact_store.c
 PROGRESS = ctypes.CFUNCTYPE(None, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64)
 I64, I32, U8 = ctypes.c_int64, ctypes.c_int32, ctypes.c_uint8
 
@@ -278,7 +279,7 @@ def _cached_library(
     from the cache). The key covers the source, the search runtime when it is included, and the command.
     A cache that cannot be written gives way to a temporary one for this process (one notice line)."""
     cmd = [cc, *flags]
-    parts = [source, RUNTIME.read_text() if with_runtime else "", " ".join(cmd)]
+    parts = [source, "".join(p.read_text() for p in RUNTIME_PARTS) if with_runtime else "", " ".join(cmd)]
     digest = hashlib.sha256("\0".join(parts).encode()).hexdigest()[:20]
     file_name = f"{name}-{digest}.so"
     folder = _FALLBACK[0] if _FALLBACK else cache_dir()
@@ -483,7 +484,10 @@ def _declare(lib: Any) -> None:
         "nc_events": ([P, ctypes.POINTER(I64)], None),
         "nc_links": ([P, ctypes.POINTER(I32), ctypes.POINTER(I32)], None),
         "nc_graph": ([P, ctypes.POINTER(I32), ctypes.POINTER(I32), ctypes.POINTER(I32)], None),
-        "nc_state": ([P, I64, ctypes.POINTER(I32)], None),
+        "nc_state": ([P, I64, ctypes.POINTER(I32)], I32),
+        "nc_compact": ([P, ctypes.c_char_p], I32),
+        "nc_matches": ([P, ctypes.POINTER(I32), I64], I32),
+        "nc_path": ([P, I64, ctypes.POINTER(I32), ctypes.POINTER(I32), I64], I64),
         "nc_lookup": ([P, ctypes.POINTER(I32)], I64),
         "nc_eval_state_pred": ([P, I32, ctypes.POINTER(U8)], None),
         "nc_first_step": ([P, I32, ctypes.POINTER(U8)], I64),
@@ -547,7 +551,8 @@ class NativeStates(Sequence):
             i += self.n
         if not 0 <= i < self.n:
             raise IndexError(i)
-        self.h.lib.lib.nc_state(self.h.ptr, i, self.buf)
+        if self.h.lib.lib.nc_state(self.h.ptr, i, self.buf):
+            raise OSError(f"the compact store's link file could not be read (state {i})")
         return unflatten(self.spec, self.leaves, list(self.buf))
 
     def __iter__(self) -> Iterator[Any]:
@@ -579,10 +584,11 @@ class NativeStates(Sequence):
 class NativeStore:
     """``bfs.StateStore``'s reading interface over the C store."""
 
-    def __init__(self, handle: _Handle, spec: Spec, n: int, symmetry: bool) -> None:
+    def __init__(self, handle: _Handle, spec: Spec, n: int, symmetry: bool, compact: bool = False) -> None:
         self.h = handle
         self.states = NativeStates(handle, spec, n)
         self.symmetry = symmetry
+        self.compact = compact  # the compact store: no id of a state, links on disk
         self._links: tuple[array, array] | None = None
 
     # The parent and action links are copied out of the C store when first read (a trace, the liveness
@@ -610,12 +616,35 @@ class NativeStore:
 
     def id_of(self, state: Any) -> int | None:
         """The id of state (of its canonical representative under symmetry), or None."""
+        if self.compact:
+            raise NotImplementedError("the compact store keeps no map from states to ids (matches() instead)")
         vals = flatten(self.states.spec, state)
         sid = self.h.lib.lib.nc_lookup(self.h.ptr, (I32 * max(1, len(vals)))(*vals))
         return None if sid < 0 else int(sid)
 
+    def matches(self, state: Any, sid: int) -> bool:
+        """Whether state (its canonical representative under symmetry) is stored state sid."""
+        vals = flatten(self.states.spec, state)
+        r = self.h.lib.lib.nc_matches(self.h.ptr, (I32 * max(1, len(vals)))(*vals), sid)
+        if r < 0:
+            raise OSError(f"the compact store's link file could not be read (state {sid})")
+        return bool(r)
+
     def path_to(self, sid: int) -> list[int]:
-        return path_to(self.parent, sid)
+        return self.path_and_steps(sid)[0]
+
+    def path_and_steps(self, sid: int) -> tuple[list[int], list[int]]:
+        """The ids from an initial state to sid along first-discovery links (read in C: no copy of every
+        state's links) and the instance of each step (-1 at the initial state)."""
+        cap = 1024
+        while True:
+            ids, insts = (I32 * cap)(), (I32 * cap)()
+            n = self.h.lib.lib.nc_path(self.h.ptr, sid, ids, insts, cap)
+            if n >= 0:
+                return list(ids[cap - n :]), list(insts[cap - n :])
+            if cap >= len(self.states) + 1:
+                raise OSError(f"the compact store's link file could not be read (the path to state {sid})")
+            cap *= 8
 
 
 class NativeResult(Result):
@@ -623,20 +652,23 @@ class NativeResult(Result):
 
     def trace_to(self, sid: int) -> Trace:
         store = self.store
-        if not store.symmetry:
-            return super().trace_to(sid)
-        return concrete_trace(self.spec, store, store.path_to(sid))
+        path, insts = store.path_and_steps(sid)
+        if store.symmetry:
+            return concrete_trace(self.spec, store, path)
+        every = self.spec.instances()
+        steps: list[Instance | None] = [None if i < 0 else every[i] for i in insts]
+        return Trace(self.spec, [store.states[i] for i in path], steps)
 
 
 def concrete_trace(spec: Spec, store: NativeStore, path: list[int]) -> Trace:
     """A concrete behaviour through the orbits on path: from an initial state in the first orbit, each
     step takes a successor whose representative is the next one (one exists: the spec is symmetric)."""
-    state = next((s for s in spec.init_states() if store.id_of(s) == path[0]), None)
+    state = next((s for s in spec.init_states() if store.matches(s, path[0])), None)
     if state is None:
         raise RuntimeError("symmetry: no initial state in the first orbit of the trace (engine bug)")
     states, steps = [state], [None]
     for nxt in path[1:]:
-        found = next(((i, t) for i, t in successors(spec, state) if store.id_of(t) == nxt), None)
+        found = next(((i, t) for i, t in successors(spec, state) if store.matches(t, nxt)), None)
         if found is None:
             raise RuntimeError("symmetry: the spec has no step into the next orbit (is it symmetric?)")
         steps.append(found[0])
@@ -654,11 +686,16 @@ def explore(
     progress: Callable[[str], None] | None = None,
     symmetry: bool = False,
     threads: int = 1,
+    compact_dir: Path | None = None,
 ) -> Result:
     """Explore spec in C; counts, order and results as ``explorer.engines.bfs.explore``. Raises
     NativeUnavailable when the spec cannot be compiled here (``explore_or_fallback`` then uses the
-    Python engine)."""
+    Python engine). compact_dir: use the compact store (compact_store.c), its link file there."""
     opts = opts or Options()
+    if compact_dir is not None and opts.keep_graph:
+        raise SpecError(
+            "the compact store keeps no state graph: liveness and refinements need the plain store"
+        )
     if progress is None:
 
         def progress(line: str) -> None:
@@ -694,6 +731,12 @@ def explore(
         len(order),
         (I32 * max(1, len(order)))(*order),
     )
+    if compact_dir is not None:
+        err = lib.nc_compact(h.ptr, str(compact_dir).encode())
+        if err:
+            raise OSError(
+                err, f"the compact store cannot create its link file in {compact_dir}: {os.strerror(err)}"
+            )
     init_states = spec.init_states()
     inits = [v for s in init_states for v in flatten(spec, s)]
     n_init = len(init_states)
@@ -701,10 +744,14 @@ def explore(
     counts = (I64 * 11)()
     lib.nc_counts(h.ptr, counts)
     distinct, generated, deadlocks, _, head, err_state, err_inst, nlayers, gn, nevents, _bytes = counts
-    if stopped in (NO_MEMORY, TOO_MANY):
-        why = "out of memory" if stopped == NO_MEMORY else "more states than the store numbers (2^32 - 2)"
+    if stopped in (NO_MEMORY, TOO_MANY, DISK):
+        why = {
+            NO_MEMORY: "out of memory",
+            TOO_MANY: "more states than the store numbers (2^32 - 2)",
+            DISK: f"the compact store's link file in {compact_dir} could not be written (disk full?)",
+        }[stopped]
         raise SearchOutOfMemory(f"{why} in the compiled engine's search", distinct, generated, nlayers)
-    store = NativeStore(h, spec, distinct, symmetry)
+    store = NativeStore(h, spec, distinct, symmetry, compact=compact_dir is not None)
     if stopped == TYPE_ERROR:
         _raise_type_error(spec, store, err_state, err_inst)
     res = NativeResult(spec, store)
@@ -765,17 +812,22 @@ def explore_any(
     engine: str = "native",
     symmetry: bool = False,
     threads: int = 1,
+    compact_dir: Path | None = None,
 ) -> Result:
     """The search on the chosen engine; "native" falls back to Python with a one-line notice when the
     spec cannot be compiled here."""
     if engine == "python":
-        if symmetry:
-            raise SpecError("symmetry reduction needs the compiled engine (--engine native)")
+        if symmetry or compact_dir is not None:
+            raise SpecError(
+                "symmetry reduction and the compact store need the compiled engine (--engine native)"
+            )
         return bfs.explore(spec, opts, progress)
     try:
-        return explore(spec, opts, progress, symmetry=symmetry, threads=threads)
+        return explore(spec, opts, progress, symmetry=symmetry, threads=threads, compact_dir=compact_dir)
     except NativeUnavailable as e:
-        if symmetry:
-            raise SpecError(f"symmetry reduction needs the compiled engine, which cannot run: {e}") from e
+        if symmetry or compact_dir is not None:
+            raise SpecError(
+                f"symmetry reduction and the compact store need the compiled engine, which cannot run: {e}"
+            ) from e
         print(f"notice: compiled engine unavailable ({e}); using the Python engine", file=sys.stderr)
         return bfs.explore(spec, opts, progress)

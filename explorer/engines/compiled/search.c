@@ -40,7 +40,7 @@ typedef uint32_t via_t;
 #define NO_PARENT 0xFFFFFFFFu
 
 enum stopped { ST_NONE, ST_VIOLATION, ST_MAX_STATES, ST_MAX_SECONDS, ST_MAX_DEPTH, ST_INTERRUPTED,
-               ST_TYPE_ERROR, ST_NO_MEMORY, ST_TOO_MANY };
+               ST_TYPE_ERROR, ST_NO_MEMORY, ST_TOO_MANY, ST_DISK };
 
 /* One successor computed by a worker, inserted later by the main thread. */
 typedef struct {
@@ -94,6 +94,8 @@ typedef struct search {
     uint8_t **route;
     int64_t *route_len, *route_cap;
     int32_t nroutes;
+    /* the compact store (compact_store.c), or NULL: the plain one above */
+    struct compact *cs;
 } search;
 
 static volatile sig_atomic_t interrupted;
@@ -141,8 +143,11 @@ static void canon_pack(const search *x, const leaf_t *t, uint8_t *best) {
     }
 }
 
-/* The id of the packed state p, or -1. */
+#include "compact_store.c"
+
+/* The id of the packed state p, or -1 (the compact store: 0 when stored, it has no id to give). */
 static int64_t lookup(const search *x, const uint8_t *p, uint64_t h) {
+    if (x->cs) return compact_has(x->cs, p) ? 0 : -1;
     for (uint64_t i = h & x->tmask;; i = (i + 1) & x->tmask) {
         uint32_t slot = x->table[i];
         if (slot == 0) return -1;
@@ -171,6 +176,7 @@ static int grow_table(search *x) {
 /* Add p if new: its id, or -1 - the id of the stored copy; -2^62 when out of memory or ids. */
 #define ADD_FAILED (-(1ll << 62))
 static int64_t add_state(search *x, const uint8_t *p, uint64_t h, uint32_t parent, via_t via) {
+    if (x->cs) return compact_add(x, p, parent, via == NO_VIA ? 0xFFFFFFFFu : via, ADD_FAILED, NULL);
     uint64_t i = h & x->tmask;
     for (;; i = (i + 1) & x->tmask) {
         uint32_t slot = x->table[i];
@@ -193,6 +199,33 @@ static int64_t add_state(search *x, const uint8_t *p, uint64_t h, uint32_t paren
     x->n++;
     if ((uint64_t)x->n * 10 > (x->tmask + 1) * 7 && grow_table(x)) return ADD_FAILED;
     return id;
+}
+
+/* Why add_state failed. */
+static int add_failure(const search *x) {
+    if (x->cs && x->cs->err) return ST_DISK;
+    return x->n >= 0xFFFFFFFEll ? ST_TOO_MANY : ST_NO_MEMORY;
+}
+
+/* The leaves of a stored state that is not yet expanded. */
+static inline void load_queued(const search *x, int64_t id, leaf_t *s) {
+    if (x->cs) {
+        uint8_t p[SBYTES];
+        compact_queued(x->cs, id, p);
+        spec_unpack(p, s);
+    } else {
+        spec_unpack(rec(x, id), s);
+    }
+}
+
+/* The packed form of any stored state (the compact store reads it from its link file); 0 or -1. */
+static int stored_packed(const search *x, int64_t id, uint8_t *out) {
+    if (!x->cs) {
+        memcpy(out, rec(x, id), SBYTES);
+        return 0;
+    }
+    uint32_t parent, inst;
+    return compact_stored(x->cs, id, out, &parent, &inst);
 }
 
 static int push_layer(search *x, int64_t v) {
@@ -287,6 +320,7 @@ static int emit(search *x, int inst, leaf_t *t, int ok) {
 #define PF_SLOT 24
 #define PF_REC 12
 static inline void prefetch_ahead(const search *x, const succ_t *o, int64_t ahead) {
+    if (x->cs) return;
     if (ahead > PF_SLOT && o[PF_SLOT].kind == 0) __builtin_prefetch(&x->table[o[PF_SLOT].h & x->tmask]);
     if (ahead > PF_REC && o[PF_REC].kind == 0) {
         uint32_t slot = x->table[o[PF_REC].h & x->tmask];
@@ -295,9 +329,12 @@ static inline void prefetch_ahead(const search *x, const succ_t *o, int64_t ahea
 }
 
 static int insert_successors(search *x, int64_t cur, const succ_t *buf, int64_t nbuf, int enabled, int64_t ahead) {
+    int64_t known[2 * COMPACT_BATCH];
     for (int64_t k = 0; k < nbuf; k++) {
         const succ_t *o = &buf[k];
         prefetch_ahead(x, o, ahead - k);
+        if (x->cs && k % COMPACT_BATCH == 0)
+            compact_prepare(x, o, nbuf - k < COMPACT_BATCH ? nbuf - k : COMPACT_BATCH, cur, known);
         if (o->kind == 2) {
             x->error_state = cur;
             x->error_inst = o->inst;
@@ -310,8 +347,9 @@ static int insert_successors(search *x, int64_t cur, const succ_t *buf, int64_t 
             close_layers(x);
             return finish(x, ST_MAX_STATES, x->head - 1);
         }
-        int64_t id = add_state(x, o->p, o->h, (uint32_t)cur, (via_t)o->inst);
-        if (id == ADD_FAILED) return finish(x, x->n >= 0xFFFFFFFEll ? ST_TOO_MANY : ST_NO_MEMORY, x->head);
+        int64_t id = x->cs ? compact_add(x, o->p, (uint32_t)cur, (uint32_t)o->inst, ADD_FAILED, known + 2 * (k % COMPACT_BATCH))
+                           : add_state(x, o->p, o->h, (uint32_t)cur, (via_t)o->inst);
+        if (id == ADD_FAILED) return finish(x, add_failure(x), x->head);
         if (id >= 0) {
             x->cov[INST_ACTION[o->inst]][1]++;
             if (x->keep_graph && push_edge(x, cur, id, o->inst)) return finish(x, ST_NO_MEMORY, x->head);
@@ -386,7 +424,7 @@ static void expand_into(const search *x, block_t *b) {
     leaf_t s[NLEAVES > 0 ? NLEAVES : 1];
     for (int64_t i = b->from; i < b->to; i++) {
         b->offset[i - b->from] = w.nbuf;
-        spec_unpack(rec(x, i), s);
+        load_queued(x, i, s);
         int r = spec_successors(&w, s);
         b->enabled[i - b->from] = (int8_t)(r != 0);
         if (w.stopped == ST_NO_MEMORY) { b->failed = 1; break; }
@@ -512,7 +550,15 @@ void nc_free(search *x) {
     free(x->route);
     free(x->route_len);
     free(x->route_cap);
+    compact_free(x->cs);
     free(x);
+}
+
+/* Use the compact store (compact_store.c), its link file in dir; before nc_run. 0, or an errno. */
+int32_t nc_compact(search *x, const char *dir) {
+    if (x->n || x->cs) return EINVAL;
+    x->cs = compact_new(dir);
+    return x->cs ? 0 : (errno ? errno : ENOMEM);
 }
 
 void nc_set(search *x, int64_t max_states, double max_seconds, int32_t max_depth, int32_t stop_on_first,
@@ -571,7 +617,7 @@ int nc_run(search *x, int64_t ninit, const leaf_t *inits) {
         if (spec_has_constraint && !spec_constraint_one(0, init)) continue;
         canon_pack(x, init, p);
         int64_t id = add_state(x, p, hash_state(p), NO_PARENT, NO_VIA);
-        if (id == ADD_FAILED) { done = finish(x, ST_NO_MEMORY, 0); break; }
+        if (id == ADD_FAILED) { done = finish(x, add_failure(x), 0); break; }
         if (id >= 0 && x->ninv_on && check_invariants(x, id, init)) {
             push_layer(x, x->n);
             done = finish(x, ST_VIOLATION, 0);
@@ -584,6 +630,7 @@ int nc_run(search *x, int64_t ninit, const leaf_t *inits) {
     }
     while (!done && x->head < x->n) {
         if (x->head == x->level_end) {
+            if (x->cs) compact_release(x->cs, x->head);
             x->level_end = x->n;
             push_layer(x, x->level_end - x->head);
             if (x->max_depth > 0 && x->nlayers >= x->max_depth) { done = finish(x, ST_MAX_DEPTH, x->head); break; }
@@ -597,7 +644,7 @@ int nc_run(search *x, int64_t ninit, const leaf_t *inits) {
         int64_t cur = x->head;
         x->cur = cur;
         x->head++;
-        spec_unpack(rec(x, cur), s);
+        load_queued(x, cur, s);
         x->nbuf = 0;
         int r = spec_successors(x, s);
         if (x->stopped == ST_NO_MEMORY) { done = 1; break; }
@@ -623,7 +670,7 @@ void nc_counts(const search *x, int64_t *out) {
     out[7] = x->nlayers;
     out[8] = x->gn;
     out[9] = x->nevents;
-    out[10] = x->bytes;
+    out[10] = x->cs ? compact_bytes(x->cs) : x->bytes;
 }
 
 void nc_layers(const search *x, int64_t *out) { memcpy(out, x->layers, (size_t)x->nlayers * sizeof *out); }
@@ -631,7 +678,14 @@ void nc_coverage(const search *x, int64_t *out) { memcpy(out, x->cov, sizeof x->
 void nc_events(const search *x, int64_t *out) { memcpy(out, x->events, (size_t)x->nevents * 2 * sizeof *out); }
 
 void nc_links(const search *x, int32_t *parent, int32_t *via) {
-    for (int64_t i = 0; i < x->n; i++) {
+    for (int64_t i = 0; i < x->n && x->cs; i++) {
+        uint32_t pa, inst;
+        uint64_t pair;
+        if (links_read(x->cs, i, &pa, &inst, &pair)) pa = inst = 0xFFFFFFFFu;
+        parent[i] = pa == NO_PARENT ? -1 : (int32_t)pa;
+        via[i] = inst == 0xFFFFFFFFu ? -1 : (int32_t)inst;
+    }
+    for (int64_t i = 0; i < x->n && !x->cs; i++) {
         uint32_t pa;
         via_t v;
         memcpy(&pa, rec(x, i) + SBYTES, 4);
@@ -647,7 +701,47 @@ void nc_graph(const search *x, int32_t *src, int32_t *dst, int32_t *inst) {
     memcpy(inst, x->ginst, (size_t)x->gn * 4);
 }
 
-void nc_state(const search *x, int64_t id, leaf_t *out) { spec_unpack(rec(x, id), out); }
+/* The leaves of stored state id; 0, or -1 when the compact store's link file cannot be read. */
+int32_t nc_state(const search *x, int64_t id, leaf_t *out) {
+    uint8_t p[SBYTES];
+    if (stored_packed(x, id, p)) return -1;
+    spec_unpack(p, out);
+    return 0;
+}
+
+/* Whether state leaves (canonicalised) is stored state id: what a trace under symmetry needs, and
+ * what the compact store can answer (it keeps no table from states to ids). -1: a read error. */
+int32_t nc_matches(const search *x, const leaf_t *leaves, int64_t id) {
+    uint8_t p[SBYTES], q[SBYTES];
+    canon_pack(x, leaves, p);
+    if (stored_packed(x, id, q)) return -1;
+    return memcmp(p, q, SBYTES) == 0;
+}
+
+/* The ids and instances (-1 at the initial state) from an initial state to id along first-discovery
+ * links, written backwards from the end of ids[0..cap); the path's length, or -1 (a read error or a
+ * path longer than cap). */
+int64_t nc_path(const search *x, int64_t id, int32_t *ids, int32_t *insts, int64_t cap) {
+    int64_t k = cap;
+    while (id != (int64_t)NO_PARENT) {
+        if (k == 0) return -1;
+        uint32_t parent, inst;
+        if (x->cs) {
+            uint64_t pair;
+            if (links_read(x->cs, id, &parent, &inst, &pair)) return -1;
+        } else {
+            via_t v;
+            memcpy(&parent, rec(x, id) + SBYTES, 4);
+            memcpy(&v, rec(x, id) + SBYTES + 4, sizeof v);
+            inst = v == NO_VIA ? 0xFFFFFFFFu : v;
+        }
+        k--;
+        ids[k] = (int32_t)id;
+        insts[k] = inst == 0xFFFFFFFFu ? -1 : (int32_t)inst;
+        id = parent == NO_PARENT ? (int64_t)NO_PARENT : (int64_t)parent;
+    }
+    return cap - k;
+}
 
 int64_t nc_lookup(const search *x, const leaf_t *leaves) {
     uint8_t p[SBYTES];
@@ -658,8 +752,11 @@ int64_t nc_lookup(const search *x, const leaf_t *leaves) {
 /* out[id] = state predicate k on every stored state (0/1). */
 void nc_eval_state_pred(const search *x, int32_t k, uint8_t *out) {
     leaf_t s[NLEAVES > 0 ? NLEAVES : 1];
+    uint8_t p[SBYTES];
     for (int64_t i = 0; i < x->n; i++) {
-        spec_unpack(rec(x, i), s);
+        out[i] = 0;
+        if (stored_packed(x, i, p)) continue; /* the compact store keeps no graph: never asked */
+        spec_unpack(p, s);
         out[i] = (uint8_t)spec_state_pred(k, s);
     }
 }

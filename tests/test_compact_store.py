@@ -1,0 +1,127 @@
+"""The compact store (explorer/engines/compiled/compact_store.c, `check --store compact`) against the
+plain one: the same counts, levels, coverage, stopping point and the same traces (state by state), on
+one thread and two, with symmetry, at a state limit; a link file that cannot be written ends the search
+with one line and exit 4; and the flags it cannot be combined with are refused."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from explorer.engines.bfs import Options
+from explorer.engines.compiled import engine as native
+from spec.config import import_model
+from tests.classic import twophase
+from tests.test_native import summary
+
+# tests/test_partitioned.py's cells: a fresh clone's test run compiles each library once for both
+CELLS = [
+    ("spec.delayed_work", {"variant": "rfc_fixed"}),
+    ("spec.prog_swap", {"kind": "wq"}),
+    ("spec.bpf_async", {"kind": "wq", "design": "refcnt", "irq_callers": True}),
+]
+
+
+def _both(factory, opts: Options, tmp_path: Path, **kw) -> tuple[dict, dict]:
+    plain = summary(native.explore(factory(), opts, lambda _l: None, **kw))
+    compact = native.explore(factory(), opts, lambda _l: None, compact_dir=tmp_path, **kw)
+    assert compact.store.compact
+    return plain, summary(compact)
+
+
+@pytest.mark.parametrize("model, constants", CELLS, ids=[f"{m[5:]}-{i}" for i, (m, _) in enumerate(CELLS)])
+def test_the_compact_store_finds_what_the_plain_one_finds(model, constants, tmp_path):
+    plain, compact = _both(
+        lambda: import_model(model).make_spec(**constants), Options(stop_on_first=False), tmp_path
+    )
+    assert plain == compact and plain["violations"]
+
+
+def test_the_compact_store_under_symmetry_gives_the_same_orbits_and_concrete_traces(tmp_path):
+    factory = lambda: import_model("spec.delayed_work").make_spec(variant="rfc_fixed")  # noqa: E731
+    plain, compact = _both(factory, Options(stop_on_first=False), tmp_path, symmetry=True)
+    assert plain == compact and plain["violations"]
+
+
+@pytest.mark.parametrize("limit", [1, 7, 500])
+def test_a_state_limit_stops_the_compact_store_where_it_stops_the_plain_one(limit, tmp_path):
+    factory = lambda: twophase.make_spec(rms=4)  # noqa: E731
+    plain, compact = _both(factory, Options(max_states=limit, stop_on_first=False), tmp_path)
+    assert plain == compact and plain["distinct"] == limit
+
+
+def test_the_tables_rebuilt_as_they_grow_lose_nothing(tmp_path):
+    """TwoPhase with 6 RMs (50K states): the tables start at 256 slots and ids of 8 bits, so the pairs'
+    table is rebuilt several times on the way, with wider ids and more slots."""
+    plain, compact = _both(lambda: twophase.make_spec(rms=6), Options(stop_on_first=False), tmp_path)
+    assert plain == compact and plain["distinct"] == 50816
+
+
+@pytest.mark.slow
+def test_the_store_holds_fewer_bytes_a_state_at_a_million_states(tmp_path):
+    """TwoPhase with 8 RMs (1.7M states; the plain store's record is only 4 + 6 bytes there): the
+    store's own count of its bytes, fixed tables included."""
+    opts = Options(stop_on_first=False)
+    plain = native.explore(twophase.make_spec(rms=8), opts, lambda _l: None)
+    compact = native.explore(twophase.make_spec(rms=8), opts, lambda _l: None, compact_dir=tmp_path)
+    assert summary(plain) == summary(compact)
+    assert compact.store_bytes < 0.6 * plain.store_bytes
+
+
+@pytest.mark.slow
+def test_two_threads_and_a_million_states_give_what_the_plain_store_gives(tmp_path):
+    """rfc_fixed at 3 CPUs: levels wide enough for the parallel expansion, and enough distinct halves
+    to widen the ids past 16 bits while workers read the queue."""
+    factory = lambda: import_model("spec.delayed_work").make_spec(variant="rfc_fixed", cpus=3)  # noqa: E731
+    plain, compact = _both(factory, Options(stop_on_first=False), tmp_path, threads=2)
+    assert plain == compact and plain["distinct"] > 500_000
+    assert max(plain["layers"]) >= 2 * native.PARALLEL_BLOCK
+
+
+def test_a_link_file_that_cannot_be_written_ends_the_search_with_one_line(tmp_path):
+    """RLIMIT_FSIZE makes the link file's first flush (65,536 records) fail as a full disk would (EFBIG;
+    Python ignores SIGXFSZ); the library is compiled first, without the limit."""
+    native.explore(twophase.make_spec(rms=6), Options(max_states=10), lambda _l: None, compact_dir=tmp_path)
+    script = textwrap.dedent(
+        f"""
+        import resource, sys
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 16, 1 << 16))
+        from explorer.engines.bfs import Options
+        from explorer.engines.compiled import engine
+        from tests.classic import twophase
+        try:
+            engine.explore(twophase.make_spec(rms=7), Options(stop_on_first=False), lambda _l: None,
+                           compact_dir={str(tmp_path)!r})
+        except engine.SearchOutOfMemory as e:
+            print(e)
+            sys.exit(4)
+        """
+    )
+    p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 4, p.stderr
+    assert "link file" in p.stdout and "could not be written" in p.stdout and "incomplete" in p.stdout
+    assert list(tmp_path.iterdir()) == []  # the link file was unlinked at creation
+
+
+def test_check_says_it_used_the_compact_store_and_refuses_what_it_cannot_do(tmp_path):
+    def check(*extra: str) -> subprocess.CompletedProcess:
+        cmd = [
+            sys.executable,
+            "-m",
+            "explorer",
+            "check",
+            "spec/configs/no_claim_lock.toml",
+            "--out",
+            str(tmp_path),
+        ]
+        return subprocess.run([*cmd, *extra], capture_output=True, text=True, timeout=300)
+
+    ok = check("--store", "compact")
+    assert ok.returncode == 1 and "compact store" in ok.stdout and "store B/state" in ok.stdout
+    for flags in (["--partitions", "2"], ["--engine", "python"]):
+        bad = check("--store", "compact", *flags)
+        assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "--store compact" in bad.stderr
