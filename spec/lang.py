@@ -129,6 +129,10 @@ class Enum(Type):
         return f"Enum({self.name})"
 
 
+# the domains of a parameterised property (Spec.leads_to over=): parameter name -> its Enum
+Params = dict[str, Enum]
+
+
 @dataclass(frozen=True)
 class Fn(Type):
     """A total function from a finite Enum domain: a tuple indexed by the domain's ints."""
@@ -441,6 +445,7 @@ class Temporal:
     p: Callable[[Any], Any]
     q: Callable[[Any], Any] | None = None
     doc: str = ""
+    family: str | None = None  # the parameterised property this is one member of (Spec.leads_to over=)
 
 
 @dataclass
@@ -500,11 +505,20 @@ class Refinement:
 
 @dataclass(frozen=True)
 class Fairness:
-    """WF_vars(A(p...)) or SF_vars(A(p...)); ``params=None`` means every instance, each separately."""
+    r"""WF_vars(A(p...)) or SF_vars(A(p...)); ``params=None`` means every instance, each separately.
+
+    ``over`` names parameters quantified inside the condition: ``over=("S",)`` is ``\A c :
+    SF_vars(\E S : A(c, S))``, one condition for the instances that differ only in S (fairness of a
+    disjunction; every parameter: of the whole action). ``where(state, **args)`` keeps only the steps
+    of those instances it is true for, in the state they leave: ``WF_vars(Return(c, alloc[c]))`` is
+    ``over=("S",)`` with ``where=lambda s, c, S: S == alloc of c in s`` (fairness of an action whose
+    argument is a state function)."""
 
     kind: str  # "WF" or "SF"
     action: str
     params: tuple[tuple[str, Any], ...] | None = None
+    over: tuple[str, ...] = ()
+    where: Callable[..., Any] | None = None
 
 
 @dataclass
@@ -615,14 +629,41 @@ class Spec:
         self.constraint = Predicate(fn.__name__, fn, (fn.__doc__ or "").strip())
         return fn
 
-    def leads_to(self, name: str, p: Callable[[Any], Any], q: Callable[[Any], Any], doc: str = "") -> None:
-        self.properties.append(Temporal(name, "leadsto", p, q, doc))
+    def leads_to(
+        self,
+        name: str,
+        p: Callable[..., Any],
+        q: Callable[..., Any],
+        doc: str = "",
+        over: Params | None = None,
+    ) -> None:
+        r"""P ~> Q. ``over={"c": Clients}``: the family ``\A c \in Clients : P(c) ~> Q(c)``, p and q
+        taking the state and the parameters; each member is checked (and reported) as ``name(c=...)``."""
+        self._temporal(name, "leadsto", p, q, doc, over)
 
-    def always_eventually(self, name: str, p: Callable[[Any], Any], doc: str = "") -> None:
-        self.properties.append(Temporal(name, "alwayseventually", p, None, doc))
+    def always_eventually(
+        self, name: str, p: Callable[..., Any], doc: str = "", over: Params | None = None
+    ) -> None:
+        self._temporal(name, "alwayseventually", p, None, doc, over)
 
-    def eventually_always(self, name: str, p: Callable[[Any], Any], doc: str = "") -> None:
-        self.properties.append(Temporal(name, "eventuallyalways", p, None, doc))
+    def eventually_always(
+        self, name: str, p: Callable[..., Any], doc: str = "", over: Params | None = None
+    ) -> None:
+        self._temporal(name, "eventuallyalways", p, None, doc, over)
+
+    def _temporal(
+        self, name: str, kind: str, p: Callable, q: Callable | None, doc: str, over: Params | None
+    ) -> None:
+        if not over:
+            self.properties.append(Temporal(name, kind, p, q, doc))
+            return
+        names = list(over)
+        for values in itertools.product(*(range(len(t)) for t in over.values())):
+            args = dict(zip(names, values, strict=True))
+            shown = ", ".join(f"{k}={t.show(v)}" for (k, t), v in zip(over.items(), values, strict=True))
+            pa = functools.partial(p, **args)
+            qa = functools.partial(q, **args) if q is not None else None
+            self.properties.append(Temporal(f"{name}({shown})", kind, pa, qa, doc, family=name))
 
     def refines(
         self, name: str, abstract: Spec, mapping: Callable[[Any], dict[str, Any]], doc: str = ""
@@ -662,11 +703,17 @@ class Spec:
             if a not in self.environment:
                 self.environment.append(a)
 
-    def wf(self, action: str, /, **params: Any) -> None:
-        self.fairness.append(Fairness("WF", action, tuple(params.items()) or None))
+    def wf(
+        self, action: str, /, over: Sequence[str] = (), where: Callable[..., Any] | None = None, **params: Any
+    ) -> None:
+        """WF_vars of each instance of action (or of those with params); see ``Fairness`` for over and
+        where."""
+        self.fairness.append(Fairness("WF", action, tuple(params.items()) or None, tuple(over), where))
 
-    def sf(self, action: str, /, **params: Any) -> None:
-        self.fairness.append(Fairness("SF", action, tuple(params.items()) or None))
+    def sf(
+        self, action: str, /, over: Sequence[str] = (), where: Callable[..., Any] | None = None, **params: Any
+    ) -> None:
+        self.fairness.append(Fairness("SF", action, tuple(params.items()) or None, tuple(over), where))
 
     # ---- reading
     @property

@@ -101,6 +101,34 @@ def forall_in(a: tuple, pred: Callable[[int], Any]) -> Any:
     return all_(implies(x, pred(k)) for k, x in enumerate(a))
 
 
+class PowerSet(Enum):
+    """``SUBSET domain`` as an Enum, for an action parameter ``S \\in SUBSET D``: value k is the subset
+    whose bitmask is k (0 the empty set). Its names are identifiers for the exports (``r1_r2``,
+    ``empty``); traces show the sets (``{r1, r2}``)."""
+
+    def __init__(self, domain: Enum) -> None:
+        self.domain = domain
+        n = len(domain)
+        if n > 16:
+            raise SpecError(f"SUBSET {domain.name}: {2**n} subsets are too many for an action parameter")
+        names = ["_".join(domain.names[i] for i in range(n) if k >> i & 1) or "empty" for k in range(2**n)]
+        super().__init__(f"SUBSET_{domain.name}", names)
+
+    def as_set(self, k: int) -> tuple:
+        """The subset k as a Set(domain) value."""
+        return tuple(bool(k >> i & 1) for i in range(len(self.domain)))
+
+    def show(self, v: Any) -> str:
+        if not self.contains(v):
+            return super().show(v)
+        return "{" + ", ".join(self.domain.show(i) for i, x in enumerate(self.as_set(v)) if x) + "}"
+
+
+def powerset(domain: Enum) -> PowerSet:
+    """SUBSET domain (an action parameter's type)."""
+    return PowerSet(domain)
+
+
 # --------------------------------------------------------------------------- CHOOSE, Maximum
 
 

@@ -7,7 +7,7 @@ states on the longest shortest path from an initial state.
 
 from explorer.engines.bfs import Options, explore
 from spec.lang import successors
-from tests.classic import diehard, readerswriters, tcommit, twophase
+from tests.classic import diehard, readerswriters, simpleallocator, tcommit, twophase
 from tests.reference import naive_distances
 
 
@@ -133,3 +133,74 @@ def test_readerswriters_matches_tlc():
     assert res.violations == []
     assert (res.distinct, res.generated, res.depth) == (21527, 59674, 13)
     assert_consistent(res)
+
+
+# ---------------------------------------------------------------- SimpleAllocator (SUBSET, group fairness)
+
+
+def _allocator_verdicts(fairness: str | list) -> dict[str, bool]:
+    """Each property family's verdict (all of its members hold) under the spec's fairness or the given
+    list of conditions."""
+    from explorer.engines.compiled import engine as native
+    from explorer.engines.liveness.check import check_liveness
+
+    spec = simpleallocator.make_spec(fairness=fairness if isinstance(fairness, str) else "SimpleAllocator")
+    res = native.explore(spec, Options(stop_on_first=False, keep_graph=True), lambda _l: None)
+    verdicts = check_liveness(res, fairness=None if isinstance(fairness, str) else fairness(spec))
+    out: dict[str, bool] = {}
+    for v in verdicts:
+        out[v.name.split("(")[0]] = out.get(v.name.split("(")[0], True) and v.holds
+    return out
+
+
+def test_simpleallocator_matches_tlc():
+    # tlaplus/Examples specifications/allocator/manifest.json, model SimpleAllocator.cfg (Clients =
+    # {c1,c2,c3}, Resources = {r1,r2}): "distinctStates": 400, "totalStates": 1633, "stateDepth": 6
+    res = explore(simpleallocator.make_spec(), Options())
+    assert res.exhausted and res.violations == []
+    assert (res.distinct, res.generated, res.depth) == (400, 1633, 6)
+    assert_consistent(res)
+
+
+def test_simpleallocator_liveness_is_what_the_module_proves():
+    """SimpleAllocator.tla: THEOREM SimpleAllocator => ClientsWillReturn, ClientsWillObtain,
+    InfOftenSatisfied; SimpleAllocator2 => ClientsWillReturn; and "the following do not hold":
+    SimpleAllocator2 => ClientsWillObtain, SimpleAllocator2 => InfOftenSatisfied."""
+    every = {"ClientsWillReturn": True, "ClientsWillObtain": True, "InfOftenSatisfied": True}
+    assert _allocator_verdicts("SimpleAllocator") == every
+    assert _allocator_verdicts("SimpleAllocator2") == {
+        **every,
+        "ClientsWillObtain": False,
+        "InfOftenSatisfied": False,
+    }
+
+
+def test_simpleallocator_needs_strong_fairness_of_the_whole_allocate_disjunction():
+    """WF instead of SF on \\E S : Allocate(c, S) loses ClientsWillObtain (a client's request can be
+    enabled only now and then, as others return); no fairness on Return loses all three."""
+    from spec.lang import Fairness
+
+    def weak_allocate(spec):
+        return [spec.fairness[0], Fairness("WF", "Allocate", over=("S",))]
+
+    def no_return(spec):
+        return [spec.fairness[1]]
+
+    assert _allocator_verdicts(weak_allocate) == {
+        "ClientsWillReturn": True, "ClientsWillObtain": False, "InfOftenSatisfied": False
+    }  # fmt: skip
+    assert set(_allocator_verdicts(no_return).values()) == {False}
+
+
+def test_simpleallocator_fairness_reads_like_the_module():
+    from explorer.engines.liveness.check import fairness_conditions
+
+    spec = simpleallocator.make_spec(clients=1)
+    assert fairness_conditions(spec) == [
+        "WF_vars(\\E S : Return(c=c1, S) /\\ returns_all)",
+        "SF_vars(\\E S : Allocate(c=c1, S))",
+    ]
+    assert [p.name for p in spec.properties] == [
+        "ClientsWillReturn(c=c1)", "ClientsWillObtain(c=c1, r=r1)", "ClientsWillObtain(c=c1, r=r2)",
+        "InfOftenSatisfied(c=c1)",
+    ]  # fmt: skip

@@ -17,6 +17,7 @@ from spec.lang import (
     Bool,
     Enum,
     Fairness,
+    Fn,
     Int,
     Set,
     Spec,
@@ -547,3 +548,58 @@ def test_both_graph_cores_apply_the_environment_rule(impl):
     res = explore(spec, OPTS, progress=lambda _line: None)
     [v] = check_liveness(res, ["Served"], impl=impl)
     assert v.holds and v.storm is not None
+
+
+# ---------------------------------------------------------------- fairness of a disjunction, filtered
+
+
+def _allocator_graph():
+    from explorer.engines.compiled import engine as native
+    from tests.classic import simpleallocator
+
+    spec = simpleallocator.make_spec(clients=2)
+    return spec, native.explore(spec, Options(stop_on_first=False, keep_graph=True), lambda _l: None)
+
+
+def test_a_condition_over_a_disjunction_is_one_condition_and_both_implementations_agree():
+    """SF_vars(\\E S : Allocate(c, S)): one condition per client over its Allocate instances (the C
+    fair-component search marks every instance of an unserved condition)."""
+    spec, res = _allocator_graph()
+    fairness = [Fairness("WF", "Return", over=("S",)), Fairness("SF", "Allocate", over=("S",))]
+    assert fairness_conditions(spec, fairness) == [
+        "WF_vars(\\E S : Return(c=c1, S))", "WF_vars(\\E S : Return(c=c2, S))",
+        "SF_vars(\\E S : Allocate(c=c1, S))", "SF_vars(\\E S : Allocate(c=c2, S))",
+    ]  # fmt: skip
+    seen = []
+    for impl in ("c", "python"):
+        verdicts = check_liveness(res, fairness=fairness, impl=impl)
+        seen.append([(v.name, v.holds, v.components, v.trace and v.trace.states) for v in verdicts])
+    assert seen[0] == seen[1] and all(holds for _, holds, _, _ in seen[0])
+
+
+def test_a_where_filter_must_say_true_or_false_and_over_must_name_parameters():
+    spec, res = _allocator_graph()
+    with pytest.raises(SpecError, match="where returned"):
+        check_liveness(res, fairness=[Fairness("WF", "Return", over=("S",), where=lambda s, c, S: None)])
+    with pytest.raises(SpecError, match="over names unknown parameter"):
+        check_liveness(res, fairness=[Fairness("WF", "Return", over=("T",))])
+
+
+def test_a_parameterised_property_is_one_property_per_value():
+    spec = Spec("Family")
+    Who = Enum("Who", 2)
+    spec.var("done", Fn(Who, Bool), (False, False))
+
+    @spec.action(w=Who)
+    def Finish(s, w):
+        return when(not_(s.done[w]), done=put(s.done, w, True))
+
+    spec.wf("Finish")
+    spec.leads_to("EachFinishes", lambda s, w: True, lambda s, w: s.done[w], over={"w": Who})
+    res = explore(spec, Options(stop_on_first=False, keep_graph=True, check_deadlock=False), lambda _l: None)
+    verdicts = check_liveness(res)
+    assert [(v.name, v.holds) for v in verdicts] == [
+        ("EachFinishes(w=Who0)", True),
+        ("EachFinishes(w=Who1)", True),
+    ]
+    assert {p.family for p in spec.properties} == {"EachFinishes"}

@@ -36,7 +36,6 @@ typedef struct {
     const int32_t *dst, *inst;
     int32_t nconds;
     const int8_t *is_sf;      /* per condition: 0 WF, 1 SF */
-    const int32_t *cond_inst; /* per condition: its action instance */
     const int64_t *bi_off;    /* conditions of instance i: bi_cond[bi_off[i] .. bi_off[i+1]) */
     const int32_t *bi_cond;
     /* work arrays, n each */
@@ -140,10 +139,15 @@ static int classify(graph_t *g, const int32_t *comp, int64_t size, int64_t tag, 
     for (int32_t c = 0; c < k; c++)
         if (!g->is_sf[c] && enabled_in[c] == size && !taken[c]) return 1;
     int any_bad = 0;
-    memset(bad_inst, 0, (size_t)ninst);
     for (int32_t c = 0; c < k; c++)
-        if (g->is_sf[c] && enabled_in[c] && !taken[c]) { bad_inst[g->cond_inst[c]] = 1; any_bad = 1; }
+        if (g->is_sf[c] && enabled_in[c] && !taken[c]) { taken[c] = 2; any_bad = 1; } /* 2: unserved SF */
     if (!any_bad) return 0;
+    /* an instance is bad when it is one of an unserved SF condition's (a condition may span several) */
+    for (int32_t i = 0; i < ninst; i++) {
+        bad_inst[i] = 0;
+        for (int64_t q = g->bi_off[i]; q < g->bi_off[i + 1]; q++)
+            if (taken[g->bi_cond[q]] == 2) { bad_inst[i] = 1; break; }
+    }
     for (int64_t j = 0; j < size; j++) {
         int32_t v = comp[j];
         for (int64_t e = g->off[v]; e < g->off[v + 1]; e++)
@@ -157,11 +161,11 @@ static int classify(graph_t *g, const int32_t *comp, int64_t size, int64_t tag, 
  * in fair_sizes. Returns their number, or -1.
  * mark, idx, low: n int64 each, onstack: n bytes (zeroed); tag0: the first unused tag. */
 int64_t gc_fair(int64_t n, const int64_t *off, const int32_t *dst, const int32_t *inst, int32_t ninst,
-                int32_t nconds, const int8_t *is_sf, const int32_t *cond_inst, const int64_t *bi_off,
+                int32_t nconds, const int8_t *is_sf, const int64_t *bi_off,
                 const int32_t *bi_cond, const int32_t *nodes, int64_t nn, const uint8_t *required,
                 int32_t *members, int64_t *fair_sizes, int64_t *mark, int64_t *idx, int64_t *low,
                 int8_t *onstack, int64_t *tag_io, int64_t *examined, const uint8_t *skip) {
-    graph_t g = {n, off, dst, inst, nconds, is_sf, cond_inst, bi_off, bi_cond, mark, idx, low, onstack, *tag_io, 0,
+    graph_t g = {n, off, dst, inst, nconds, is_sf, bi_off, bi_cond, mark, idx, low, onstack, *tag_io, 0,
                  skip};
     int64_t nmembers = 0;
     int64_t cap = nn > 0 ? nn : 1;

@@ -43,7 +43,7 @@ from explorer.engines.bfs import Result, Trace
 from explorer.engines.compiled.engine import graph_core
 from explorer.engines.liveness.graph import _build_csr, _Cond, _reach_not_q, _Search, _select
 from explorer.engines.liveness.lasso import _lasso
-from spec.lang import Fairness, Spec, SpecError, Temporal
+from spec.lang import Fairness, Instance, Spec, SpecError, Temporal
 
 _NOT = bytes([1, 0]) + bytes(254)  # bytes.translate table: 0 -> 1, 1 -> 0
 
@@ -96,14 +96,64 @@ def _conditions(spec: Spec, fairness: Sequence[Fairness]) -> list[_Cond]:
             if isinstance(v, str) and t is not None and hasattr(t, "names") and v in t.names:
                 v = t.names.index(v)
             want[k] = v
+        unknown = [k for k in f.over if k not in action.params]
+        if unknown:
+            raise SpecError(
+                f"spec {spec.name}: {f.kind}({f.action}) over names unknown parameter(s) {unknown}"
+            )
         matched = [i for i in insts if i.action is action and all(i.args[k] == v for k, v in want.items())]
         if not matched:
             shown = ", ".join(f"{k}={v!r}" for k, v in want.items())
             raise SpecError(f"spec {spec.name}: {f.kind}({f.action}({shown})) matches no action instance")
+        # one condition per value of the parameters outside over: \A c : SF_vars(\E S : A(c, S))
+        groups: dict[tuple, list[Instance]] = {}
         for i in matched:
-            if (f.kind, i.index) not in seen:  # the same condition declared twice is one condition
-                seen.add((f.kind, i.index))
-                out.append(_Cond(f.kind, i.index, f"{f.kind}_vars({i.label})"))
+            groups.setdefault(tuple(v for k, v in i.args.items() if k not in f.over), []).append(i)
+        for members in groups.values():
+            key = (f.kind, tuple(i.index for i in members), f.where)
+            if key in seen:  # the same condition declared twice is one condition
+                continue
+            seen.add(key)
+            out.append(_Cond(f.kind, key[1], _label(f, members[0]), f.where))
+    return out
+
+
+def _label(f: Fairness, inst: Instance) -> str:
+    """WF_vars(A(c=CPU0)), or with over and where: SF_vars(\\E S : A(c=c1, S) /\\ where's name)."""
+    if not f.over and f.where is None:
+        return f"{f.kind}_vars({inst.label})"
+    args = []
+    for k, v in inst.args.items():
+        t = inst.action.param_types.get(k)
+        args.append(k if k in f.over else f"{k}={t.show(v) if t is not None else v}")
+    step = f"{inst.action.name}({', '.join(args)})" if args else inst.action.name
+    if f.where is not None:
+        step += f" /\\ {f.where.__name__}"
+    return f"{f.kind}_vars(\\E {', '.join(f.over)} : {step})" if f.over else f"{f.kind}_vars({step})"
+
+
+def edge_filters(result: Result, search: _Search, conds: Sequence[_Cond]) -> dict[int, bytearray]:
+    """For each condition with a where filter, its steps among the graph's edges (1): an edge of one of
+    its instances from a state where the filter is true for that instance's arguments."""
+    out: dict[int, bytearray] = {}
+    insts = result.spec.instances()
+    g, states = search.g, result.store.states
+    for ci, c in enumerate(conds):
+        if c.where is None:
+            continue
+        members, ok = set(c.insts), bytearray(len(g.dst))
+        for v in range(g.n):
+            s = None
+            for e in range(g.off[v], g.off[v + 1]):
+                i = g.inst[e]
+                if i not in members:
+                    continue
+                s = states[v] if s is None else s
+                r = c.where(s, **insts[i].args)
+                if r is not True and r is not False:
+                    raise SpecError(f"fairness {c.label}: where returned {type(r).__name__}, not a Boolean")
+                ok[e] = r
+        out[ci] = ok
     return out
 
 
@@ -180,6 +230,7 @@ def check_liveness(
     if not chosen:
         return []
     search = _Search(_build_csr(result, core), conds, len(spec.instances()), core)
+    search.filtered = edge_filters(result, search, conds)
     skip = environment_mask(spec, conds) if environment else None
     return [_check_one(result, search, t, labels, skip) for t in chosen]
 
@@ -194,7 +245,7 @@ def environment_mask(spec: Spec, conds: Sequence[_Cond]) -> bytearray | None:
     if unknown:
         raise SpecError(f"spec {spec.name}: environment names unknown action(s) {', '.join(unknown)}")
     insts = spec.instances()
-    fair = sorted({insts[c.inst].action.name for c in conds} & set(spec.environment))
+    fair = sorted({insts[i].action.name for c in conds for i in c.insts} & set(spec.environment))
     if fair:
         raise SpecError(f"spec {spec.name}: environment action(s) {', '.join(fair)} are declared fair")
     return bytearray(i.action.name in spec.environment for i in insts)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ctypes
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,8 +25,9 @@ from explorer.engines.compiled.engine import I32, I64
 @dataclass
 class _Cond:
     kind: str  # "WF" or "SF"
-    inst: int
+    insts: tuple[int, ...]  # the action instances it is about (several: fairness of their disjunction)
     label: str
+    where: Callable[..., Any] | None = None  # only their steps from states where where(state, **args)
 
 
 @dataclass
@@ -107,8 +108,12 @@ class _Search:
         self.conds = conds
         by_inst: list[list[int]] = [[] for _ in range(n_insts)]
         for ci, c in enumerate(conds):
-            by_inst[c.inst].append(ci)
+            for i in c.insts:
+                by_inst[i].append(ci)
         self.by_inst: list[tuple[int, ...]] = [tuple(x) for x in by_inst]
+        # condition -> its edges (1) among its instances', for a condition with a where filter
+        # (check.edge_filters); such searches run in Python
+        self.filtered: dict[int, bytearray] = {}
         self.wf = [ci for ci, c in enumerate(conds) if c.kind == "WF"]
         self.sf = [ci for ci, c in enumerate(conds) if c.kind == "SF"]
         n = csr.n
@@ -122,6 +127,13 @@ class _Search:
         # skip[i] == 1: edges of instance i are not walked (the environment's, for the kernel-only search);
         # None: every edge is
         self.skip: bytearray | None = None
+
+    def conds_of(self, e: int) -> tuple[int, ...]:
+        """The fairness conditions edge e is a step of."""
+        cs = self.by_inst[self.g.inst[e]]
+        if not self.filtered or not cs:
+            return cs
+        return tuple(c for c in cs if c not in self.filtered or self.filtered[c][e])
 
     def walks(self, e: int) -> bool:
         """Edge e may lie on a cycle of the current search."""
@@ -202,13 +214,13 @@ class _Search:
         k = len(self.conds)
         if k == 0:
             return "fair", []
-        off, dst, ins, mark, by_inst = self.g.off, self.g.dst, self.g.inst, self.mark, self.by_inst
-        enabled_in = [0] * k  # number of states of comp where the condition's instance is enabled
+        off, dst, mark, conds_of = self.g.off, self.g.dst, self.mark, self.conds_of
+        enabled_in = [0] * k  # number of states of comp where the condition's instances are enabled
         last = [-1] * k
         taken = [False] * k
         for v in comp:
             for e in range(off[v], off[v + 1]):
-                cs = by_inst[ins[e]]
+                cs = conds_of(e)
                 if not cs:
                     continue
                 inside = mark[dst[e]] == tag
@@ -223,15 +235,15 @@ class _Search:
             # Enabled everywhere and never taken inside: no cycle within comp can satisfy it.
             if enabled_in[c] == size and not taken[c]:
                 return "unfair", []
-        bad = {self.conds[c].inst for c in self.sf if enabled_in[c] and not taken[c]}
+        bad = {c for c in self.sf if enabled_in[c] and not taken[c]}
         if not bad:
             return "fair", []
-        drop = [v for v in comp if any(ins[e] in bad for e in range(off[v], off[v + 1]))]
+        drop = [v for v in comp if any(c in bad for e in range(off[v], off[v + 1]) for c in conds_of(e))]
         return "refine", drop
 
     def fair_components(self, nodes: Sequence[int], required: bytearray | None) -> list[list[int]]:
         """The maximal fair SCCs within nodes (that contain a required state, if given)."""
-        if self.core is not None:
+        if self.core is not None and not self.filtered:
             return self._fair_components_c(nodes, required)
         work = self.sccs(nodes, self.new_tag(nodes))
         fair: list[list[int]] = []
@@ -262,7 +274,6 @@ class _Search:
             by_cond.extend(cs)
             by_off.append(len(by_cond))
         is_sf = bytearray(c.kind == "SF" for c in conds)
-        cond_inst = array("i", [c.inst for c in conds])
         node_arr = nodes if isinstance(nodes, array) and nodes.typecode == "i" else array("i", nodes)
         members = _zeros("i", len(node_arr))
         sizes = _zeros("q", max(1, len(node_arr)))
@@ -271,7 +282,7 @@ class _Search:
         k = self.core.gc_fair(
             ctypes.c_int64(n), _ptr(g.off, I64), _ptr(g.dst, I32), _ptr(g.inst, I32),
             ctypes.c_int32(self.n_insts), ctypes.c_int32(len(conds)), _ptr(is_sf, ctypes.c_int8),
-            _ptr(cond_inst, I32), _ptr(by_off, I64), _ptr(by_cond, I32), _ptr(node_arr, I32),
+            _ptr(by_off, I64), _ptr(by_cond, I32), _ptr(node_arr, I32),
             ctypes.c_int64(len(node_arr)), _ptr(required, ctypes.c_uint8) if required is not None else None,
             _ptr(members, I32), _ptr(sizes, I64),
             _ptr(self.mark, I64), _ptr(self.idx, I64), _ptr(self.low, I64),

@@ -18,21 +18,14 @@ from spec.lang import Instance
 
 
 def _enabled_at(search: _Search, v: int) -> set[int]:
-    off, ins, by_inst = search.g.off, search.g.inst, search.by_inst
-    return {c for e in range(off[v], off[v + 1]) for c in by_inst[ins[e]]}
+    off = search.g.off
+    return {c for e in range(off[v], off[v + 1]) for c in search.conds_of(e)}
 
 
 def cycle(search: _Search, comp: list[int], entry: int) -> list[tuple[int, int]]:
     """A fair closed walk in comp from entry back to entry: [(state, instance or -1 for stutter)]."""
     tag = search.new_tag(comp)
-    off, dst, ins, mark, by_inst, conds = (
-        search.g.off,
-        search.g.dst,
-        search.g.inst,
-        search.mark,
-        search.by_inst,
-        search.conds,
-    )
+    off, dst, ins, mark, conds = search.g.off, search.g.dst, search.g.inst, search.mark, search.conds
     wf_ok = [False] * len(conds)
     sf_seen = [False] * len(conds)
     taken = [False] * len(conds)
@@ -53,12 +46,13 @@ def cycle(search: _Search, comp: list[int], entry: int) -> list[tuple[int, int]]
 
     def serving_edge(v: int, u: set[int]) -> int | None:
         for e in range(off[v], off[v + 1]):
-            if mark[dst[e]] == tag and search.walks(e) and any(c in u for c in by_inst[ins[e]]):
+            if mark[dst[e]] == tag and search.walks(e) and any(c in u for c in search.conds_of(e)):
                 return e
         return None
 
     def bfs(start: int, goal: Callable[[int], bool]) -> list[tuple[int, int]]:
-        """Shortest path inside comp from start to the first state satisfying goal (start included)."""
+        """Shortest path inside comp from start to the first state satisfying goal (start included), as
+        (state, edge into it)."""
         if goal(start):
             return []
         pred: dict[int, tuple[int, int]] = {start: (-1, -1)}
@@ -75,7 +69,7 @@ def cycle(search: _Search, comp: list[int], entry: int) -> list[tuple[int, int]]
                         path = []
                         while w != start:
                             p, pe = pred[w]
-                            path.append((w, ins[pe]))
+                            path.append((w, pe))
                             w = p
                         path.reverse()
                         return path
@@ -88,11 +82,11 @@ def cycle(search: _Search, comp: list[int], entry: int) -> list[tuple[int, int]]
 
     def advance(path: list[tuple[int, int]]) -> None:
         nonlocal cur
-        for v, i in path:
+        for v, e in path:
             visit(v)
-            for c in by_inst[i]:
+            for c in search.conds_of(e):
                 taken[c] = True  # a walk step is an edge between distinct states: a real A step
-            walk.append((v, i))
+            walk.append((v, ins[e]))
             cur = v
 
     visit(entry)
@@ -118,7 +112,7 @@ def cycle(search: _Search, comp: list[int], entry: int) -> list[tuple[int, int]]
             # Nothing was satisfied on the way, so cur was chosen for an edge that serves u: take it.
             e = serving_edge(cur, u)
             assert e is not None
-            advance([(dst[e], ins[e])])
+            advance([(dst[e], e)])
     if not walk:
         walk.append((entry, -1))  # every condition holds at entry: stutter there forever
     return walk

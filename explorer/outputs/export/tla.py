@@ -486,16 +486,30 @@ class _Module:
             if isinstance(v, str) and isinstance(t, Enum) and v in t.names:
                 v = t.names.index(v)
             fixed[k] = v
+        if f.where is not None:
+            raise ExportError(
+                f"spec {self.spec.name}: {f.kind}({f.action}) keeps only the steps where {f.where.__name__}"
+                " holds, a Python function of the state the export cannot print"
+            )
+        unknown = [k for k in f.over if k not in a.params]
+        if unknown:
+            raise ExportError(
+                f"spec {self.spec.name}: {f.kind}({f.action}) over names unknown parameter(s) {unknown}"
+            )
         args: list[str] = []
         binds: list[str] = []
+        inner: list[str] = []  # over: quantified inside the condition, \A c : SF_vars(\E S : A(c, S))
         for k in a.params:
             if k in fixed:
                 args.append(self.param_value(a, k, fixed[k]))
             else:
                 p = self.params[a.name][k]
-                binds.append(f"{p} \\in {self.param_domain(a, k)}")
+                (inner if k in f.over else binds).append(f"{p} \\in {self.param_domain(a, k)}")
                 args.append(p)
-        cond = f"{f.kind}_{self.vars}({a.name}{'(' + ', '.join(args) + ')' if args else ''})"
+        step = f"{a.name}{'(' + ', '.join(args) + ')' if args else ''}"
+        if inner:
+            step = f"\\E {', '.join(inner)} : {step}"
+        cond = f"{f.kind}_{self.vars}({step})"
         return f"\\A {', '.join(binds)} : {cond}" if binds else cond
 
     # ---- the whole file
