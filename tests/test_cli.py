@@ -509,7 +509,8 @@ def test_out_of_memory_is_one_line_with_what_was_explored_and_its_own_exit_code(
     assert "Traceback" not in r.stderr
     assert re.fullmatch(
         r"error: out of memory in the compiled engine's search after [\d,]+ distinct states "
-        r"\([\d,]+ generated, depth \d+\): the search is incomplete and no property is reported as holding",
+        r"\([\d,]+ generated, depth \d+\): the search is incomplete and no property is reported as holding"
+        r"; check --store compact keeps a state in 3-6 bytes",
         last,
     ), last
     assert "No violation" not in r.stdout

@@ -85,7 +85,7 @@ def test_two_threads_and_a_million_states_give_what_the_plain_store_gives(tmp_pa
 def test_a_link_file_that_cannot_be_written_ends_the_search_with_one_line(tmp_path):
     """RLIMIT_FSIZE makes the link file's first flush (65,536 records) fail as a full disk would (EFBIG;
     Python ignores SIGXFSZ); the library is compiled first, without the limit."""
-    native.explore(twophase.make_spec(rms=6), Options(max_states=10), lambda _l: None, compact_dir=tmp_path)
+    native.explore(twophase.make_spec(rms=7), Options(max_states=10), lambda _l: None, compact_dir=tmp_path)
     script = textwrap.dedent(
         f"""
         import resource, sys
@@ -122,6 +122,58 @@ def test_check_says_it_used_the_compact_store_and_refuses_what_it_cannot_do(tmp_
 
     ok = check("--store", "compact")
     assert ok.returncode == 1 and "compact store" in ok.stdout and "store B/state" in ok.stdout
-    for flags in (["--partitions", "2"], ["--engine", "python"]):
-        bad = check("--store", "compact", *flags)
+    for flags in (["--store", "compact", "--partitions", "2"], ["--store", "compact", "--engine", "python"],
+                  ["--store-memory", "64"]):  # fmt: skip
+        bad = check(*flags)
         assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "--store compact" in bad.stderr
+
+
+@pytest.mark.parametrize("budget", [16 << 10, 64 << 10])
+def test_a_table_spilled_to_disk_finds_what_the_plain_store_finds(budget, tmp_path):
+    """A memory budget of 16 KiB or 64 KiB (check --store-memory) spills the table of TwoPhase with 6
+    RMs (50K states) to sorted runs on disk several times; the states are then looked up there."""
+    opts = Options(stop_on_first=False)
+    plain = summary(native.explore(twophase.make_spec(rms=6), opts, lambda _l: None))
+    spilled = native.explore(
+        twophase.make_spec(rms=6), opts, lambda _l: None, compact_dir=tmp_path, store_memory=budget
+    )
+    assert summary(spilled) == plain
+    runs, states = spilled.spilled
+    assert runs >= 2 and 0 < states < spilled.distinct
+    assert list(tmp_path.iterdir()) == []  # the runs' files were unlinked at creation
+
+
+def test_traces_through_a_spilled_table_are_the_plain_stores(tmp_path):
+    factory = lambda: import_model("spec.delayed_work").make_spec(variant="rfc_fixed")  # noqa: E731
+    plain, spilled = _both(factory, Options(stop_on_first=False), tmp_path, store_memory=8 << 10)
+    assert plain == spilled and plain["violations"]
+
+
+@pytest.mark.slow
+def test_the_largest_matrix_cell_finishes_on_disk_in_an_address_space_the_plain_store_dies_in(tmp_path):
+    """tests/test_cli.py's out-of-memory case: no_claim_lock's 14M states in a 250 MB address space,
+    where the plain store ends with exit 4. The compact store, its table held to 16 MiB (the rest
+    spilled to sorted runs on disk), explores every state and counts them as the plain store does
+    without a limit."""
+    from tests.test_cli import _address_space_limit
+
+    config = tmp_path / "no_claim_lock.toml"
+    config.write_text(
+        'model = "spec.delayed_work"\n[constants]\nvariant = "no_claim_lock"\nirq_progs = true\n'
+    )
+    cmd = [sys.executable, "-m", "explorer", "check", str(config), "--no-deadlock",
+           "--invariant", "NoStrandedItem", "--out", str(tmp_path)]  # fmt: skip
+    free = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    limited = subprocess.run(
+        [*cmd, "--store", "compact", "--store-memory", "16"], capture_output=True, text=True, timeout=900,
+        preexec_fn=_address_space_limit(250),
+    )  # fmt: skip
+    assert limited.returncode == free.returncode == 0, limited.stderr[-2000:]
+
+    def counts(out: str) -> list[str]:
+        return [
+            ln for ln in out.splitlines() if ln.startswith(("distinct states", "states generated", "depth"))
+        ]
+
+    assert counts(limited.stdout) == counts(free.stdout) and len(counts(free.stdout)) == 3
+    assert "sorted runs" in limited.stdout

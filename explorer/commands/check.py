@@ -81,6 +81,9 @@ def print_statistics(res: Result, file: IO[str] | None = None) -> None:
     store = getattr(res, "store_bytes", None)
     if store is not None and res.distinct:
         rows.append(("store B/state", f"{store / res.distinct:.1f}"))
+    runs, spilled = getattr(res, "spilled", (0, 0))
+    if runs:
+        rows.append(("on disk", f"{spilled} states in {runs} sorted runs"))
     if res.distinct:  # the whole process's peak, what the machine must have (Linux: ru_maxrss in KiB)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         rows.append(("peak memory", f"{peak / 2**20:.0f} MiB ({peak / res.distinct:.1f} bytes/state)"))
@@ -156,6 +159,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         " compact: 3-6 bytes a state in memory (tree compression into a quotient table), parent links in a"
         " file under --out that is removed at exit: for the largest models (same counts and traces)",
     )  # fmt: skip
+    p.add_argument(
+        "--store-memory", type=positive_int, metavar="MIB",
+        help="with --store compact: the most memory its table of states may take; past it the table is"
+        " written to sorted runs on disk under --out and searched there (as when an allocation fails)",
+    )  # fmt: skip
     add_invariants_option(p)
     add_set_option(p)
     p.add_argument("--out", default="out", metavar="DIR", help="where dumps go: DIR/<config>/ (default: out)")
@@ -170,6 +178,8 @@ def run(args: argparse.Namespace) -> int:
     if flag and (args.symmetry or args.engine == "python" or args.workers > 1):
         raise UsageError(f"{flag} runs the compiled engine's steps without symmetry or --workers")
     compact = args.store == "compact"
+    if args.store_memory and not compact:
+        raise UsageError("--store-memory is the compact store's budget: it needs --store compact")
     if compact and (flag or args.engine == "python"):
         raise UsageError(
             "--store compact is the compiled engine's single-machine store (no --partitions,"
@@ -226,6 +236,7 @@ def run(args: argparse.Namespace) -> int:
             res = explore_any(
                 spec, opts, engine=args.engine, symmetry=reduce, threads=args.workers,
                 compact_dir=_links_dir(out_dir) if compact else None,
+                store_memory=(args.store_memory or 0) << 20,
             )  # fmt: skip
     except ClusterIncomplete as e:
         print(f"error: {e}", file=sys.stderr)

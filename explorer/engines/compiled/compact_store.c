@@ -16,6 +16,10 @@
  * collision probability. The ids' widths grow by 4 bits when a
  * half table outgrows them, and the table is rebuilt then (un-mixing each pair), as when it grows.
  *
+ * Disk: with a memory budget (check --store-memory), or when an allocation fails, the table is spilled
+ * to a sorted run on disk instead of growing (disk_runs.c), and a pair not in the table is looked up
+ * in the runs.
+ *
  * What the plain store also keeps per state, the parent link, the action and the pair, goes to an
  * unlinked file on disk in id order (TLC keeps its trace the same way): a trace reads one record per
  * step back. The pairs of the states not yet expanded stay in memory (8 bytes each, freed as levels
@@ -27,6 +31,8 @@
  */
 #include <fcntl.h>
 #include <unistd.h>
+
+#include "disk_runs.c"
 
 #define HW0 (SBYTES / 2) /* the halves' widths, constants so that comparing and hashing them inline */
 #define HW1 (SBYTES - SBYTES / 2)
@@ -54,6 +60,11 @@ struct compact {
     uint8_t *wbuf;    /* link records not yet written */
     int64_t wlen, written;
     int err; /* errno of a failed write: the search stops with ST_DISK */
+    char dir[4096];       /* where the link file and the runs go */
+    int64_t budget;       /* the most bytes the table of pairs may take before it spills (0: no limit) */
+    run_t runs[MAX_RUNS]; /* the spilled pairs */
+    int32_t nruns;
+    int64_t spilled; /* pairs in the runs */
 };
 
 static const uint64_t MIX1 = 0x9E3779B97F4A7C15ull, MIX2 = 0xBF58476D1CE4E5B9ull;
@@ -257,6 +268,79 @@ static int pairs_rebuild(struct compact *c, int32_t m, int32_t bits0, int32_t bi
     return 0;
 }
 
+/* Write the table's pairs to a new sorted run on disk and empty the table. The table is in order of
+ * home slot (Robin Hood keeps every run of slots in that order), so a scan gives the mixed pairs in
+ * ascending order, but for the pairs of one home (ordered by their remainders here) and the few at the
+ * start that wrapped around from the end (the largest: sorted with the last home's). 0, or -1 (c->err
+ * is set on a write error). */
+static int pairs_spill(struct compact *c) {
+    if (c->nruns == MAX_RUNS) return -1;
+    run_t *r = &c->runs[c->nruns];
+    int err = run_open(r, c->dir, c->idbits[0], c->idbits[1]);
+    if (err) {
+        c->err = err;
+        return -1;
+    }
+    uint64_t size = 1ull << c->m, mask = size - 1;
+    int rbits = universe(c) - c->m;
+    uint64_t wrapped[MAX_DISPLACEMENT + 1], group[2 * (MAX_DISPLACEMENT + 1)];
+    int nwrapped = 0, ngroup = 0;
+    uint64_t i = 0, group_home = 0;
+    for (uint64_t v; i < size && (v = slot_get(c, i)) && (v & 0xFF) - 1 > i; i++)
+        wrapped[nwrapped++] = (((i - ((v & 0xFF) - 1)) & mask) << rbits) | (v >> 8);
+    for (; i <= size && !err; i++) {
+        uint64_t v = i < size ? slot_get(c, i) : 0, home = (i - ((v & 0xFF) - 1)) & mask;
+        if (i == size) /* the wrapped pairs are the largest, their home perhaps the last one's */
+            for (int a = 0; a < nwrapped; a++) group[ngroup++] = wrapped[a];
+        if (ngroup && (!v || home != group_home)) { /* a home's pairs are complete: sort, write */
+            for (int a = 1; a < ngroup; a++) /* insertion sort: a home has few */
+                for (int b = a; b > 0 && group[b - 1] > group[b]; b--) {
+                    uint64_t t = group[b];
+                    group[b] = group[b - 1];
+                    group[b - 1] = t;
+                }
+            for (int a = 0; a < ngroup && !err; a++) err = run_put(r, group[a]);
+            ngroup = 0;
+        }
+        if (!v) continue;
+        group_home = home;
+        group[ngroup++] = (home << rbits) | (v >> 8);
+    }
+    if (!err) err = run_finish(r);
+    if (err) {
+        c->err = err;
+        run_free(r);
+        return -1;
+    }
+    c->nruns++;
+    c->spilled += c->used;
+    memset(c->slots, 0, (size_t)c->sw << c->m);
+    c->used = 0;
+    return 0;
+}
+
+/* 1 if the pair (id0, id1) was spilled, 0 if not, -1 on a read error. */
+static int runs_have(const struct compact *c, int64_t id0, int64_t id1) {
+    for (int32_t k = 0; k < c->nruns; k++) {
+        const run_t *r = &c->runs[k];
+        if (id0 >> r->bits0 || id1 >> r->bits1) continue; /* ids given after the run was written */
+        int got = run_has(r, mix(((uint64_t)id0 << r->bits1) | (uint64_t)id1, r->bits0 + r->bits1));
+        if (got) return got;
+    }
+    return 0;
+}
+
+/* The table with 2^m slots and ids of these widths; past the budget, or out of memory, the pairs go
+ * to disk instead and the table keeps its size. 0 or -1. */
+static int pairs_resize(struct compact *c, int32_t m, int32_t bits0, int32_t bits1) {
+    int64_t bytes = (int64_t)((bits0 + bits1 - m + 15) / 8) << m;
+    /* past MAX_RUNS runs, the budget gives way: the table grows as if there were none */
+    int over = c->budget && m > c->m && bytes > c->budget && c->nruns < MAX_RUNS;
+    if (!over && pairs_rebuild(c, m, bits0, bits1) == 0) return 0;
+    if (!c->used || pairs_spill(c)) return -1;
+    return pairs_rebuild(c, c->m, bits0, bits1); /* an empty table: only the ids may have widened */
+}
+
 /* Make room for one more pair whose ids are id0 and id1: wider ids, more slots. 0 or -1. */
 static int pairs_reserve(struct compact *c, int64_t id0, int64_t id1) {
     int32_t b0 = c->idbits[0], b1 = c->idbits[1], m = c->m;
@@ -270,7 +354,7 @@ static int pairs_reserve(struct compact *c, int64_t id0, int64_t id1) {
     }
     if (b0 == c->idbits[0] && b1 == c->idbits[1] && m == c->m) return 0;
     if (b0 > 32 || b1 > 32) return -1;
-    return pairs_rebuild(c, m, b0, b1);
+    return pairs_resize(c, m, b0, b1);
 }
 
 /* ------------------------------------------------------------------ the link file */
@@ -329,11 +413,13 @@ static void compact_free(struct compact *c) {
     free(c->pairs);
     free(c->wbuf);
     if (c->fd >= 0) close(c->fd);
+    for (int32_t k = 0; k < c->nruns; k++) run_free(&c->runs[k]);
     free(c);
 }
 
-/* A compact store whose link file is created (and unlinked) in dir; NULL with errno set. */
-static struct compact *compact_new(const char *dir) {
+/* A compact store whose link file is created (and unlinked) in dir, its table spilling to disk there
+ * past budget bytes (0: only when an allocation fails); NULL with errno set. */
+static struct compact *compact_new(const char *dir, int64_t budget) {
     MIX1_INV = odd_inverse(MIX1);
     MIX2_INV = odd_inverse(MIX2);
     struct compact *c = calloc(1, sizeof *c);
@@ -348,6 +434,8 @@ static struct compact *compact_new(const char *dir) {
     c->fd = mkstemp(path);
     if (c->fd < 0) { free(c); return NULL; }
     unlink(path);
+    snprintf(c->dir, sizeof c->dir, "%s", dir);
+    c->budget = budget;
     c->pairs = calloc((size_t)((1ll << 32) >> CHUNK_BITS), sizeof *c->pairs);
     c->wbuf = malloc((size_t)WBUF_RECORDS * LINKB);
     if (!c->pairs || !c->wbuf || halves_init(&c->half[0], SBYTES / 2) ||
@@ -374,7 +462,8 @@ static inline uint64_t mixed_pair(const struct compact *c, int64_t id0, int64_t 
 static int compact_has(const struct compact *c, const uint8_t *p) {
     int64_t id0 = halves_find(&c->half[0], p, HW0), id1 = halves_find(&c->half[1], p + HW0, HW1);
     if (id0 < 0 || id1 < 0) return 0;
-    return pairs_probe((struct compact *)c, mixed_pair(c, id0, id1), 0) == 1;
+    if (pairs_probe((struct compact *)c, mixed_pair(c, id0, id1), 0) == 1) return 1;
+    return runs_have(c, id0, id1) == 1;
 }
 
 /* The halves' ids of the successor p of the state whose pair is pp (none: ~0), or -1 where unknown:
@@ -420,9 +509,18 @@ static int64_t compact_add(search *x, const uint8_t *p, uint32_t parent, uint32_
     if (id0 < 0) id0 = halves_add(&c->half[0], p, HW0);
     if (id1 < 0) id1 = halves_add(&c->half[1], p + HW0, HW1);
     if (id0 < 0 || id1 < 0 || pairs_reserve(c, id0, id1)) return failed;
+    if (c->nruns) { /* spilled: in the table, or on disk */
+        if (pairs_probe(c, mixed_pair(c, id0, id1), 0) == 1) return COMPACT_KNOWN;
+        int got = runs_have(c, id0, id1);
+        if (got < 0) {
+            c->err = EIO;
+            return failed;
+        }
+        if (got) return COMPACT_KNOWN;
+    }
     int r = pairs_probe(c, mixed_pair(c, id0, id1), 1);
     while (r < 0) { /* a displacement past MAX_DISPLACEMENT: more slots */
-        if (pairs_rebuild(c, c->m + 1, c->idbits[0], c->idbits[1])) return failed;
+        if (pairs_resize(c, c->m + 1, c->idbits[0], c->idbits[1])) return failed;
         r = pairs_probe(c, mixed_pair(c, id0, id1), 1);
     }
     if (r == 1) return COMPACT_KNOWN;

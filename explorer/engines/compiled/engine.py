@@ -47,7 +47,8 @@ from explorer.engines.compiled.codegen import Leaf, Program, flatten, generate, 
 from spec.lang import Enum, Instance, Spec, SpecError, successors
 
 RUNTIME = Path(__file__).with_name("search.c")
-RUNTIME_PARTS = [RUNTIME, Path(__file__).with_name("compact_store.c")]  # search.c #includes the others
+# search.c #includes the others
+RUNTIME_PARTS = [RUNTIME, *(Path(__file__).with_name(f) for f in ("compact_store.c", "disk_runs.c"))]
 PARALLEL_BLOCK = 1024  # states per work unit of the parallel search; a level needs two to go parallel
 # with -O{Options.optimize} in front. Building and searching the library of a 560 KB spec (the timer):
 # -O0 1.0 s, -O1 2.9 s, -O2 4.9 s to build; rfc_fixed_two_progs (8.3M states) searched in 10.3 s at
@@ -63,10 +64,10 @@ I64, I32, U8 = ctypes.c_int64, ctypes.c_int32, ctypes.c_uint8
 class SearchOutOfMemory(MemoryError):
     """The search could not allocate: it is incomplete. Carries what it had explored."""
 
-    def __init__(self, why: str, distinct: int, generated: int, depth: int) -> None:
+    def __init__(self, why: str, distinct: int, generated: int, depth: int, hint: str = "") -> None:
         super().__init__(
             f"{why} after {distinct:,} distinct states ({generated:,} generated, depth {depth}): the search"
-            " is incomplete and no property is reported as holding"
+            f" is incomplete and no property is reported as holding{hint}"
         )
         self.distinct, self.generated, self.depth = distinct, generated, depth
 
@@ -485,7 +486,8 @@ def _declare(lib: Any) -> None:
         "nc_links": ([P, ctypes.POINTER(I32), ctypes.POINTER(I32)], None),
         "nc_graph": ([P, ctypes.POINTER(I32), ctypes.POINTER(I32), ctypes.POINTER(I32)], None),
         "nc_state": ([P, I64, ctypes.POINTER(I32)], I32),
-        "nc_compact": ([P, ctypes.c_char_p], I32),
+        "nc_compact": ([P, ctypes.c_char_p, I64], I32),
+        "nc_compact_spills": ([P, ctypes.POINTER(I64)], None),
         "nc_matches": ([P, ctypes.POINTER(I32), I64], I32),
         "nc_path": ([P, I64, ctypes.POINTER(I32), ctypes.POINTER(I32), I64], I64),
         "nc_lookup": ([P, ctypes.POINTER(I32)], I64),
@@ -687,10 +689,12 @@ def explore(
     symmetry: bool = False,
     threads: int = 1,
     compact_dir: Path | None = None,
+    store_memory: int = 0,
 ) -> Result:
     """Explore spec in C; counts, order and results as ``explorer.engines.bfs.explore``. Raises
     NativeUnavailable when the spec cannot be compiled here (``explore_or_fallback`` then uses the
-    Python engine). compact_dir: use the compact store (compact_store.c), its link file there."""
+    Python engine). compact_dir: use the compact store (compact_store.c), its link file there;
+    store_memory: the bytes its table of pairs may take before it spills to disk there (0: no limit)."""
     opts = opts or Options()
     if compact_dir is not None and opts.keep_graph:
         raise SpecError(
@@ -732,7 +736,7 @@ def explore(
         (I32 * max(1, len(order)))(*order),
     )
     if compact_dir is not None:
-        err = lib.nc_compact(h.ptr, str(compact_dir).encode())
+        err = lib.nc_compact(h.ptr, str(compact_dir).encode(), store_memory)
         if err:
             raise OSError(
                 err, f"the compact store cannot create its link file in {compact_dir}: {os.strerror(err)}"
@@ -750,7 +754,9 @@ def explore(
             TOO_MANY: "more states than the store numbers (2^32 - 2)",
             DISK: f"the compact store's link file in {compact_dir} could not be written (disk full?)",
         }[stopped]
-        raise SearchOutOfMemory(f"{why} in the compiled engine's search", distinct, generated, nlayers)
+        plain = compact_dir is None and stopped == NO_MEMORY
+        hint = "; check --store compact keeps a state in 3-6 bytes" if plain else ""
+        raise SearchOutOfMemory(f"{why} in the compiled engine's search", distinct, generated, nlayers, hint)
     store = NativeStore(h, spec, distinct, symmetry, compact=compact_dir is not None)
     if stopped == TYPE_ERROR:
         _raise_type_error(spec, store, err_state, err_inst)
@@ -780,6 +786,9 @@ def explore(
             res.violations.append(Violation(inv.name, res.trace_to(sid), inv.doc))
     res.native = library  # type: ignore[attr-defined] - for callers that report compile time
     res.store_bytes = _bytes  # type: ignore[attr-defined]
+    spills = (I64 * 2)()
+    lib.nc_compact_spills(h.ptr, spills)
+    res.spilled = (spills[0], spills[1])  # type: ignore[attr-defined] - (runs on disk, states in them)
     return res
 
 
@@ -813,6 +822,7 @@ def explore_any(
     symmetry: bool = False,
     threads: int = 1,
     compact_dir: Path | None = None,
+    store_memory: int = 0,
 ) -> Result:
     """The search on the chosen engine; "native" falls back to Python with a one-line notice when the
     spec cannot be compiled here."""
@@ -823,7 +833,10 @@ def explore_any(
             )
         return bfs.explore(spec, opts, progress)
     try:
-        return explore(spec, opts, progress, symmetry=symmetry, threads=threads, compact_dir=compact_dir)
+        return explore(
+            spec, opts, progress, symmetry=symmetry, threads=threads, compact_dir=compact_dir,
+            store_memory=store_memory,
+        )  # fmt: skip
     except NativeUnavailable as e:
         if symmetry or compact_dir is not None:
             raise SpecError(

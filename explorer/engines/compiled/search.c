@@ -554,11 +554,18 @@ void nc_free(search *x) {
     free(x);
 }
 
-/* Use the compact store (compact_store.c), its link file in dir; before nc_run. 0, or an errno. */
-int32_t nc_compact(search *x, const char *dir) {
-    if (x->n || x->cs) return EINVAL;
-    x->cs = compact_new(dir);
+/* Use the compact store (compact_store.c), its link file in dir, its table spilling to disk past
+ * budget bytes (0: when an allocation fails); before nc_run. 0, or an errno. */
+int32_t nc_compact(search *x, const char *dir, int64_t budget) {
+    if (x->n || x->cs || x->keep_graph) return EINVAL;
+    x->cs = compact_new(dir, budget);
     return x->cs ? 0 : (errno ? errno : ENOMEM);
+}
+
+/* The compact store's spills: out[0] runs on disk, out[1] pairs in them. */
+void nc_compact_spills(const search *x, int64_t *out) {
+    out[0] = x->cs ? x->cs->nruns : 0;
+    out[1] = x->cs ? x->cs->spilled : 0;
 }
 
 void nc_set(search *x, int64_t max_states, double max_seconds, int32_t max_depth, int32_t stop_on_first,
