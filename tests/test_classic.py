@@ -7,7 +7,7 @@ states on the longest shortest path from an initial state.
 
 from explorer.engines.bfs import Options, explore
 from spec.lang import successors
-from tests.classic import diehard, readerswriters, simpleallocator, tcommit, twophase
+from tests.classic import diehard, paxos, readerswriters, simpleallocator, tcommit, twophase
 from tests.reference import naive_distances
 
 
@@ -204,3 +204,35 @@ def test_simpleallocator_fairness_reads_like_the_module():
         "ClientsWillReturn(c=c1)", "ClientsWillObtain(c=c1, r=r1)", "ClientsWillObtain(c=c1, r=r2)",
         "InfOftenSatisfied(c=c1)",
     ]  # fmt: skip
+
+
+# ---------------------------------------------------------------- Paxos (message records, refinement)
+
+
+def test_paxos_matches_tlc_and_implements_voting():
+    # tlaplus/Examples specifications/Paxos/manifest.json, model MCPaxos.cfg (one acceptor, one value,
+    # ballots 0..1): "distinctStates": 25, "totalStates": 82, "stateDepth": 9; INVARIANT Inv1-Inv4 (Inv1,
+    # TypeOK, is the variables' types here) and PROPERTY VotingSpecBar (V!Spec: the refinement)
+    from explorer.engines.compiled import engine as native
+    from explorer.engines.refinement import check_refinements
+
+    for run in (explore, native.explore):
+        res = run(paxos.make_spec(), Options(keep_graph=True), lambda _l: None)
+        assert res.exhausted and res.violations == []
+        assert (res.distinct, res.generated, res.depth) == (25, 82, 9)
+        assert check_refinements(res) == []
+
+
+def test_a_broken_paxos_breaks_the_refinement_with_a_shortest_trace():
+    """Phase2b without m.bal >= maxBal[a]: the acceptor promised ballot 1 and then votes in ballot 0,
+    so maxBal goes down, which no Voting step does (and Inv3 fails at the same state)."""
+    from explorer.engines.compiled import engine as native
+    from explorer.engines.refinement import check_refinements
+
+    res = native.explore(
+        paxos.make_spec(ballot_check=False), Options(keep_graph=True, stop_on_first=False), None
+    )
+    (broken,) = check_refinements(res)
+    assert broken.name == "VotingSpecBar" and len(broken.trace.states) == 7
+    assert [i.action.name for i in broken.trace.steps[1:]][-1] == "Phase2b"
+    assert broken.trace.states[-2].maxBal[0] == 1 and broken.trace.states[-1].maxBal[0] == 0
