@@ -60,6 +60,10 @@ SPECS = {
         "spec.bpf_async", {"kind": "timer", "design": "refcnt", "irq_callers": True, "objs": 2}
     ),
     "bpf_task_work, 2 values": ("spec.bpf_task_work", {"values": 2}),
+    "ReadersWriters 4 actors (sets, a sequence)": ("tests.classic.readerswriters", {"actors": 4}),
+    "Paxos 3 acceptors, 2 values, ballots 0..2 (message set)": (
+        "tests.classic.paxos", {"acceptors": 3, "values": 2, "max_ballot": 2}
+    ),
 }  # fmt: skip
 
 
@@ -298,7 +302,8 @@ def native_table(names: list[str]) -> None:
                      f"{c['distinct'] / c['seconds']:,.0f}", f"{c['compile']:.1f} ({c['compile_cc']:.1f})",
                      f"{c['record_bytes']} + {c['store_bytes'] / c['distinct'] - c['record_bytes']:.1f}",
                      f"{c['rss_mib']:.0f}"])  # fmt: skip
-    print("1b. Compiled engine alone on the largest cells (the Python BFS would need hours)")
+    print("1b. Compiled engine alone on the largest cells (the Python BFS would need hours), and on two")
+    print("    classic specs written with spec/values.py's sets and sequences (issue 23)")
     print(tabulate(rows, headers=["spec", "distinct", "generated", "depth", "native s", "native distinct/s",
                                   "compile s (cc)", "B/state: record + table", "peak RSS MiB"]))  # fmt: skip
     print()
@@ -389,7 +394,9 @@ def main() -> None:
     else:
         engines(["TwoPhase rms=8", "rfc_fixed 2 CPUs x 2 items", "rfc_fixed 3 CPUs x 2 items",
                  "usercnt_cb_submits (largest cell before 2-CPU cells)"])  # fmt: skip
-        native_table(["rfc_fixed_two_progs (2 CPUs)", "no_claim_lock (largest matrix cell)"])
+        native_table(["rfc_fixed_two_progs (2 CPUs)", "no_claim_lock (largest matrix cell)",
+                      "ReadersWriters 4 actors (sets, a sequence)",
+                      "Paxos 3 acceptors, 2 values, ballots 0..2 (message set)"])  # fmt: skip
         symmetry_table()
         threads_table(["TwoPhase rms=8", "rfc_fixed 3 CPUs x 2 items", "no_claim_lock (largest matrix cell)"])
     liveness_table(
