@@ -317,14 +317,14 @@ def memory_table(limits: list[int | None], whole: list[str]) -> None:
     for spec, limit, store in jobs:
         r = run({"spec": spec, "engine": "native", "threads": 2, "store": store, "max_states": limit})
         rate = r["distinct"] / r["seconds"]
-        first_rate.setdefault(store, rate)
+        first_rate.setdefault((spec, store), rate)
         rows.append([spec, f"{limit:,}" if limit else "to the end", store, f"{r['distinct']:,}",
                      f"{r['generated']:,}", r["depth"], f"{r['seconds']:.1f}", f"{rate:,.0f}",
-                     f"{rate / first_rate[store]:.2f}", f"{r['store_bytes'] / r['distinct']:.1f}",
+                     f"{rate / first_rate[spec, store]:.2f}", f"{r['store_bytes'] / r['distinct']:.1f}",
                      f"{r['rss_mib'] * 2**20 / r['distinct']:.1f}", f"{r['rss_mib']:,.0f}"])  # fmt: skip
     print("8. Memory at scale (2 threads): the plain store against the compact store (check --store compact)")
     print(tabulate(rows, headers=["spec", "stopped at", "store", "distinct", "generated", "depth", "s",
-                                  "distinct/s", "rate / rate at the first", "store B/state",
+                                  "distinct/s", "rate / its first row's", "store B/state",
                                   "peak RSS B/state", "peak RSS MiB"]))  # fmt: skip
     print(
         "store B/state: the store's own count of its allocation (the compact store: the halves' tables,"
