@@ -5,6 +5,8 @@ TLC's counts: "distinct states" = distinct states found, "states generated" (man
 states on the longest shortest path from an initial state.
 """
 
+import pytest
+
 from explorer.engines.bfs import Options, explore
 from spec.lang import successors
 from tests.classic import diehard, paxos, readerswriters, simpleallocator, tcommit, twophase
@@ -94,9 +96,10 @@ def test_twophase_matches_tlc():
     assert res.layers == [sum(1 for d in dist.values() if d == k) for k in range(1, 12)]
 
 
+@pytest.mark.slow  # the fast tier counts the same 50816 on the compiled engine (tests/test_compact_store.py)
 def test_twophase_six_rms_matches_module_comment():
     # TwoPhase.tla, closing comment: "The two theorems in this module have been checked with TLC for six
-    # RMs, a configuration with 50816 reachable states". (About 3 s here.)
+    # RMs, a configuration with 50816 reachable states". (About 4 s here.)
     res = explore(twophase.make_spec(rms=6), Options(), progress=lambda line: None)
     assert res.exhausted and res.violations == []
     assert res.distinct == 50816
@@ -140,12 +143,11 @@ def test_readerswriters_matches_tlc():
 
 def _allocator_verdicts(fairness: str | list) -> dict[str, bool]:
     """Each property family's verdict (all of its members hold) under the spec's fairness or the given
-    list of conditions."""
-    from explorer.engines.compiled import engine as native
+    list of conditions (the Python engine: 400 states, no library to compile in the fast tier)."""
     from explorer.engines.liveness.check import check_liveness
 
     spec = simpleallocator.make_spec(fairness=fairness if isinstance(fairness, str) else "SimpleAllocator")
-    res = native.explore(spec, Options(stop_on_first=False, keep_graph=True), lambda _l: None)
+    res = explore(spec, Options(stop_on_first=False, keep_graph=True), lambda _l: None)
     verdicts = check_liveness(res, fairness=None if isinstance(fairness, str) else fairness(spec))
     out: dict[str, bool] = {}
     for v in verdicts:
@@ -209,14 +211,15 @@ def test_simpleallocator_fairness_reads_like_the_module():
 # ---------------------------------------------------------------- Paxos (message records, refinement)
 
 
-def test_paxos_matches_tlc_and_implements_voting():
+@pytest.mark.parametrize("engine", ["python", pytest.param("native", marks=pytest.mark.slow)])
+def test_paxos_matches_tlc_and_implements_voting(engine):
     # tlaplus/Examples specifications/Paxos/manifest.json, model MCPaxos.cfg (one acceptor, one value,
     # ballots 0..1): "distinctStates": 25, "totalStates": 82, "stateDepth": 9; INVARIANT Inv1-Inv4 (Inv1,
     # TypeOK, is the variables' types here) and PROPERTY VotingSpecBar (V!Spec: the refinement)
     from explorer.engines.compiled import engine as native
     from explorer.engines.refinement import check_refinements
 
-    for run in (explore, native.explore):
+    for run in [explore if engine == "python" else native.explore]:
         res = run(paxos.make_spec(), Options(keep_graph=True), lambda _l: None)
         assert res.exhausted and res.violations == []
         assert (res.distinct, res.generated, res.depth) == (25, 82, 9)
@@ -226,12 +229,10 @@ def test_paxos_matches_tlc_and_implements_voting():
 def test_a_broken_paxos_breaks_the_refinement_with_a_shortest_trace():
     """Phase2b without m.bal >= maxBal[a]: the acceptor promised ballot 1 and then votes in ballot 0,
     so maxBal goes down, which no Voting step does (and Inv3 fails at the same state)."""
-    from explorer.engines.compiled import engine as native
     from explorer.engines.refinement import check_refinements
 
-    res = native.explore(
-        paxos.make_spec(ballot_check=False), Options(keep_graph=True, stop_on_first=False), None
-    )
+    opts = Options(keep_graph=True, stop_on_first=False)
+    res = explore(paxos.make_spec(ballot_check=False), opts, lambda _l: None)
     (broken,) = check_refinements(res)
     assert broken.name == "VotingSpecBar" and len(broken.trace.states) == 7
     assert [i.action.name for i in broken.trace.steps[1:]][-1] == "Phase2b"

@@ -82,10 +82,10 @@ def test_two_threads_and_a_million_states_give_what_the_plain_store_gives(tmp_pa
     assert max(plain["layers"]) >= 2 * native.PARALLEL_BLOCK
 
 
-def test_a_link_file_that_cannot_be_written_ends_the_search_with_one_line(tmp_path):
-    """RLIMIT_FSIZE makes the link file's first flush (65,536 records) fail as a full disk would (EFBIG;
-    Python ignores SIGXFSZ); the library is compiled first, without the limit."""
-    native.explore(twophase.make_spec(rms=7), Options(max_states=10), lambda _l: None, compact_dir=tmp_path)
+def test_a_file_that_cannot_be_written_ends_the_search_with_one_line(tmp_path):
+    """RLIMIT_FSIZE (64 KiB) makes the spilled run's writes fail as a full disk would (EFBIG; Python
+    ignores SIGXFSZ): TwoPhase with 6 RMs and a 64 KiB table spills runs of 20K states, 8 bytes each."""
+    native.explore(twophase.make_spec(rms=6), Options(max_states=10), lambda _l: None)  # compiled here
     script = textwrap.dedent(
         f"""
         import resource, sys
@@ -94,8 +94,8 @@ def test_a_link_file_that_cannot_be_written_ends_the_search_with_one_line(tmp_pa
         from explorer.engines.compiled import engine
         from tests.classic import twophase
         try:
-            engine.explore(twophase.make_spec(rms=7), Options(stop_on_first=False), lambda _l: None,
-                           compact_dir={str(tmp_path)!r})
+            engine.explore(twophase.make_spec(rms=6), Options(stop_on_first=False), lambda _l: None,
+                           compact_dir={str(tmp_path)!r}, store_memory=64 << 10)
         except engine.SearchOutOfMemory as e:
             print(e)
             sys.exit(4)
@@ -103,8 +103,8 @@ def test_a_link_file_that_cannot_be_written_ends_the_search_with_one_line(tmp_pa
     )
     p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert p.returncode == 4, p.stderr
-    assert "link file" in p.stdout and "could not be written" in p.stdout and "incomplete" in p.stdout
-    assert list(tmp_path.iterdir()) == []  # the link file was unlinked at creation
+    assert "could not write its files" in p.stdout and "incomplete" in p.stdout
+    assert list(tmp_path.iterdir()) == []  # the files were unlinked at creation
 
 
 def test_check_says_it_used_the_compact_store_and_refuses_what_it_cannot_do(tmp_path):

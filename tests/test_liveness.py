@@ -554,11 +554,10 @@ def test_both_graph_cores_apply_the_environment_rule(impl):
 
 
 def _allocator_graph():
-    from explorer.engines.compiled import engine as native
     from tests.classic import simpleallocator
 
     spec = simpleallocator.make_spec(clients=2)
-    return spec, native.explore(spec, Options(stop_on_first=False, keep_graph=True), lambda _l: None)
+    return spec, explore(spec, Options(stop_on_first=False, keep_graph=True), lambda _l: None)
 
 
 def test_a_condition_over_a_disjunction_is_one_condition_and_both_implementations_agree():

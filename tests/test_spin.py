@@ -182,7 +182,7 @@ def test_spin_does_not_search_past_the_type_error_our_engine_stops_at(bfs):
     assert r.run is not None and r.run.stored_raw <= 4, r.run.stored_raw
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(random_specs(), st.booleans())
 def test_random_specs_agree(desc, bfs):
     # x in Int(-2, 5) (a short), y with two initial values, an Enum rotated by arithmetic, a function

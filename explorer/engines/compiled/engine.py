@@ -752,7 +752,7 @@ def explore(
         why = {
             NO_MEMORY: "out of memory",
             TOO_MANY: "more states than the store numbers (2^32 - 2)",
-            DISK: f"the compact store's link file in {compact_dir} could not be written (disk full?)",
+            DISK: f"the compact store could not write its files in {compact_dir} (disk full?)",
         }[stopped]
         plain = compact_dir is None and stopped == NO_MEMORY
         hint = "; check --store compact keeps a state in 3-6 bytes" if plain else ""
