@@ -97,7 +97,7 @@ def measure(job: dict) -> dict:
     else:
         spec = _spec(job["spec"])
         t0 = time.perf_counter()
-        lib = native.load(spec, job.get("symmetry", False))
+        lib = native.load(spec, job.get("symmetry", False), compact=job.get("store") == "compact")
         out["compile"] = time.perf_counter() - t0
         out["compile_cc"] = lib.compile_seconds
         opts = Options(

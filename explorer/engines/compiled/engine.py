@@ -186,10 +186,11 @@ def _permutations(spec: Spec, leaves: list[Leaf]) -> list[tuple[list[int], list[
     return out
 
 
-def load(spec: Spec, symmetry: bool = False, optimize: int = 2) -> Library:
+def load(spec: Spec, symmetry: bool = False, optimize: int = 2, compact: bool = False) -> Library:
     """The compiled library of spec (generated, compiled and cached on first use in this process),
-    built at ``cc -O{optimize}``."""
-    key = (id(spec), symmetry, optimize)
+    built at ``cc -O{optimize}``; ``compact``: with the compact store (compact_store.c), which the
+    other libraries leave out."""
+    key = (id(spec), symmetry, optimize, compact)
     shape = _compiled_shape(spec)
     if key in _LOADED and _LOADED[key].program.instances is spec.instances() and _LOADED[key].shape == shape:
         return _LOADED[key]
@@ -202,7 +203,7 @@ def load(spec: Spec, symmetry: bool = False, optimize: int = 2) -> Library:
         program = generate(spec, state_preds, step_preds, perms)
     except SpecError as e:  # CodegenError, or a function with no symbolic reading: Python can run it
         raise NativeUnavailable(" ".join(str(e).split())) from e
-    flags = [f"-O{optimize}", *CFLAGS]
+    flags = [f"-O{optimize}", *CFLAGS, *(["-DCOMPACT_STORE"] if compact else [])]
     so, seconds, lib = _load_library(cc, spec.name, program.source, with_runtime=True, flags=flags)
     _declare(lib)
     library = Library(
@@ -705,7 +706,7 @@ def explore(
         def progress(line: str) -> None:
             print(line, file=sys.stderr, flush=True)
 
-    library = load(spec, symmetry, optimize=opts.optimize)
+    library = load(spec, symmetry, optimize=opts.optimize, compact=compact_dir is not None)
     lib = library.lib
     h = _Handle(library)
     invs = spec.invariants if opts.invariants is None else [spec.invariant_named(n) for n in opts.invariants]
