@@ -97,19 +97,8 @@ def run_cell(cell: Cell, out_dir: Path | None, engine: str = "native", configs: 
     t0 = time.monotonic()
     model = import_model(cell.model)
     spec = model.make_spec(**cell.constants)
-    # Most cells are small, and building their C is most of their time: the first run is compiled at -O0
-    # (a quarter of -O2's build time, half its search speed) and stops past QUICK_COMPILE_BELOW states;
-    # only a larger cell is searched again, at -O1 (Options.optimize). The counts are the same at any -O.
-    quick = engine == "native"
-    opts = Options(
-        stop_on_first=False, keep_graph=True, optimize=0 if quick else 1,
-        max_states=QUICK_COMPILE_BELOW if quick else None,
-    )  # fmt: skip
+    opts = Options(stop_on_first=False, keep_graph=True, optimize=1)  # most cells are small: see Options
     r = explore_any(spec, opts, lambda _line: None, engine)
-    if quick and r.stopped == "max-states":
-        r = explore_any(
-            spec, Options(stop_on_first=False, keep_graph=True, optimize=1), lambda _line: None, engine
-        )
     if r.stopped == "interrupted":
         raise KeyboardInterrupt
     res.distinct, res.generated, res.depth = r.distinct, r.generated, r.depth
