@@ -31,7 +31,7 @@ from explorer.outputs.export.tla_printer import ExportError
 from explorer.runs.results import DEFAULT_EXPECTATIONS, load_expectations
 from spec.config import import_model
 from spec.lang import Bool, Enum, Fn, Int, Spec, or_, put, when
-from tests.classic import diehard, readerswriters, tcommit, twophase
+from tests.classic import diehard, paxos, readerswriters, simpleallocator, tcommit, twophase
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = sorted(p for p in (ROOT / "spec" / "configs").glob("*.toml") if p.name != "expected.toml")
@@ -138,12 +138,25 @@ def test_matrix_cell_exports_a_module_that_parses(cell: str) -> None:
 
 @pytest.mark.parametrize(
     "make",
-    [tcommit.make_spec, twophase.make_spec, readerswriters.make_spec],
-    ids=["tcommit", "twophase", "rw"],
+    [tcommit.make_spec, twophase.make_spec, readerswriters.make_spec, paxos.make_spec],
+    ids=["tcommit", "twophase", "rw", "paxos"],
 )
 def test_classic_spec_exports_a_module_that_parses(make: Callable[[], Spec]) -> None:
     spec = make()
     assert_well_formed(spec, export(spec, spec.name, deadlock=spec.name != "TCommit"), spec.name != "TCommit")
+
+
+def test_a_fairness_filter_is_refused_by_name_and_the_rest_exports() -> None:
+    """SimpleAllocator's WF_vars(Return(c, alloc[c])) is a where filter, a Python function: the export
+    refuses it, naming it (the module's Spec would otherwise say less than the spec's fairness). Its
+    SF_vars(\\E S : Allocate(c, S)) prints as TLA+."""
+    spec = simpleallocator.make_spec()
+    with pytest.raises(ExportError, match="returns_all"):
+        export(spec, spec.name)
+    spec.fairness = [f for f in spec.fairness if f.where is None]
+    exported = export(spec, spec.name)
+    assert "\\A c \\in Client : SF_vars(\\E S \\in SUBSET_Resource : Allocate(c, S))" in exported.tla
+    assert_well_formed(spec, exported)
 
 
 def test_a_broken_module_does_not_parse() -> None:

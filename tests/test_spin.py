@@ -59,6 +59,9 @@ CLASSIC = [
     Job("TwoPhase", "tests.classic.twophase", {"rms": 3}),
     Job("TwoPhase_6", "tests.classic.twophase", {"rms": 6}),
     Job("ReadersWriters", "tests.classic.readerswriters", {"actors": 3}),  # MC.cfg: 21,527 states
+    Job("SimpleAllocator", "tests.classic.simpleallocator", {}),  # SimpleAllocator.cfg: 400 states
+    Job("Paxos", "tests.classic.paxos", {}),  # MCPaxos.cfg: 25 states
+    Job("Paxos_no_ballot_check", "tests.classic.paxos", {"ballot_check": False}),  # Inv3 violated
 ]
 # The cells above 500K states (the 23 below, 43.8M of the matrix's 47.1M states; when they were 20,
 # about 200 of the set's 320 CPU seconds, which kept CI over 20 minutes) are left to
@@ -74,7 +77,9 @@ LARGE = {
 }  # fmt: skip
 JOBS = [Job(c.name, c.model, dict(c.constants)) for c in CELLS if c.name not in LARGE] + CLASSIC
 # the fast tier's share (ReadersWriters' 21,527 states go to the full tier)
-FAST_JOBS = {j.name for j in CLASSIC if j.name != "ReadersWriters"} | {"rfc_posted_user_keeps_fds"}
+FAST_JOBS = {"DieHard", "DieHard_goal", "TCommit", "TCommit_no_deadlock", "TwoPhase", "TwoPhase_6"} | {
+    "rfc_posted_user_keeps_fds"
+}
 JOB_PARAMS = [pytest.param(j, id=j.name, marks=() if j.name in FAST_JOBS else pytest.mark.slow) for j in JOBS]
 
 
