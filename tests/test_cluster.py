@@ -136,3 +136,39 @@ def test_the_cli_runs_a_local_cluster_and_refuses_what_it_cannot_do():
     assert r.returncode == 2 and r.stderr.strip().startswith("error: --cluster runs the compiled engine")
     r = run("--cluster", "2", "--max-states", "10")
     assert r.returncode == 2 and "--max-states is not supported on a cluster" in r.stderr
+
+
+# ---------------------------------------------------------------- the matrix, a cell per Ray task
+
+MATRIX_CELLS = ["rfc_posted_user_keeps_fds", "timer_no_uref_sweep", "prog_swap_wq"]
+
+
+def test_the_matrix_on_a_cluster_gives_the_local_verdicts(cluster, tmp_path):
+    """matrix --cluster: each cell a Ray task (explorer/runs/matrix/on_cluster.py), with liveness,
+    witnesses and the kernel-configuration runs: everything the report reads equals a local run's."""
+    from explorer.runs.matrix.cells import run_matrix
+    from explorer.runs.matrix.on_cluster import run_matrix_on_cluster
+    from explorer.runs.results import DEFAULT_EXPECTATIONS, load_expectations
+
+    _props, cells = load_expectations(DEFAULT_EXPECTATIONS)
+    cells = [c for c in cells if c.name in MATRIX_CELLS]
+    assert len(cells) == len(MATRIX_CELLS)
+    local = run_matrix(cells, tmp_path / "local", 1)
+    remote = run_matrix_on_cluster(cells, tmp_path / "remote", 2)
+
+    def seen(r):
+        return (r.name, r.error, r.distinct, r.generated, r.depth, r.verdicts, r.depths, r.witnesses,
+                r.steps, r.configurations)  # fmt: skip
+
+    assert [seen(r) for r in remote] == [seen(r) for r in local]
+    assert all(r.error is None for r in remote) and any(r.steps for r in remote)
+    dumped = sorted(p.name for p in (tmp_path / "remote").rglob("*.txt"))
+    assert dumped and dumped == sorted(p.name for p in (tmp_path / "local").rglob("*.txt"))
+
+
+def test_matrix_cluster_flags_are_checked():
+    r = subprocess.run(
+        [sys.executable, "-m", "explorer", "matrix", "--address", "auto", "--only", "prog_swap_wq"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert r.returncode == 2 and r.stderr.strip() == "error: --address needs --cluster N"

@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from explorer.cli_common import EXIT_INTERRUPTED, add_engine_option, positive_int
+from explorer.cli_common import EXIT_INTERRUPTED, UsageError, add_engine_option, positive_int
 from explorer.outputs.report.data import ReportData, abstractions_of
 from explorer.outputs.report.write import write_reports
 from explorer.runs.matrix.cells import INTERRUPTED, MatrixInterrupted, compare, run_matrix
@@ -40,6 +40,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--report", help="also write the design-review report (markdown) to this path")
     p.add_argument("--html", help="also write it as one self-contained HTML file, with sequence diagrams")
     p.add_argument("--jobs", type=positive_int, default=min(2, os.cpu_count() or 1), help="worker processes")
+    p.add_argument(
+        "--cluster", type=positive_int, metavar="N",
+        help="run the cells as tasks on a Ray cluster (a local one of N CPUs unless --address): one cell"
+        " per task, the same verdicts (explorer/runs/matrix/on_cluster.py)",
+    )  # fmt: skip
+    p.add_argument("--address", metavar="ADDR", help="with --cluster: the running Ray cluster to use")
     add_engine_option(p)
 
 
@@ -51,10 +57,22 @@ def run(args: argparse.Namespace) -> int:
         if unknown:
             raise ConfigError(f"{args.expect}: no cell named {', '.join(unknown)}")
         cells = [c for c in cells if c.name in args.only]
+    if args.address and not args.cluster:
+        raise UsageError("--address needs --cluster N")
+    if args.cluster:
+        try:
+            import ray  # noqa: F401 - only to say what is missing
+        except ImportError:
+            raise UsageError("--cluster needs Ray: pip install 'ray>=2.9'") from None
     out_dir = Path(args.out) / "counterexamples"
     t0 = time.monotonic()
     try:
-        results = run_matrix(cells, out_dir, args.jobs, args.engine)
+        if args.cluster:
+            from explorer.runs.matrix.on_cluster import run_matrix_on_cluster
+
+            results = run_matrix_on_cluster(cells, out_dir, args.cluster, args.address, args.engine)
+        else:
+            results = run_matrix(cells, out_dir, args.jobs, args.engine)
     except MatrixInterrupted as stop:
         print(render(props, cells, stop.results))
         unfinished = sum(r.error == INTERRUPTED for r in stop.results)
