@@ -491,6 +491,7 @@ def _address_space_limit(megabytes: int) -> Callable[[], None]:
     return limit
 
 
+@pytest.mark.slow  # 5.9M states before the limit (tests/test_compact_store.py runs the cell in it)
 def test_out_of_memory_is_one_line_with_what_was_explored_and_its_own_exit_code(tmp_path):
     """A search that runs out of memory (here: a 250 MB address space, where no_claim_lock's 14M
     states need about 540 MB) ends with exit 4 and one line saying how far it got; it used to end

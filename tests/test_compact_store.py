@@ -18,11 +18,14 @@ from spec.config import import_model
 from tests.classic import twophase
 from tests.test_native import summary
 
-# tests/test_partitioned.py's cells: a fresh clone's test run compiles each library once for both
+# Each spec here is compiled again with the compact store (-DCOMPACT_STORE): the fast tier uses two,
+# prog_swap's wq and TwoPhase with 6 RMs; the full tier the others
 CELLS = [
-    ("spec.delayed_work", {"variant": "rfc_fixed"}),
+    pytest.param("spec.delayed_work", {"variant": "rfc_fixed"}, marks=pytest.mark.slow),
     ("spec.prog_swap", {"kind": "wq"}),
-    ("spec.bpf_async", {"kind": "wq", "design": "refcnt", "irq_callers": True}),
+    pytest.param(
+        "spec.bpf_async", {"kind": "wq", "design": "refcnt", "irq_callers": True}, marks=pytest.mark.slow
+    ),
 ]
 
 
@@ -33,7 +36,7 @@ def _both(factory, opts: Options, tmp_path: Path, **kw) -> tuple[dict, dict]:
     return plain, summary(compact)
 
 
-@pytest.mark.parametrize("model, constants", CELLS, ids=[f"{m[5:]}-{i}" for i, (m, _) in enumerate(CELLS)])
+@pytest.mark.parametrize("model, constants", CELLS, ids=["rfc_fixed", "prog_swap_wq", "rework_wq"])
 def test_the_compact_store_finds_what_the_plain_one_finds(model, constants, tmp_path):
     plain, compact = _both(
         lambda: import_model(model).make_spec(**constants), Options(stop_on_first=False), tmp_path
@@ -41,6 +44,7 @@ def test_the_compact_store_finds_what_the_plain_one_finds(model, constants, tmp_
     assert plain == compact and plain["violations"]
 
 
+@pytest.mark.slow
 def test_the_compact_store_under_symmetry_gives_the_same_orbits_and_concrete_traces(tmp_path):
     factory = lambda: import_model("spec.delayed_work").make_spec(variant="rfc_fixed")  # noqa: E731
     plain, compact = _both(factory, Options(stop_on_first=False), tmp_path, symmetry=True)
@@ -49,7 +53,7 @@ def test_the_compact_store_under_symmetry_gives_the_same_orbits_and_concrete_tra
 
 @pytest.mark.parametrize("limit", [1, 7, 500])
 def test_a_state_limit_stops_the_compact_store_where_it_stops_the_plain_one(limit, tmp_path):
-    factory = lambda: twophase.make_spec(rms=4)  # noqa: E731
+    factory = lambda: twophase.make_spec(rms=6)  # noqa: E731
     plain, compact = _both(factory, Options(max_states=limit, stop_on_first=False), tmp_path)
     assert plain == compact and plain["distinct"] == limit
 
@@ -107,46 +111,30 @@ def test_a_file_that_cannot_be_written_ends_the_search_with_one_line(tmp_path):
     assert list(tmp_path.iterdir()) == []  # the files were unlinked at creation
 
 
-def test_check_says_it_used_the_compact_store_and_refuses_what_it_cannot_do(tmp_path):
-    def check(*extra: str) -> subprocess.CompletedProcess:
-        cmd = [
-            sys.executable,
-            "-m",
-            "explorer",
-            "check",
-            "spec/configs/no_claim_lock.toml",
-            "--out",
-            str(tmp_path),
-        ]
-        return subprocess.run([*cmd, *extra], capture_output=True, text=True, timeout=300)
+def _check(tmp_path: Path, *extra: str) -> subprocess.CompletedProcess:
+    cmd = [
+        sys.executable,
+        "-m",
+        "explorer",
+        "check",
+        "spec/configs/no_claim_lock.toml",
+        "--out",
+        str(tmp_path),
+    ]
+    return subprocess.run([*cmd, *extra], capture_output=True, text=True, timeout=300)
 
-    ok = check("--store", "compact")
+
+@pytest.mark.slow  # it compiles no_claim_lock with the compact store
+def test_check_says_it_used_the_compact_store(tmp_path):
+    ok = _check(tmp_path, "--store", "compact")
     assert ok.returncode == 1 and "compact store" in ok.stdout and "store B/state" in ok.stdout
+
+
+def test_check_refuses_what_the_compact_store_cannot_do(tmp_path):
     for flags in (["--store", "compact", "--partitions", "2"], ["--store", "compact", "--engine", "python"],
                   ["--store-memory", "64"]):  # fmt: skip
-        bad = check(*flags)
+        bad = _check(tmp_path, *flags)
         assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "--store compact" in bad.stderr
-
-
-@pytest.mark.parametrize("budget", [16 << 10, 64 << 10])
-def test_a_table_spilled_to_disk_finds_what_the_plain_store_finds(budget, tmp_path):
-    """A memory budget of 16 KiB or 64 KiB (check --store-memory) spills the table of TwoPhase with 6
-    RMs (50K states) to sorted runs on disk several times; the states are then looked up there."""
-    opts = Options(stop_on_first=False)
-    plain = summary(native.explore(twophase.make_spec(rms=6), opts, lambda _l: None))
-    spilled = native.explore(
-        twophase.make_spec(rms=6), opts, lambda _l: None, compact_dir=tmp_path, store_memory=budget
-    )
-    assert summary(spilled) == plain
-    runs, states = spilled.spilled
-    assert runs >= 2 and 0 < states < spilled.distinct
-    assert list(tmp_path.iterdir()) == []  # the runs' files were unlinked at creation
-
-
-def test_traces_through_a_spilled_table_are_the_plain_stores(tmp_path):
-    factory = lambda: import_model("spec.delayed_work").make_spec(variant="rfc_fixed")  # noqa: E731
-    plain, spilled = _both(factory, Options(stop_on_first=False), tmp_path, store_memory=8 << 10)
-    assert plain == spilled and plain["violations"]
 
 
 @pytest.mark.slow
