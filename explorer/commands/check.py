@@ -241,6 +241,10 @@ def run(args: argparse.Namespace) -> int:
     except ClusterIncomplete as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_INCOMPLETE
+    except OSError as e:  # the compact store's files (created under --out, which was checked writable)
+        if not compact:
+            raise
+        raise UsageError(f"--store compact: {e.strerror or e}") from None
     except ModelError as e:
         paths = write_trace(e.trace, out_dir / "ModelError", f"Error: {e}")
         raise SpecError(f"{e}; the trace to it: {paths[0]}") from e
