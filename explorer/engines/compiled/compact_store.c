@@ -98,19 +98,6 @@ static inline uint64_t unmix(uint64_t v, int u) {
     return (v * MIX1_INV) & mask;
 }
 
-static inline uint64_t hash_bytes(const uint8_t *p, const int w) {
-    uint64_t h = 0x9E3779B97F4A7C15ull ^ (uint64_t)w;
-    for (int i = 0; i < w; i += 8) {
-        uint64_t v = 0;
-        memcpy(&v, p + i, (w - i) < 8 ? (size_t)(w - i) : 8);
-        h ^= v;
-        h *= 0xbf58476d1ce4e5b9ull;
-        h ^= h >> 31;
-    }
-    h *= 0x94d049bb133111ebull;
-    return h ^ (h >> 29);
-}
-
 /* ------------------------------------------------------------------ the two halves' tables */
 
 static int halves_init(halves_t *t, int32_t w) {

@@ -107,19 +107,22 @@ static double elapsed(const search *x) {
     return (double)(t.tv_sec - x->t0.tv_sec) + 1e-9 * (double)(t.tv_nsec - x->t0.tv_nsec);
 }
 
-static uint64_t hash_state(const uint8_t *p) {
-    uint64_t h = 0x9E3779B97F4A7C15ull ^ (uint64_t)SBYTES;
-    for (int i = 0; i < SBYTES; i += 8) {
-        uint64_t w = 0;
-        memcpy(&w, p + i, (SBYTES - i) < 8 ? (size_t)(SBYTES - i) : 8);
-        h ^= w;
+/* The hash of w bytes (w a constant at every call, so the loop unrolls): a packed state's, and in the
+ * compact store a half's. */
+static inline uint64_t hash_bytes(const uint8_t *p, const int w) {
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ (uint64_t)w;
+    for (int i = 0; i < w; i += 8) {
+        uint64_t v = 0;
+        memcpy(&v, p + i, (w - i) < 8 ? (size_t)(w - i) : 8);
+        h ^= v;
         h *= 0xbf58476d1ce4e5b9ull;
         h ^= h >> 31;
     }
     h *= 0x94d049bb133111ebull;
-    h ^= h >> 29;
-    return h;
+    return h ^ (h >> 29);
 }
+
+static uint64_t hash_state(const uint8_t *p) { return hash_bytes(p, SBYTES); }
 
 static inline uint8_t *rec(const search *x, int64_t id) {
     return x->chunks[id >> CHUNK_BITS] + (size_t)(id & (CHUNK - 1)) * RECB;
