@@ -125,7 +125,7 @@ def measure(job: dict) -> dict:
                 t0 = time.perf_counter()
                 verdicts = check_liveness(res, impl=impl)
                 out[f"liveness_{impl}"] = time.perf_counter() - t0
-            out["edges"] = len(res.graph.src)
+            out["edges"] = len(res.graph)
             out["properties"] = len(verdicts)
     out["distinct"], out["generated"], out["depth"] = res.distinct, res.generated, res.depth
     out["rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -65,7 +65,7 @@ def summary(res: Result, liveness: str | None = None) -> dict:
         ],
     }
     if res.graph is not None:
-        out["edges"] = (list(res.graph.src), list(res.graph.dst), list(res.graph.inst))
+        out["edges"] = (list(res.graph.off), list(res.graph.dst), list(res.graph.inst))
     if liveness:
         out["liveness"] = [
             (

@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     if not res.exhausted:
         raise UsageError(f"the search did not finish ({res.stopped}); liveness needs the whole state graph")
     verdicts = check_liveness(res, args.props, fairness=[] if args.no_fairness else None)
-    print(f"{res.distinct} distinct states, {len(res.graph.src)} transitions, {res.seconds:.1f}s")
+    print(f"{res.distinct} distinct states, {len(res.graph)} transitions, {res.seconds:.1f}s")
     rows = [
         (v.name, v.formula, "holds" if v.holds else f"VIOLATED ({len(v.trace.states)} states)")
         for v in verdicts

@@ -14,10 +14,11 @@ trace is a shortest counterexample.
 
 from __future__ import annotations
 
+import bisect
 import sys
 import time
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,13 +75,50 @@ class Violation:
         return len(self.trace.states)
 
 
-@dataclass
 class Graph:
-    """The explored transition relation, kept only when asked (liveness needs it)."""
+    """The explored transition relation, kept only when asked (liveness, step witnesses and refinements
+    need it), as compressed rows: the edges of state v are ``dst``/``inst`` [``off[v]``, ``off[v+1]``),
+    in the order the search found them. Sources are expanded in id order, so the rows are built as the
+    edges arrive (``add``); self-loops (stuttering steps) are kept: a step witness may be one. Both
+    engines build this one form (the compiled engine's arrays are read in place, with no copy)."""
 
-    src: array = field(default_factory=lambda: array("q"))
-    dst: array = field(default_factory=lambda: array("q"))
-    inst: array = field(default_factory=lambda: array("l"))
+    def __init__(self, off: Any = None, dst: Any = None, inst: Any = None, owner: Any = None) -> None:
+        self.off = off if off is not None else array("q", [0])
+        self.dst = dst if dst is not None else array("q")
+        self.inst = inst if inst is not None else array("l")
+        self._owner = owner  # what keeps borrowed buffers alive (the compiled search)
+
+    def add(self, src: int, dst: int, inst: int) -> None:
+        """An edge of source src, which is the last source seen or a later one."""
+        off, n = self.off, len(self.dst)
+        while len(off) <= src + 1:
+            off.append(n)
+        self.dst.append(dst)
+        self.inst.append(inst)
+        off[src + 1] = n + 1
+
+    def close(self, n: int) -> None:
+        """Rows for every one of the n states (the last ones may have no edges)."""
+        while len(self.off) < n + 1:
+            self.off.append(len(self.dst))
+
+    @property
+    def n(self) -> int:
+        return len(self.off) - 1
+
+    def __len__(self) -> int:
+        return len(self.dst)
+
+    def source(self, e: int) -> int:
+        """The state edge e leaves."""
+        return bisect.bisect_right(self.off, e) - 1
+
+    def edges(self) -> Iterator[tuple[int, int, int]]:
+        """(source, destination, instance) in the order found."""
+        off, dst, inst = self.off, self.dst, self.inst
+        for v in range(len(off) - 1):
+            for e in range(off[v], off[v + 1]):
+                yield v, dst[e], inst[e]
 
 
 @dataclass
@@ -189,6 +227,8 @@ def explore(spec: Spec, opts: Options | None = None, progress: Callable[[str], N
         res.distinct = len(store)
         res.seconds = time.monotonic() - t0
         res.queue_left = len(store) - head
+        if res.graph is not None:
+            res.graph.close(len(store))
         return res
 
     head = 0
@@ -253,17 +293,13 @@ def explore(spec: Spec, opts: Options | None = None, progress: Callable[[str], N
                     if tid >= 0:
                         c[1] += 1
                         if graph is not None:
-                            graph.src.append(sid)
-                            graph.dst.append(tid)
-                            graph.inst.append(inst.index)
+                            graph.add(sid, tid, inst.index)
                         if check_invariants(tid, t):
                             if len(store) > level_end:
                                 res.layers.append(len(store) - level_end)
                             return finish("violation", head)
                     elif graph is not None:
-                        graph.src.append(sid)
-                        graph.dst.append(-1 - tid)
-                        graph.inst.append(inst.index)
+                        graph.add(sid, -1 - tid, inst.index)
             if not enabled:
                 res.deadlocks += 1
                 if opts.check_deadlock and DEADLOCK not in found:

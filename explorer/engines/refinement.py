@@ -38,7 +38,7 @@ def _check(res: Result, r: Refinement) -> Violation | None:
     e = _first_edge(Witness(r.name, r.step_check, action="*"), states, res.graph, every)
     if e is None:
         return None
-    src, ix = res.graph.src[e], res.graph.inst[e]
+    src, ix = res.graph.source(e), res.graph.inst[e]
     trace = res.trace_to(src)
     pre = trace.states[-1]
     post = next(t for i, t in successors(spec, pre) if i.index == ix and r.step_check(pre, t) is True)

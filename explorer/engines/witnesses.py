@@ -55,7 +55,7 @@ def find_witnesses(res: Result) -> list[Reached]:
             wanted = {i.index for i in insts if i.action.name == w.action}
             e = _first_edge(w, states, graph, wanted)
             if e is not None:
-                src, ix = graph.src[e], graph.inst[e]
+                src, ix = graph.source(e), graph.inst[e]
                 trace = res.trace_to(src)
                 # The step's successor is recomputed from the trace's last state rather than read from
                 # the store, so that it is concrete even where stored states are orbit representatives.
@@ -83,7 +83,7 @@ def _first_edge(w: Witness, states: Sequence[Any], graph: Any, wanted: set[int])
             return first_step(w.fn, sorted(wanted))
         except LookupError:
             pass  # not compiled: evaluated below, in Python
-    for e, (src, dst, ix) in enumerate(zip(graph.src, graph.dst, graph.inst, strict=True)):
+    for e, (src, dst, ix) in enumerate(graph.edges()):
         if ix in wanted and _holds(w, states[src], states[dst]):
             return e
     return None

@@ -243,7 +243,7 @@ def graph_core() -> Any | None:
         if cc is not None:
             try:
                 _so, _, lib = _load_library(cc, "graph_core", GRAPH_CORE.read_text(), with_runtime=False)
-                for name in ("gc_csr", "gc_fair", "gc_reach_not_q", "gc_select"):
+                for name in ("gc_fair", "gc_reach_not_q", "gc_select"):
                     getattr(lib, name).restype = ctypes.c_int64
             except (NativeUnavailable, OSError) as e:
                 print(f"notice: the liveness pass runs in Python ({e})", file=sys.stderr)
@@ -485,7 +485,7 @@ def _declare(lib: Any) -> None:
         "nc_coverage": ([P, ctypes.POINTER(I64)], None),
         "nc_events": ([P, ctypes.POINTER(I64)], None),
         "nc_links": ([P, ctypes.POINTER(I32), ctypes.POINTER(I32)], None),
-        "nc_graph": ([P, ctypes.POINTER(I32), ctypes.POINTER(I32), ctypes.POINTER(I32)], None),
+        "nc_graph_rows": ([P, ctypes.POINTER(ctypes.c_void_p)], I32),
         "nc_state": ([P, I64, ctypes.POINTER(I32)], I32),
         "nc_compact": ([P, ctypes.c_char_p, I64], I32),
         "nc_compact_spills": ([P, ctypes.POINTER(I64)], None),
@@ -581,6 +581,8 @@ class NativeStates(Sequence):
         for i in instances:
             on[i] = 1
         e = self.h.lib.lib.nc_first_step(self.h.ptr, k, (U8 * len(on)).from_buffer(on))
+        if e == -2:
+            raise MemoryError("out of memory closing the graph's rows")
         return None if e < 0 else e
 
 
@@ -773,7 +775,7 @@ def explore(
     lib.nc_coverage(h.ptr, cov)
     res.coverage = {a.name: [cov[2 * k], cov[2 * k + 1]] for k, a in enumerate(spec.actions)}
     if opts.keep_graph:
-        res.graph = _graph(lib, h, gn)
+        res.graph = _graph(lib, h, distinct, gn)
     events = (I64 * max(1, 2 * nevents))()
     lib.nc_events(h.ptr, events)
     for k in range(nevents):
@@ -793,11 +795,19 @@ def explore(
     return res
 
 
-def _graph(lib: Any, h: _Handle, gn: int) -> Graph:
-    g = Graph(array("i", bytes(4 * gn)), array("i", bytes(4 * gn)), array("i", bytes(4 * gn)))
-    if gn:
-        lib.nc_graph(h.ptr, *((I32 * gn).from_buffer(a) for a in (g.src, g.dst, g.inst)))
-    return g
+def _graph(lib: Any, h: _Handle, n: int, gn: int) -> Graph:
+    """The search's graph rows, read in place (memoryviews on the C arrays, which live as long as the
+    search handle the graph keeps)."""
+    ptrs = (ctypes.c_void_p * 3)()
+    if lib.nc_graph_rows(h.ptr, ptrs):
+        raise MemoryError("out of memory closing the graph's rows")
+
+    def view(addr: int, ctype: Any, k: int, code: str) -> memoryview:
+        if k == 0:
+            return memoryview(array(code))
+        return memoryview((ctype * k).from_address(addr)).cast("B").cast(code)
+
+    return Graph(view(ptrs[0], I64, n + 1, "q"), view(ptrs[1], I32, gn, "i"), view(ptrs[2], I32, gn, "i"), h)
 
 
 def _raise_type_error(spec: Spec, store: NativeStore, sid: int, inst_index: int) -> None:

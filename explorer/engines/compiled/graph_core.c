@@ -10,26 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* _build_csr: out-edges by source, self-loops (stuttering steps) dropped, edge order kept. */
-int64_t gc_csr(int64_t n, int64_t m, const int32_t *src, const int32_t *dst, const int32_t *inst,
-               int64_t *off, int32_t *odst, int32_t *oinst) {
-    memset(off, 0, (size_t)(n + 1) * sizeof *off);
-    for (int64_t e = 0; e < m; e++)
-        if (src[e] != dst[e]) off[src[e] + 1]++;
-    for (int64_t v = 0; v < n; v++) off[v + 1] += off[v];
-    int64_t *pos = malloc((size_t)(n > 0 ? n : 1) * sizeof *pos);
-    if (!pos) return -1;
-    memcpy(pos, off, (size_t)n * sizeof *pos);
-    for (int64_t e = 0; e < m; e++) {
-        if (src[e] == dst[e]) continue;
-        int64_t k = pos[src[e]]++;
-        odst[k] = dst[e];
-        oinst[k] = inst[e];
-    }
-    free(pos);
-    return off[n];
-}
-
 typedef struct {
     int64_t n;
     const int64_t *off;
@@ -127,7 +107,7 @@ static int classify(graph_t *g, const int32_t *comp, int64_t size, int64_t tag, 
         int32_t v = comp[j];
         for (int64_t e = g->off[v]; e < g->off[v + 1]; e++) {
             int32_t i = g->inst[e];
-            if (g->bi_off[i] == g->bi_off[i + 1]) continue;
+            if (g->dst[e] == v || g->bi_off[i] == g->bi_off[i + 1]) continue; /* a self-loop is a stutter */
             int inside = g->mark[g->dst[e]] == tag;
             for (int64_t q = g->bi_off[i]; q < g->bi_off[i + 1]; q++) {
                 int32_t c = g->bi_cond[q];
@@ -151,7 +131,7 @@ static int classify(graph_t *g, const int32_t *comp, int64_t size, int64_t tag, 
     for (int64_t j = 0; j < size; j++) {
         int32_t v = comp[j];
         for (int64_t e = g->off[v]; e < g->off[v + 1]; e++)
-            if (bad_inst[g->inst[e]]) { g->mark[v] = 0; break; }
+            if (g->dst[e] != v && bad_inst[g->inst[e]]) { g->mark[v] = 0; break; }
     }
     return 2;
 }

@@ -78,9 +78,13 @@ typedef struct search {
     int64_t head, level_end, cur;
     int64_t error_state;
     int32_t error_inst;
-    /* graph */
-    int32_t *gsrc, *gdst, *ginst;
-    int64_t gn, gcap;
+    /* graph, as compressed rows: the edges of state v are gdst/ginst[goff[v] .. goff[v+1]). Edges are
+       pushed while their source is expanded, and sources are expanded in id order, so the rows come
+       for free: goff[v] is set when v's first edge (or a later state's) arrives, 8 bytes an edge and 8
+       a state, against 12 an edge for (src, dst, inst) lists */
+    int32_t *gdst, *ginst;
+    int64_t *goff;
+    int64_t gn, gcap, goff_n, goff_cap;
     /* memory accounting */
     int64_t bytes;
     struct timespec t0;
@@ -281,13 +285,24 @@ static int push_layer(search *x, int64_t v) {
     return 0;
 }
 
+/* goff[v] for every v < upto not yet set: the edges pushed so far are all of sources below upto. */
+static int close_rows(search *x, int64_t upto) {
+    if (upto + 1 > x->goff_cap) {
+        int64_t cap = x->goff_cap ? 2 * x->goff_cap : 1 << 16;
+        while (cap < upto + 1) cap *= 2;
+        int64_t *o = realloc(x->goff, (size_t)cap * sizeof *o);
+        if (!o) return -1;
+        x->goff = o;
+        x->goff_cap = cap;
+    }
+    while (x->goff_n < upto) x->goff[x->goff_n++] = x->gn;
+    return 0;
+}
+
 static int push_edge(search *x, int64_t src, int64_t dst, int32_t inst) {
     if (x->gn == x->gcap) {
         int64_t cap = x->gcap ? 2 * x->gcap : 1 << 16;
-        int32_t *a = realloc(x->gsrc, (size_t)cap * 4), *b, *c;
-        if (!a) return -1;
-        x->gsrc = a;
-        b = realloc(x->gdst, (size_t)cap * 4);
+        int32_t *b = realloc(x->gdst, (size_t)cap * 4), *c;
         if (!b) return -1;
         x->gdst = b;
         c = realloc(x->ginst, (size_t)cap * 4);
@@ -295,7 +310,7 @@ static int push_edge(search *x, int64_t src, int64_t dst, int32_t inst) {
         x->ginst = c;
         x->gcap = cap;
     }
-    x->gsrc[x->gn] = (int32_t)src;
+    if (close_rows(x, src + 1)) return -1;
     x->gdst[x->gn] = (int32_t)dst;
     x->ginst[x->gn] = inst;
     x->gn++;
@@ -582,7 +597,7 @@ void nc_free(search *x) {
     free(x->chunks);
     free(x->table);
     free(x->layers);
-    free(x->gsrc);
+    free(x->goff);
     free(x->gdst);
     free(x->ginst);
     free(x->buf);
@@ -743,10 +758,14 @@ void nc_links(const search *x, int32_t *parent, int32_t *via) {
     }
 }
 
-void nc_graph(const search *x, int32_t *src, int32_t *dst, int32_t *inst) {
-    memcpy(src, x->gsrc, (size_t)x->gn * 4);
-    memcpy(dst, x->gdst, (size_t)x->gn * 4);
-    memcpy(inst, x->ginst, (size_t)x->gn * 4);
+/* The graph's rows (see the search's fields), with goff completed to n + 1 entries: out = {goff, gdst,
+ * ginst} (owned by the search, alive until nc_free); -1 for no memory. */
+int32_t nc_graph_rows(search *x, void **out) {
+    if (close_rows(x, x->n + 1)) return -1;
+    out[0] = x->goff;
+    out[1] = x->gdst;
+    out[2] = x->ginst;
+    return 0;
 }
 
 /* The leaves of stored state id; 0, or -1 when the compact store's link file cannot be read. */
@@ -811,13 +830,17 @@ void nc_eval_state_pred(const search *x, int32_t k, uint8_t *out) {
 
 /* The first graph edge, in the order edges were found, whose instance is marked in inst_on and whose
  * step satisfies step predicate k; -1 if none. */
-int64_t nc_first_step(const search *x, int32_t k, const uint8_t *inst_on) {
+int64_t nc_first_step(search *x, int32_t k, const uint8_t *inst_on) {
     leaf_t s[NLEAVES > 0 ? NLEAVES : 1], t[NLEAVES > 0 ? NLEAVES : 1];
-    for (int64_t e = 0; e < x->gn; e++) {
-        if (!inst_on[x->ginst[e]]) continue;
-        spec_unpack(rec(x, x->gsrc[e]), s);
-        spec_unpack(rec(x, x->gdst[e]), t);
-        if (spec_step_pred(k, s, t)) return e;
+    if (close_rows(x, x->n + 1)) return -2;
+    for (int64_t v = 0; v < x->n; v++) {
+        int unpacked = 0;
+        for (int64_t e = x->goff[v]; e < x->goff[v + 1]; e++) {
+            if (!inst_on[x->ginst[e]]) continue;
+            if (!unpacked) spec_unpack(rec(x, v), s), unpacked = 1;
+            spec_unpack(rec(x, x->gdst[e]), t);
+            if (spec_step_pred(k, s, t)) return e;
+        }
     }
     return -1;
 }

@@ -32,12 +32,14 @@ class _Cond:
 
 @dataclass
 class _Csr:
-    """Out-edges by source state (compressed rows), self-loops dropped: they are stuttering steps."""
+    """Out-edges by source state (compressed rows), self-loops included: the algorithms read a self-loop
+    as the stuttering step it is (``_Search.step_conds``)."""
 
     n: int
-    off: array  # edges of v are off[v] .. off[v+1]-1
-    dst: array
-    inst: array
+    off: Any  # edges of v are off[v] .. off[v+1]-1 (int64)
+    dst: Any  # int32 for the C algorithms
+    inst: Any
+    owner: Any = None  # the graph whose buffers these are (the compiled search's, read in place)
 
 
 def _zeros(typecode: str, n: int) -> array:
@@ -45,8 +47,17 @@ def _zeros(typecode: str, n: int) -> array:
     return array(typecode, [0]) * n
 
 
-def _int32(a: array) -> array:
-    return a if a.typecode == "i" else array("i", a)
+def _code(a: Any) -> str:
+    """The element type of an array or a memoryview."""
+    return getattr(a, "typecode", None) or a.format
+
+
+def _int32(a: Any) -> Any:
+    return a if _code(a) == "i" else array("i", a)
+
+
+def _int64(a: Any) -> Any:
+    return a if _code(a) == "q" else array("q", a)
 
 
 def _ptr(a: Any, ctype: Any) -> Any:
@@ -55,47 +66,16 @@ def _ptr(a: Any, ctype: Any) -> Any:
 
 
 def _build_csr(res: Result, core: Any = None) -> _Csr:
+    """The search's graph rows as they are; converted to int32 for the C algorithms only where they are
+    the Python engine's (the compiled engine's are int32 already and read in place, with no copy)."""
     g = res.graph
     assert g is not None
     n = len(res.store)
-    if core is not None:
-        src, dst_all, inst_all = _int32(g.src), _int32(g.dst), _int32(g.inst)
-        m = len(src)
-        off = _zeros("q", n + 1)
-        dst = _zeros("i", m)
-        ins = _zeros("i", m)
-        kept = core.gc_csr(
-            ctypes.c_int64(n), ctypes.c_int64(m), _ptr(src, I32), _ptr(dst_all, I32), _ptr(inst_all, I32),
-            _ptr(off, I64), _ptr(dst, I32), _ptr(ins, I32),
-        )  # fmt: skip
-        if kept < 0:
-            raise MemoryError("liveness: out of memory building the graph")
-        del dst[kept:], ins[kept:]
-        return _Csr(n, off, dst, ins)
-    off = array("q", bytes(8 * (n + 1)))
-    dst = array("q")
-    ins = array("l")
-    srcs = array("q")
-    in_order = True
-    prev = -1
-    for s, d, i in zip(g.src, g.dst, g.inst, strict=True):
-        if s == d:
-            continue
-        if s < prev:
-            in_order = False
-        prev = s
-        off[s + 1] += 1
-        dst.append(d)
-        ins.append(i)
-        srcs.append(s)
-    for v in range(n):
-        off[v + 1] += off[v]
-    if not in_order:
-        # BFS appends edges source by source, so this is only a fallback for hand-built graphs.
-        order = sorted(range(len(dst)), key=srcs.__getitem__)
-        dst = array("q", (dst[k] for k in order))
-        ins = array("l", (ins[k] for k in order))
-    return _Csr(n, off, dst, ins)
+    if g.n != n:
+        raise AssertionError(f"liveness: the graph has rows for {g.n} states, the store {n}")  # a bug
+    if core is None:
+        return _Csr(n, g.off, g.dst, g.inst, g)
+    return _Csr(n, _int64(g.off), _int32(g.dst), _int32(g.inst), g)
 
 
 class _Search:
@@ -134,6 +114,12 @@ class _Search:
         if not self.filtered or not cs:
             return cs
         return tuple(c for c in cs if c not in self.filtered or self.filtered[c][e])
+
+    def step_conds(self, v: int, e: int) -> tuple[int, ...]:
+        """The fairness conditions edge e of state v is a step of: none for a self-loop, which is a
+        stuttering step (WF_vars and SF_vars are about steps that change the state, and an action is
+        enabled only where such a step of it exists)."""
+        return () if self.g.dst[e] == v else self.conds_of(e)
 
     def walks(self, e: int) -> bool:
         """Edge e may lie on a cycle of the current search."""
@@ -214,13 +200,13 @@ class _Search:
         k = len(self.conds)
         if k == 0:
             return "fair", []
-        off, dst, mark, conds_of = self.g.off, self.g.dst, self.mark, self.conds_of
+        off, dst, mark, step_conds = self.g.off, self.g.dst, self.mark, self.step_conds
         enabled_in = [0] * k  # number of states of comp where the condition's instances are enabled
         last = [-1] * k
         taken = [False] * k
         for v in comp:
             for e in range(off[v], off[v + 1]):
-                cs = conds_of(e)
+                cs = step_conds(v, e)
                 if not cs:
                     continue
                 inside = mark[dst[e]] == tag
@@ -238,7 +224,7 @@ class _Search:
         bad = {c for c in self.sf if enabled_in[c] and not taken[c]}
         if not bad:
             return "fair", []
-        drop = [v for v in comp if any(c in bad for e in range(off[v], off[v + 1]) for c in conds_of(e))]
+        drop = [v for v in comp if any(c in bad for e in range(off[v], off[v + 1]) for c in step_conds(v, e))]
         return "refine", drop
 
     def fair_components(self, nodes: Sequence[int], required: bytearray | None) -> list[list[int]]:

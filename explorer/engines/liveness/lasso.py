@@ -19,7 +19,7 @@ from spec.lang import Instance
 
 def _enabled_at(search: _Search, v: int) -> set[int]:
     off = search.g.off
-    return {c for e in range(off[v], off[v + 1]) for c in search.conds_of(e)}
+    return {c for e in range(off[v], off[v + 1]) for c in search.step_conds(v, e)}
 
 
 def cycle(search: _Search, comp: list[int], entry: int) -> list[tuple[int, int]]:
@@ -46,7 +46,7 @@ def cycle(search: _Search, comp: list[int], entry: int) -> list[tuple[int, int]]
 
     def serving_edge(v: int, u: set[int]) -> int | None:
         for e in range(off[v], off[v + 1]):
-            if mark[dst[e]] == tag and search.walks(e) and any(c in u for c in search.conds_of(e)):
+            if mark[dst[e]] == tag and search.walks(e) and any(c in u for c in search.step_conds(v, e)):
                 return e
         return None
 
