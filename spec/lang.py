@@ -17,6 +17,8 @@ Values:
 * ``Enum(name, values)``: Python int 0..n-1; the type knows the names for traces and ITF.
 * ``Fn(domain_enum, codomain)``: a tuple indexed by the domain's ints (``s.flags[w]``).
   ``Set(domain)`` is ``Fn(domain, Bool)`` shown as a set.
+* ``Record(name, field=Type, ...)``: a namedtuple (``s.token.pos``); ``eq``, ``ite`` and
+  ``_replace`` work on it as on a function value.
 
 Action parameters are concrete values drawn from finite domains (an Enum or any iterable); they index
 functions directly (``s.flags[w]``). A state value must never be used as a Python index or in a Python
@@ -135,10 +137,26 @@ Params = dict[str, Enum]
 
 @dataclass(frozen=True)
 class Fn(Type):
-    """A total function from a finite Enum domain: a tuple indexed by the domain's ints."""
+    """A total function from a finite Enum domain: a tuple indexed by the domain's ints.
+
+    A composite type for every back-end: ``at(i)`` is the type of element i and ``build`` makes a value
+    of the elements (a record, ``RecordType``, is a function from its field names whose elements have
+    types of their own)."""
 
     domain: Enum
-    codomain: Type
+    codomain: Type | None  # None for a record: each field has its own type (at)
+
+    def at(self, i: int) -> Type:
+        """The type of element i."""
+        return self.codomain  # type: ignore[return-value]
+
+    def build(self, items: Iterable[Any]) -> tuple:
+        """The value whose elements are items."""
+        return tuple(items)
+
+    def element_name(self, base: str, i: int) -> str:
+        """How traces, Z3 constants and the compiled engine's leaves name element i of ``base``."""
+        return f"{base}[{self.domain.show(i)}]"
 
     def values(self) -> list[Any]:
         return [tuple(p) for p in itertools.product(self.codomain.values(), repeat=len(self.domain))]
@@ -157,6 +175,58 @@ class Fn(Type):
         return f"Fn({self.domain.name}, {self.codomain!r})"
 
 
+@dataclass(frozen=True)
+class RecordType(Fn):
+    """``Record(name, field=Type, ...)``: TLA+'s record ``[f1 : T1, f2 : T2]``, a value with fixed
+    fields. A value is a namedtuple (``m.bal``, ``m._replace(bal=b)`` as ``[m EXCEPT !.bal = b]``),
+    built by calling the type (``Msg(bal=1, val=v)``); it is a function from the field names (the
+    ``domain`` Enum, named ``<name>_field``) whose elements have the field types, and every back-end
+    reads it as one: packed field by field in the compiled engine, a term per field in Z3, a TLA+
+    record in the export."""
+
+    fields: tuple[tuple[str, Type], ...] = ()
+    cls: Any = field(default=None, compare=False, repr=False)
+
+    def at(self, i: int) -> Type:
+        return self.fields[i][1]
+
+    def build(self, items: Iterable[Any]) -> Any:
+        return self.cls(*items)
+
+    def element_name(self, base: str, i: int) -> str:
+        return f"{base}.{self.fields[i][0]}"
+
+    def __call__(self, **values: Any) -> Any:
+        return self.cls(**values)
+
+    @property
+    def field_names(self) -> list[str]:
+        return [f for f, _ in self.fields]
+
+    def values(self) -> list[Any]:
+        return [self.cls(*p) for p in itertools.product(*(t.values() for _, t in self.fields))]
+
+    def contains(self, v: Any) -> bool:
+        return type(v) is self.cls and all(t.contains(x) for (_, t), x in zip(self.fields, v, strict=True))
+
+    def show(self, v: Any) -> str:
+        return "[" + ", ".join(f"{f} |-> {t.show(x)}" for (f, t), x in zip(self.fields, v, strict=True)) + "]"
+
+    def __repr__(self) -> str:
+        return f"Record({self.domain.name.removesuffix('_field')})"
+
+
+def Record(name: str, **fields: Type) -> RecordType:  # noqa: N802 - reads like a type constructor
+    """A record type: ``Msg = Record("Msg", bal=Int(0, 2), val=Value)``."""
+    if not fields:
+        raise SpecError(f"Record {name} has no fields")
+    bad = [f for f in fields if not f.isidentifier() or f.startswith("_")]
+    if bad:
+        raise SpecError(f"Record {name}: field name(s) {bad} are not identifiers (or start with _)")
+    cls = namedtuple(name, list(fields))
+    return RecordType(Enum(f"{name}_field", list(fields)), None, tuple(fields.items()), cls)
+
+
 class SetType(Fn):
     """``Set(D)``: a subset of D, stored as a function D -> Bool and shown as a set."""
 
@@ -169,6 +239,11 @@ class SetType(Fn):
 
 def Set(domain: Enum) -> SetType:  # noqa: N802 - reads like a type constructor
     return SetType(domain, Bool)
+
+
+def rebuild(like: tuple, items: Iterable[Any]) -> Any:
+    """A value of like's kind (a function's tuple or a record's namedtuple) with elements items."""
+    return tuple(items) if type(like) is tuple else type(like)(*items)
 
 
 def const_fn(domain: Enum, value: Any) -> tuple:
@@ -251,8 +326,8 @@ def ite(c: Any, a: Any, b: Any) -> Any:
     """IF c THEN a ELSE b; works elementwise on function values (tuples)."""
     if type(c) is bool:
         return a if c else b
-    if type(a) is tuple:
-        return tuple(ite(c, x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, tuple):  # a function or record value: elementwise
+        return rebuild(a, (ite(c, x, y) for x, y in zip(a, b, strict=True)))
     if type(a) is bool:
         a = _z3().BoolVal(a)
     return _terms().if_then_else(c, a, b)
@@ -260,7 +335,7 @@ def ite(c: Any, a: Any, b: Any) -> Any:
 
 def eq(a: Any, b: Any) -> Any:
     """Equality that also works on function values (``==`` on tuples of Z3 terms would not)."""
-    if type(a) is tuple:
+    if isinstance(a, tuple):
         return all_(eq(x, y) for x, y in zip(a, b, strict=True))
     return a == b
 
@@ -322,7 +397,10 @@ def disabled(guard: Any) -> bool:
 
 
 def put(f: tuple, i: int, v: Any) -> tuple:
-    """[f EXCEPT ![i] = v] for a concrete index i (an action parameter)."""
+    """[f EXCEPT ![i] = v] for a concrete index i (an action parameter); on a record, i is the field's
+    index (``r._replace(field=v)`` says the same by name)."""
+    if type(f) is not tuple:
+        return f._replace(**{f._fields[i]: v})
     return f[:i] + (v,) + f[i + 1 :]
 
 

@@ -70,8 +70,8 @@ def permute_value(spec: Spec, perm: Perm, t: Type, v: Any, values: bool = True) 
         out: list[Any] = [None] * len(v)
         for d, x in enumerate(v):
             target = sigma[d] if sigma is not None and d < len(sigma) else d
-            out[target] = permute_value(spec, perm, t.codomain, x, values)
-        return tuple(out)
+            out[target] = permute_value(spec, perm, t.at(d), x, values)
+        return t.build(out)
     if base is not None and values:
         return _map_value(perm[id(base)], v)
     return v

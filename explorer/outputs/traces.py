@@ -24,7 +24,7 @@ from typing import Any
 
 from explorer.engines.bfs import Trace
 from explorer.engines.smt.induction import ProveResult
-from spec.lang import BoolType, Enum, Fn, Instance, Int, SetType, Spec, Type
+from spec.lang import BoolType, Enum, Fn, Instance, Int, RecordType, SetType, Spec, Type
 
 ITF_FORMAT_DESCRIPTION = "https://apalache-mc.org/docs/adr/015adr-trace.html"
 ACTION_TAKEN = "mbt::actionTaken"
@@ -126,6 +126,8 @@ def encode_value(t: Type, v: Any) -> Any:
         return t.show(v)
     if isinstance(t, SetType):  # before Fn: a SetType is an Fn to Bool
         return {"#set": [t.domain.show(i) for i, member in enumerate(v) if member]}
+    if isinstance(t, RecordType):  # before Fn: ITF's record is a JSON object of its fields
+        return {f: encode_value(ft, x) for (f, ft), x in zip(t.fields, v, strict=True)}
     if isinstance(t, Fn):
         return {"#map": [[t.domain.show(i), encode_value(t.codomain, x)] for i, x in enumerate(v)]}
     # A type this module does not know yet: ITF's escape hatch keeps the dump readable and loadable.
@@ -175,6 +177,11 @@ def decode_value(t: Type, j: Any, where: str) -> Any:
             raise TraceError(f'{where}: expected {{"#set": [...]}}, got {json.dumps(j)}')
         members = {decode_value(t.domain, m, f"{where} member") for m in j["#set"]}
         return tuple(i in members for i in range(len(t.domain)))
+    if isinstance(t, RecordType):
+        if not isinstance(j, dict) or sorted(j) != sorted(t.field_names):
+            fields = ", ".join(t.field_names)
+            raise TraceError(f"{where}: expected a record with the fields {fields}, got {json.dumps(j)}")
+        return t.build(decode_value(ft, j[f], f"{where}.{f}") for f, ft in t.fields)
     if isinstance(t, Fn):
         if not isinstance(j, dict) or set(j) != {"#map"} or not isinstance(j["#map"], list):
             raise TraceError(f'{where}: expected {{"#map": [[key, value], ...]}}, got {json.dumps(j)}')

@@ -80,7 +80,7 @@ def spec_leaves(spec: Spec) -> list[Leaf]:
     def walk(var: int, name: str, t: Type, path: tuple[int, ...], doms: tuple[Enum, ...]) -> None:
         if isinstance(t, Fn):
             for i in t.domain:
-                walk(var, f"{name}[{t.domain.show(i)}]", t.codomain, (*path, i), (*doms, t.domain))
+                walk(var, t.element_name(name, i), t.at(i), (*path, i), (*doms, t.domain))
             return
         lo, hi = _leaf_range(t)
         bits = max(1, math.ceil(math.log2(hi - lo + 1))) if hi > lo else 0
@@ -121,7 +121,7 @@ def unflatten(spec: Spec, leaves: Sequence[Leaf], values: Sequence[int]) -> Any:
 
     def build(t: Type) -> Any:
         if isinstance(t, Fn):
-            return tuple(build(t.codomain) for _ in t.domain)
+            return t.build([build(t.at(i)) for i in t.domain])
         _leaf, v = next(it)
         return bool(v) if isinstance(t, BoolType) else int(v)
 
@@ -496,7 +496,7 @@ def _successors(
         post_vals: list[Any] = []
         for var, v, width in zip(spec.variables, st.post, var_leaves, strict=True):
             flat = _leaves(v) if isinstance(var.type, Fn) else [v]
-            if len(flat) != width or (not isinstance(var.type, Fn) and type(v) is tuple):
+            if len(flat) != width or (not isinstance(var.type, Fn) and isinstance(v, tuple)):
                 raise CodegenError(f"{where}: {var.name} is set to a value of the wrong shape")
             post_vals += flat
         pr.count([guard])

@@ -37,7 +37,7 @@ from typing import Any
 import z3
 
 from explorer.engines.bfs import Trace
-from spec.lang import BoolType, Enum, Fn, Instance, Int, Predicate, Spec, SpecError, Type
+from spec.lang import BoolType, Enum, Fn, Instance, Int, Predicate, RecordType, Spec, SpecError, Type, rebuild
 from spec.terms import conjunction, same_sort
 
 TYPE_ERROR = "TypeError"  # an enabled step sets a variable outside its type (BFS raises SpecError there)
@@ -57,9 +57,7 @@ InvariantLike = str | Predicate | Callable[[Any], Any]
 def _fresh(type_: Type, name: str, k: int, widths: dict[int, int]) -> Any:
     """A fresh Z3 term (or nested tuple of terms for a function) for a variable of type_ at step k."""
     if isinstance(type_, Fn):
-        return tuple(
-            _fresh(type_.codomain, f"{name}[{type_.domain.show(i)}]", k, widths) for i in type_.domain
-        )
+        return type_.build(_fresh(type_.at(i), type_.element_name(name, i), k, widths) for i in type_.domain)
     if isinstance(type_, BoolType):
         return z3.Bool(f"{name}@{k}")
     if isinstance(type_, Enum):
@@ -104,9 +102,11 @@ def _as_bool(x: Any, what: str) -> z3.BoolRef:
 def _in_type(type_: Type, v: Any) -> Any:
     """v is a value of type_: a Python bool for concrete v, a Z3 term otherwise."""
     if isinstance(type_, Fn):
-        if type(v) is not tuple or len(v) != len(type_.domain):
+        if not isinstance(v, tuple) or len(v) != len(type_.domain):
             return False
-        parts = [_in_type(type_.codomain, x) for x in v]
+        if isinstance(type_, RecordType) and type(v) is not type_.cls:
+            return False  # a plain tuple (put() on a record) is no record value, as contains() says
+        parts = [_in_type(type_.at(i), x) for i, x in enumerate(v)]
         return conjunction([z3.BoolVal(p) if type(p) is bool else p for p in parts])
     if not isinstance(v, z3.ExprRef):
         return type_.contains(v)
@@ -123,7 +123,7 @@ def _in_type(type_: Type, v: Any) -> Any:
 
 def _eq(x: Any, v: Any) -> z3.BoolRef:
     """x = v for a fresh variable term x and an update value v (a term, a Python value or a tuple)."""
-    if type(x) is tuple:
+    if isinstance(x, tuple):
         return z3.And([_eq(a, b) for a, b in zip(x, v, strict=True)])
     if isinstance(x, z3.BoolRef) and not isinstance(v, (bool, z3.BoolRef)):
         return z3.BoolVal(False)  # ill-typed value for a Bool leaf; reported as a type error
@@ -133,14 +133,14 @@ def _eq(x: Any, v: Any) -> z3.BoolRef:
 
 
 def _leaves(value: Any) -> list[Any]:
-    if type(value) is tuple:
+    if isinstance(value, tuple):
         return [leaf for x in value for leaf in _leaves(x)]
     return [value]
 
 
 def _decode(term: Any, model: z3.ModelRef) -> Any:
-    if type(term) is tuple:
-        return tuple(_decode(t, model) for t in term)
+    if isinstance(term, tuple):
+        return rebuild(term, (_decode(t, model) for t in term))
     v = model.eval(term, model_completion=True)
     if isinstance(term, z3.BoolRef):
         return z3.is_true(v)
@@ -325,8 +325,8 @@ def _fit(v: Any, like: Any) -> Any:
     term, and a bit-vector variable (an Enum or a small Int) needs it as a bit-vector. The values are
     in the variable's type (``check_types`` proves that), so the conversion is exact; an If of
     constants is rebuilt leaf by leaf so that Z3 and the C printer see no Int2BV."""
-    if type(like) is tuple:
-        return tuple(_fit(a, b) for a, b in zip(v, like, strict=True)) if type(v) is tuple else v
+    if isinstance(like, tuple):
+        return rebuild(v, (_fit(a, b) for a, b in zip(v, like, strict=True))) if isinstance(v, tuple) else v
     if isinstance(v, z3.ArithRef) and isinstance(like, z3.BitVecRef):
         return _int_to_bv(v, like.size())
     return v

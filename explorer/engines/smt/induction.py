@@ -33,7 +33,7 @@ from explorer.engines.smt.encoding import (
 )
 from explorer.engines.smt.raw import constants_in
 from spec import symmetry
-from spec.lang import Fn, Predicate, Spec
+from spec.lang import Fn, Predicate, Spec, rebuild
 from spec.terms import disjunction, negation
 
 
@@ -262,7 +262,7 @@ def _leaf_types(types: Sequence[Any]) -> list[Any]:
     """The type of each leaf, in the order of ``_leaves`` (a function's codomain once per argument)."""
     out: list[Any] = []
     for t in types:
-        out += _leaf_types([t.codomain] * len(t.domain)) if isinstance(t, Fn) else [t]
+        out += _leaf_types([t.at(i) for i in t.domain]) if isinstance(t, Fn) else [t]
     return out
 
 
@@ -497,8 +497,8 @@ def _rebuild(template: Any, leaves: list[Any]) -> Any:
     it = iter(leaves)
 
     def go(t: Any) -> Any:
-        if type(t) is tuple:
-            return tuple(go(x) for x in t)
+        if isinstance(t, tuple):
+            return rebuild(t, [go(x) for x in t])
         return next(it)
 
     return go(template)

@@ -116,8 +116,8 @@ class _Names:
 
 
 def _leaf_ident(name: str) -> str:
-    """``flags[w0]`` -> ``flags_w0``; ``x[a][b]`` -> ``x_a_b``."""
-    return name.replace("][", "_").replace("[", "_").rstrip("]")
+    """``flags[w0]`` -> ``flags_w0``; ``x[a][b]`` -> ``x_a_b``; a record's ``token.pos`` -> ``token_pos``."""
+    return name.replace("][", "_").replace("[", "_").replace("].", "_").replace(".", "_").rstrip("]")
 
 
 def promela_type(leaf: Leaf) -> str:
@@ -313,10 +313,10 @@ class _Exporter:
         post: list[Any] = []
         for var, v in zip(self.spec.variables, st.post, strict=True):
             if isinstance(var.type, Fn):
-                flat = _leaves(v) if type(v) is tuple else [v]
+                flat = _leaves(v) if isinstance(v, tuple) else [v]
                 if len(flat) != self.widths[var.name]:
                     raise PromelaError(f"{where}: {var.name} is set to a value of the wrong shape")
-            elif type(v) is tuple:
+            elif isinstance(v, tuple):
                 raise PromelaError(f"{where}: {var.name} is set to a value of the wrong shape")
             else:
                 flat = [v]

@@ -72,7 +72,7 @@ from explorer.outputs.export.tla_printer import (
     value_text,
     wrapped,
 )
-from spec.lang import BoolType, Enum, Fairness, Fn, Int, Spec, Type
+from spec.lang import BoolType, Enum, Fairness, Fn, Int, RecordType, Spec, Type
 
 # Reserved words of TLA+ (the proof language's included) and what EXTENDS Integers defines.
 RESERVED = frozenset(
@@ -169,6 +169,8 @@ class _Types:
             return f"{_int(t.lo)}..{_int(t.hi)}"
         if isinstance(t, Enum):
             return self.enum_set(t)
+        if isinstance(t, RecordType):
+            return "[" + ", ".join(f"{f} : {self.type_set(ft)}" for f, ft in t.fields) + "]"
         if isinstance(t, Fn):
             return f"[{self.enum_set(t.domain)} -> {self.type_set(t.codomain)}]"
         raise ExportError(f"type {t!r} has no TLA+ reading")
@@ -182,6 +184,8 @@ def apalache_type(t: Type) -> str:
         return "Int"
     if isinstance(t, Enum):
         return "Str"
+    if isinstance(t, RecordType):
+        return "{" + ", ".join(f"{f}: {apalache_type(ft)}" for f, ft in t.fields) + "}"
     if isinstance(t, Fn):
         return f"(Str -> {apalache_type(t.codomain)})"
     raise ExportError(f"type {t!r} has no TLA+ reading")
@@ -215,6 +219,10 @@ def _leaf_refs(spec: Spec, state: Any, types: _Types) -> dict[int, tuple[str, Ty
     out: list[tuple[str, Type]] = []
 
     def walk(text: str, t: Type) -> None:
+        if isinstance(t, RecordType):
+            for i, (f, ft) in enumerate(t.fields):
+                walk(f"{text}.{f}", ft)
+            return
         if isinstance(t, Fn):
             types.enum_set(t.domain)
             for i in t.domain:
@@ -290,6 +298,8 @@ class _Module:
         """A concrete value of type t; a function's argument is named by its nesting depth."""
         if not isinstance(t, Fn):
             return value_text(t, v)
+        if isinstance(t, RecordType):
+            return "[" + ", ".join(f"{f} |-> {self.fn_value(ft, x, depth)}" for (f, ft), x in zip(t.fields, v, strict=True)) + "]"
         while len(self.bound) <= depth:
             self.bound.append(self.names.fresh("x"))
         x = self.bound[depth]
@@ -361,7 +371,7 @@ class _Module:
     def update(self, name: str, t: Type, pre: Any, post: Any, pr: _Printer, where: str) -> list[str] | None:
         """``x' = ...`` (lines) for a variable the step changes; None when every leaf stays as it was."""
         if isinstance(t, Fn):
-            if type(post) is not tuple:
+            if not isinstance(post, tuple):
                 raise ExportError(f"{where}: {name} is set to a value of the wrong shape")
             changes: list[str] = []
             self.fn_changes(t, pre, post, "", changes, pr, where)
@@ -376,7 +386,7 @@ class _Module:
             return [
                 (head if k == 0 else pad) + c + ("]" if k == last else ",") for k, c in enumerate(changes)
             ]
-        if type(post) is tuple:
+        if isinstance(post, tuple):
             raise ExportError(f"{where}: {name} is set to a value of the wrong shape")
         post = _simplify(post)
         self.keep.append(post)
@@ -390,19 +400,19 @@ class _Module:
         if len(post) != len(t.domain) or len(pre) != len(t.domain):
             raise ExportError(f"{where}: a function value of the wrong shape")
         for i, (a, b) in enumerate(zip(pre, post, strict=True)):
-            here = f"{path}[{enum_literal(t.domain, i)}]"
-            if isinstance(t.codomain, Fn):
-                if type(b) is not tuple:
+            here = f"{path}.{t.fields[i][0]}" if isinstance(t, RecordType) else f"{path}[{enum_literal(t.domain, i)}]"
+            if isinstance(t.at(i), Fn):
+                if not isinstance(b, tuple):
                     raise ExportError(f"{where}: a function value of the wrong shape")
-                self.fn_changes(t.codomain, a, b, here, out, pr, where)
+                self.fn_changes(t.at(i), a, b, here, out, pr, where)  # type: ignore[arg-type]
                 continue
-            if type(b) is tuple:
+            if isinstance(b, tuple):
                 raise ExportError(f"{where}: a function value of the wrong shape")
             b = _simplify(b)
             self.keep.append(b)
             if isinstance(b, z3.ExprRef) and b.eq(a):
                 continue
-            out.append(f"!{here} = {self.leaf_value(t.codomain, b, pr)}")
+            out.append(f"!{here} = {self.leaf_value(t.at(i), b, pr)}")
 
     @staticmethod
     def leaf_value(t: Type, v: Any, pr: _Printer) -> str:

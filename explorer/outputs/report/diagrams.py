@@ -121,7 +121,7 @@ def _leaf_changes(name: str, t: Any, old: Any, new: Any) -> list[str]:
     if isinstance(t, Fn) and not isinstance(t, SetType):
         out: list[str] = []
         for i, (a, b) in enumerate(zip(old, new, strict=True)):
-            out += _leaf_changes(f"{name}[{t.domain.show(i)}]", t.codomain, a, b)
+            out += _leaf_changes(t.element_name(name, i), t.at(i), a, b)
         return out
     return [f"{name} {t.show(old)}\u2192{t.show(new)}"]
 
