@@ -184,8 +184,8 @@ def cluster_table(names: list[str], workers: list[int]) -> None:
         base = one["distinct"] / one["seconds"]
         rows.append(
             [name, "compiled, 1 thread", one["distinct"], one["depth"], f"{one['seconds']:.2f}", "",
-             f"{base:.0f}", ""]  # fmt: skip
-        )
+             f"{base:.0f}", ""]
+        )  # fmt: skip
         for w in workers:
             c = run({"spec": name, "engine": "cluster", "workers": w})
             assert [c[k] for k in ("distinct", "generated", "depth")] == [
@@ -195,8 +195,8 @@ def cluster_table(names: list[str], workers: list[int]) -> None:
             label = f"Ray, {w} partition{'s' if w > 1 else ''}"
             cpus_used = min(w, os.cpu_count() or 1)  # more partitions than CPUs share them
             rows.append(
-                [name, label, c["distinct"], c["depth"], f"{c['seconds']:.2f}", f"{c['start']:.1f}", f"{rate:.0f}",
-                 f"{rate / w / base:.2f}", f"{rate / cpus_used / base:.2f}"]
+                [name, label, c["distinct"], c["depth"], f"{c['seconds']:.2f}", f"{c['start']:.1f}",
+                 f"{rate:.0f}", f"{rate / w / base:.2f}", f"{rate / cpus_used / base:.2f}"]
             )  # fmt: skip
     cpus = os.cpu_count()
     print(f"7. Cluster: a local Ray cluster ({cpus} CPUs here) against the compiled engine, same counts")

@@ -61,6 +61,7 @@ CLASSIC = [
     Job("ReadersWriters", "tests.classic.readerswriters", {"actors": 3}),  # MC.cfg: 21,527 states
     Job("SimpleAllocator", "tests.classic.simpleallocator", {}),  # SimpleAllocator.cfg: 400 states
     Job("Paxos", "tests.classic.paxos", {}),  # MCPaxos.cfg: 25 states
+    Job("EWD998", "tests.classic.ewd998", {"n": 2}, check_deadlock=False),  # a record variable (token)
     Job("Paxos_no_ballot_check", "tests.classic.paxos", {"ballot_check": False}),  # Inv3 violated
 ]
 # The cells above 500K states (the 23 below, 43.8M of the matrix's 47.1M states; when they were 20,

@@ -220,7 +220,7 @@ def _leaf_refs(spec: Spec, state: Any, types: _Types) -> dict[int, tuple[str, Ty
 
     def walk(text: str, t: Type) -> None:
         if isinstance(t, RecordType):
-            for i, (f, ft) in enumerate(t.fields):
+            for f, ft in t.fields:
                 walk(f"{text}.{f}", ft)
             return
         if isinstance(t, Fn):
@@ -299,7 +299,8 @@ class _Module:
         if not isinstance(t, Fn):
             return value_text(t, v)
         if isinstance(t, RecordType):
-            return "[" + ", ".join(f"{f} |-> {self.fn_value(ft, x, depth)}" for (f, ft), x in zip(t.fields, v, strict=True)) + "]"
+            fields = zip(t.fields, v, strict=True)
+            return "[" + ", ".join(f"{f} |-> {self.fn_value(ft, x, depth)}" for (f, ft), x in fields) + "]"
         while len(self.bound) <= depth:
             self.bound.append(self.names.fresh("x"))
         x = self.bound[depth]
@@ -400,7 +401,10 @@ class _Module:
         if len(post) != len(t.domain) or len(pre) != len(t.domain):
             raise ExportError(f"{where}: a function value of the wrong shape")
         for i, (a, b) in enumerate(zip(pre, post, strict=True)):
-            here = f"{path}.{t.fields[i][0]}" if isinstance(t, RecordType) else f"{path}[{enum_literal(t.domain, i)}]"
+            if isinstance(t, RecordType):
+                here = f"{path}.{t.fields[i][0]}"
+            else:
+                here = f"{path}[{enum_literal(t.domain, i)}]"
             if isinstance(t.at(i), Fn):
                 if not isinstance(b, tuple):
                     raise ExportError(f"{where}: a function value of the wrong shape")
