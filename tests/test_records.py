@@ -110,3 +110,16 @@ def test_ewd998_exports_records_as_tla_records():
     assert "token \\in [pos : 0..1, q : " in mod.tla  # TypeOK: the record's set
     assert "[pos |-> 0, q |-> 0, color |-> black]" in mod.tla.replace('"', "")  # an initial token
     assert "token.pos" in mod.tla and "!.pos" in mod.tla or "token' = [pos |->" in mod.tla
+
+
+def test_ewd998_safras_invariant_is_inductive_and_a_cti_carries_the_token():
+    """The module's claim: Inv is Safra's inductive invariant, and it makes TerminationDetection
+    inductive; alone, TerminationDetection has a counterexample to induction, whose states hold the
+    token as a record."""
+    from explorer.engines.smt.induction import prove
+
+    assert prove(ewd998.make_spec(n=2), "Inv").ok
+    assert prove(ewd998.make_spec(n=2), "TerminationDetection", strengthen=["Inv"]).ok
+    r = prove(ewd998.make_spec(n=2), "TerminationDetection")
+    assert not r.ok and r.trace is not None
+    assert all(type(s.token).__name__ == "Token" for s in r.trace.states)
