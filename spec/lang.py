@@ -656,6 +656,9 @@ class Spec:
     preconditions: dict[str, list[str]] = field(default_factory=dict)
     # abstract specs this one is checked to implement, each through a mapping of its states
     refinements: list[Refinement] = field(default_factory=list)
+    # how "states generated" is counted: "steps" (one per enabled step) or "tlc" (as TLC does, one per
+    # true disjunct and witness inside a guard: explorer/engines/tlc_count.py)
+    counting: str = "steps"
     _state_cls: Any = None
     _instances: list[Instance] | None = None
 
@@ -794,6 +797,12 @@ class Spec:
         self.fairness.append(Fairness("SF", action, tuple(params.items()) or None, tuple(over), where))
 
     # ---- reading
+    def counts_like_tlc(self) -> bool:
+        """Whether "states generated" is TLC's count (``counting``); an unknown mode is a SpecError."""
+        if self.counting not in ("steps", "tlc"):
+            raise SpecError(f"spec {self.name}: counting {self.counting!r} is none of steps, tlc")
+        return self.counting == "tlc"
+
     @property
     def var_names(self) -> list[str]:
         return [v.name for v in self.variables]

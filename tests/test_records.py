@@ -123,3 +123,60 @@ def test_ewd998_safras_invariant_is_inductive_and_a_cti_carries_the_token():
     r = prove(ewd998.make_spec(n=2), "TerminationDetection")
     assert not r.ok and r.trace is not None
     assert all(type(s.token).__name__ == "Token" for s in r.trace.states)
+
+
+# --------------------------------------------------------------------------- TLC's counting (tlc_count.py)
+
+
+def _branching_spec(counting: str, split: bool) -> Spec:
+    """A guard with disjunctions inside conjunctions, an IF and an implication, written as one step
+    (TLC's counting reads its structure) or split by hand into one step per way TLC reaches it."""
+    from spec.lang import and_, implies, not_, or_
+
+    spec = Spec("Branching", counting=counting)
+    V = Enum("V", 3)
+    spec.var("x", Int(0, 3), 0)
+    spec.var("a", Fn(V, Bool), (False, False, False))
+
+    @spec.action(v=V)
+    def Set(s, v):
+        return when(not_(s.a[v]), a=put(s.a, v, True))
+
+    @spec.action()
+    def Bump(s):
+        a0, a1, a2 = s.a
+        if not split:
+            # x < 3 /\ (a0 \/ (a1 /\ (a2 \/ x = 0))) /\ (IF a2 THEN a0 \/ a1 ELSE TRUE) /\ (a1 => (a0 \/ a2))
+            g = and_(s.x < 3, or_(a0, and_(a1, or_(a2, s.x == 0))), ite(a2, or_(a0, a1), True),
+                     implies(a1, or_(a0, a2)))  # fmt: skip
+            return when(g, x=s.x + 1)
+        firsts = [a0, and_(a1, a2), and_(a1, s.x == 0)]
+        ifs = [and_(a2, a0), and_(a2, a1), not_(a2)]
+        thens = [and_(a1, a0), and_(a1, a2), not_(a1)]
+        return [when(and_(s.x < 3, f, i, t), x=s.x + 1) for f in firsts for i in ifs for t in thens]
+
+    return spec
+
+
+def _partitioned(spec: Spec, opts: Options, _progress) -> object:
+    from explorer.engines.partitioned import explore_partitioned
+
+    return explore_partitioned(spec, opts, parts=2)
+
+
+@pytest.mark.parametrize("engine", ["python", "native", "partitions"])
+def test_tlc_counting_reads_the_guards_structure_as_the_steps_split_by_hand(engine):
+    run = {"native": native.explore, "python": explore, "partitions": _partitioned}[engine]
+    opts = Options(stop_on_first=False, check_deadlock=False)
+    one = run(_branching_spec("tlc", split=False), opts, lambda _l: None)
+    split = run(_branching_spec("steps", split=True), opts, lambda _l: None)
+    plain = run(_branching_spec("steps", split=False), opts, lambda _l: None)
+    assert (one.distinct, one.depth) == (split.distinct, split.depth) == (plain.distinct, plain.depth)
+    assert one.generated == split.generated > plain.generated
+    if engine != "partitions":  # which step first reached a state is not compared there
+        assert one.coverage == split.coverage
+
+
+def test_an_unknown_counting_mode_is_one_line():
+    with pytest.raises(SpecError, match="counting 'tlc2' is none of steps, tlc"):
+        explore(_branching_spec("tlc2", split=False), Options())

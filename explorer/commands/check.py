@@ -72,7 +72,7 @@ def print_statistics(res: Result, file: IO[str] | None = None) -> None:
     rate = res.distinct / res.seconds if res.seconds > 0 else 0.0
     rows = [
         ("distinct states", res.distinct),
-        ("states generated", res.generated),
+        ("states generated" + (" (TLC's counting)" if res.spec.counting == "tlc" else ""), res.generated),
         ("depth", res.depth),
         ("left on queue", res.queue_left),
         ("seconds", f"{res.seconds:.2f}"),

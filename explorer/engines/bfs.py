@@ -5,7 +5,9 @@
   instance returns whose guard is true), duplicates and self-loops included. This is TLC's count
   where each step is one disjunct of the TLA+ action and each parameter value one witness of its
   ``\\E``; TLC counts more where a guard holds a disjunction or an existential with several true
-  disjuncts or witnesses (it makes a successor per each), which ``or_``/``any_`` count once;
+  disjuncts or witnesses (it makes a successor per each), which ``or_``/``any_`` count once, except
+  in a spec with ``counting="tlc"``, where each step counts as its guard's multiplicity
+  (``tlc_count.py``);
 * depth: the number of states on the longest shortest path (an initial state alone is depth 1).
 
 Level-by-level search means the first violation found is at the minimal depth, so its parent-link
@@ -201,6 +203,11 @@ def explore(spec: Spec, opts: Options | None = None, progress: Callable[[str], N
     calls = [(i.action.fn, i.args, i, cov[i.action.name]) for i in insts]
     found: set[str] = set()
     graph = res.graph
+    counter = None
+    if spec.counts_like_tlc():
+        from explorer.engines.tlc_count import TlcCounter  # it reads the spec through Z3
+
+        counter = TlcCounter(spec)
     t0 = time.monotonic()
     next_progress = t0 + opts.progress_every
 
@@ -263,12 +270,21 @@ def explore(spec: Spec, opts: Options | None = None, progress: Callable[[str], N
                     r = fn(s, **args)
                 except Exception as e:  # a bug in the model: name it, and keep the way to the state
                     raise ModelError(f"action {inst.label}", e, res.trace_to(sid)) from e
+                mults: list[int] | None = None  # TLC counting: this instance's enabled steps' multiplicities
                 for step in (r,) if type(r) is Step else _steps(inst, r):
                     g = step[0]
                     if g is not True:
                         if g is False:
                             continue
                         raise SpecError(f"action {inst.label}: guard is {type(g).__name__}, not a Boolean")
+                    extra = 0  # generated beyond the step itself, counted after it (as the compiled engine)
+                    if counter is not None and counter.branches[inst.index]:
+                        if mults is None:
+                            mults = counter.multiplicities(inst, s)
+                            mults.reverse()
+                        if not mults:
+                            raise SpecError(f"TLC counting: {inst.label} has more steps than its Z3 reading")
+                        extra = mults.pop() - 1
                     enabled = True
                     upd = step[1]
                     vals = list(s)
@@ -285,6 +301,9 @@ def explore(spec: Spec, opts: Options | None = None, progress: Callable[[str], N
                     res.generated += 1
                     c[0] += 1
                     if constraint is not None and constraint(t) is not True:
+                        if extra:
+                            res.generated += extra
+                            c[0] += extra
                         continue
                     if limit is not None and len(store) >= limit and store.id_of(t) is None:
                         _close_layers(res, len(store), level_end)  # a new state past the limit
@@ -300,6 +319,9 @@ def explore(spec: Spec, opts: Options | None = None, progress: Callable[[str], N
                             return finish("violation", head)
                     elif graph is not None:
                         graph.add(sid, -1 - tid, inst.index)
+                    if extra:
+                        res.generated += extra
+                        c[0] += extra
             if not enabled:
                 res.deadlocks += 1
                 if opts.check_deadlock and DEADLOCK not in found:

@@ -9,8 +9,9 @@ the constraint takes (a step outside them is a type error, reported, never cut s
 rises to 4 and falls to -(3 * (N - 1) + 1) (the sum of the counters is the number of messages pending,
 at least 0), pending to 4, and ``token.q`` is a sum of counters.
 
-Counting: ``\\/`` and ``\\E`` at the level of an action (InitiateProbe's three reasons, SendMsg's
-receiver) are one step each, as TLC counts "states generated".
+Counting: TLC's (``counting="tlc"``): InitiateProbe's guard is one disjunction of three reasons, as in
+the module, and each true reason counts a generated state, as TLC's evaluation branches there; SendMsg's
+``\\E j`` binds an update, so each receiver is a step of its own.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ PARAMS = {"n": (int, 3, 1, 4)}
 
 
 def make_spec(n: int = 3) -> Spec:
-    spec = Spec("EWD998", constants={"n": n})
+    spec = Spec("EWD998", constants={"n": n}, counting="tlc")
     Node = Enum("Node", [f"n{i}" for i in range(n)])  # Node == 0 .. N-1
     Color = Enum("Color", ["white", "black"])  # Color == {"white", "black"}
     low = -(3 * (n - 1) + 1)
@@ -46,8 +47,8 @@ def make_spec(n: int = 3) -> Spec:
         /\\ token' = [pos |-> N-1, q |-> 0, color |-> "white"] /\\ color' = [color EXCEPT ![0] = "white"]"""
         t = s.token
         update = {"token": Token(pos=n - 1, q=0, color=Color.white), "color": put(s.color, 0, Color.white)}
-        reasons = [t.color == Color.black, s.color[0] == Color.black, s.counter[0] + t.q > 0]
-        return [when(and_(t.pos == 0, r), **update) for r in reasons]
+        reasons = or_(t.color == Color.black, s.color[0] == Color.black, s.counter[0] + t.q > 0)
+        return when(and_(t.pos == 0, reasons), **update)
 
     @spec.action(i=(Node, range(1, n)))
     def PassToken(s, i):

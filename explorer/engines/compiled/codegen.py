@@ -39,6 +39,7 @@ from typing import Any
 import z3
 
 from explorer.engines.smt.encoding import Encoding, _leaves
+from explorer.engines.tlc_count import multiplicity_c
 from spec.lang import BoolType, Enum, Fn, Instance, Int, Spec, SpecError, Type
 from spec.terms import raw as _raw
 
@@ -484,6 +485,7 @@ def _successors(
     spec: Spec, enc: Encoding, s0: Any, leaves: list[Leaf], ref0: dict[int, str], insts: list[Instance]
 ) -> list[str]:
     blocks: list[list[str]] = []  # one per step, in the order BFS tries them
+    tlc = spec.counts_like_tlc()
     pre = _leaves(tuple(s0))
     var_leaves = [len(_leaves(x)) if isinstance(x, tuple) else 1 for x in s0]
     steps = enc.steps(s0)
@@ -524,6 +526,8 @@ def _successors(
             name = _ident(lf.name)
             checks.append(f"(t[{name}] < {lf.lo} || t[{name}] > {lf.hi})")
         bad_type = any(text is None for _, text in changed)
+        # TLC's counting: the step's multiplicity, from the guard as the spec built it (tlc_count.py)
+        more = multiplicity_c(st.guard, pr.c) if tlc else None
         out += [f"            {line}" for line in pr.lines]
         out.append("            memcpy(t, s, sizeof t);")
         for i, text in changed:
@@ -532,6 +536,8 @@ def _successors(
         ok = "0" if bad_type else ("!(" + " || ".join(checks) + ")" if checks else "1")
         out.append("            *enabled = 1;")
         out.append(f"            if (emit(x, {st.inst.index}, t, {ok})) return -1;")
+        if more is not None:
+            out.append(f"            if (emit_more(x, {st.inst.index}, {more} - 1)) return -1;")
         out.append("        }")
         out.append("    }")
     return _successor_functions(blocks)
@@ -551,6 +557,7 @@ def _successor_functions(blocks: list[list[str]]) -> list[str]:
         "   checks the updated leaves' types, the constraint and the invariants, and stores it if new. */",
         "struct search;",
         "static int emit(struct search *x, int inst, leaf_t *t, int changed_lo_hi_ok);",
+        "static int emit_more(struct search *x, int inst, int64_t n);",
     ]
     calls = []
     for k in range(0, len(blocks), STEPS_PER_FUNCTION):

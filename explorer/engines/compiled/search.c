@@ -369,6 +369,25 @@ static int emit(search *x, int inst, leaf_t *t, int ok) {
     return 0;
 }
 
+/* TLC's counting (a spec's counting = "tlc", explorer/engines/tlc_count.py): n more successors of
+ * instance inst for the step just emitted, each counted as generated and not stored, as a successor
+ * the state constraint excludes is (kind 1). */
+__attribute__((unused)) static int emit_more(search *x, int inst, int64_t n) {
+    for (; n > 0; n--) {
+        if (x->nbuf == x->buf_cap) {
+            int64_t cap = x->buf_cap ? 2 * x->buf_cap : 256;
+            succ_t *b = realloc(x->buf, (size_t)cap * sizeof *b);
+            if (!b) { x->stopped = ST_NO_MEMORY; return 1; }
+            x->buf = b;
+            x->buf_cap = cap;
+        }
+        succ_t *o = &x->buf[x->nbuf++];
+        o->inst = inst;
+        o->kind = 1;
+    }
+    return 0;
+}
+
 /* Insert the successors of state cur (computed into buf) as bfs.py does; 1 if the search stops. */
 /* Table look-ups are cache misses (a slot, then the record it names); successors are known ahead, so
  * the slot of the successor PF_SLOT places ahead and the record of the one PF_REC ahead are

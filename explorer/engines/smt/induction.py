@@ -18,7 +18,6 @@ import z3
 
 from explorer.engines.bfs import CTI_START, Trace
 from explorer.engines.smt.encoding import (
-    ENUM_BITS,
     TYPE_ERROR,
     Encoding,
     InvariantLike,
@@ -32,6 +31,7 @@ from explorer.engines.smt.encoding import (
     _trace,
 )
 from explorer.engines.smt.raw import constants_in
+from explorer.engines.smt.symbolic import ENUM_BITS
 from spec import symmetry
 from spec.lang import Fn, Predicate, Spec, rebuild
 from spec.terms import disjunction, negation
