@@ -19,7 +19,8 @@ typedef struct {
     const int64_t *bi_off;    /* conditions of instance i: bi_cond[bi_off[i] .. bi_off[i+1]) */
     const int32_t *bi_cond;
     /* work arrays, n each */
-    int64_t *mark, *idx, *low;
+    int64_t *mark;
+    int32_t *idx, *low; /* Tarjan's numbers: below the number of states, so below 2^31 */
     int8_t *onstack;
     int64_t tag;
     int64_t examined;
@@ -32,7 +33,8 @@ static int64_t sccs(graph_t *g, const int32_t *nodes, int64_t nn, int64_t tag, i
     const int64_t *off = g->off;
     const int32_t *dst = g->dst, *inst = g->inst;
     const uint8_t *skip = g->skip;
-    int64_t *idx = g->idx, *low = g->low, *mark = g->mark;
+    int32_t *idx = g->idx, *low = g->low;
+    int64_t *mark = g->mark;
     int8_t *onstack = g->onstack;
     for (int64_t k = 0; k < nn; k++) idx[nodes[k]] = -1;
     int64_t counter = 0, ncomp = 0, nout = 0;
@@ -44,7 +46,7 @@ static int64_t sccs(graph_t *g, const int32_t *nodes, int64_t nn, int64_t tag, i
     for (int64_t r = 0; r < nn; r++) {
         int32_t root = nodes[r];
         if (idx[root] != -1) continue;
-        idx[root] = low[root] = counter++;
+        idx[root] = low[root] = (int32_t)counter++;
         stack[sp++] = root;
         onstack[root] = 1;
         int64_t cp = 0;
@@ -58,10 +60,10 @@ static int64_t sccs(graph_t *g, const int32_t *nodes, int64_t nn, int64_t tag, i
             while (e < end) {
                 int32_t w = dst[e++];
                 if (mark[w] != tag || (skip && skip[inst[e - 1]])) continue;
-                int64_t iw = idx[w];
+                int32_t iw = idx[w];
                 if (iw == -1) {
                     call_e[cp - 1] = e;
-                    idx[w] = low[w] = counter++;
+                    idx[w] = low[w] = (int32_t)counter++;
                     stack[sp++] = w;
                     onstack[w] = 1;
                     call_v[cp] = w;
@@ -139,11 +141,11 @@ static int classify(graph_t *g, const int32_t *comp, int64_t size, int64_t tag, 
 /* fair_components: the maximal fair SCCs within nodes (containing a required state, if required is
  * given), in the order found: their members one after the other in members (at most nn), their sizes
  * in fair_sizes. Returns their number, or -1.
- * mark, idx, low: n int64 each, onstack: n bytes (zeroed); tag0: the first unused tag. */
+ * mark: n int64, idx, low: n int32 each, onstack: n bytes (zeroed); tag0: the first unused tag. */
 int64_t gc_fair(int64_t n, const int64_t *off, const int32_t *dst, const int32_t *inst, int32_t ninst,
                 int32_t nconds, const int8_t *is_sf, const int64_t *bi_off,
                 const int32_t *bi_cond, const int32_t *nodes, int64_t nn, const uint8_t *required,
-                int32_t *members, int64_t *fair_sizes, int64_t *mark, int64_t *idx, int64_t *low,
+                int32_t *members, int64_t *fair_sizes, int64_t *mark, int32_t *idx, int32_t *low,
                 int8_t *onstack, int64_t *tag_io, int64_t *examined, const uint8_t *skip) {
     graph_t g = {n, off, dst, inst, nconds, is_sf, bi_off, bi_cond, mark, idx, low, onstack, *tag_io, 0,
                  skip};
@@ -212,8 +214,9 @@ done:
  * BFS depth (from the parent links); nodes in discovery order; dist, pred_state, pred_inst as there. */
 int64_t gc_reach_not_q(int64_t n, const int64_t *off, const int32_t *dst, const int32_t *inst,
                        const int32_t *parent, const uint8_t *p, const uint8_t *q, int32_t *nodes,
-                       int64_t *dist, int64_t *pred_state, int64_t *pred_inst) {
-    int64_t *depth = malloc((size_t)(n > 0 ? n : 1) * sizeof *depth);
+                       int32_t *dist, int32_t *pred_state, int32_t *pred_inst) {
+    /* int32: state ids, instances and BFS depths all fit (ids are below 2^31), 12 bytes a state less */
+    int32_t *depth = malloc((size_t)(n > 0 ? n : 1) * sizeof *depth);
     int64_t *count = calloc((size_t)(n + 2), sizeof *count);
     int32_t *sources = malloc((size_t)(n > 0 ? n : 1) * sizeof *sources);
     int32_t *frontier = malloc((size_t)(n > 0 ? n : 1) * sizeof *frontier);
@@ -236,7 +239,7 @@ int64_t gc_reach_not_q(int64_t n, const int64_t *off, const int32_t *dst, const 
         while (si < ns && depth[sources[si]] <= level) {
             int32_t s = sources[si++];
             if (dist[s] == -1) {
-                dist[s] = level;
+                dist[s] = (int32_t)level;
                 frontier[nf++] = s;
                 nodes[nn++] = s;
             }
@@ -247,7 +250,7 @@ int64_t gc_reach_not_q(int64_t n, const int64_t *off, const int32_t *dst, const 
             for (int64_t e = off[v]; e < off[v + 1]; e++) {
                 int32_t w = dst[e];
                 if (q[w] || dist[w] != -1) continue;
-                dist[w] = level + 1;
+                dist[w] = (int32_t)(level + 1);
                 pred_state[w] = v;
                 pred_inst[w] = inst[e];
                 next[nx++] = w;

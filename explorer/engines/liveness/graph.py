@@ -100,8 +100,8 @@ class _Search:
         # mark[v] == tag means v is in the set currently being decomposed; 0 is never a live tag.
         self.mark = array("q", bytes(8 * n))
         self.tag = 0
-        self.idx = array("q", bytes(8 * n))
-        self.low = array("q", bytes(8 * n))
+        self.idx = array("i", bytes(4 * n))  # int32: Tarjan's numbers are below the number of states
+        self.low = array("i", bytes(4 * n))
         self.onstack = bytearray(n)
         self.examined = 0
         # skip[i] == 1: edges of instance i are not walked (the environment's, for the kernel-only search);
@@ -271,7 +271,7 @@ class _Search:
             _ptr(by_off, I64), _ptr(by_cond, I32), _ptr(node_arr, I32),
             ctypes.c_int64(len(node_arr)), _ptr(required, ctypes.c_uint8) if required is not None else None,
             _ptr(members, I32), _ptr(sizes, I64),
-            _ptr(self.mark, I64), _ptr(self.idx, I64), _ptr(self.low, I64),
+            _ptr(self.mark, I64), _ptr(self.idx, I32), _ptr(self.low, I32),
             _ptr(self.onstack, ctypes.c_int8), ctypes.byref(tag), ctypes.byref(examined),
             _ptr(self.skip, ctypes.c_uint8) if self.skip is not None else None,
         )  # fmt: skip
@@ -311,11 +311,11 @@ def _reach_not_q(
     if core is not None:
         parent = _int32(res.store.parent)
         nodes = _zeros("i", n)
-        dist, pred_state, pred_inst = (_zeros("q", n) for _ in range(3))
+        dist, pred_state, pred_inst = (_zeros("i", n) for _ in range(3))
         nn = core.gc_reach_not_q(
             ctypes.c_int64(n), _ptr(g.off, I64), _ptr(g.dst, I32), _ptr(g.inst, I32), _ptr(parent, I32),
-            _ptr(p, ctypes.c_uint8), _ptr(q, ctypes.c_uint8), _ptr(nodes, I32), _ptr(dist, I64),
-            _ptr(pred_state, I64), _ptr(pred_inst, I64),
+            _ptr(p, ctypes.c_uint8), _ptr(q, ctypes.c_uint8), _ptr(nodes, I32), _ptr(dist, I32),
+            _ptr(pred_state, I32), _ptr(pred_inst, I32),
         )  # fmt: skip
         if nn < 0:
             raise MemoryError("liveness: out of memory searching the ~Q region")
