@@ -94,6 +94,8 @@ def test_a_function_of_records_is_the_same_on_every_engine():
 
 
 def test_ewd998_with_two_nodes_is_the_same_on_every_engine():
+    # TLC on the original EWD998.tla with N = 2 (its EWD998Small.cfg otherwise; see
+    # tests/test_classic.py for the build and N = 3): 33664 generated, 6876 distinct, depth 28
     opts = Options(stop_on_first=False, check_deadlock=False)
     a = explore(ewd998.make_spec(n=2), opts)
     b = native.explore(ewd998.make_spec(n=2), opts, lambda _l: None)
