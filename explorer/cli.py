@@ -36,6 +36,7 @@ from explorer.commands import (
     report,
     smt,
     spin_check,
+    tlc_check,
 )
 from explorer.engines.compiled.engine import SearchOutOfMemory, use_cache_under
 from explorer.outputs.traces import TraceError
@@ -104,6 +105,11 @@ COMMANDS: dict[str, Command] = {
         "run Spin on configs or matrix cells and compare its counts and violations with ours",
         spin_check.add_arguments,
         spin_check.run,
+    ),
+    "tlc-check": Command(
+        "run TLC on the TLA+ export of configs or matrix cells and compare distinct, generated, depth",
+        tlc_check.add_arguments,
+        tlc_check.run,
     ),
 }
 

@@ -29,7 +29,8 @@ from explorer.runs.results import DEFAULT_EXPECTATIONS, load_expectations
 from explorer.runs.spin_check import Job, SpinCheck, spin_check_all
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
+def add_spec_arguments(p: argparse.ArgumentParser) -> None:
+    """Which specs to check: configs, the matrix's cells, or both (shared with tlc-check)."""
     p.add_argument("configs", nargs="*", metavar="CONFIG", help="config files (TOML) to check")
     p.add_argument("--matrix", action="store_true", help="check every cell of the matrix's expectations")
     p.add_argument(
@@ -40,6 +41,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="the matrix's expectation file (default: spec/configs/expected.toml)",
     )  # fmt: skip
     add_set_option(p)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_spec_arguments(p)
     p.add_argument("--bfs", action="store_true", help="run pan -DBFS and compare the depths too")
     p.add_argument("--jobs", type=int, default=2, metavar="N", help="specs checked at once (default 2)")
     p.add_argument(
@@ -48,7 +53,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
-def _jobs(args: argparse.Namespace) -> list[Job]:
+def spec_jobs(args: argparse.Namespace) -> list[Job]:
+    """The specs add_spec_arguments selected; raises UsageError for bad input."""
     if not args.configs and not args.matrix:
         raise UsageError("give CONFIG files, --matrix, or both")
     if args.only and not args.matrix:
@@ -99,7 +105,7 @@ def _row(r: SpinCheck, bfs: bool) -> list[Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    jobs = _jobs(args)
+    jobs = spec_jobs(args)
     try:
         spin_tools()
     except SpinUnavailable as e:

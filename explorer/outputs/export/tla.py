@@ -665,8 +665,9 @@ def export(
         "  guarded by its parameter values and labelled as in our traces, spelling out the guard and the",
         "  updates of that instance (EXCEPT for the changed function entries, UNCHANGED for the rest).",
         "- fairness per instance (WF_vars/SF_vars of A(args)), as explorer.liveness reads the spec's.",
-        "TLC finds the distinct states our engines do; its 'states generated' can be larger, as it makes a",
-        "successor once per true disjunct of a guard. The spec's symmetry declarations are not exported.",
+        "TLC finds the distinct states our engines do; its 'states generated' is ours in TLC's counting",
+        "(a successor per true disjunct of a guard; tlc-check compares the two). The spec's symmetry",
+        "declarations are not exported.",
     ]
     if spec.constraint is not None:
         header += [
