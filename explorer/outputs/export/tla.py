@@ -72,7 +72,7 @@ from explorer.outputs.export.tla_printer import (
     value_text,
     wrapped,
 )
-from spec.lang import BoolType, Enum, Fairness, Fn, Int, RecordType, Spec, Type
+from spec.lang import Bool, BoolType, Enum, Fairness, Fn, Int, RecordType, SetType, Spec, Type
 
 # Reserved words of TLA+ (the proof language's included) and what EXTENDS Integers defines.
 RESERVED = frozenset(
@@ -171,6 +171,8 @@ class _Types:
             return self.enum_set(t)
         if isinstance(t, RecordType):
             return "[" + ", ".join(f"{f} : {self.type_set(ft)}" for f, ft in t.fields) + "]"
+        if isinstance(t, SetType):
+            return f"SUBSET {self.enum_set(t.domain)}"
         if isinstance(t, Fn):
             return f"[{self.enum_set(t.domain)} -> {self.type_set(t.codomain)}]"
         raise ExportError(f"type {t!r} has no TLA+ reading")
@@ -186,6 +188,8 @@ def apalache_type(t: Type) -> str:
         return "Str"
     if isinstance(t, RecordType):
         return "{" + ", ".join(f"{f}: {apalache_type(ft)}" for f, ft in t.fields) + "}"
+    if isinstance(t, SetType):
+        return "Set(Str)"
     if isinstance(t, Fn):
         return f"(Str -> {apalache_type(t.codomain)})"
     raise ExportError(f"type {t!r} has no TLA+ reading")
@@ -222,6 +226,11 @@ def _leaf_refs(spec: Spec, state: Any, types: _Types) -> dict[int, tuple[str, Ty
         if isinstance(t, RecordType):
             for f, ft in t.fields:
                 walk(f"{text}.{f}", ft)
+            return
+        if isinstance(t, SetType):  # a TLA+ set: each element's leaf is its membership
+            types.enum_set(t.domain)
+            for i in t.domain:
+                out.append((f"({enum_literal(t.domain, i)} \\in {text})", Bool))
             return
         if isinstance(t, Fn):
             types.enum_set(t.domain)
@@ -301,6 +310,8 @@ class _Module:
         if isinstance(t, RecordType):
             fields = zip(t.fields, v, strict=True)
             return "[" + ", ".join(f"{f} |-> {self.fn_value(ft, x, depth)}" for (f, ft), x in fields) + "]"
+        if isinstance(t, SetType):
+            return "{" + ", ".join(enum_literal(t.domain, i) for i, x in enumerate(v) if x) + "}"
         while len(self.bound) <= depth:
             self.bound.append(self.names.fresh("x"))
         x = self.bound[depth]
@@ -371,6 +382,11 @@ class _Module:
 
     def update(self, name: str, t: Type, pre: Any, post: Any, pr: _Printer, where: str) -> list[str] | None:
         """``x' = ...`` (lines) for a variable the step changes; None when every leaf stays as it was."""
+        if isinstance(t, SetType):
+            if not isinstance(post, tuple) or len(post) != len(t.domain):
+                raise ExportError(f"{where}: {name} is set to a value of the wrong shape")
+            expr = self.set_update(name, t, pre, post, pr)
+            return None if expr is None else [f"{name}' = {expr}"]
         if isinstance(t, Fn):
             if not isinstance(post, tuple):
                 raise ExportError(f"{where}: {name} is set to a value of the wrong shape")
@@ -405,6 +421,13 @@ class _Module:
                 here = f"{path}.{t.fields[i][0]}"
             else:
                 here = f"{path}[{enum_literal(t.domain, i)}]"
+            if isinstance(t.at(i), SetType):
+                if not isinstance(b, tuple) or len(b) != len(a):
+                    raise ExportError(f"{where}: a set value of the wrong shape")
+                expr = self.set_update("@", t.at(i), a, b, pr)  # type: ignore[arg-type]
+                if expr is not None:
+                    out.append(f"!{here} = {expr}")
+                continue
             if isinstance(t.at(i), Fn):
                 if not isinstance(b, tuple):
                     raise ExportError(f"{where}: a function value of the wrong shape")
@@ -417,6 +440,33 @@ class _Module:
             if isinstance(b, z3.ExprRef) and b.eq(a):
                 continue
             out.append(f"!{here} = {self.leaf_value(t.at(i), b, pr)}")
+
+    def set_update(self, base: str, t: SetType, pre: tuple, post: tuple, pr: _Printer) -> str | None:
+        """The new value of a set whose old value is ``base`` (``@`` inside an EXCEPT), from its
+        elements' new memberships: ``(base \\ {removed}) \\cup {added} \\cup (IF c THEN {d} ELSE {})``;
+        None when no membership changes."""
+        added, removed, maybe = [], [], []
+        for i, (a, b) in enumerate(zip(pre, post, strict=True)):
+            b = _simplify(b)
+            self.keep.append(b)
+            if isinstance(b, z3.ExprRef) and b.eq(a):
+                continue
+            d = enum_literal(t.domain, i)
+            if b is True or (isinstance(b, z3.ExprRef) and z3.is_true(b)):
+                added.append(d)
+            elif b is False or (isinstance(b, z3.ExprRef) and z3.is_false(b)):
+                removed.append(d)
+            else:
+                removed.append(d)
+                maybe.append(f"(IF {pr.expr(b, None)[0]} THEN {{{d}}} ELSE {{}})")
+        if not (added or removed):
+            return None
+        expr = f"({base} \\ {{{', '.join(removed)}}})" if removed else base
+        if added:
+            expr += f" \\cup {{{', '.join(added)}}}"
+        for m in maybe:
+            expr += f" \\cup {m}"
+        return expr
 
     @staticmethod
     def leaf_value(t: Type, v: Any, pr: _Printer) -> str:
@@ -660,7 +710,8 @@ def export(
         "The same Z3 terms as the compiled engine (explorer/compiled/codegen.py), printed as TLA+:",
         '- Enum values are strings of their names ("FREE", "cpu0"); each Enum is a set definition below',
         "  (an order on an Enum's values compares their positions, EOrder[x] < EOrder[y]).",
-        "- Fn(D, C) variables are functions [D -> C]; TypeOK states every variable's type.",
+        "- Fn(D, C) variables are functions [D -> C], Set(D) ones subsets of D; TypeOK states every",
+        "  variable's type.",
         "- one operator per action, with the action's parameters: a disjunction over its instances, each",
         "  guarded by its parameter values and labelled as in our traces, spelling out the guard and the",
         "  updates of that instance (EXCEPT for the changed function entries, UNCHANGED for the rest).",
