@@ -659,6 +659,9 @@ class Spec:
     # how "states generated" is counted: "steps" (one per enabled step) or "tlc" (as TLC does, one per
     # true disjunct and witness inside a guard: explorer/engines/tlc_count.py)
     counting: str = "steps"
+    # a conjunct of Init relating variables (TLA+'s Init beyond each variable's own values): the initial
+    # states are the product of the variables' initial values where it holds (Spec.initially)
+    init_predicate: Predicate | None = None
     _state_cls: Any = None
     _instances: list[Instance] | None = None
 
@@ -705,6 +708,15 @@ class Spec:
 
     def add_invariant(self, name: str, fn: Callable[[Any], Any], doc: str = "") -> None:
         self.invariants.append(Predicate(name, fn, doc or (fn.__doc__ or "").strip()))
+
+    def initially(self, fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        """Decorator: a predicate every initial state satisfies, over several variables
+        (``terminationDetected \\in {FALSE, terminated}`` is ``implies(s.terminationDetected,
+        terminated(s))`` beside the variables' own initial values)."""
+        if self.init_predicate is not None:
+            raise SpecError(f"spec {self.name}: a second initial predicate ({fn.__name__})")
+        self.init_predicate = Predicate(fn.__name__, fn, (fn.__doc__ or "").strip())
+        return fn
 
     def state_constraint(self, fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
         self.constraint = Predicate(fn.__name__, fn, (fn.__doc__ or "").strip())
@@ -829,7 +841,18 @@ class Spec:
 
     def init_states(self) -> list[Any]:
         cls = self.State
-        return [cls(*combo) for combo in itertools.product(*(v.init for v in self.variables))]
+        states = [cls(*combo) for combo in itertools.product(*(v.init for v in self.variables))]
+        p = self.init_predicate
+        if p is None:
+            return states
+        out = []
+        for s in states:
+            ok = p.fn(s)
+            if type(ok) is not bool:
+                raise SpecError(f"initial predicate {p.name} returned {type(ok).__name__}, not a Boolean")
+            if ok:
+                out.append(s)
+        return out
 
     def instances(self) -> list[Instance]:
         if self._instances is None:

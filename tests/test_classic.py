@@ -9,7 +9,16 @@ import pytest
 
 from explorer.engines.bfs import Options, explore
 from spec.lang import successors
-from tests.classic import diehard, ewd998, paxos, readerswriters, simpleallocator, tcommit, twophase
+from tests.classic import (
+    asynctermination,
+    diehard,
+    ewd998,
+    paxos,
+    readerswriters,
+    simpleallocator,
+    tcommit,
+    twophase,
+)
 from tests.reference import naive_distances
 
 
@@ -255,3 +264,45 @@ def test_ewd998_matches_tlc_on_the_original_module():
     res = native.explore(ewd998.make_spec(n=3), Options(check_deadlock=False), lambda _l: None)
     assert res.exhausted and res.violations == []
     assert (res.distinct, res.generated, res.depth) == (1520618, 11238019, 59)
+
+
+# ------------------------------------------------------- AsyncTerminationDetection, EWD998 refines it
+
+
+def test_asynctermination_matches_tlc():
+    # tlaplus/Examples specifications/ewd998/manifest.json, model AsyncTerminationDetection.cfg (N = 4,
+    # StateConstraint pending[n] <= 3): "distinctStates": 4097, "totalStates": 53271, "stateDepth": 14;
+    # its Init relates two variables (Spec.initially), its Terminate a set of one or two next values
+    res = explore(asynctermination.make_spec(), Options(check_deadlock=False))
+    assert res.exhausted and res.violations == []
+    assert (res.distinct, res.generated, res.depth) == (4097, 53271, 14)
+    assert len(asynctermination.make_spec().init_states()) == 2**4 + 1  # one with terminationDetected
+
+
+def test_ewd998_implements_asynctermination():
+    """EWD998's THEOREM Spec => TDSpec (TD == INSTANCE AsyncTerminationDetection), the safety part, at
+    N = 2 (TLC on the original module with PROPERTY TDSpec: no error, 6,876 states)."""
+    from explorer.engines.compiled import engine as native
+    from explorer.engines.refinement import check_refinements
+
+    opts = Options(check_deadlock=False, stop_on_first=False, keep_graph=True)
+    res = native.explore(ewd998.make_spec(n=2), opts, lambda _l: None)
+    assert res.exhausted and res.violations == [] and check_refinements(res) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ["python", "native"])
+def test_ewd998_without_the_passive_check_breaks_the_refinement_as_tlc_finds(engine):
+    """terminationDetected without ~ active[0]: TLC on the original module so mutated (PROPERTY TDSpec,
+    N = 2) reports the action property violated after Init, InitiateProbe, PassToken(1): the white
+    token reaches an active node 0. The same shortest counterexample here."""
+    from explorer.engines.compiled import engine as native
+    from explorer.engines.refinement import check_refinements
+
+    run = native.explore if engine == "native" else explore
+    opts = Options(check_deadlock=False, stop_on_first=False, keep_graph=True)
+    res = run(ewd998.make_spec(n=2, passive_check=False), opts, lambda _l: None)
+    (broken,) = check_refinements(res)
+    assert broken.name == "TDSpec"
+    assert [i and i.label for i in broken.trace.steps] == [None, "InitiateProbe", "PassToken(i=n1)"]
+    assert broken.trace.states[-1].active[0] and not broken.trace.states[-2].token.pos == 0

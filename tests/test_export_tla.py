@@ -31,7 +31,16 @@ from explorer.outputs.export.tla_printer import ExportError
 from explorer.runs.results import DEFAULT_EXPECTATIONS, load_expectations
 from spec.config import import_model
 from spec.lang import Bool, Enum, Fn, Int, Spec, or_, put, when
-from tests.classic import diehard, ewd998, paxos, readerswriters, simpleallocator, tcommit, twophase
+from tests.classic import (
+    asynctermination,
+    diehard,
+    ewd998,
+    paxos,
+    readerswriters,
+    simpleallocator,
+    tcommit,
+    twophase,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = sorted(p for p in (ROOT / "spec" / "configs").glob("*.toml") if p.name != "expected.toml")
@@ -359,8 +368,9 @@ def test_tlc_finds_our_distinct_states(tmp_path: Path, name: str, make: Callable
         lambda: readerswriters.make_spec(actors=3),
         paxos.make_spec,
         lambda: ewd998.make_spec(n=2),
+        asynctermination.make_spec,
     ],
-    ids=["tcommit", "twophase", "rw", "paxos", "ewd998"],
+    ids=["tcommit", "twophase", "rw", "paxos", "ewd998", "asynctermination"],
 )
 def test_tlc_on_an_exported_classic_module_counts_what_we_count(
     tmp_path: Path, make: Callable[[], Spec]

@@ -19,12 +19,15 @@ from __future__ import annotations
 from typing import Any
 
 from spec.lang import Bool, Enum, Fn, Int, Record, Spec, and_, const_fn, ite, not_, or_, put, when
+from tests.classic import asynctermination
 
-PARAMS = {"n": (int, 3, 1, 4)}
+PARAMS = {"n": (int, 3, 1, 4), "passive_check": (bool, True)}
 
 
-def make_spec(n: int = 3) -> Spec:
-    spec = Spec("EWD998", constants={"n": n}, counting="tlc")
+def make_spec(n: int = 3, passive_check: bool = True) -> Spec:
+    """``passive_check=False`` is a mutation: terminationDetected without ``~ active[0]``, which breaks
+    TerminationDetection and the refinement of AsyncTerminationDetection."""
+    spec = Spec("EWD998", constants={"n": n, "passive_check": passive_check}, counting="tlc")
     Node = Enum("Node", [f"n{i}" for i in range(n)])  # Node == 0 .. N-1
     Color = Enum("Color", ["white", "black"])  # Color == {"white", "black"}
     low = -(3 * (n - 1) + 1)
@@ -100,10 +103,12 @@ def make_spec(n: int = 3) -> Spec:
         return sum(ite(and_(lo <= i, i <= hi), f[i], 0) for i in Node)
 
     def termination_detected(s: Any) -> Any:
+        """/\\ token.pos = 0 /\\ token.color = "white" /\\ token.q + counter[0] = 0
+        /\\ color[0] = "white" /\\ ~ active[0]"""
         t = s.token
         return and_(
             t.pos == 0, t.color == Color.white, t.q + s.counter[0] == 0, s.color[0] == Color.white,
-            not_(s.active[0]),
+            not_(s.active[0]) if passive_check else True,
         )  # fmt: skip
 
     @spec.invariant
@@ -126,4 +131,11 @@ def make_spec(n: int = 3) -> Spec:
         p4 = t.color == Color.black
         return and_(p0, or_(p1, p2, p3, p4))
 
+    # TD == INSTANCE AsyncTerminationDetection   THEOREM Spec => TDSpec  (the safety part)
+    spec.refines(
+        "TDSpec",
+        asynctermination.make_spec(n),
+        lambda s: {"active": s.active, "pending": s.pending, "terminationDetected": termination_detected(s)},
+        "EWD998 implements AsyncTerminationDetection (TD!Spec; its fairness is not checked)",
+    )
     return spec

@@ -133,9 +133,11 @@ class Encoding:
         return z3.And([_as_bool(_in_type(t, x), "TypeOK") for t, x in zip(self.types, s, strict=True)])
 
     def init(self, s: Any) -> z3.BoolRef:
-        return z3.And(
-            [z3.Or([_eq(x, v) for v in var.init]) for var, x in zip(self.spec.variables, s, strict=True)]
-        )
+        each = [z3.Or([_eq(x, v) for v in var.init]) for var, x in zip(self.spec.variables, s, strict=True)]
+        p = self.spec.init_predicate
+        if p is not None:
+            each.append(self.pred(p.fn, s, f"initial predicate {p.name}"))
+        return z3.And(each)
 
     def constraint(self, s: Any) -> z3.BoolRef:
         c = self.spec.constraint

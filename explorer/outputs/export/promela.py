@@ -43,6 +43,7 @@ How Spin is run on the model is ``spin.py``; how its answers are compared with o
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -443,15 +444,18 @@ class _Exporter:
         out.append("        }")
         out.append("       }")
         out.append("    od;")
-        if cons_text is not None:
+        if cons_text is not None or spec.init_predicate is not None:
             out.append(
-                "end_excluded:  /* where initial states outside the constraint go (a valid end state) */"
+                "end_excluded:  /* where initial states outside the constraint (or Init) go: a valid end */"
             )
             out.append("    false")
         out.append("}")
         extra = 1
-        if constraint is not None and any(constraint.fn(s) is not True for s in spec.init_states()):
-            extra += 1
+        inits = spec.init_states()
+        if (constraint is not None and any(constraint.fn(s) is not True for s in inits)) or len(
+            inits
+        ) < math.prod(len(v.init) for v in spec.variables):
+            extra += 1  # the all-0 state an excluded initial choice ends in
         return PromelaModel(
             "\n".join(out) + "\n",
             spec.name,
@@ -481,8 +485,17 @@ class _Exporter:
                     out.append(f":: d_step {{ {sets} }}")
                 out.append("fi;")
             pos += n
+        reset = "; ".join(f"{ident} = 0" for ident in self.idents)
+        p = self.spec.init_predicate
+        if p is not None:
+            text = self.pred_text(p.fn, f"initial predicate {p.name}")
+            out += [
+                f"if  /* Init's {_comment(p.name)}: a choice outside it is no state: all 0, and end */",
+                f":: d_step {{ {text} }}",
+                f":: else -> d_step {{ {reset} }}; goto end_excluded",
+                "fi;",
+            ]
         if cons_text is not None:
-            reset = "; ".join(f"{ident} = 0" for ident in self.idents)
             out += [
                 "if  /* an initial state outside the state constraint is no state (TLC): all 0, and end */",
                 f":: d_step {{ {cons_text} }}",
@@ -496,6 +509,7 @@ class _Exporter:
         per ``if`` (the chosen option's d_step), and a jump from the last ``fi`` to the invariants'
         d_step (Spin's ``.(goto)``, as ``pan -d`` shows; none between two ``if``s)."""
         ifs = sum(len(var.init) > 1 for var in self.spec.variables) + (self.spec.constraint is not None)
+        ifs += self.spec.init_predicate is not None
         return ifs + (ifs > 0)
 
 

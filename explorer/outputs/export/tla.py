@@ -634,6 +634,10 @@ class _Module:
             vals = [self.fn_value(v.type, x) for x in v.init]
             rhs = f"= {vals[0]}" if len(vals) == 1 else "\\in {" + ", ".join(vals) + "}"
             body.append(f"    /\\ {v.name} {rhs}")
+        if spec.init_predicate is not None:  # Spec.initially: a conjunct relating the variables
+            p = spec.init_predicate
+            lines = self.predicate(p.fn, f"initial predicate {p.name}")
+            body += _comment(p.doc) + [f"    /\\ {lines[0]}"] + [f"       {line}" for line in lines[1:]]
         body.append("")
         body += actions
         body.append(f"{self.next} ==")
