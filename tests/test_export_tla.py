@@ -119,6 +119,9 @@ def assert_well_formed(spec: Spec, mod: Exported, deadlock: bool = True) -> None
     for inst in spec.instances():
         never = f"never enabled (every guard is FALSE): {inst.label}"
         assert f"\\* {inst.label}" in mod.tla or not inst.args or never in mod.tla
+    for instanced, text in mod.instanced.items():  # a refinement's abstract spec
+        assert syntax_errors(text) == [], f"{instanced}.tla does not parse"
+        assert f"INSTANCE {instanced} WITH" in mod.tla
 
 
 # --------------------------------------------------------------------------- every config, cells, classics
@@ -153,6 +156,26 @@ def test_matrix_cell_exports_a_module_that_parses(cell: str) -> None:
 def test_classic_spec_exports_a_module_that_parses(make: Callable[[], Spec]) -> None:
     spec = make()
     assert_well_formed(spec, export(spec, spec.name, deadlock=spec.name != "TCommit"), spec.name != "TCommit")
+
+
+def test_a_refinement_exports_as_an_instance_of_the_abstract_module_and_a_property() -> None:
+    """EWD998's THEOREM Spec => TDSpec: AsyncTerminationDetection is written beside the module, and
+    the mapping is the WITH of its INSTANCE (a variable where it is one, else its expression)."""
+    spec = ewd998.make_spec(n=2)
+    mod = export(spec, "EWD998", deadlock=False)
+    assert_well_formed(spec, mod, False)
+    assert list(mod.instanced) == ["EWD998_TDSpec"]
+    assert "TDSpec_Abstract == INSTANCE EWD998_TDSpec WITH active <- active, pending <- pending," in mod.tla
+    assert "terminationDetected <- (token.pos = 0 /\\ token.color = " in mod.tla
+    assert "TDSpec == TDSpec_Abstract!Init /\\ [][TDSpec_Abstract!Next]_TDSpec_Abstract!vars" in mod.tla
+    assert "PROPERTY\n    TDSpec\n" in mod.cfg
+    assert "MODULE EWD998_TDSpec" in mod.instanced["EWD998_TDSpec"]
+    assert "/\\ terminationDetected \\in {FALSE, TRUE}" in mod.instanced["EWD998_TDSpec"]
+    assert not export(spec, "EWD998", properties=False).instanced
+    # an abstract Enum value the mapping computes (ite(c, 1, 0)) is printed as the Enum's literal
+    _config, posted = load(ROOT / "spec/configs/rfc_posted.toml")
+    line = next(ln for ln in export(posted, "rfc_posted").tla.splitlines() if "INSTANCE" in ln)
+    assert 'THEN "PENDING" ELSE "RAN" ELSE "IDLE"' in line
 
 
 def test_a_fairness_filter_is_refused_by_name_and_the_rest_exports() -> None:
@@ -355,6 +378,54 @@ def test_tlc_finds_our_distinct_states(tmp_path: Path, name: str, make: Callable
     assert counts, run.stdout[-2000:]
     ours = explore(spec, Options(check_deadlock=False, stop_on_first=False), progress=lambda line: None)
     assert int(counts[-1][1].replace(",", "")) == ours.distinct
+
+
+@pytest.mark.skipif(
+    not (JAR and Path(JAR).is_file() and shutil.which("java")), reason="TLA2TOOLS_JAR not set"
+)
+@pytest.mark.parametrize(
+    "make, broken",
+    [
+        (lambda: ewd998.make_spec(n=2), False),
+        (paxos.make_spec, False),
+        (lambda: ewd998.make_spec(n=2, passive_check=False), True),
+        # the posted RFC frees the prog with a submitted work pending (the refinement family's finding)
+        (lambda: load(ROOT / "spec/configs/rfc_posted.toml")[1], True),
+    ],
+    ids=["ewd998", "paxos", "ewd998_broken", "rfc_posted"],
+)
+def test_tlc_checks_an_exported_refinement_as_we_do(
+    tmp_path: Path, make: Callable[[], Spec], broken: bool
+) -> None:
+    """TLC on the module's PROPERTY (the abstract spec instantiated with the mapping): it holds where
+    our check finds no counterexample, and where ours finds one TLC reports the same behaviour."""
+    spec = make()
+    name = module_name(spec.name)
+    mod = export(spec, name, deadlock=False)
+    mod.write(tmp_path)
+    # the refinements alone (a broken one also breaks an invariant, which TLC would report first; the
+    # liveness properties are left out too)
+    props = "".join(f"    {r.name}\n" for r in spec.refinements)
+    assert all(f"    {r.name}\n" in mod.cfg for r in spec.refinements)
+    cfg = "SPECIFICATION Spec\n" + ("CONSTRAINT StateConstraint\n" if "CONSTRAINT" in mod.cfg else "")
+    (tmp_path / f"{name}.cfg").write_text(cfg + "PROPERTY\n" + props + "CHECK_DEADLOCK FALSE\n")
+    run = subprocess.run(
+        ["java", "-cp", JAR, "tlc2.TLC", "-workers", "1", "-metadir", str(tmp_path / "states"), name],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    from explorer.engines.refinement import check_refinements
+
+    ours = check_refinements(
+        explore(spec, Options(check_deadlock=False, keep_graph=True, stop_on_first=False))
+    )
+    if not broken:
+        assert "Model checking completed. No error has been found." in run.stdout, run.stdout[-2000:]
+        assert ours == []
+        return
+    assert re.search(r"Error: Action property .* is violated", run.stdout), run.stdout[-2000:]
+    tlc_steps = re.findall(r"^State \d+: <(\w+)", run.stdout, re.M)
+    (v,) = ours
+    assert tlc_steps == ["Initial", *(i.action.name for i in v.trace.steps[1:])]
 
 
 @pytest.mark.skipif(

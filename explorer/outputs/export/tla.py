@@ -50,14 +50,15 @@ from __future__ import annotations
 import re
 import textwrap
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import z3
 
 from explorer.cli_common import check_invariant_names
-from explorer.engines.smt.encoding import Encoding, _leaves
+from explorer.engines.smt.encoding import Encoding, _fit, _leaves
+from explorer.engines.smt.symbolic import ENUM_BITS
 from explorer.outputs.export.tla_printer import (
     CMP,
     WIDTH,
@@ -200,18 +201,37 @@ def apalache_type(t: Type) -> str:
 
 @dataclass
 class Exported:
-    """A TLA+ module and its TLC configuration."""
+    """A TLA+ module and its TLC configuration, and the modules it instantiates (the abstract specs of
+    its refinements: name -> text), written beside it."""
 
     name: str
     tla: str
     cfg: str
+    instanced: dict[str, str] = field(default_factory=dict)
 
     def write(self, directory: Path) -> list[Path]:
         directory.mkdir(parents=True, exist_ok=True)
         paths = [directory / f"{self.name}.tla", directory / f"{self.name}.cfg"]
         paths[0].write_text(self.tla, encoding="utf-8")
         paths[1].write_text(self.cfg, encoding="utf-8")
+        for name, text in self.instanced.items():
+            paths.append(directory / f"{name}.tla")
+            paths[-1].write_text(text, encoding="utf-8")
         return paths
+
+
+def _ident_part(name: str) -> str:
+    """name as a piece of a TLA+ identifier."""
+    return re.sub(r"\W+", "_", name, flags=re.ASCII).strip("_") or "R"
+
+
+def _same_terms(a: Any, b: Any) -> bool:
+    """Whether a value is, leaf for leaf, the same Z3 terms as b (a state variable's)."""
+    if isinstance(b, tuple):
+        if not isinstance(a, tuple) or len(a) != len(b):
+            return False
+        return all(_same_terms(x, y) for x, y in zip(a, b, strict=True))
+    return isinstance(a, z3.ExprRef) and isinstance(b, z3.ExprRef) and a.eq(b)
 
 
 def _comment(text: str) -> list[str]:
@@ -604,6 +624,13 @@ class _Module:
         props: list[str] = []
         for tp in spec.properties if properties else []:
             props += self.temporal(tp)
+        instanced: dict[str, str] = {}
+        refinements: list[str] = []  # the properties that state them
+        for r in spec.refinements if properties else []:
+            lines, prop, module = self.refinement(r)
+            props += lines
+            refinements.append(prop)
+            instanced[module.name] = module.tla
         fair = self.fairness()
 
         body.append(f"---------------------------- MODULE {self.name} ----------------------------")
@@ -657,11 +684,64 @@ class _Module:
         cfg += [f"    {n}" for n in [self.type_ok, *(self.pred_names[p.name] for p in invs)]]
         if spec.constraint is not None:
             cfg.append(f"CONSTRAINT {self.pred_names[spec.constraint.name]}")
-        if properties and spec.properties:
+        if properties and (spec.properties or refinements):
             cfg.append("PROPERTY")
             cfg += [f"    {self.pred_names[tp.name]}" for tp in spec.properties]
+            cfg += [f"    {prop}" for prop in refinements]
         cfg.append(f"CHECK_DEADLOCK {'TRUE' if deadlock else 'FALSE'}")
-        return Exported(self.name, "\n".join(body) + "\n", "\n".join(cfg) + "\n")
+        return Exported(self.name, "\n".join(body) + "\n", "\n".join(cfg) + "\n", instanced)
+
+    def refinement(self, r: Any) -> tuple[list[str], str, Exported]:
+        """``Spec.refines`` as TLA+: the abstract spec a module of its own, instantiated with the
+        mapping (``A == INSTANCE Abstract WITH v <- e, ...``), and the safety part of ``Spec =>
+        A!Spec`` as a property, ``A!Init /\\ [][A!Next]_A!vars`` (the abstract fairness is not
+        checked, as ``explorer/engines/refinement.py`` does not)."""
+        where = f"refinement {r.name}"
+        abstract = _Module(r.abstract, self.names.fresh(f"{self.name}_{_ident_part(r.name)}"))
+        header = [f"The abstract spec of {self.name}'s refinement {r.name}."]
+        module = abstract.build(None, False, False, header)
+        inst = self.names.fresh(f"{_ident_part(r.name)}_Abstract")
+        prop = self.names.fresh(_ident_part(r.name))
+        values = r.mapping(self.s0)
+        self.keep.append(values)
+        pr = _Printer(self.leaves, where, self.types.enum_order)
+        withs = [f"{v.name} <- {self.value_expr(v.type, values[v.name], pr)}" for v in r.abstract.variables]
+        out = _comment(f"{r.name}: {r.doc}" if r.doc else r.name)
+        out += wrapped(f"{inst} == INSTANCE {module.name} WITH ", withs, "")
+        out += [f"{prop} == {inst}!{abstract.init} /\\ [][{inst}!{abstract.next}]_{inst}!{abstract.vars}", ""]
+        return out, prop, module
+
+    def value_expr(self, t: Type, v: Any, pr: _Printer, depth: int = 0) -> str:
+        """A value of type t over the state (a refinement mapping's): a variable's name where it is that
+        variable's whole value, else built element by element."""
+        for var, x in zip(self.spec.variables, self.s0, strict=True):
+            if _same_terms(v, x):
+                return var.name
+        if isinstance(t, RecordType):
+            parts = [
+                f"{f} |-> {self.value_expr(ft, x, pr, depth)}" for (f, ft), x in zip(t.fields, v, strict=True)
+            ]
+            return "[" + ", ".join(parts) + "]"
+        if isinstance(t, Fn):
+            while len(self.bound) <= depth:
+                self.bound.append(self.names.fresh("x"))
+            x, dom = self.bound[depth], self.types.enum_set(t.domain)
+            if isinstance(t, SetType):
+                if all(type(m) is bool for m in v):
+                    return self.fn_value(t, v)
+                parts = [self.leaf_value(Bool, _simplify(m), pr) for m in v]
+                arms = " [] ".join(f"{x} = {enum_literal(t.domain, i)} -> {p}" for i, p in enumerate(parts))
+                return f"{{{x} \\in {dom} : CASE {arms}}}"
+            parts = [self.value_expr(t.at(i), e, pr, depth + 1) for i, e in enumerate(v)]
+            if all(p == parts[0] for p in parts):
+                return f"[{x} \\in {dom} |-> {parts[0]}]"
+            arms = " [] ".join(f"{x} = {enum_literal(t.domain, i)} -> {p}" for i, p in enumerate(parts))
+            return f"[{x} \\in {dom} |-> CASE {arms}]"
+        if isinstance(t, Enum) and isinstance(v, z3.ArithRef):
+            # an Enum value the mapping computed as an integer term (ite(c, 1, 0)): as the Encoding fits
+            # an update, into the Enum's bit-vector sort, whose numerals the printer names
+            v = _fit(v, z3.BitVec("_enum", self.enc.widths.get(id(t), ENUM_BITS)))
+        return self.leaf_value(t, _simplify(v), pr)
 
     def temporal(self, tp: Any) -> list[str]:
         name = self.pred_names[tp.name]
