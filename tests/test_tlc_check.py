@@ -49,3 +49,15 @@ def test_a_module_of_another_spec_disagrees(tmp_path):
     assert not r.agree
     assert r.ours == (288, 1146, 11) and r.tlc[0] > 288
     assert any(p.startswith("distinct: ours 288, TLC ") for p in r.problems)
+
+
+@needs_tlc
+def test_a_refinement_verdict_tlc_does_not_share_is_a_disagreement():
+    """EWD998 refines AsyncTerminationDetection; TLC given the module without the passive check in
+    terminationDetected (the same state space) finds the refinement broken in 3 states."""
+    from tests.classic import ewd998
+
+    r = tlc_check(ewd998.make_spec(n=2), "ewd998", JAR, tla_spec=ewd998.make_spec(n=2, passive_check=False))
+    assert r.ours == r.tlc == (6876, 33664, 28)
+    assert r.refinements == {"TDSpec": (0, 3)}
+    assert r.problems == ["TDSpec: ours holds, TLC fails in 3 states"]

@@ -34,7 +34,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def _row(r: TlcCheck) -> list[Any]:
     verdict = "skipped" if r.skipped else ("agree" if r.agree else "DISAGREE")
     ours, tlc = r.ours, r.tlc
-    return [r.name, *ours, *(tlc if any(tlc) else ("-", "-", "-")), verdict, f"{r.seconds.get('tlc', 0):.1f}"]
+    refs = ", ".join(f"{n} {a or 'holds'}/{b or 'holds'}" for n, (a, b) in r.refinements.items()) or "-"
+    return [
+        r.name,
+        *ours,
+        *(tlc if any(tlc) else ("-", "-", "-")),
+        refs,
+        verdict,
+        f"{r.seconds.get('tlc', 0):.1f}",
+    ]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -62,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
         "TLC distinct",
         "TLC generated",
         "TLC depth",
+        "refinements (ours/TLC)",
         "",
         "TLC s",
     ]
