@@ -76,11 +76,21 @@ class RayActors:
 
     def expand(self, what: str) -> tuple[list, Any]:
         outs = [a.expand.options(num_returns=self.parts + 1).remote() for a in self.actors]
-        return self._get([o[0] for o in outs], what), outs
+        return self._get([o[0] for o in outs], what), [o[1:] for o in outs]
 
     def insert_routed(self, routed: Any, what: str) -> list:
-        refs = [a.insert.remote(*[o[1 + k] for o in routed]) for k, a in enumerate(self.actors)]
+        refs = [a.insert.remote(*[r[k] for r in routed]) for k, a in enumerate(self.actors)]
         return self._get(refs, what)
+
+    def insert_expand(self, routed: Any, what: str) -> tuple[list, list, Any]:
+        """Insert what was routed and expand the new level, one round trip: the insert reports, the
+        level reports, and the new routed batches (references, left in the object store)."""
+        outs = [
+            a.insert_expand.options(num_returns=self.parts + 2).remote(*[r[k] for r in routed])
+            for k, a in enumerate(self.actors)
+        ]
+        got = self._get([ref for o in outs for ref in o[:2]], what)
+        return got[0::2], got[1::2], [o[2:] for o in outs]
 
     def find(self, k: int, packed: bytes) -> int:
         return self._get(self.actors[k].find.remote(packed), "reading a counterexample")

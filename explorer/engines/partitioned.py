@@ -119,6 +119,12 @@ class Partition:
                 batches.append((where, n))
         return (rep, *batches)
 
+    def insert_expand(self, *batches: Any) -> tuple[Any, ...]:
+        """``insert`` then ``expand`` in one call (the Ray backend's one round trip a level): the insert
+        report, then expand's. The driver discards the expansion where it stops at this level; an
+        expansion changes no stored state, so a discarded one leaves nothing behind."""
+        return (self.insert(*batches), *self.expand())
+
     def _get(self, sid: int) -> tuple[bytes, int, int]:
         packed, gparent, inst = (U8 * self.sbytes)(), ctypes.c_uint64(), I32()
         self.lib.nc_part_get(self.handle.ptr, sid, packed, ctypes.byref(gparent), ctypes.byref(inst))
@@ -193,6 +199,9 @@ def search_levels(
     res.coverage = {a.name: [0, 0] for a in spec.actions}
     found: dict[str, tuple[int, bytes]] = {}  # property -> (level, smallest state at that level)
     reports = backend.insert([[bytes(b)] for b in seeds], "storing the initial states")
+    # a backend whose calls are network round trips inserts a level and expands it in one call
+    fused = getattr(backend, "insert_expand", None)
+    expanded: tuple[list[_Level], Any] | None = None  # the fused call's expansion of the new level
     level = 0
     next_progress = t0 + opts.progress_every
     while True:
@@ -217,7 +226,7 @@ def search_levels(
         if opts.max_seconds is not None and time.monotonic() - t0 >= opts.max_seconds:
             res.stopped = "max-seconds"
             break
-        levels, routed = backend.expand(f"expanding level {level}")
+        levels, routed = expanded if expanded is not None else backend.expand(f"expanding level {level}")
         for rep in levels:
             if rep.type_error is not None:
                 state, inst = rep.type_error
@@ -232,7 +241,11 @@ def search_levels(
             if opts.stop_on_first:
                 res.stopped = "violation"
                 break
-        reports = backend.insert_routed(routed, f"inserting level {level + 1}")
+        if fused is not None:
+            reports, *expanded_now = fused(routed, f"inserting and expanding level {level + 1}")
+            expanded = (expanded_now[0], expanded_now[1])
+        else:
+            reports = backend.insert_routed(routed, f"inserting level {level + 1}")
         level += 1
         if progress is not None and time.monotonic() >= next_progress:
             next_progress = time.monotonic() + opts.progress_every
