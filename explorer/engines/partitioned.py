@@ -143,7 +143,9 @@ class Partition:
 
 
 class Backend(Protocol):
-    """Where the partitions run: each call acts on every partition at once and returns when all did."""
+    """Where the partitions run: each call acts on every partition at once and returns when all did. A
+    backend may also offer ``insert_expand(routed, what)`` (``insert_routed`` then ``expand`` in one
+    call: the Ray backend, where a call is a round trip), which ``search_levels`` then uses."""
 
     parts: int
 
