@@ -24,7 +24,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     spin_check.add_spec_arguments(p)
     p.add_argument("--jar", default=None, metavar="JAR", help="tla2tools.jar (default: $TLA2TOOLS_JAR)")
     p.add_argument("--jobs", type=int, default=1, metavar="N", help="specs checked at once (default 1)")
-    p.add_argument("--workers", type=int, default=1, metavar="N", help="TLC's -workers (default 1)")
+    p.add_argument(
+        "--workers", type=int, default=1, metavar="N",
+        help="TLC's -workers (default 1; with more, TLC's search is not level by level and the depth it "
+        "reports can exceed the breadth-first depth: seen once in 127 cells, not again on a rerun)",
+    )  # fmt: skip
     p.add_argument(
         "--max-states", type=int, default=None, metavar="N",
         help="skip a spec with more than N reachable states (our engine counts them first)",
