@@ -10,7 +10,7 @@ Cost, measured on the 2-core machine (CPU seconds, so that other load does not c
 (mostly compiling each cell's C), the export 23, cc 46 (pan.c at -O0; -O1 from 1M states), pan 120
 (about 3 us a state; 93 of them for the 14.2M and 8.3M cells). So the fast tier (``make test``) checks
 the classic specs and one small cell (``FAST_JOBS``); the full tier (``make test-all``) checks every
-cell under 500K states (``LARGE``: the others) and every classic spec whole; ``python -m explorer spin-check
+cell under 250K states (``LARGE``: the others) and every classic spec whole; ``python -m explorer spin-check
 --matrix`` checks every cell (``make check`` ran that before the tiers). Skipped as a whole when
 ``spin`` is not installed (CI installs it).
 
@@ -66,7 +66,9 @@ CLASSIC = [
     Job("Paxos_no_ballot_check", "tests.classic.paxos", {"ballot_check": False}),  # Inv3 violated
 ]
 EXCLUDES_AN_INITIAL_CHOICE = {"AsyncTermination"}
-# The cells above 500K states (the 23 below, 43.8M of the matrix's 47.1M states; when they were 20,
+# The cells above 250K states (the 28 below; 23 above 500K until round 11, when a fresh-clone make
+# test-all took 20m56s on a slow afternoon of this host and the five between 250K and 500K moved here;
+# before that, the cells above 500K: 43.8M of the matrix's 47.1M states; when they were 20,
 # about 200 of the set's 320 CPU seconds, which kept CI over 20 minutes) are left to
 # `python -m explorer spin-check --matrix`; they are not collected here, so neither run nor skipped.
 LARGE = {
@@ -76,7 +78,8 @@ LARGE = {
     "task_work_later_gp", "task_work_no_irq_freed_check", "task_work_no_round_prog_ref",
     "task_work_merged", "task_work_blocking_target", "rfc_fixed_hash", "task_work_no_cancel_scheduled",
     "rework_timer_no_refcnt_check", "rfc_fixed_nmi", "timer_hash_update", "timer_hash_update_rqspinlock",
-    "rework_timer_irq_all",
+    "rework_timer_irq_all", "task_work_merged_refill", "rework_wq", "task_work_no_round_ref", "rework_timer",
+    "task_work_no_post_add_cancel",
 }  # fmt: skip
 JOBS = [Job(c.name, c.model, dict(c.constants)) for c in CELLS if c.name not in LARGE] + CLASSIC
 # the fast tier's share (ReadersWriters' 21,527 states go to the full tier)
