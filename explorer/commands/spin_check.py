@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +127,11 @@ def run(args: argparse.Namespace) -> int:
             headers=["spec", "distinct", "Spin stored", "violated (ours)", "violated (Spin)", "", "CPU s"],
         )
     )
+    return summarize(results, t0)
+
+
+def summarize(results: Sequence[Any], t0: float) -> int:
+    """The last line of a tool check (spin-check, tlc-check) and its exit status: 1 if a spec disagrees."""
     bad = [r for r in results if not r.skipped and not r.agree]
     skipped = [r for r in results if r.skipped]
     print(

@@ -15,7 +15,7 @@ from typing import Any
 
 from tabulate import tabulate
 
-from explorer.cli_common import EXIT_OK, EXIT_VIOLATION, UsageError
+from explorer.cli_common import UsageError
 from explorer.commands import spin_check
 from explorer.runs.tlc_check import TlcCheck, TlcUnavailable, tlc_check_all, tlc_jar
 
@@ -79,10 +79,4 @@ def run(args: argparse.Namespace) -> int:
         "TLC s",
     ]
     print(tabulate([_row(r) for r in results], headers=headers))
-    bad = [r for r in results if not r.skipped and not r.agree]
-    skipped = [r for r in results if r.skipped]
-    print(
-        f"\n{len(results) - len(bad) - len(skipped)} agree, {len(bad)} disagree, {len(skipped)} skipped"
-        f" ({time.perf_counter() - t0:.0f} s)"
-    )
-    return EXIT_VIOLATION if bad else EXIT_OK
+    return spin_check.summarize(results, t0)

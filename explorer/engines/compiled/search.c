@@ -349,18 +349,25 @@ static int check_invariants(search *x, int64_t id, const leaf_t *s) {
     return 0;
 }
 
-/* Called by spec_successors for every enabled step: compute it into the buffer (the part a worker
- * thread may do). ok == 0: the step sets a leaf outside its type. */
-static int emit(search *x, int inst, leaf_t *t, int ok) {
+/* The next free entry of the successor buffer, for instance inst (NULL out of memory: stopped set). */
+static inline succ_t *next_succ(search *x, int inst) {
     if (x->nbuf == x->buf_cap) {
         int64_t cap = x->buf_cap ? 2 * x->buf_cap : 256;
         succ_t *b = realloc(x->buf, (size_t)cap * sizeof *b);
-        if (!b) { x->stopped = ST_NO_MEMORY; return 1; }
+        if (!b) { x->stopped = ST_NO_MEMORY; return NULL; }
         x->buf = b;
         x->buf_cap = cap;
     }
     succ_t *o = &x->buf[x->nbuf++];
     o->inst = inst;
+    return o;
+}
+
+/* Called by spec_successors for every enabled step: compute it into the buffer (the part a worker
+ * thread may do). ok == 0: the step sets a leaf outside its type. */
+static int emit(search *x, int inst, leaf_t *t, int ok) {
+    succ_t *o = next_succ(x, inst);
+    if (!o) return 1;
     if (!ok) { o->kind = 2; return 1; }
     if (spec_has_constraint && !spec_constraint_one(0, t)) { o->kind = 1; return 0; }
     o->kind = 0;
@@ -374,15 +381,8 @@ static int emit(search *x, int inst, leaf_t *t, int ok) {
  * the state constraint excludes is (kind 1). */
 __attribute__((unused)) static int emit_more(search *x, int inst, int64_t n) {
     for (; n > 0; n--) {
-        if (x->nbuf == x->buf_cap) {
-            int64_t cap = x->buf_cap ? 2 * x->buf_cap : 256;
-            succ_t *b = realloc(x->buf, (size_t)cap * sizeof *b);
-            if (!b) { x->stopped = ST_NO_MEMORY; return 1; }
-            x->buf = b;
-            x->buf_cap = cap;
-        }
-        succ_t *o = &x->buf[x->nbuf++];
-        o->inst = inst;
+        succ_t *o = next_succ(x, inst);
+        if (!o) return 1;
         o->kind = 1;
     }
     return 0;
