@@ -114,8 +114,7 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
 
     def done(r: SpinCheck) -> None:
-        what = r.skipped or ("agree" if r.agree else "DISAGREE: " + "; ".join(r.problems))
-        print(f"{r.name}: {r.distinct} states, Spin {r.stored}: {what}", flush=True)
+        print(f"{r.name}: {r.distinct} states, Spin {r.stored}: {outcome(r)}", flush=True)
 
     results = spin_check_all(jobs, args.jobs, args.bfs, args.max_states, done)
     print()
@@ -128,6 +127,11 @@ def run(args: argparse.Namespace) -> int:
         )
     )
     return summarize(results, t0)
+
+
+def outcome(r: Any) -> str:
+    """One tool check's result, for its progress line: skipped (why), agree, or what disagrees."""
+    return r.skipped or ("agree" if r.agree else "DISAGREE: " + "; ".join(r.problems))
 
 
 def summarize(results: Sequence[Any], t0: float) -> int:

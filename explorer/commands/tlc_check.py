@@ -60,8 +60,7 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
 
     def done(r: TlcCheck) -> None:
-        what = r.skipped or ("agree" if r.agree else "DISAGREE: " + "; ".join(r.problems))
-        print(f"{r.name}: {r.ours[0]} states, TLC {r.tlc[0]}: {what}", flush=True)
+        print(f"{r.name}: {r.ours[0]} states, TLC {r.tlc[0]}: {spin_check.outcome(r)}", flush=True)
 
     results = tlc_check_all(jobs, jar, args.jobs, args.max_states, args.workers, done)
     print()
