@@ -12,6 +12,7 @@ from explorer.engines.bfs import DEADLOCK, Options
 from explorer.engines.compiled.engine import explore_any
 from explorer.engines.partitioned import explore_partitioned
 from spec.config import import_model
+from spec.lang import successors
 
 CELLS = [
     ("spec.prog_swap", {"kind": "wq"}),
@@ -66,3 +67,44 @@ def test_a_stop_at_the_first_violation_ends_with_its_level():
     res = explore_partitioned(spec, Options(), parts=2)
     assert res.stopped == "violation" and [v.name for v in res.violations] == ["NoCallbackAfterProgFree"]
     assert res.depth == len(res.violations[0].trace.states)  # whole levels, up to the violation's
+
+
+@pytest.mark.parametrize(
+    "variant, parts", [("rfc_posted", 2), pytest.param("rfc_fixed", 3, marks=pytest.mark.slow)]
+)
+def test_partitions_under_symmetry_count_the_orbits_one_thread_counts(variant, parts):
+    """Every partition stores and routes canonical representatives: the orbits, generated steps, levels
+    and violation lengths of the one-thread engine with symmetry, and concrete traces (each step one of
+    the spec's own, replayed from an initial state)."""
+    spec = import_model("spec.delayed_work").make_spec(variant=variant)
+    opts = Options(stop_on_first=False)
+    one = explore_any(spec, opts, lambda _l: None, "native", symmetry=True)
+    plain = explore_any(spec, opts, lambda _l: None, "native")
+    many = explore_partitioned(spec, opts, parts=parts, symmetry=True)
+    assert one.distinct < plain.distinct  # the reduction is real on this model
+    assert (many.distinct, many.generated, many.layers, many.deadlocks) == (
+        one.distinct,
+        one.generated,
+        one.layers,
+        one.deadlocks,
+    )
+    assert sorted((v.name, len(v.trace.states)) for v in many.violations) == sorted(
+        (v.name, len(v.trace.states)) for v in one.violations
+    )
+    assert many.violations or variant == "rfc_fixed"
+    for v in many.violations:
+        states, steps = v.trace.states, v.trace.steps
+        assert states[0] in spec.init_states()
+        for k in range(1, len(states)):
+            assert any(i is steps[k] and t == states[k] for i, t in successors(spec, states[k - 1]))
+        if v.name != DEADLOCK:
+            assert not spec.invariant_named(v.name).fn(states[-1])
+
+
+def test_max_states_ends_the_partitioned_search_after_the_level_that_reached_it():
+    spec = import_model("spec.delayed_work").make_spec(variant="rfc_fixed")
+    full = explore_partitioned(spec, Options(stop_on_first=False), parts=2)
+    cut = explore_partitioned(spec, Options(stop_on_first=False, max_states=1000), parts=2)
+    reached = next(k for k in range(len(full.layers)) if sum(full.layers[: k + 1]) >= 1000)
+    assert cut.stopped == "max-states" and not cut.exhausted
+    assert cut.layers == full.layers[: reached + 1] and cut.distinct == sum(cut.layers) >= 1000

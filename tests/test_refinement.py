@@ -100,3 +100,16 @@ def test_check_reports_a_refinement_like_an_invariant():
     assert r.returncode == 1
     assert "refinements: RefinesWorkOnce" in r.stdout
     assert "Error: Refinement RefinesWorkOnce is violated" in r.stdout
+
+
+@pytest.mark.slow  # a subprocess that compiles the RFC's spec with symmetry
+def test_under_symmetry_check_says_the_refinement_is_not_checked():
+    """An edge of the reduced graph joins two orbits' representatives, which need not be a step of the
+    spec (round 12: the check searched for that step, found none, and ended in a traceback)."""
+    r = subprocess.run(
+        [sys.executable, "-m", "explorer", "check", "spec/configs/rfc_fixed.toml", "--symmetry"],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "refinements: not checked under symmetry" in r.stdout and "with symmetry reduction" in r.stdout

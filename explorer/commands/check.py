@@ -175,8 +175,8 @@ def run(args: argparse.Namespace) -> int:
     if args.cluster and args.partitions:
         raise UsageError("--partitions and --cluster are two ways to partition the search: pick one")
     flag = "--cluster" if args.cluster else "--partitions" if args.partitions else None
-    if flag and (args.symmetry or args.engine == "python" or args.workers > 1):
-        raise UsageError(f"{flag} runs the compiled engine's steps without symmetry or --workers")
+    if flag and (args.engine == "python" or args.workers > 1):
+        raise UsageError(f"{flag} runs the compiled engine's steps, one thread or worker a partition")
     compact = args.store == "compact"
     if args.store_memory and not compact:
         raise UsageError("--store-memory is the compact store's budget: it needs --store compact")
@@ -198,25 +198,27 @@ def run(args: argparse.Namespace) -> int:
         invariants=invariants,
     )
     checked = invariants if invariants is not None else [p.name for p in spec.invariants]
-    # the spec's refinements (Spec.refines) need the state graph; --invariant narrows the check to its
-    # names, and the partitioned searches keep no graph
+    # the spec's refinements (Spec.refines) need the state graph of concrete steps; --invariant narrows
+    # the check to its names, the partitioned searches and the compact store keep no graph, and under
+    # symmetry an edge joins two orbits' representatives, which need not be a step of the spec
     refines = [r.name for r in spec.refinements] if invariants is None else []
     no_graph = args.cluster or args.partitions or compact
-    if refines and not no_graph:
+    reduce = args.symmetry and bool(symmetry.generators(spec))  # no group of 2 or more values: none
+    if refines and not no_graph and not reduce:
         opts.keep_graph = True
     shown = ", ".join(f"{k}={json.dumps(v)}" for k, v in config.constants.items())  # TOML-like: true, "x"
     print(f"Checking {config.name} ({config.module}{f': {shown}' if shown else ''})")
     deadlock = "checked" if opts.check_deadlock else "ignored"
     refined = "; refinements: " + (
-        f"not checked {'with the compact store' if compact else 'over partitions'}"
-        if no_graph
-        else ", ".join(refines)
+        ", ".join(refines)
+        if opts.keep_graph
+        else "not checked "
+        + ("with the compact store" if compact else "over partitions" if no_graph else "under symmetry")
     )
     print(f"Invariants: {', '.join(checked) or 'none'}{refined if refines else ''}; deadlock: {deadlock}")
     if opts.keep_graph:
         checked = [*checked, *refines]
     out_dir = Path(args.out) / config.name
-    reduce = args.symmetry and bool(symmetry.generators(spec))  # no group of 2 or more values: none
     if args.symmetry and not reduce:
         # not an error: the counts are the search without it, and saying so keeps them from being
         # read as orbits
@@ -227,11 +229,11 @@ def run(args: argparse.Namespace) -> int:
         )
     try:
         if args.cluster:
-            res = _on_cluster(args, config, opts)
+            res = _on_cluster(args, config, opts, reduce)
         elif args.partitions:
             from explorer.engines.partitioned import explore_partitioned
 
-            res = explore_partitioned(spec, opts, parts=args.partitions, progress=_progress)
+            res = explore_partitioned(spec, opts, parts=args.partitions, progress=_progress, symmetry=reduce)
         else:
             res = explore_any(
                 spec, opts, engine=args.engine, symmetry=reduce, threads=args.workers,
@@ -295,7 +297,7 @@ class ClusterIncomplete(Exception):
     """The cluster search could not finish (a worker died): exit 3, nothing reported as holding."""
 
 
-def _on_cluster(args: argparse.Namespace, config: Config, opts: Options) -> Result:
+def _on_cluster(args: argparse.Namespace, config: Config, opts: Options, symmetry: bool) -> Result:
     try:
         import ray  # noqa: F401 - only to say what is missing
     except ImportError:
@@ -304,7 +306,9 @@ def _on_cluster(args: argparse.Namespace, config: Config, opts: Options) -> Resu
 
     recipe = Recipe(config.module, dict(config.constants), str(config.path.parent))
     try:
-        return explore_cluster(recipe, opts, workers=args.cluster, address=args.address, progress=_progress)
+        return explore_cluster(
+            recipe, opts, workers=args.cluster, address=args.address, progress=_progress, symmetry=symmetry
+        )
     except ClusterError as e:
         raise ClusterIncomplete(str(e)) from None
 

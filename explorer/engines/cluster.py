@@ -43,10 +43,10 @@ class Recipe:
 class RayActors:
     """The partitions as Ray actors (``partitioned.Backend``)."""
 
-    def __init__(self, ray: Any, recipe: Recipe, parts: int) -> None:
+    def __init__(self, ray: Any, recipe: Recipe, parts: int, symmetry: bool = False) -> None:
         self.ray, self.parts = ray, parts
         actor = ray.remote(num_cpus=1, max_restarts=0)(Partition)
-        self.actors = [actor.remote(recipe, k, parts) for k in range(parts)]
+        self.actors = [actor.remote(recipe, k, parts, symmetry) for k in range(parts)]
         self._get([a.ping.remote() for a in self.actors], "starting the partitions")
 
     def _get(self, refs: Any, what: str) -> Any:
@@ -106,11 +106,12 @@ def explore_cluster(
     address: str | None = None,
     progress: Callable[[str], None] | None = None,
     on_started: Callable[[list], None] | None = None,
+    symmetry: bool = False,
 ) -> Result:
     """Explore the spec of ``recipe`` on a Ray cluster of ``workers`` partitions: a local one started
     here (``ray.init`` with that many CPUs) or the running cluster at ``address`` (or the one this
     process already joined). ``on_started`` gets the partitions' actor handles once they are up (the
-    fault test kills one)."""
+    fault test kills one); ``symmetry``: one state per orbit of the spec's declared symmetry."""
     opts = opts or Options()
     check_options(opts, "on a cluster")
     import ray  # a dependency of this engine only
@@ -124,10 +125,10 @@ def explore_cluster(
                 ray.init(address=address, **quiet)
             else:
                 ray.init(num_cpus=workers, include_dashboard=False, **quiet)
-        backend = RayActors(ray, recipe, workers)
+        backend = RayActors(ray, recipe, workers, symmetry)
         if on_started is not None:
             on_started(backend.actors)
-        res = search_levels(spec, backend, opts, progress)
+        res = search_levels(spec, backend, opts, progress, symmetry)
     finally:
         if started_here:
             ray.shutdown()

@@ -18,8 +18,17 @@ one-thread engine's choice, and is the same on every run with the same number of
 action's distinct count depends on which step first reached a state (the order of the batches): it is
 reported, not compared; its total is.
 
-Limits, each refused in one line: no liveness (no graph), no symmetry reduction, no ``--max-states``
-(a level is the unit of work). ``--max-seconds`` ends the run between levels, reported as incomplete.
+Under symmetry (``symmetry=True``, the spec's declared groups) every partition stores and routes each
+state's canonical representative (``canon_pack``, as ``nc_run`` does): distinct counts orbits and
+generated, the levels and each violation's length equal the one-thread engine's run with symmetry, and
+the trace is made concrete as that engine's is (from an initial state in the first orbit, a step into
+each next orbit).
+
+A level is the unit of work: ``--max-states N`` and ``--max-seconds`` end the run after the level in
+which the states stored reached N (or the time ran out), reported as incomplete; the counts are then that
+level's end, so they may exceed N (the one-thread engine stops at exactly N). Liveness and refinements
+are refused in one line: they need the state graph, which no partition keeps (a lasso crosses
+partitions; ``matrix --cluster`` runs such a cell whole on one worker).
 """
 
 from __future__ import annotations
@@ -59,12 +68,13 @@ class Partition:
     """One partition of the states (a Ray actor): a compiled store of the states it owns, each with its
     parent's global id, and the range of ids that is its part of the current level."""
 
-    def __init__(self, source: Any, index: int, parts: int) -> None:
-        """``source``: the spec, or (in another process) a ``Recipe`` that builds it."""
+    def __init__(self, source: Any, index: int, parts: int, symmetry: bool = False) -> None:
+        """``source``: the spec, or (in another process) a ``Recipe`` that builds it; ``symmetry``: store
+        and route each state's canonical representative under the spec's declared symmetry."""
         self.spec = source if isinstance(source, Spec) else source.build()
-        self.library = native.load(self.spec)
+        self.library = native.load(self.spec, symmetry)
         self.lib = self.library.lib
-        self.handle = native._Handle(self.library)
+        self.handle = _handle(self.library, symmetry)
         self.index, self.parts = index, parts
         self.sbytes = int(self.lib.nc_state_bytes())
         self.rbytes = int(self.lib.nc_part_record_bytes())
@@ -164,24 +174,36 @@ class Backend(Protocol):
     def get(self, k: int, sid: int) -> tuple[bytes, int, int]: ...
 
 
+def _handle(library: Any, symmetry: bool) -> Any:
+    """A search handle of ``library`` whose packing canonicalises under symmetry (``nc_set``'s flag; the
+    other parameters are nc_run's, which a partition does not call)."""
+    handle = native._Handle(library)
+    if symmetry:
+        library.lib.nc_set(handle.ptr, -1, -1.0, 0, 0, 0, 0, 1, 1, 1.0, native.PROGRESS(), 0, (I32 * 1)())
+    return handle
+
+
 def check_options(opts: Options, where: str) -> None:
-    if opts.max_states is not None:
-        raise SpecError(f"--max-states is not supported {where} (a whole level is the unit of work)")
     if opts.keep_graph:
         raise SpecError(f"liveness needs the state graph, which the search {where} does not keep")
 
 
 def search_levels(
-    spec: Spec, backend: Backend, opts: Options, progress: Callable[[str], None] | None = None
+    spec: Spec,
+    backend: Backend,
+    opts: Options,
+    progress: Callable[[str], None] | None = None,
+    symmetry: bool = False,
 ) -> Result:
-    """The breadth-first search over the backend's partitions (see the module docstring)."""
+    """The breadth-first search over the backend's partitions (see the module docstring); ``symmetry``:
+    the partitions were made with it (the initial states are packed and traces made concrete alike)."""
     parts = backend.parts
     invs = spec.invariants if opts.invariants is None else [spec.invariant_named(n) for n in opts.invariants]
     checked = sorted(spec.invariants.index(p) for p in invs)
     t0 = time.monotonic()
     # the initial states, packed by this process's copy of the library (the same code as nc_run)
-    library = native.load(spec)
-    handle = native._Handle(library)
+    library = native.load(spec, symmetry)
+    handle = _handle(library, symmetry)
     inits = spec.init_states()
     sb = int(library.lib.nc_state_bytes())
     leaves = [v for s in inits for v in flatten(spec, s)]
@@ -225,6 +247,9 @@ def search_levels(
         if opts.max_depth is not None and len(res.layers) >= opts.max_depth:
             res.stopped = "max-depth"
             break
+        if opts.max_states is not None and res.distinct >= opts.max_states:
+            res.stopped = "max-states"
+            break
         if opts.max_seconds is not None and time.monotonic() - t0 >= opts.max_seconds:
             res.stopped = "max-seconds"
             break
@@ -256,7 +281,7 @@ def search_levels(
             )
     res.seconds = time.monotonic() - t0
     for name in sorted(found, key=lambda n: (found[n][0], n)):
-        trace = _trace(spec, library, backend, found[name][1])
+        trace = _trace(spec, library, backend, found[name][1], handle if symmetry else None)
         doc = (
             "a reachable state with no enabled action" if name == DEADLOCK else spec.invariant_named(name).doc
         )
@@ -271,9 +296,10 @@ def decode(spec: Spec, library: Any, packed: bytes) -> Any:
     return unflatten(spec, leaves, list(out))
 
 
-def _trace(spec: Spec, library: Any, backend: Backend, last: bytes) -> Trace:
+def _trace(spec: Spec, library: Any, backend: Backend, last: bytes, canon: Any = None) -> Trace:
     """The path to ``last`` through the partitions' parent links, replayed through the spec's own steps:
-    each must be a successor of the one before, a check of the whole partitioned path."""
+    each must be a successor of the one before, a check of the whole partitioned path. ``canon``: the
+    symmetric search's handle; the path is then of orbits' representatives, made concrete."""
     home = int(library.lib.nc_part_owner(last, backend.parts))
     sid = backend.find(home, last)
     chain: list[tuple[bytes, int]] = []
@@ -284,6 +310,8 @@ def _trace(spec: Spec, library: Any, backend: Backend, last: bytes) -> Trace:
             break
         home, sid = gparent >> GID_BITS, gparent & ((1 << GID_BITS) - 1)
     chain.reverse()
+    if canon is not None:
+        return _concrete(spec, library, canon, [s for s, _ in chain])
     insts = spec.instances()
     states = [decode(spec, library, s) for s, _ in chain]
     steps = [None if i < 0 else insts[i] for _, i in chain]
@@ -294,6 +322,31 @@ def _trace(spec: Spec, library: Any, backend: Backend, last: bytes) -> Trace:
     return Trace(spec, states, steps)
 
 
+def _concrete(spec: Spec, library: Any, handle: Any, orbits: list[bytes]) -> Trace:
+    """A behaviour through the orbits whose representatives are ``orbits``: an initial state in the first,
+    then at each step a successor in the next (one exists when the spec is symmetric), as the one-thread
+    engine's ``concrete_trace``."""
+
+    def representative(state: Any) -> bytes:
+        leaves = flatten(spec, state)
+        out, kept = (U8 * int(library.lib.nc_state_bytes()))(), (I8 * 1)()
+        library.lib.nc_pack(handle.ptr, 1, (I32 * max(1, len(leaves)))(*leaves), out, kept)
+        return bytes(out)
+
+    state = next((s for s in spec.init_states() if representative(s) == orbits[0]), None)
+    if state is None:
+        raise PartitionError("symmetry: no initial state in the first orbit of the trace: engine bug")
+    states, steps = [state], [None]
+    for k, orbit in enumerate(orbits[1:], start=1):
+        found = next(((i, t) for i, t in successors(spec, state) if representative(t) == orbit), None)
+        if found is None:
+            raise PartitionError(f"symmetry: no step into orbit {k} of the trace (is the spec symmetric?)")
+        steps.append(found[0])
+        state = found[1]
+        states.append(state)
+    return Trace(spec, states, steps)
+
+
 # --------------------------------------------------------------------------- threads on one machine
 
 
@@ -301,9 +354,9 @@ class Threads:
     """The partitions in this process, one thread each: the C calls release the GIL (ctypes), so
     expansion and insertion run on every core at once."""
 
-    def __init__(self, spec: Spec, parts: int) -> None:
+    def __init__(self, spec: Spec, parts: int, symmetry: bool = False) -> None:
         self.parts = parts
-        self.partitions = [Partition(spec, k, parts) for k in range(parts)]
+        self.partitions = [Partition(spec, k, parts, symmetry) for k in range(parts)]
         self.pool = ThreadPoolExecutor(max_workers=parts, thread_name_prefix="partition")
 
     def close(self) -> None:
@@ -327,14 +380,19 @@ class Threads:
 
 
 def explore_partitioned(
-    spec: Spec, opts: Options | None = None, parts: int = 2, progress: Callable[[str], None] | None = None
+    spec: Spec,
+    opts: Options | None = None,
+    parts: int = 2,
+    progress: Callable[[str], None] | None = None,
+    symmetry: bool = False,
 ) -> Result:
-    """The breadth-first search over ``parts`` hash partitions of the states, one thread each."""
+    """The breadth-first search over ``parts`` hash partitions of the states, one thread each
+    (``symmetry``: one state per orbit of the spec's declared symmetry)."""
     opts = opts or Options()
     check_options(opts, "over partitions")
-    backend = Threads(spec, parts)
+    backend = Threads(spec, parts, symmetry)
     try:
-        res = search_levels(spec, backend, opts, progress)
+        res = search_levels(spec, backend, opts, progress, symmetry)
     finally:
         backend.close()
     res.partitions = parts  # type: ignore[attr-defined] - for describe_engine
