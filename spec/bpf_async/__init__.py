@@ -515,7 +515,7 @@ def declare_state(spec: Spec, m: Model) -> None:
     if not is_timer:
         spec.var(
             "kw_readers",
-            Fn(Obj, Fn(Obj, Bool)),
+            Fn(Obj, Set(Obj)),
             const_fn(Obj, const_fn(Obj, False)),
             "wq callbacks (kworkers) the object's pending free waits for",
         )
@@ -544,7 +544,7 @@ def declare_state(spec: Spec, m: Model) -> None:
         "the readers the prog's grace period waits for",
     )
     if not is_timer:
-        spec.var("prog_kw_readers", Fn(Obj, Bool), const_fn(Obj, False), "wq callbacks it waits for")
+        spec.var("prog_kw_readers", Set(Obj), const_fn(Obj, False), "wq callbacks it waits for")
     spec.var("map_usercnt", Int(0, 1), 1)
     spec.var("map_refcnt", Int(-1, 2), 2, "the map fd + the prog's used_maps")
     # user space

@@ -55,6 +55,7 @@ from spec.lang import (
     Enum,
     Fn,
     Int,
+    Set,
     Spec,
     SpecError,
     Step,
@@ -334,10 +335,10 @@ def declare_state(spec: Spec, m: Model) -> None:
     spec.var("prog_fd", Bool, True)
     spec.var("prog_attached", Bool, True)
     no_readers = rcu.nobody(ncpu, 1)
-    spec.var("prog_gp", Fn(P1, Fn(CPU, Fn(Col, Bool))), (no_readers,), "prog runs its grace period waits for")
+    spec.var("prog_gp", Fn(P1, Fn(CPU, Set(Col))), (no_readers,), "prog runs its grace period waits for")
     if gp:
         spec.var(
-            "ctx_gp", Fn(Obj, Fn(Reader, Fn(Col, Bool))), const_fn(Obj, rcu.nobody(2 * ncpu, 1)),
+            "ctx_gp", Fn(Obj, Fn(Reader, Set(Col))), const_fn(Obj, rcu.nobody(2 * ncpu, 1)),
             "readers each ctx's grace period waits for",
         )  # fmt: skip
     spec.var("map_usercnt", Int(0, 1), 1, "the map fd")

@@ -20,6 +20,7 @@ from spec.lang import (
     Enum,
     Fn,
     Int,
+    Set,
     Spec,
     SpecError,
     and_,
@@ -70,7 +71,7 @@ def _rcu(spec: Spec) -> None:
     GP = Enum("GP", ["IDLE", "WAITING", "DONE"])
     spec.var("reading", Fn(CPU, Bool), const_fn(CPU, False))
     spec.var("gp", GP, GP.IDLE)
-    spec.var("waited", Fn(Enum("Key", ["gp0"]), Fn(CPU, Fn(Enum("Level", ["L0"]), Bool))),
+    spec.var("waited", Fn(Enum("Key", ["gp0"]), Fn(CPU, Set(Enum("Level", ["L0"])))),
              (rcu.nobody(2, 1),))  # fmt: skip
     # ghost: reader c has been inside one section since call_rcu was issued
     spec.var("since_call", Fn(CPU, Bool), const_fn(CPU, False))

@@ -35,6 +35,7 @@ from spec.lang import (
     Enum,
     Fn,
     Int,
+    Set,
     Spec,
     SpecError,
     Step,
@@ -580,7 +581,7 @@ def make_spec(**constants: Any) -> Spec:
     spec.var("phase", Fn(Prog, Phase), const_fn(Prog, Phase.LIVE), "the prog's free path")
     spec.var(
         "gp",
-        Fn(Prog, Fn(Reader, Fn(One, Bool))),
+        Fn(Prog, Fn(Reader, Set(One))),
         const_fn(Prog, rcu.nobody(len(Reader), 1)),
         "the readers each prog's pending grace period waits for",
     )
