@@ -64,6 +64,7 @@ SPECS = {
     "Paxos 3 acceptors, 2 values, ballots 0..2 (message set)": (
         "tests.classic.paxos", {"acceptors": 3, "values": 2, "max_ballot": 2}
     ),
+    "EWD998 3 nodes (a record token)": ("tests.classic.ewd998", {"n": 3}),
 }  # fmt: skip
 
 
@@ -165,7 +166,10 @@ def measure_cluster(job: dict) -> dict:
     ray.init(num_cpus=job["workers"], include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     out = {"start": time.perf_counter() - t0}
     try:
-        res = explore_cluster(Recipe(module, constants), Options(stop_on_first=False), workers=job["workers"])
+        res = explore_cluster(
+            Recipe(module, constants), Options(stop_on_first=False), workers=job["workers"],
+            fused=job.get("fused", True),
+        )  # fmt: skip
     finally:
         ray.shutdown()
     out.update(seconds=res.seconds, distinct=res.distinct, generated=res.generated, depth=res.depth)
@@ -186,13 +190,15 @@ def cluster_table(names: list[str], workers: list[int]) -> None:
             [name, "compiled, 1 thread", one["distinct"], one["depth"], f"{one['seconds']:.2f}", "",
              f"{base:.0f}", ""]
         )  # fmt: skip
-        for w in workers:
-            c = run({"spec": name, "engine": "cluster", "workers": w})
+        # each worker count, and 2 partitions again with two round trips a level (insert, then expand):
+        # what fusing them into one call (Partition.insert_expand) saves
+        for w, fused in [(w, True) for w in workers] + [(2, False)]:
+            c = run({"spec": name, "engine": "cluster", "workers": w, "fused": fused})
             assert [c[k] for k in ("distinct", "generated", "depth")] == [
                 one[k] for k in ("distinct", "generated", "depth")
             ]
             rate = c["distinct"] / c["seconds"]
-            label = f"Ray, {w} partition{'s' if w > 1 else ''}"
+            label = f"Ray, {w} partition{'s' if w > 1 else ''}" + ("" if fused else ", 2 round trips a level")
             cpus_used = min(w, os.cpu_count() or 1)  # more partitions than CPUs share them
             rows.append(
                 [name, label, c["distinct"], c["depth"], f"{c['seconds']:.2f}", f"{c['start']:.1f}",
@@ -306,8 +312,9 @@ def native_table(names: list[str]) -> None:
                      f"{c['distinct'] / c['seconds']:,.0f}", f"{c['compile']:.1f} ({c['compile_cc']:.1f})",
                      f"{c['record_bytes']} + {c['store_bytes'] / c['distinct'] - c['record_bytes']:.1f}",
                      f"{c['rss_mib']:.0f}"])  # fmt: skip
-    print("1b. Compiled engine alone on the largest cells (the Python BFS would need hours), and on two")
-    print("    classic specs written with spec/values.py's sets and sequences (issue 23)")
+    print("1b. Compiled engine alone on the largest cells (the Python BFS would need hours), and on three")
+    print("    classic specs written with the new values (issue 23): sets and a sequence, a message set,")
+    print("    a record")
     print(tabulate(rows, headers=["spec", "distinct", "generated", "depth", "native s", "native distinct/s",
                                   "compile s (cc)", "B/state: record + table", "peak RSS MiB"]))  # fmt: skip
     print()
@@ -400,7 +407,8 @@ def main() -> None:
                  "usercnt_cb_submits (largest cell before 2-CPU cells)"])  # fmt: skip
         native_table(["rfc_fixed_two_progs (2 CPUs)", "no_claim_lock (largest matrix cell)",
                       "ReadersWriters 4 actors (sets, a sequence)",
-                      "Paxos 3 acceptors, 2 values, ballots 0..2 (message set)"])  # fmt: skip
+                      "Paxos 3 acceptors, 2 values, ballots 0..2 (message set)",
+                      "EWD998 3 nodes (a record token)"])  # fmt: skip
         symmetry_table()
         threads_table(["TwoPhase rms=8", "rfc_fixed 3 CPUs x 2 items", "no_claim_lock (largest matrix cell)"])
     liveness_table(

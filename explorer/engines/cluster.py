@@ -99,6 +99,13 @@ class RayActors:
         return self._get(self.actors[k].get.remote(sid), "reading a counterexample")
 
 
+class _Unfused(RayActors):
+    """The partitions without ``insert_expand``: ``search_levels`` then inserts and expands a level in two
+    round trips (what the bench compares the fused call with)."""
+
+    insert_expand = None  # type: ignore[assignment]
+
+
 def explore_cluster(
     recipe: Recipe,
     opts: Options | None = None,
@@ -107,11 +114,13 @@ def explore_cluster(
     progress: Callable[[str], None] | None = None,
     on_started: Callable[[list], None] | None = None,
     symmetry: bool = False,
+    fused: bool = True,
 ) -> Result:
     """Explore the spec of ``recipe`` on a Ray cluster of ``workers`` partitions: a local one started
     here (``ray.init`` with that many CPUs) or the running cluster at ``address`` (or the one this
     process already joined). ``on_started`` gets the partitions' actor handles once they are up (the
-    fault test kills one); ``symmetry``: one state per orbit of the spec's declared symmetry."""
+    fault test kills one); ``symmetry``: one state per orbit of the spec's declared symmetry;
+    ``fused=False``: two round trips a level (insert, then expand), which the bench measures against one."""
     opts = opts or Options()
     check_options(opts, "on a cluster")
     import ray  # a dependency of this engine only
@@ -125,7 +134,9 @@ def explore_cluster(
                 ray.init(address=address, **quiet)
             else:
                 ray.init(num_cpus=workers, include_dashboard=False, **quiet)
-        backend = RayActors(ray, recipe, workers, symmetry)
+        backend = (
+            RayActors(ray, recipe, workers, symmetry) if fused else _Unfused(ray, recipe, workers, symmetry)
+        )
         if on_started is not None:
             on_started(backend.actors)
         res = search_levels(spec, backend, opts, progress, symmetry)
