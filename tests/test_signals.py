@@ -77,6 +77,36 @@ def test_check_prints_statistics_and_keeps_its_dumps(tmp_path, sig):
 
 
 @pytest.mark.parametrize(
+    "engine, sig",
+    [
+        (["--partitions", "2"], signal.SIGINT),
+        (["--cluster", "2"], signal.SIGINT),
+        (["--cluster", "2"], signal.SIGTERM),
+    ],
+    ids=["partitions-SIGINT", "cluster-SIGINT", "cluster-SIGTERM"],
+)
+def test_a_partitioned_search_prints_what_its_finished_levels_found(tmp_path, engine, sig):
+    """Round 12: on a Ray cluster Ctrl-C printed no statistics, and SIGTERM ended the run with status 15
+    and Ray's crash report (ray.init had put its own handler in place of the CLI's)."""
+    if engine[0] == "--cluster":
+        pytest.importorskip("ray", reason="the cluster engine needs Ray (make test-all installs it)")
+    # the 2026 timer with two objects: 154M states, minutes on either engine
+    big = ["--set", "design=refcnt", "--set", "irq_callers=true", "--set", "objs=2"]
+    p = _start(
+        "check", "spec/configs/bpf_timer.toml", *big, *engine, "--continue", "--out", str(tmp_path), cwd=ROOT
+    )
+    code, out, err = _interrupt(p, sig, 12)
+    assert code == 130, (out, err)
+    assert (
+        "Search: interrupted (search incomplete)" in out and "Traceback" not in err and "SIGTERM" not in err
+    )
+    distinct = int(next(line.split()[-1] for line in out.splitlines() if line.startswith("distinct states")))
+    assert 0 < distinct < 154_452_294
+    time.sleep(0.5)
+    assert _no_children_left(p.pid)
+
+
+@pytest.mark.parametrize(
     "argv, said",
     [
         (["bmc", "spec/configs/rfc_fixed.toml", "--depth", "14"], "interrupted: no violation within"),

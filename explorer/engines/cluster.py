@@ -11,6 +11,8 @@ states). What equals the one-machine engine's result, and what is refused, is sa
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,6 +97,10 @@ class RayActors:
     def find(self, k: int, packed: bytes) -> int:
         return self._get(self.actors[k].find.remote(packed), "reading a counterexample")
 
+    def peak_bytes(self) -> list[int]:
+        """Each partition's peak resident memory, in its own process."""
+        return self._get([a.peak_bytes.remote() for a in self.actors], "reading the partitions' memory")
+
     def get(self, k: int, sid: int) -> tuple[bytes, int, int]:
         return self._get(self.actors[k].get.remote(sid), "reading a counterexample")
 
@@ -127,6 +133,7 @@ def explore_cluster(
 
     spec = recipe.build()
     started_here = not ray.is_initialized()
+    on_sigterm = signal.getsignal(signal.SIGTERM)
     try:
         if started_here:
             quiet = {"log_to_driver": False, "logging_level": logging.ERROR}
@@ -134,12 +141,17 @@ def explore_cluster(
                 ray.init(address=address, **quiet)
             else:
                 ray.init(num_cpus=workers, include_dashboard=False, **quiet)
+            # ray.init puts its own SIGTERM handler in place (it exits with status 15 and a crash
+            # report): the CLI's, which turns SIGTERM into Ctrl-C (statistics, exit 130), is put back
+            if callable(on_sigterm) and threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGTERM, on_sigterm)
         backend = (
             RayActors(ray, recipe, workers, symmetry) if fused else _Unfused(ray, recipe, workers, symmetry)
         )
         if on_started is not None:
             on_started(backend.actors)
         res = search_levels(spec, backend, opts, progress, symmetry)
+        res.partition_peaks = backend.peak_bytes()  # type: ignore[attr-defined] - for print_statistics
     finally:
         if started_here:
             ray.shutdown()

@@ -34,9 +34,10 @@ partitions; ``matrix --cluster`` runs such a cell whole on one worker).
 from __future__ import annotations
 
 import ctypes
+import resource
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -84,6 +85,11 @@ class Partition:
 
     def ping(self) -> int:
         return self.index
+
+    def peak_bytes(self) -> int:
+        """This process's peak resident memory (Linux: ru_maxrss in KiB): a Ray actor's own, which the
+        driver's statistics cannot see."""
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
     def insert(self, *batches: Any) -> tuple[int, list[bytes | None], list[int]]:
         """Store the new states among the routed successors sent here (in source order); they are the
@@ -222,63 +228,68 @@ def search_levels(
     res.generated = len(inits)
     res.coverage = {a.name: [0, 0] for a in spec.actions}
     found: dict[str, tuple[int, bytes]] = {}  # property -> (level, smallest state at that level)
-    reports = backend.insert([[bytes(b)] for b in seeds], "storing the initial states")
-    # a backend whose calls are network round trips inserts a level and expands it in one call
-    fused = getattr(backend, "insert_expand", None)
-    expanded: tuple[list[_Level], Any] | None = None  # the fused call's expansion of the new level
-    level = 0
-    next_progress = t0 + opts.progress_every
-    while True:
-        new = sum(r[0] for r in reports)
-        if new == 0:
-            break
-        for r in reports:
-            for inst, n in zip(insts, r[2], strict=True):
-                res.coverage[inst.action.name][1] += n
-        res.layers.append(new)
-        res.distinct += new
-        for k in checked:
-            bad = [r[1][k] for r in reports if r[1][k] is not None]
-            if bad and spec.invariants[k].name not in found:
-                found[spec.invariants[k].name] = (level, min(bad))
-        if found and opts.stop_on_first:
-            res.stopped = "violation"
-            break
-        if opts.max_depth is not None and len(res.layers) >= opts.max_depth:
-            res.stopped = "max-depth"
-            break
-        if opts.max_states is not None and res.distinct >= opts.max_states:
-            res.stopped = "max-states"
-            break
-        if opts.max_seconds is not None and time.monotonic() - t0 >= opts.max_seconds:
-            res.stopped = "max-seconds"
-            break
-        levels, routed = expanded if expanded is not None else backend.expand(f"expanding level {level}")
-        for rep in levels:
-            if rep.type_error is not None:
-                state, inst = rep.type_error
-                native.raise_type_error(spec, decode(spec, library, state), inst)
-            res.generated += rep.generated
-            res.deadlocks += rep.deadlocks
-            for inst, n in zip(insts, rep.per_inst, strict=True):
-                res.coverage[inst.action.name][0] += n
-        dead = [rep.deadlock for rep in levels if rep.deadlock is not None]
-        if opts.check_deadlock and dead and DEADLOCK not in found:
-            found[DEADLOCK] = (level, min(dead))
-            if opts.stop_on_first:
+    try:  # Ctrl-C or SIGTERM (KeyboardInterrupt in the CLI): what the finished levels found, as nc_run
+        reports = backend.insert([[bytes(b)] for b in seeds], "storing the initial states")
+        # a backend whose calls are network round trips inserts a level and expands it in one call
+        fused = getattr(backend, "insert_expand", None)
+        expanded: tuple[list[_Level], Any] | None = None  # the fused call's expansion of the new level
+        level = 0
+        next_progress = t0 + opts.progress_every
+        while True:
+            new = sum(r[0] for r in reports)
+            if new == 0:
+                break
+            for r in reports:
+                for inst, n in zip(insts, r[2], strict=True):
+                    res.coverage[inst.action.name][1] += n
+            res.layers.append(new)
+            res.distinct += new
+            for k in checked:
+                bad = [r[1][k] for r in reports if r[1][k] is not None]
+                if bad and spec.invariants[k].name not in found:
+                    found[spec.invariants[k].name] = (level, min(bad))
+            if found and opts.stop_on_first:
                 res.stopped = "violation"
                 break
-        if fused is not None:
-            reports, *expanded_now = fused(routed, f"inserting and expanding level {level + 1}")
-            expanded = (expanded_now[0], expanded_now[1])
-        else:
-            reports = backend.insert_routed(routed, f"inserting level {level + 1}")
-        level += 1
-        if progress is not None and time.monotonic() >= next_progress:
-            next_progress = time.monotonic() + opts.progress_every
-            progress(
-                f"Progress({len(res.layers)}): {res.generated} states generated, {res.distinct} distinct"
-            )
+            if opts.max_depth is not None and len(res.layers) >= opts.max_depth:
+                res.stopped = "max-depth"
+                break
+            if opts.max_states is not None and res.distinct >= opts.max_states:
+                res.stopped = "max-states"
+                break
+            if opts.max_seconds is not None and time.monotonic() - t0 >= opts.max_seconds:
+                res.stopped = "max-seconds"
+                break
+            levels, routed = expanded if expanded is not None else backend.expand(f"expanding level {level}")
+            for rep in levels:
+                if rep.type_error is not None:
+                    state, inst = rep.type_error
+                    native.raise_type_error(spec, decode(spec, library, state), inst)
+                res.generated += rep.generated
+                res.deadlocks += rep.deadlocks
+                for inst, n in zip(insts, rep.per_inst, strict=True):
+                    res.coverage[inst.action.name][0] += n
+            dead = [rep.deadlock for rep in levels if rep.deadlock is not None]
+            if opts.check_deadlock and dead and DEADLOCK not in found:
+                found[DEADLOCK] = (level, min(dead))
+                if opts.stop_on_first:
+                    res.stopped = "violation"
+                    break
+            if fused is not None:
+                reports, *expanded_now = fused(routed, f"inserting and expanding level {level + 1}")
+                expanded = (expanded_now[0], expanded_now[1])
+            else:
+                reports = backend.insert_routed(routed, f"inserting level {level + 1}")
+            level += 1
+            if progress is not None and time.monotonic() >= next_progress:
+                next_progress = time.monotonic() + opts.progress_every
+                progress(
+                    f"Progress({len(res.layers)}): {res.generated} states generated, {res.distinct} distinct"
+                )
+    except KeyboardInterrupt:
+        res.stopped = "interrupted"
+    if res.stopped is not None and res.layers:
+        res.queue_left = res.layers[-1]  # the last level stored was not (wholly) expanded
     res.seconds = time.monotonic() - t0
     for name in sorted(found, key=lambda n: (found[n][0], n)):
         trace = _trace(spec, library, backend, found[name][1], handle if symmetry else None)
@@ -362,11 +373,22 @@ class Threads:
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
+    def _on_all(self, call: Callable[[int], Any]) -> list:
+        """call(k) for every partition k at once, in order. On Ctrl-C the C calls under way cannot be
+        stopped: this waits for them (the rest of their part of the level) before passing it on, so
+        that nothing reads a partition while it is being written."""
+        futures = [self.pool.submit(call, k) for k in range(self.parts)]
+        try:
+            return [f.result() for f in futures]
+        except KeyboardInterrupt:
+            wait(futures)
+            raise
+
     def insert(self, blobs: list[list[bytes]], what: str) -> list:
-        return list(self.pool.map(lambda k: self.partitions[k].insert(*blobs[k]), range(self.parts)))
+        return self._on_all(lambda k: self.partitions[k].insert(*blobs[k]))
 
     def expand(self, what: str) -> tuple[list[_Level], Any]:
-        out = list(self.pool.map(lambda p: p.expand(copy=False), self.partitions))
+        out = self._on_all(lambda k: self.partitions[k].expand(copy=False))
         return [o[0] for o in out], [o[1:] for o in out]
 
     def insert_routed(self, routed: Any, what: str) -> list:
