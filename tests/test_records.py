@@ -5,6 +5,9 @@ checked on EWD998 (tests/classic/ewd998.py, whose token is a record) and on a re
 from __future__ import annotations
 
 import json
+import os
+import shutil
+from pathlib import Path
 
 import pytest
 import z3
@@ -18,6 +21,8 @@ from explorer.outputs.traces import decode_value, encode_value
 from spec.lang import Bool, Enum, Fn, Int, Record, Spec, SpecError, eq, ite, put, when
 from tests.classic import ewd998
 from tests.test_export_tla import assert_well_formed
+
+JAR = os.environ.get("TLA2TOOLS_JAR", "")
 
 Node = Enum("Node", 2)
 Msg = Record("Msg", src=Node, bal=Int(0, 2), live=Bool)
@@ -182,3 +187,45 @@ def test_tlc_counting_reads_the_guards_structure_as_the_steps_split_by_hand(engi
 def test_an_unknown_counting_mode_is_one_line():
     with pytest.raises(SpecError, match="counting 'tlc2' is none of steps, tlc"):
         explore(_branching_spec("tlc2", split=False), Options())
+
+
+def _init_disjunction_spec() -> Spec:
+    """``Init == x \\in 0..2 /\\ y \\in {0, 1} /\\ (x = 0 \\/ x < 2)``, ``Next == UNCHANGED <<x, y>>``, in
+    TLC's counting. TLC (built here from tlaplus/tlaplus cc6b616) branches at a disjunction only while a
+    variable is still unassigned: this Init, whose disjunction comes after both assignments (as the
+    export prints an initial predicate), generates 4 initial states; with ``y \\in {0, 1}`` after the
+    disjunction it generates 6 (x = 0 satisfies both disjuncts, and each branch then assigns y). The
+    same holds in an action: a disjunction after every primed variable is assigned counts once, one
+    before them once per true disjunct (as the export prints a guard, before the updates)."""
+    from spec.lang import or_
+
+    spec = Spec("InitDisj", counting="tlc")
+    spec.var("x", Int(0, 2), [0, 1, 2], any_of=True)
+    spec.var("y", Int(0, 1), [0, 1], any_of=True)
+
+    @spec.initially
+    def XSmall(s):
+        return or_(s.x == 0, s.x < 2)
+
+    @spec.action()
+    def Stay(s):
+        return when(True)
+
+    return spec
+
+
+@pytest.mark.parametrize("engine", ["python", "native", "partitions"])
+def test_an_initial_predicate_counts_once_as_tlc_evaluates_it_after_every_assignment(engine):
+    run = {"native": native.explore, "python": explore, "partitions": _partitioned}[engine]
+    res = run(_init_disjunction_spec(), Options(stop_on_first=False, check_deadlock=False), lambda _l: None)
+    assert (res.distinct, res.generated, res.depth) == (4, 8, 1)
+
+
+@pytest.mark.skipif(
+    not (JAR and Path(JAR).is_file() and shutil.which("java")), reason="TLA2TOOLS_JAR not set"
+)
+def test_tlc_on_the_export_counts_the_initial_predicate_once_too():
+    from explorer.runs.tlc_check import tlc_check
+
+    r = tlc_check(_init_disjunction_spec(), "initdisj", JAR)
+    assert r.agree and r.tlc == (4, 8, 1), r.problems

@@ -14,7 +14,10 @@ multiplicity, read from the guard's structure as the spec built it (``and_``, ``
 - anything else (a comparison, ``not_``, a Boolean variable): 1 if true, else 0.
 
 A disjunct the spec language folds before the guard is built (a comparison of action parameters,
-which is a Python ``True``) counts once. Initial states count one each, as in the default mode.
+which is a Python ``True``) counts once. Initial states count one each, as in the default mode: TLC
+branches at a disjunction only while a variable is unassigned, and the TLA+ export prints an initial
+predicate (``Spec.initially``) after every variable's initial value, where TLC evaluates it once (a
+guard is printed before the updates, where it branches; docs/spec-language.md).
 
 Every engine reads the same structure: the compiled engine prints the multiplicity as C beside the
 guard (``multiplicity_c``; each extra count is a successor generated and not stored), and the Python
