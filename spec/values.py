@@ -18,6 +18,9 @@ C), so every back-end reads it with no change; the TLA+ and Promela exports prin
   undefined and TLC stops with an error; here the caller names what such a state gets (``otherwise``),
   so that the Z3 reading, which cannot stop, means the same. ``maximum`` and ``minimum`` of a non-empty
   list of integer expressions.
+- **Sets of records**: a ``RecordSet`` is an Enum whose values are records (``Message == [type : {"1a"},
+  bal : Ballot] \\cup ...``), for ``Set(Message)`` and action parameters; the TLA+ export prints its
+  values as records.
 """
 
 from __future__ import annotations
@@ -127,6 +130,45 @@ class PowerSet(Enum):
 def powerset(domain: Enum) -> PowerSet:
     """SUBSET domain (an action parameter's type)."""
     return PowerSet(domain)
+
+
+class RecordSet(Enum):
+    """A finite set of records as an Enum, one value per record, in the order given (TLA+'s ``Message ==
+    [type : {"1a"}, bal : Ballot] \\cup [type : {"2a"}, bal : Ballot, val : Value]``): the type of a set
+    of records (``Set(Message)``) or of an action parameter ``m \\in Message``. ``rows`` are the records
+    as dicts (their fields may differ from record to record); a field's value is an int, a string, or
+    (for a field named in ``enums``) a value of that Enum. ``fields(m)`` is record m's dict and
+    ``where(type="1a", bal=0)`` the records with those fields. Traces show the values' names (an
+    identifier built from the fields); the TLA+ export prints each as its record, ``[type |-> "1a", bal
+    |-> 0]``, and the set as the set of them."""
+
+    def __init__(
+        self, name: str, rows: Sequence[dict[str, Any]], enums: dict[str, Enum] | None = None
+    ) -> None:
+        self.rows = [dict(r) for r in rows]
+        self.enums = dict(enums or {})
+        for r in self.rows:
+            for f, x in r.items():
+                if not f.isidentifier():
+                    raise SpecError(f"RecordSet {name}: field {f!r} is not an identifier")
+                e = self.enums.get(f)
+                if e is not None and not e.contains(x):
+                    raise SpecError(f"RecordSet {name}: field {f} = {x!r} is not a value of {e.name}")
+                if e is None and type(x) not in (int, str):
+                    raise SpecError(f"RecordSet {name}: field {f} = {x!r} is not an int or a string")
+        super().__init__(name, [_record_name(self.enums, r) for r in self.rows])
+
+    def fields(self, m: int) -> dict[str, Any]:
+        return self.rows[m]
+
+    def where(self, **want: Any) -> list[int]:
+        """{m \\in Records : m.f = x /\\ ...}: the values whose fields are these."""
+        return [m for m, r in enumerate(self.rows) if all(f in r and r[f] == x for f, x in want.items())]
+
+
+def _record_name(enums: dict[str, Enum], row: dict[str, Any]) -> str:
+    parts = (enums[f].names[x] if f in enums else str(x) for f, x in row.items())
+    return "m" + "_".join(p.replace("-", "m") for p in parts)
 
 
 # --------------------------------------------------------------------------- CHOOSE, Maximum

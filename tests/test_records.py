@@ -229,3 +229,39 @@ def test_tlc_on_the_export_counts_the_initial_predicate_once_too():
 
     r = tlc_check(_init_disjunction_spec(), "initdisj", JAR)
     assert r.agree and r.tlc == (4, 8, 1), r.problems
+
+
+# --------------------------------------------------------------------------- sets of records (RecordSet)
+
+
+def test_a_record_set_is_an_enum_of_records_that_the_export_prints_as_records():
+    """Paxos's Message: its values are records, the TLA+ module's Message is the set of those records
+    and msgs a subset of it (TLC on such a module counts what we count: test_export_tla.py)."""
+    from tests.classic import paxos
+
+    spec = paxos.make_spec()
+    msgs = next(v for v in spec.variables if v.name == "msgs")
+    Message = msgs.type.domain
+    one_a = Message.where(type="1a", bal=0)
+    assert len(one_a) == 1 and Message.fields(one_a[0]) == {"type": "1a", "bal": 0}
+    mod = export(spec, "Paxos")
+    tla = mod.tla
+    assert (
+        'Message == {[type |-> "1a", bal |-> 0], [type |-> "1a", bal |-> 1], [type |-> "1b", acc |-> "a1"'
+        in tla
+    )
+    assert "@type: Set({type: Str, bal: Int, acc: Str, mbal: Int, mval: Str, val: Str});" in tla
+    assert "msgs \\in SUBSET Message" in tla
+    assert_well_formed(spec, mod)
+
+
+def test_a_record_set_refuses_fields_it_cannot_print():
+    from spec.values import RecordSet
+
+    V = Enum("V", ["v1"])
+    with pytest.raises(SpecError, match="field val = 3 is not a value of V"):
+        RecordSet("M", [{"type": "a", "val": 3}], enums={"val": V})
+    with pytest.raises(SpecError, match="field bal = 1.5 is not an int or a string"):
+        RecordSet("M", [{"type": "a", "bal": 1.5}])
+    with pytest.raises(SpecError, match="field 'a b' is not an identifier"):
+        RecordSet("M", [{"a b": 1}])

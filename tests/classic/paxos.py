@@ -3,9 +3,10 @@ passing algorithm, and Voting.tla, the abstract algorithm it implements (``THEOR
 checked by MCPaxos.cfg as ``PROPERTY VotingSpecBar``). Written with spec/values.py's sets, line for line
 where the spec language has the idiom (the TLA+ is quoted above each definition).
 
-Records: a message is one value of the Enum ``Message``, every record of the set ``Message`` of
+Records: a message is one value of the ``RecordSet`` ``Message``, every record of the set ``Message`` of
 Paxos.tla for the model's constants (``[type : {"1a"}, bal : Ballot] \\cup ...``); ``fields(m)`` reads
-its fields, and ``msgs`` is a set of them. A vote ``<<b, v>>`` is one value of the Enum ``Vote``.
+its fields, and ``msgs`` is a set of them (the TLA+ export prints them as records). A vote ``<<b, v>>``
+is one value of the Enum ``Vote``.
 
 Counting: an existential or a disjunction at the level of an action (``\\E Q \\in Quorum``, ``\\/ Q1bv =
 {} \\/ \\E m \\in Q1bv : ...``) is one step per true disjunct and witness, as TLC counts "states
@@ -21,7 +22,7 @@ import itertools
 from typing import Any
 
 from spec.lang import Enum, Fn, Int, Set, Spec, and_, any_, const_fn, implies, not_, or_, put, when
-from spec.values import member, set_add
+from spec.values import RecordSet, member, set_add
 
 PARAMS = {
     "acceptors": (int, 1, 1, 3),
@@ -185,14 +186,10 @@ def make_spec(acceptors: int = 1, values: int = 1, max_ballot: int = 1, ballot_c
     ]  # fmt: skip
     records += [{"type": "2a", "bal": b, "val": v} for b in k.Ballot for v in V]
     records += [{"type": "2b", "acc": a, "bal": b, "val": v} for a in A for b in k.Ballot for v in V]
-    Message = Enum("Message", ["m" + "_".join(str(x).replace("-", "m") for x in r.values()) for r in records])
-
-    def fields(m: int) -> dict[str, Any]:
-        return records[m]
-
-    def messages(**want: Any) -> list[int]:
-        """{m \\in Message : m.type = ... /\\ ...} (concrete: the candidates a guard tests for membership)"""
-        return [m for m, r in enumerate(records) if all(r.get(f) == x for f, x in want.items())]
+    # one value per record; the TLA+ export prints each as its record, [type |-> "1a", bal |-> 0]
+    Message = RecordSet("Message", records, enums={"acc": A, "val": V, "mval": k.ValueOrNone})
+    fields = Message.fields
+    messages = Message.where  # {m \\in Message : m.type = ... /\\ ...}: the candidates a guard tests
 
     # VARIABLE maxBal, maxVBal, maxVal, msgs
     # Init == maxBal = [a \in Acceptor |-> -1] /\ maxVBal = [a \in Acceptor |-> -1]

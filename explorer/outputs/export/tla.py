@@ -74,6 +74,7 @@ from explorer.outputs.export.tla_printer import (
     wrapped,
 )
 from spec.lang import Bool, BoolType, Enum, Fairness, Fn, Int, RecordType, SetType, Spec, Type
+from spec.values import RecordSet
 
 # Reserved words of TLA+ (the proof language's included) and what EXTENDS Integers defines.
 RESERVED = frozenset(
@@ -186,14 +187,26 @@ def apalache_type(t: Type) -> str:
     if isinstance(t, Int):
         return "Int"
     if isinstance(t, Enum):
-        return "Str"
+        return _element_type(t)
     if isinstance(t, RecordType):
         return "{" + ", ".join(f"{f}: {apalache_type(ft)}" for f, ft in t.fields) + "}"
     if isinstance(t, SetType):
-        return "Set(Str)"
+        return f"Set({_element_type(t.domain)})"
     if isinstance(t, Fn):
-        return f"(Str -> {apalache_type(t.codomain)})"
+        return f"({_element_type(t.domain)} -> {apalache_type(t.codomain)})"
     raise ExportError(f"type {t!r} has no TLA+ reading")
+
+
+def _element_type(e: Enum) -> str:
+    """Str for an Enum's values; a record type for a RecordSet's (every field any of its records has:
+    records of different fields would be Apalache variants, which these annotations do not write)."""
+    if not isinstance(e, RecordSet):
+        return "Str"
+    fields: dict[str, str] = {}
+    for r in e.rows:
+        for f, x in r.items():
+            fields.setdefault(f, "Str" if f in e.enums or isinstance(x, str) else "Int")
+    return "{" + ", ".join(f"{f}: {ft}" for f, ft in fields.items()) + "}"
 
 
 # --------------------------------------------------------------------------- the module
@@ -637,10 +650,10 @@ class _Module:
         body += [f"\\* {ln}".rstrip() for ln in header]
         body += ["EXTENDS Integers", ""]
         for name, e in self.types.defs:
-            body.append(f"{name} == {{{', '.join(string(n) for n in e.names)}}}")
+            body.append(f"{name} == {{{', '.join(enum_literal(e, i) for i in e)}}}")
         for name, e in self.types.defs:
             if name in self.types.orders:
-                arms = " [] ".join(f"x = {string(n)} -> {i}" for i, n in enumerate(e.names))
+                arms = " [] ".join(f"x = {enum_literal(e, i)} -> {i}" for i in e)
                 body.append(f"{self.types.orders[name]} == [x \\in {name} |-> CASE {arms}]")
         if self.types.defs:
             body.append("")

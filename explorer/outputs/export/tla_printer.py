@@ -16,6 +16,7 @@ from typing import Any
 import z3
 
 from spec.lang import BoolType, Enum, Fn, Int, SpecError, Type
+from spec.values import RecordSet
 
 
 class ExportError(SpecError):
@@ -33,9 +34,20 @@ def _int(v: int) -> str:
 
 
 def enum_literal(e: Enum, v: int) -> str:
-    """An Enum value as its name's string; a value outside the Enum as a string outside its set (a
-    comparison with it is false and a variable set to it violates TypeOK, as in our engines)."""
-    return string(e.names[v]) if 0 <= v < len(e.names) else string(f"{e.name}?{v}")
+    """An Enum value as its name's string, a RecordSet's value as its record; a value outside the Enum
+    as a string outside its set (a comparison with it is false and a variable set to it violates
+    TypeOK, as in our engines)."""
+    if not 0 <= v < len(e.names):
+        return string(f"{e.name}?{v}")
+    if isinstance(e, RecordSet):
+        return "[" + ", ".join(f"{f} |-> {_field(e, f, x)}" for f, x in e.fields(v).items()) + "]"
+    return string(e.names[v])
+
+
+def _field(e: RecordSet, f: str, x: Any) -> str:
+    if f in e.enums:
+        return enum_literal(e.enums[f], x)
+    return string(x) if isinstance(x, str) else _int(x)
 
 
 def value_text(t: Type, v: Any) -> str:
