@@ -187,7 +187,7 @@ def test_a_fairness_filter_is_refused_by_name_and_the_rest_exports() -> None:
         export(spec, spec.name)
     spec.fairness = [f for f in spec.fairness if f.where is None]
     exported = export(spec, spec.name)
-    assert "\\A c \\in Client : SF_vars(\\E S \\in SUBSET_Resource : Allocate(c, S))" in exported.tla
+    assert "\\A c \\in Client : SF_vars(\\E S \\in SUBSET Resource : Allocate(c, S))" in exported.tla
     assert_well_formed(spec, exported)
 
 

@@ -265,3 +265,22 @@ def test_a_record_set_refuses_fields_it_cannot_print():
         RecordSet("M", [{"type": "a", "bal": 1.5}])
     with pytest.raises(SpecError, match="field 'a b' is not an identifier"):
         RecordSet("M", [{"a b": 1}])
+
+
+def test_subsets_as_an_action_parameter_print_as_tla_sets():
+    """SimpleAllocator's ``\\E S \\in SUBSET Resource : Request(c, S)`` (its fairness filter, which has
+    no TLA+ reading, left out): the export prints it so, each instance's S a set literal; TLC on it counts
+    what we count."""
+    from tests.classic import simpleallocator
+
+    spec = simpleallocator.make_spec()
+    spec.fairness = [f for f in spec.fairness if f.where is None]
+    mod = export(spec, "SimpleAllocator", properties=False)
+    assert "\\E c \\in Client, S \\in SUBSET Resource : Request(c, S)" in mod.tla
+    assert '<<c, S>> = <<"c1", {"r1", "r2"}>>' in mod.tla and "SUBSET_Resource" not in mod.tla
+    assert_well_formed(spec, mod)
+    if JAR and Path(JAR).is_file() and shutil.which("java"):
+        from explorer.runs.tlc_check import tlc_check
+
+        r = tlc_check(spec, "simpleallocator", JAR)
+        assert r.agree and r.tlc == (400, 1633, 6), r.problems

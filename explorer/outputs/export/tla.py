@@ -18,7 +18,9 @@ Choices, also stated in the generated file's header:
   both accept them, traces stay readable, and an Enum that extends another (``CpuOrNone`` = ``CPU`` plus
   ``"none"``) shares its values by name, as the spec's ``symmetric`` declarations assume. Each Enum gets
   a set definition (``CPU == {"cpu0", "cpu1"}``). An order on Enum values (``s.x < S.B``) compares their
-  positions through a function the module defines for that Enum (``SOrder[x] < 1``). The price: no
+  positions through a function the module defines for that Enum (``SOrder[x] < 1``). A ``RecordSet``'s
+  values are printed as their records (``[type |-> "1a", bal |-> 0]``) and a ``PowerSet``'s as their
+  sets (``{"r1", "r2"}``, its set ``SUBSET Resource``). The price: no
   arithmetic on Enum values; a term that needs it (a bit-vector ``+``, extract, ``int2bv``) is refused
   with an error that names the action, never guessed.
 * A ``Fn(D, C)`` variable is a TLA+ function ``[D -> C]`` (``Set(D)`` too: ``[D -> BOOLEAN]``); ``Int(lo,
@@ -74,7 +76,7 @@ from explorer.outputs.export.tla_printer import (
     wrapped,
 )
 from spec.lang import Bool, BoolType, Enum, Fairness, Fn, Int, RecordType, SetType, Spec, Type
-from spec.values import RecordSet
+from spec.values import PowerSet, RecordSet
 
 # Reserved words of TLA+ (the proof language's included) and what EXTENDS Integers defines.
 RESERVED = frozenset(
@@ -146,6 +148,8 @@ class _Types:
 
     def enum_set(self, e: Enum) -> str:
         key = id(e)
+        if isinstance(e, PowerSet):  # its values print as sets: it is SUBSET of its domain's set
+            return f"SUBSET {self.enum_set(e.domain)}"
         if key not in self.sets:
             shape = (e.name, tuple(e.names))
             name = self.by_shape.get(shape)  # two Enum objects with one name and one list: one set
@@ -159,6 +163,8 @@ class _Types:
     def enum_order(self, e: Enum) -> str:
         """The name of the function from ``e``'s values to their positions (0, 1, ...), defined once
         in the module for the Enums whose values a term compares by order."""
+        if isinstance(e, PowerSet):
+            raise ExportError(f"an order on {e.name}'s values (subsets, by bitmask) has no TLA+ reading")
         name = self.enum_set(e)
         if name not in self.orders:
             self.orders[name] = self.names.fresh(f"{name}Order")
@@ -200,6 +206,8 @@ def apalache_type(t: Type) -> str:
 def _element_type(e: Enum) -> str:
     """Str for an Enum's values; a record type for a RecordSet's (every field any of its records has:
     records of different fields would be Apalache variants, which these annotations do not write)."""
+    if isinstance(e, PowerSet):
+        return f"Set({_element_type(e.domain)})"
     if not isinstance(e, RecordSet):
         return "Str"
     fields: dict[str, str] = {}

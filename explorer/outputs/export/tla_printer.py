@@ -16,7 +16,7 @@ from typing import Any
 import z3
 
 from spec.lang import BoolType, Enum, Fn, Int, SpecError, Type
-from spec.values import RecordSet
+from spec.values import PowerSet, RecordSet
 
 
 class ExportError(SpecError):
@@ -34,13 +34,15 @@ def _int(v: int) -> str:
 
 
 def enum_literal(e: Enum, v: int) -> str:
-    """An Enum value as its name's string, a RecordSet's value as its record; a value outside the Enum
-    as a string outside its set (a comparison with it is false and a variable set to it violates
-    TypeOK, as in our engines)."""
+    """An Enum value as its name's string, a RecordSet's value as its record, a PowerSet's as its set
+    (``S \\in SUBSET D``); a value outside the Enum as a string outside its set (a comparison with it
+    is false and a variable set to it violates TypeOK, as in our engines)."""
     if not 0 <= v < len(e.names):
         return string(f"{e.name}?{v}")
     if isinstance(e, RecordSet):
         return "[" + ", ".join(f"{f} |-> {_field(e, f, x)}" for f, x in e.fields(v).items()) + "]"
+    if isinstance(e, PowerSet):
+        return "{" + ", ".join(enum_literal(e.domain, i) for i, x in enumerate(e.as_set(v)) if x) + "}"
     return string(e.names[v])
 
 
