@@ -166,6 +166,34 @@ class RecordSet(Enum):
         return [m for m, r in enumerate(self.rows) if all(f in r and r[f] == x for f, x in want.items())]
 
 
+class TupleSet(Enum):
+    """A finite set of tuples as an Enum, one value per tuple, in the order given (TLA+'s ``Ballot \\X
+    Value``): an element is an int, a string, or (at a position named in ``enums``, 0-based) a value of
+    that Enum. ``item(t)`` is tuple t. Traces and ITF show the values' names (``t0_v1``: ITF has no
+    tuple in an Enum's place); the TLA+ export prints each as its tuple, ``<<0, "v1">>``."""
+
+    def __init__(self, name: str, rows: Sequence[tuple], enums: dict[int, Enum] | None = None) -> None:
+        self.rows = [tuple(r) for r in rows]
+        self.enums = dict(enums or {})
+        for r in self.rows:
+            for k, x in enumerate(r):
+                e = self.enums.get(k)
+                if e is not None and not e.contains(x):
+                    raise SpecError(f"TupleSet {name}: element {k} = {x!r} is not a value of {e.name}")
+                if e is None and type(x) not in (int, str):
+                    raise SpecError(f"TupleSet {name}: element {k} = {x!r} is not an int or a string")
+        names = [
+            "t" + "_".join(self._part(k, x).replace("-", "m") for k, x in enumerate(r)) for r in self.rows
+        ]
+        super().__init__(name, names)
+
+    def _part(self, k: int, x: Any) -> str:
+        return self.enums[k].names[x] if k in self.enums else str(x)
+
+    def item(self, t: int) -> tuple:
+        return self.rows[t]
+
+
 def _record_name(enums: dict[str, Enum], row: dict[str, Any]) -> str:
     parts = (enums[f].names[x] if f in enums else str(x) for f, x in row.items())
     return "m" + "_".join(p.replace("-", "m") for p in parts)

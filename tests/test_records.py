@@ -252,11 +252,14 @@ def test_a_record_set_is_an_enum_of_records_that_the_export_prints_as_records():
     )
     assert "@type: Set({type: Str, bal: Int, acc: Str, mbal: Int, mval: Str, val: Str});" in tla
     assert "msgs \\in SUBSET Message" in tla
+    # a vote <<b, v>> of Ballot \\X Value: a TupleSet
+    (voting,) = mod.instanced.values()  # Voting, the abstract spec of the refinement, has the votes
+    assert 'Vote == {<<0, "v1">>, <<1, "v1">>}' in tla and "@type: (Str -> Set(<<Int, Str>>));" in voting
     assert_well_formed(spec, mod)
 
 
 def test_a_record_set_refuses_fields_it_cannot_print():
-    from spec.values import RecordSet
+    from spec.values import RecordSet, TupleSet
 
     V = Enum("V", ["v1"])
     with pytest.raises(SpecError, match="field val = 3 is not a value of V"):
@@ -265,6 +268,8 @@ def test_a_record_set_refuses_fields_it_cannot_print():
         RecordSet("M", [{"type": "a", "bal": 1.5}])
     with pytest.raises(SpecError, match="field 'a b' is not an identifier"):
         RecordSet("M", [{"a b": 1}])
+    with pytest.raises(SpecError, match="element 1 = 2 is not a value of V"):
+        TupleSet("T", [(0, 2)], enums={1: V})
 
 
 def test_subsets_as_an_action_parameter_print_as_tla_sets():

@@ -6,7 +6,7 @@ where the spec language has the idiom (the TLA+ is quoted above each definition)
 Records: a message is one value of the ``RecordSet`` ``Message``, every record of the set ``Message`` of
 Paxos.tla for the model's constants (``[type : {"1a"}, bal : Ballot] \\cup ...``); ``fields(m)`` reads
 its fields, and ``msgs`` is a set of them (the TLA+ export prints them as records). A vote ``<<b, v>>``
-is one value of the Enum ``Vote``.
+is one value of the ``TupleSet`` ``Vote`` (printed ``<<0, "v1">>`` in TLA+).
 
 Counting: an existential or a disjunction at the level of an action (``\\E Q \\in Quorum``, ``\\/ Q1bv =
 {} \\/ \\E m \\in Q1bv : ...``) is one step per true disjunct and witness, as TLC counts "states
@@ -22,7 +22,7 @@ import itertools
 from typing import Any
 
 from spec.lang import Enum, Fn, Int, Set, Spec, and_, any_, const_fn, implies, not_, or_, put, when
-from spec.values import RecordSet, member, set_add
+from spec.values import RecordSet, TupleSet, member, set_add
 
 PARAMS = {
     "acceptors": (int, 1, 1, 3),
@@ -48,9 +48,8 @@ class Constants:
         # MCQuorum: {{a1}} for one acceptor, the majorities otherwise ({{a1, a2}, {a1, a3}, {a2, a3}})
         n = acceptors
         self.Quorum = [q for k in range(n // 2 + 1, n + 1) for q in itertools.combinations(range(n), k)]
-        self.Vote = Enum(
-            "Vote", [f"b{b}_{v}" for b in self.Ballot for v in self.Value.names]
-        )  # Ballot \X Value
+        # Ballot \X Value
+        self.Vote = TupleSet("Vote", [(b, v) for b in self.Ballot for v in self.Value], enums={1: self.Value})
 
     def vote(self, b: int, v: int) -> int:
         return b * len(self.Value) + v

@@ -19,7 +19,8 @@ Choices, also stated in the generated file's header:
   ``"none"``) shares its values by name, as the spec's ``symmetric`` declarations assume. Each Enum gets
   a set definition (``CPU == {"cpu0", "cpu1"}``). An order on Enum values (``s.x < S.B``) compares their
   positions through a function the module defines for that Enum (``SOrder[x] < 1``). A ``RecordSet``'s
-  values are printed as their records (``[type |-> "1a", bal |-> 0]``) and a ``PowerSet``'s as their
+  values are printed as their records (``[type |-> "1a", bal |-> 0]``), a ``TupleSet``'s as their tuples
+  (``<<0, "v1">>``) and a ``PowerSet``'s as their
   sets (``{"r1", "r2"}``, its set ``SUBSET Resource``). The price: no
   arithmetic on Enum values; a term that needs it (a bit-vector ``+``, extract, ``int2bv``) is refused
   with an error that names the action, never guessed.
@@ -76,7 +77,7 @@ from explorer.outputs.export.tla_printer import (
     wrapped,
 )
 from spec.lang import Bool, BoolType, Enum, Fairness, Fn, Int, RecordType, SetType, Spec, Type
-from spec.values import PowerSet, RecordSet
+from spec.values import PowerSet, RecordSet, TupleSet
 
 # Reserved words of TLA+ (the proof language's included) and what EXTENDS Integers defines.
 RESERVED = frozenset(
@@ -208,6 +209,13 @@ def _element_type(e: Enum) -> str:
     records of different fields would be Apalache variants, which these annotations do not write)."""
     if isinstance(e, PowerSet):
         return f"Set({_element_type(e.domain)})"
+    if isinstance(e, TupleSet):
+        first = e.item(0)
+        return (
+            "<<"
+            + ", ".join("Str" if k in e.enums or isinstance(x, str) else "Int" for k, x in enumerate(first))
+            + ">>"
+        )
     if not isinstance(e, RecordSet):
         return "Str"
     fields: dict[str, str] = {}

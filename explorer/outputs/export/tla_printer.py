@@ -16,7 +16,7 @@ from typing import Any
 import z3
 
 from spec.lang import BoolType, Enum, Fn, Int, SpecError, Type
-from spec.values import PowerSet, RecordSet
+from spec.values import PowerSet, RecordSet, TupleSet
 
 
 class ExportError(SpecError):
@@ -34,7 +34,8 @@ def _int(v: int) -> str:
 
 
 def enum_literal(e: Enum, v: int) -> str:
-    """An Enum value as its name's string, a RecordSet's value as its record, a PowerSet's as its set
+    """An Enum value as its name's string, a RecordSet's value as its record, a TupleSet's as its tuple,
+    a PowerSet's as its set
     (``S \\in SUBSET D``); a value outside the Enum as a string outside its set (a comparison with it
     is false and a variable set to it violates TypeOK, as in our engines)."""
     if not 0 <= v < len(e.names):
@@ -43,12 +44,19 @@ def enum_literal(e: Enum, v: int) -> str:
         return "[" + ", ".join(f"{f} |-> {_field(e, f, x)}" for f, x in e.fields(v).items()) + "]"
     if isinstance(e, PowerSet):
         return "{" + ", ".join(enum_literal(e.domain, i) for i, x in enumerate(e.as_set(v)) if x) + "}"
+    if isinstance(e, TupleSet):
+        return "<<" + ", ".join(_element(e.enums.get(k), x) for k, x in enumerate(e.item(v))) + ">>"
     return string(e.names[v])
 
 
 def _field(e: RecordSet, f: str, x: Any) -> str:
-    if f in e.enums:
-        return enum_literal(e.enums[f], x)
+    return _element(e.enums.get(f), x)
+
+
+def _element(e: Enum | None, x: Any) -> str:
+    """A record's field or a tuple's element: a value of Enum e, or a plain int or string."""
+    if e is not None:
+        return enum_literal(e, x)
     return string(x) if isinstance(x, str) else _int(x)
 
 
