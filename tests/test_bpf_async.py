@@ -127,6 +127,7 @@ def test_an_lru_eviction_waits_under_the_lru_lock_for_a_callback_that_deletes():
     assert [c for c in range(2) if stuck.pc[c][1] == dead.trace.spec.model.PC.LRU_PUSH] == [0]
 
 
+@pytest.mark.slow  # 9 s of the fast tier (round 12: make test over 3 minutes in a fresh clone)
 def test_a_timer_rearmed_in_a_deleted_malloc_element_outlives_it():
     # the callback re-initialises its own timer while user space's delete waits for it; the element is
     # freed with no destructor (v6.14 and before): the second timer's next run reads freed memory

@@ -195,6 +195,7 @@ def test_a_state_limit_stops_both_engines_at_the_same_place(limit):
     assert a["stopped"] == "max-states" and a["distinct"] == limit
 
 
+@pytest.mark.slow  # 5 s of the fast tier (round 12: make test over 3 minutes in a fresh clone)
 def test_selected_invariants_and_first_violation_are_the_same():
     opts = Options(invariants=["NoMapAccessAfterFree", "NoIrqWorkUseAfterFree"])
     a, b = both(lambda: make_spec(variant="rfc_fixed", rcu="tasks_trace"), opts)

@@ -98,6 +98,7 @@ def test_a_function_of_records_is_the_same_on_every_engine():
     assert count_layers(_inbox_spec(), 3, "image") == a.layers[:4]
 
 
+@pytest.mark.slow  # 6 s of the fast tier (round 12: make test over 3 minutes in a fresh clone)
 def test_ewd998_with_two_nodes_is_the_same_on_every_engine():
     # TLC on the original EWD998.tla with N = 2 (its EWD998Small.cfg otherwise; see
     # tests/test_classic.py for the build and N = 3): 33664 generated, 6876 distinct, depth 28
