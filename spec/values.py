@@ -138,9 +138,9 @@ class RecordSet(Enum):
     of records (``Set(Message)``) or of an action parameter ``m \\in Message``. ``rows`` are the records
     as dicts (their fields may differ from record to record); a field's value is an int, a string, or
     (for a field named in ``enums``) a value of that Enum. ``fields(m)`` is record m's dict and
-    ``where(type="1a", bal=0)`` the records with those fields. Traces show the values' names (an
-    identifier built from the fields); the TLA+ export prints each as its record, ``[type |-> "1a", bal
-    |-> 0]``, and the set as the set of them."""
+    ``where(type="1a", bal=0)`` the records with those fields. Text traces show the values' names (an
+    identifier built from the fields); ITF writes each as its record (a JSON object) and the TLA+ export
+    as ``[type |-> "1a", bal |-> 0]``, the set as the set of them."""
 
     def __init__(
         self, name: str, rows: Sequence[dict[str, Any]], enums: dict[str, Enum] | None = None
@@ -169,8 +169,8 @@ class RecordSet(Enum):
 class TupleSet(Enum):
     """A finite set of tuples as an Enum, one value per tuple, in the order given (TLA+'s ``Ballot \\X
     Value``): an element is an int, a string, or (at a position named in ``enums``, 0-based) a value of
-    that Enum. ``item(t)`` is tuple t. Traces and ITF show the values' names (``t0_v1``: ITF has no
-    tuple in an Enum's place); the TLA+ export prints each as its tuple, ``<<0, "v1">>``."""
+    that Enum. ``item(t)`` is tuple t. Text traces show the values' names (``t0_v1``); ITF writes each
+    as its tuple (``{"#tup": [0, "v1"]}``) and the TLA+ export as ``<<0, "v1">>``."""
 
     def __init__(self, name: str, rows: Sequence[tuple], enums: dict[int, Enum] | None = None) -> None:
         self.rows = [tuple(r) for r in rows]

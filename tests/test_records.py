@@ -17,7 +17,7 @@ from explorer.engines.compiled import engine as native
 from explorer.engines.smt.bmc import bmc
 from explorer.engines.smt.layers import count_layers
 from explorer.outputs.export.tla import export
-from explorer.outputs.traces import decode_value, encode_value
+from explorer.outputs.traces import TraceError, decode_value, encode_value
 from spec.lang import Bool, Enum, Fn, Int, Record, Spec, SpecError, eq, ite, put, when
 from tests.classic import ewd998
 from tests.test_export_tla import assert_well_formed
@@ -290,3 +290,38 @@ def test_subsets_as_an_action_parameter_print_as_tla_sets():
 
         r = tlc_check(spec, "simpleallocator", JAR)
         assert r.agree and r.tlc == (400, 1633, 6), r.problems
+
+
+def test_itf_writes_records_tuples_and_subsets_of_an_enum_as_such_and_reads_them_back(tmp_path):
+    """A RecordSet's value is an ITF record (a JSON object), a TupleSet's a #tup, a PowerSet's a #set,
+    as Apalache and Quint write them; a trace of Paxos replays from its ITF file."""
+    from explorer.outputs.traces import load_itf_trace, to_itf
+    from spec.lang import Set
+    from spec.values import RecordSet, TupleSet, powerset
+
+    V = Enum("V", ["v1", "v2"])
+    M = RecordSet("M", [{"type": "1a", "bal": 0}, {"type": "2a", "bal": 1, "val": 1}], enums={"val": V})
+    T = TupleSet("T", [(0, 0), (1, 1)], enums={1: V})
+    S = powerset(V)
+    assert encode_value(M, 1) == {"type": "2a", "bal": 1, "val": "v2"}
+    assert encode_value(T, 1) == {"#tup": [1, "v2"]}
+    assert encode_value(S, 3) == {"#set": ["v1", "v2"]}
+    assert encode_value(Set(M), (True, False)) == {"#set": [{"type": "1a", "bal": 0}]}
+    for t, v in [(M, 1), (T, 1), (S, 3), (Set(M), (True, True))]:
+        assert decode_value(t, json.loads(json.dumps(encode_value(t, v))), "x") == v
+    with pytest.raises(TraceError, match="is no value of M"):
+        decode_value(M, {"type": "1b", "bal": 0}, "m")
+    from tests.classic import paxos
+
+    spec = paxos.make_spec(ballot_check=False)
+    res = explore(spec, Options(check_deadlock=False, keep_graph=True, stop_on_first=False), lambda _l: None)
+    from explorer.engines.refinement import check_refinements
+
+    (v,) = check_refinements(res)  # a trace whose states hold messages of every type
+    itf = to_itf(v.trace, "refinement")
+    assert any(
+        isinstance(m, dict) and m.get("type") == "2b" for s in itf["states"] for m in s["msgs"]["#set"]
+    )
+    (tmp_path / "t.itf.json").write_text(json.dumps(itf))
+    back = load_itf_trace(tmp_path / "t.itf.json", spec)  # the picks too: m is a message record
+    assert back.states == v.trace.states and back.steps == v.trace.steps

@@ -25,6 +25,7 @@ from typing import Any
 from explorer.engines.bfs import Trace
 from explorer.engines.smt.induction import ProveResult
 from spec.lang import BoolType, Enum, Fn, Instance, Int, RecordType, SetType, Spec, Type
+from spec.values import PowerSet, RecordSet, TupleSet
 
 ITF_FORMAT_DESCRIPTION = "https://apalache-mc.org/docs/adr/015adr-trace.html"
 ACTION_TAKEN = "mbt::actionTaken"
@@ -123,15 +124,52 @@ def encode_value(t: Type, v: Any) -> Any:
     if isinstance(t, Int):
         return _encode_int(v)
     if isinstance(t, Enum):
-        return t.show(v)
+        return _encode_enum(t, v)
     if isinstance(t, SetType):  # before Fn: a SetType is an Fn to Bool
-        return {"#set": [t.domain.show(i) for i, member in enumerate(v) if member]}
+        return {"#set": [_encode_enum(t.domain, i) for i, member in enumerate(v) if member]}
     if isinstance(t, RecordType):  # before Fn: ITF's record is a JSON object of its fields
         return {f: encode_value(ft, x) for (f, ft), x in zip(t.fields, v, strict=True)}
     if isinstance(t, Fn):
-        return {"#map": [[t.domain.show(i), encode_value(t.codomain, x)] for i, x in enumerate(v)]}
+        return {"#map": [[_encode_enum(t.domain, i), encode_value(t.codomain, x)] for i, x in enumerate(v)]}
     # A type this module does not know yet: ITF's escape hatch keeps the dump readable and loadable.
     return {"#unserializable": t.show(v)}
+
+
+def _encode_enum(t: Enum, v: int) -> Any:
+    """An Enum value: its name; a RecordSet's, TupleSet's or PowerSet's as the record (a JSON object),
+    tuple (``#tup``) or set (``#set``) it stands for, as Apalache and Quint write them."""
+    if not t.contains(v):
+        return t.show(v)
+    if isinstance(t, RecordSet):
+        return {f: _encode_element(t.enums.get(f), x) for f, x in t.fields(v).items()}
+    if isinstance(t, TupleSet):
+        return {"#tup": [_encode_element(t.enums.get(k), x) for k, x in enumerate(t.item(v))]}
+    if isinstance(t, PowerSet):
+        return {"#set": [_encode_enum(t.domain, i) for i, x in enumerate(t.as_set(v)) if x]}
+    return t.names[v]
+
+
+def _encode_element(e: Enum | None, x: Any) -> Any:
+    return _encode_enum(e, x) if e is not None else x if isinstance(x, str) else _encode_int(x)
+
+
+_DECODE_TABLES: dict[int, tuple[Enum, dict[str, int]]] = {}  # id -> (the Enum, its values by encoding)
+
+
+def _decode_enum(t: Enum, j: Any, where: str) -> int:
+    """The Enum value ITF value j encodes (the inverse of ``_encode_enum``)."""
+    if not isinstance(t, (RecordSet, TupleSet, PowerSet)):
+        if not isinstance(j, str) or j not in t.names:
+            raise TraceError(f"{where}: expected one of {', '.join(t.names)}, got {json.dumps(j)}")
+        return t.names.index(j)
+    key = json.dumps(j, sort_keys=True)
+    entry = _DECODE_TABLES.get(id(t))
+    if entry is None or entry[0] is not t:
+        entry = _DECODE_TABLES[id(t)] = (t, {json.dumps(_encode_enum(t, i), sort_keys=True): i for i in t})
+    by_encoding = entry[1]
+    if key not in by_encoding:
+        raise TraceError(f"{where}: {json.dumps(j)} is no value of {t.name}")
+    return by_encoding[key]
 
 
 def _encode_int(v: int) -> Any:
@@ -169,9 +207,7 @@ def decode_value(t: Type, j: Any, where: str) -> Any:
             raise TraceError(f"{where}: {v} is outside {t!r}")
         return v
     if isinstance(t, Enum):
-        if not isinstance(j, str) or j not in t.names:
-            raise TraceError(f"{where}: expected one of {', '.join(t.names)}, got {json.dumps(j)}")
-        return t.names.index(j)
+        return _decode_enum(t, j, where)
     if isinstance(t, SetType):
         if not isinstance(j, dict) or set(j) != {"#set"} or not isinstance(j["#set"], list):
             raise TraceError(f'{where}: expected {{"#set": [...]}}, got {json.dumps(j)}')
