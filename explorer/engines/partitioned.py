@@ -334,9 +334,8 @@ def _trace(spec: Spec, library: Any, backend: Backend, last: bytes, canon: Any =
 
 
 def _concrete(spec: Spec, library: Any, handle: Any, orbits: list[bytes]) -> Trace:
-    """A behaviour through the orbits whose representatives are ``orbits``: an initial state in the first,
-    then at each step a successor in the next (one exists when the spec is symmetric), as the one-thread
-    engine's ``concrete_trace``."""
+    """A behaviour through the orbits whose representatives are ``orbits`` (the one-thread engine's
+    ``concrete_trace``, each orbit told by its packed representative)."""
 
     def representative(state: Any) -> bytes:
         leaves = flatten(spec, state)
@@ -344,18 +343,7 @@ def _concrete(spec: Spec, library: Any, handle: Any, orbits: list[bytes]) -> Tra
         library.lib.nc_pack(handle.ptr, 1, (I32 * max(1, len(leaves)))(*leaves), out, kept)
         return bytes(out)
 
-    state = next((s for s in spec.init_states() if representative(s) == orbits[0]), None)
-    if state is None:
-        raise PartitionError("symmetry: no initial state in the first orbit of the trace: engine bug")
-    states, steps = [state], [None]
-    for k, orbit in enumerate(orbits[1:], start=1):
-        found = next(((i, t) for i, t in successors(spec, state) if representative(t) == orbit), None)
-        if found is None:
-            raise PartitionError(f"symmetry: no step into orbit {k} of the trace (is the spec symmetric?)")
-        steps.append(found[0])
-        state = found[1]
-        states.append(state)
-    return Trace(spec, states, steps)
+    return native.concrete_trace(spec, len(orbits), lambda state, k: representative(state) == orbits[k])
 
 
 # --------------------------------------------------------------------------- threads on one machine

@@ -659,21 +659,23 @@ class NativeResult(Result):
         store = self.store
         path, insts = store.path_and_steps(sid)
         if store.symmetry:
-            return concrete_trace(self.spec, store, path)
+            return concrete_trace(self.spec, len(path), lambda state, k: store.matches(state, path[k]))
         every = self.spec.instances()
         steps: list[Instance | None] = [None if i < 0 else every[i] for i in insts]
         return Trace(self.spec, [store.states[i] for i in path], steps)
 
 
-def concrete_trace(spec: Spec, store: NativeStore, path: list[int]) -> Trace:
-    """A concrete behaviour through the orbits on path: from an initial state in the first orbit, each
-    step takes a successor whose representative is the next one (one exists: the spec is symmetric)."""
-    state = next((s for s in spec.init_states() if store.matches(s, path[0])), None)
+def concrete_trace(spec: Spec, n: int, in_orbit: Callable[[Any, int], bool]) -> Trace:
+    """A concrete behaviour through n orbits (``in_orbit(state, k)``: state is in the k-th): from an
+    initial state in the first orbit, each step takes a successor in the next one (one exists: the spec
+    is symmetric). The one-thread engine's orbits are stored states, the partitioned search's packed
+    representatives."""
+    state = next((s for s in spec.init_states() if in_orbit(s, 0)), None)
     if state is None:
         raise RuntimeError("symmetry: no initial state in the first orbit of the trace (engine bug)")
     states, steps = [state], [None]
-    for nxt in path[1:]:
-        found = next(((i, t) for i, t in successors(spec, state) if store.matches(t, nxt)), None)
+    for k in range(1, n):
+        found = next(((i, t) for i, t in successors(spec, state) if in_orbit(t, k)), None)
         if found is None:
             raise RuntimeError("symmetry: the spec has no step into the next orbit (is it symmetric?)")
         steps.append(found[0])
