@@ -147,16 +147,11 @@ class RecordSet(Enum):
     ) -> None:
         self.rows = [dict(r) for r in rows]
         self.enums = dict(enums or {})
-        for r in self.rows:
-            for f, x in r.items():
-                if not f.isidentifier():
-                    raise SpecError(f"RecordSet {name}: field {f!r} is not an identifier")
-                e = self.enums.get(f)
-                if e is not None and not e.contains(x):
-                    raise SpecError(f"RecordSet {name}: field {f} = {x!r} is not a value of {e.name}")
-                if e is None and type(x) not in (int, str):
-                    raise SpecError(f"RecordSet {name}: field {f} = {x!r} is not an int or a string")
-        super().__init__(name, [_record_name(self.enums, r) for r in self.rows])
+        bad = next((f for r in self.rows for f in r if not f.isidentifier()), None)
+        if bad is not None:
+            raise SpecError(f"RecordSet {name}: field {bad!r} is not an identifier")
+        rows_items = [list(r.items()) for r in self.rows]
+        super().__init__(name, _value_names(f"RecordSet {name}", "field", "m", rows_items, self.enums))
 
     def fields(self, m: int) -> dict[str, Any]:
         return self.rows[m]
@@ -175,28 +170,31 @@ class TupleSet(Enum):
     def __init__(self, name: str, rows: Sequence[tuple], enums: dict[int, Enum] | None = None) -> None:
         self.rows = [tuple(r) for r in rows]
         self.enums = dict(enums or {})
-        for r in self.rows:
-            for k, x in enumerate(r):
-                e = self.enums.get(k)
-                if e is not None and not e.contains(x):
-                    raise SpecError(f"TupleSet {name}: element {k} = {x!r} is not a value of {e.name}")
-                if e is None and type(x) not in (int, str):
-                    raise SpecError(f"TupleSet {name}: element {k} = {x!r} is not an int or a string")
-        names = [
-            "t" + "_".join(self._part(k, x).replace("-", "m") for k, x in enumerate(r)) for r in self.rows
-        ]
-        super().__init__(name, names)
-
-    def _part(self, k: int, x: Any) -> str:
-        return self.enums[k].names[x] if k in self.enums else str(x)
+        rows_items = [list(enumerate(r)) for r in self.rows]
+        super().__init__(name, _value_names(f"TupleSet {name}", "element", "t", rows_items, self.enums))
 
     def item(self, t: int) -> tuple:
         return self.rows[t]
 
 
-def _record_name(enums: dict[str, Enum], row: dict[str, Any]) -> str:
-    parts = (enums[f].names[x] if f in enums else str(x) for f, x in row.items())
-    return "m" + "_".join(p.replace("-", "m") for p in parts)
+def _value_names(
+    what: str, part: str, prefix: str, rows: list[list[tuple[Any, Any]]], enums: dict[Any, Enum]
+) -> list[str]:
+    """The Enum names of a RecordSet's or TupleSet's values (each row its (field or position, value)
+    pairs), after checking every element: a value of the Enum ``enums`` names for its key, else an int
+    or a string. A name is ``prefix`` and the elements' names joined by ``_`` (``m1a_0``, ``t0_v1``)."""
+    names = []
+    for items in rows:
+        parts = []
+        for k, x in items:
+            e = enums.get(k)
+            if e is not None and not e.contains(x):
+                raise SpecError(f"{what}: {part} {k} = {x!r} is not a value of {e.name}")
+            if e is None and type(x) not in (int, str):
+                raise SpecError(f"{what}: {part} {k} = {x!r} is not an int or a string")
+            parts.append(e.names[x] if e is not None else str(x))
+        names.append(prefix + "_".join(p.replace("-", "m") for p in parts))
+    return names
 
 
 # --------------------------------------------------------------------------- CHOOSE, Maximum

@@ -20,8 +20,8 @@ Choices, also stated in the generated file's header:
   a set definition (``CPU == {"cpu0", "cpu1"}``). An order on Enum values (``s.x < S.B``) compares their
   positions through a function the module defines for that Enum (``SOrder[x] < 1``). A ``RecordSet``'s
   values are printed as their records (``[type |-> "1a", bal |-> 0]``), a ``TupleSet``'s as their tuples
-  (``<<0, "v1">>``) and a ``PowerSet``'s as their
-  sets (``{"r1", "r2"}``, its set ``SUBSET Resource``). The price: no
+  (``<<0, "v1">>``) and a ``PowerSet``'s as their sets (``{"r1", "r2"}``, its set ``SUBSET Resource``).
+  The price: no
   arithmetic on Enum values; a term that needs it (a bit-vector ``+``, extract, ``int2bv``) is refused
   with an error that names the action, never guessed.
 * A ``Fn(D, C)`` variable is a TLA+ function ``[D -> C]`` (``Set(D)`` too: ``[D -> BOOLEAN]``); ``Int(lo,
@@ -210,19 +210,20 @@ def _element_type(e: Enum) -> str:
     if isinstance(e, PowerSet):
         return f"Set({_element_type(e.domain)})"
     if isinstance(e, TupleSet):
-        first = e.item(0)
-        return (
-            "<<"
-            + ", ".join("Str" if k in e.enums or isinstance(x, str) else "Int" for k, x in enumerate(first))
-            + ">>"
-        )
+        return "<<" + ", ".join(_scalar_type(e, k, x) for k, x in enumerate(e.item(0))) + ">>"
     if not isinstance(e, RecordSet):
         return "Str"
     fields: dict[str, str] = {}
     for r in e.rows:
         for f, x in r.items():
-            fields.setdefault(f, "Str" if f in e.enums or isinstance(x, str) else "Int")
+            fields.setdefault(f, _scalar_type(e, f, x))
     return "{" + ", ".join(f"{f}: {ft}" for f, ft in fields.items()) + "}"
+
+
+def _scalar_type(e: RecordSet | TupleSet, key: Any, x: Any) -> str:
+    """A record field's or tuple element's type: Str for an Enum's value (printed as its name) or a
+    string, Int for an int."""
+    return "Str" if key in e.enums or isinstance(x, str) else "Int"
 
 
 # --------------------------------------------------------------------------- the module

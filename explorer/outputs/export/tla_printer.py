@@ -35,22 +35,17 @@ def _int(v: int) -> str:
 
 def enum_literal(e: Enum, v: int) -> str:
     """An Enum value as its name's string, a RecordSet's value as its record, a TupleSet's as its tuple,
-    a PowerSet's as its set
-    (``S \\in SUBSET D``); a value outside the Enum as a string outside its set (a comparison with it
-    is false and a variable set to it violates TypeOK, as in our engines)."""
+    a PowerSet's as its set (``S \\in SUBSET D``); a value outside the Enum as a string outside its set
+    (a comparison with it is false and a variable set to it violates TypeOK, as in our engines)."""
     if not 0 <= v < len(e.names):
         return string(f"{e.name}?{v}")
     if isinstance(e, RecordSet):
-        return "[" + ", ".join(f"{f} |-> {_field(e, f, x)}" for f, x in e.fields(v).items()) + "]"
+        return "[" + ", ".join(f"{f} |-> {_element(e.enums.get(f), x)}" for f, x in e.fields(v).items()) + "]"
     if isinstance(e, PowerSet):
         return "{" + ", ".join(enum_literal(e.domain, i) for i, x in enumerate(e.as_set(v)) if x) + "}"
     if isinstance(e, TupleSet):
         return "<<" + ", ".join(_element(e.enums.get(k), x) for k, x in enumerate(e.item(v))) + ">>"
     return string(e.names[v])
-
-
-def _field(e: RecordSet, f: str, x: Any) -> str:
-    return _element(e.enums.get(f), x)
 
 
 def _element(e: Enum | None, x: Any) -> str:
