@@ -86,14 +86,14 @@ def print_statistics(res: Result, file: IO[str] | None = None) -> None:
         rows.append(("on disk", f"{spilled} states in {runs} sorted runs"))
     if res.distinct:  # the whole process's peak, what the machine must have (Linux: ru_maxrss in KiB)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-        parts = getattr(res, "partition_peaks", None)  # a cluster's partitions are other processes
-        if parts:
-            peak += sum(parts)
-            each = " + ".join(f"{p / 2**20:.0f}" for p in parts)
-            rows.append(("peak memory", f"{peak / 2**20:.0f} MiB: this process and the partitions' {each}"
-                         f" ({peak / res.distinct:.1f} bytes/state)"))  # fmt: skip
-        else:
-            rows.append(("peak memory", f"{peak / 2**20:.0f} MiB ({peak / res.distinct:.1f} bytes/state)"))
+        parts = getattr(res, "partition_peaks", None) or []  # a cluster's partitions: other processes
+        peak += sum(parts)
+        whose = (
+            f": this process and the partitions' {' + '.join(f'{p / 2**20:.0f}' for p in parts)}"
+            if parts
+            else ""
+        )
+        rows.append(("peak memory", f"{peak / 2**20:.0f} MiB{whose} ({peak / res.distinct:.1f} bytes/state)"))
     print(f"Search: {_STOPPED.get(res.stopped, res.stopped)}.", file=file)
     print(tabulate(rows, tablefmt="plain", disable_numparse=True), file=file)
 
