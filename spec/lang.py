@@ -474,6 +474,17 @@ class Var:
     doc: str = ""
 
 
+class SeqDecl(NamedTuple):
+    """A bounded sequence (``spec.values.seq_vars``): its slots are the variable of that name, a
+    ``Fn(Pos, elem)`` with ``filler`` past the end, and ``length`` names the variable holding its length.
+    The engines read the two variables as they read any other; the TLA+ export prints them as one
+    TLA+ sequence."""
+
+    length: str
+    bound: int
+    filler: Any
+
+
 class Step(NamedTuple):
     """One way an action can fire: ``guard`` and the updated variables (the rest is UNCHANGED).
     ``binds`` are the ``over`` cases it was made in (empty on concrete states)."""
@@ -662,6 +673,8 @@ class Spec:
     # a conjunct of Init relating variables (TLA+'s Init beyond each variable's own values): the initial
     # states are the product of the variables' initial values where it holds (Spec.initially)
     init_predicate: Predicate | None = None
+    # bounded sequences (spec.values.seq_vars): the slots variable's name -> its declaration
+    sequences: dict[str, SeqDecl] = field(default_factory=dict)
     _state_cls: Any = None
     _instances: list[Instance] | None = None
 

@@ -3,8 +3,10 @@
 Each operator here is a function of ``spec.lang`` values (``and_``, ``or_``, ``ite``, ``put``,
 ``select``, ``count``): it returns a plain Python value when its arguments are concrete (the Python
 engine) and a Z3 term when they are symbolic (Z3, and the compiled engine, which prints the Z3 terms as
-C), so every back-end reads it with no change; the TLA+ and Promela exports print what it expands to
-(an ``IF`` chain, a function of Booleans), not TLA+'s ``CHOOSE`` or ``Append``.
+C), so every back-end reads it with no change. The TLA+ export prints a ``Set`` as a TLA+ set and a
+sequence declared by ``seq_vars`` as one TLA+ sequence (``Append``, ``Tail``, ``Len``: it recognises the
+updates these functions build), and ``choose``/``maximum`` as the ``IF`` chain they expand to; the
+Promela export prints what every one expands to.
 
 - **Sets** over a bounded domain are ``Set(domain)`` values (a Boolean per element, TLA+'s
   ``[domain -> BOOLEAN]`` read as a subset): ``member``, ``set_add``, ``set_remove``, ``union``,
@@ -32,6 +34,7 @@ from spec.lang import (
     Enum,
     Fn,
     Int,
+    SeqDecl,
     Spec,
     SpecError,
     Type,
@@ -167,14 +170,34 @@ class TupleSet(Enum):
     that Enum. ``item(t)`` is tuple t. Text traces show the values' names (``t0_v1``); ITF writes each
     as its tuple (``{"#tup": [0, "v1"]}``) and the TLA+ export as ``<<0, "v1">>``."""
 
-    def __init__(self, name: str, rows: Sequence[tuple], enums: dict[int, Enum] | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        rows: Sequence[tuple],
+        enums: dict[int, Enum] | None = None,
+        filler: str | None = None,
+    ) -> None:
         self.rows = [tuple(r) for r in rows]
         self.enums = dict(enums or {})
         rows_items = [list(enumerate(r)) for r in self.rows]
-        super().__init__(name, _value_names(f"TupleSet {name}", "element", "t", rows_items, self.enums))
+        names = _value_names(f"TupleSet {name}", "element", "t", rows_items, self.enums)
+        # filler: one more value, no tuple, for the unused slots of a bounded sequence of these tuples
+        # (seq_vars); the TLA+ export prints the sequence without them and refuses the filler elsewhere
+        self.filler = None if filler is None else len(names)
+        if filler is not None:
+            if filler in names:
+                raise SpecError(f"TupleSet {name}: the filler {filler!r} is also a tuple's name")
+            names.append(filler)
+        super().__init__(name, names)
 
     def item(self, t: int) -> tuple:
+        if t == self.filler:
+            raise SpecError(f"TupleSet {self.name}: {self.names[t]} is the filler, no tuple")
         return self.rows[t]
+
+    def tuples(self) -> list[int]:
+        """The values that are tuples: every value but the filler."""
+        return [t for t in self if t != self.filler]
 
 
 def _value_names(
@@ -245,6 +268,7 @@ def seq_vars(spec: Spec, name: str, elem: Type, bound: int, filler: Any, doc: st
     pos = Enum(f"{name}_pos", [str(i) for i in range(1, bound + 1)])
     spec.var(name, Fn(pos, elem), tuple(filler for _ in pos), doc)
     spec.var(f"{name}_len", Int(0, bound), 0, f"Len({name})")
+    spec.sequences[name] = SeqDecl(f"{name}_len", bound, filler)
     return pos
 
 

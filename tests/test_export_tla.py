@@ -30,7 +30,8 @@ from explorer.outputs.export.tla import Exported, export, module_name
 from explorer.outputs.export.tla_printer import ExportError
 from explorer.runs.results import DEFAULT_EXPECTATIONS, load_expectations
 from spec.config import import_model
-from spec.lang import Bool, Enum, Fn, Int, Spec, or_, put, when
+from spec.lang import Bool, Enum, Fn, Int, Spec, and_, ite, or_, put, when
+from spec.values import seq_append, seq_get, seq_tail, seq_vars
 from tests.classic import (
     asynctermination,
     diehard,
@@ -110,7 +111,8 @@ def assert_well_formed(spec: Spec, mod: Exported, deadlock: bool = True) -> None
     assert syntax_errors(mod.tla) == [], f"{mod.name}.tla does not parse"
     name, ops, variables = defined_names(mod.tla)
     assert name == mod.name
-    assert variables == spec.var_names
+    lengths = {d.length for d in spec.sequences.values()}  # Len(q) of a bounded sequence
+    assert variables == [n for n in spec.var_names if n not in lengths]
     assert {a.name for a in spec.actions} <= ops
     assert cfg_names(mod.cfg) <= ops, f"{mod.name}.cfg names what the module does not define"
     assert f"CHECK_DEADLOCK {'TRUE' if deadlock else 'FALSE'}" in mod.cfg
@@ -189,6 +191,60 @@ def test_a_fairness_filter_is_refused_by_name_and_the_rest_exports() -> None:
     exported = export(spec, spec.name)
     assert "\\A c \\in Client : SF_vars(\\E S \\in SUBSET Resource : Allocate(c, S))" in exported.tla
     assert_well_formed(spec, exported)
+
+
+def _queue_spec() -> Spec:
+    """A bounded sequence updated by Append and Tail, and two ways the export has no TLA+ operator for:
+    dropping the last element and clearing it, written slot by slot."""
+    spec = Spec("Queue")
+    Item = Enum("Item", ["a", "b", "none"])
+    seq_vars(spec, "q", Item, 3, Item.names.index("none"), "a queue")
+
+    @spec.action(x=Item)
+    def Put(s, x):
+        room, upd = seq_append(s, "q", x)
+        return when(room, **upd) if x != 2 else []
+
+    @spec.action()
+    def Get(s):
+        nonempty, upd = seq_tail(s, "q", 2)
+        return when(nonempty, **upd)
+
+    @spec.action()
+    def DropLast(s):
+        n = s.q_len
+        return when(n > 1, q=tuple(ite(n == k + 1, 2, v) for k, v in enumerate(s.q)), q_len=n - 1)
+
+    @spec.action()
+    def Clear(s):
+        return when(and_(s.q_len == 3, seq_get(s.q, 3) == 1), q=(2, 2, 2), q_len=0)
+
+    return spec
+
+
+def test_a_bounded_sequence_exports_as_one_tla_sequence() -> None:
+    """seq_vars' slots and length are one TLA+ variable: Append, Tail and Len where the updates are
+    those (Z3 shows them equal under the guard), a function of 1..Len elsewhere; Cardinality(S) where a
+    term counts a set variable's members."""
+    tla = export(readerswriters.make_spec(actors=3), "ReadersWriters").tla
+    assert "EXTENDS Integers, Sequences, FiniteSets" in tla
+    assert 'Req == {<<"read", "1">>, <<"read", "2">>, <<"read", "3">>, <<"write", "1">>,' in tla
+    assert "VARIABLE waiting\n" in tla and "@type: Seq(<<Str, Str>>);" in tla and "waiting_len" not in tla
+    assert "/\\ waiting \\in Seq(Req)\n    /\\ Len(waiting) <= 6\n" in tla
+    assert "/\\ waiting = <<>>" in tla
+    assert '/\\ waiting\' = Append(waiting, <<"write", "2">>)' in tla
+    assert '/\\ waiting[1] = <<"read", "3">>' in tla and "/\\ waiting' = Tail(waiting)" in tla
+    assert "/\\ Cardinality(writers) <= 1" in tla
+    spec = _queue_spec()
+    mod = export(spec, "Queue")
+    assert_well_formed(spec, mod)
+    assert '/\\ q\' = Append(q, "b")' in mod.tla and "/\\ q' = Tail(q)" in mod.tla
+    assert (
+        'q\' = [x_1 \\in 1..(-1 + Len(q)) |-> CASE x_1 = 1 -> (IF Len(q) = 1 THEN "none" ELSE q[1])'
+        in mod.tla
+    )
+    assert "q' = [x_1 \\in 1..0 |-> CASE" in mod.tla
+    assert "FiniteSets" not in mod.tla
 
 
 def test_a_broken_module_does_not_parse() -> None:
@@ -440,8 +496,9 @@ def test_tlc_checks_an_exported_refinement_as_we_do(
         paxos.make_spec,
         lambda: ewd998.make_spec(n=2),
         asynctermination.make_spec,
+        _queue_spec,
     ],
-    ids=["tcommit", "twophase", "rw", "paxos", "ewd998", "asynctermination"],
+    ids=["tcommit", "twophase", "rw", "paxos", "ewd998", "asynctermination", "queue"],
 )
 def test_tlc_on_an_exported_classic_module_counts_what_we_count(
     tmp_path: Path, make: Callable[[], Spec]

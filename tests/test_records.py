@@ -17,6 +17,7 @@ from explorer.engines.compiled import engine as native
 from explorer.engines.smt.bmc import bmc
 from explorer.engines.smt.layers import count_layers
 from explorer.outputs.export.tla import export
+from explorer.outputs.export.tla_printer import ExportError
 from explorer.outputs.traces import TraceError, decode_value, encode_value
 from spec.lang import Bool, Enum, Fn, Int, Record, Spec, SpecError, eq, ite, put, when
 from tests.classic import ewd998
@@ -271,6 +272,28 @@ def test_a_record_set_refuses_fields_it_cannot_print():
         RecordSet("M", [{"a b": 1}])
     with pytest.raises(SpecError, match="element 1 = 2 is not a value of V"):
         TupleSet("T", [(0, 2)], enums={1: V})
+
+
+def test_a_tuple_set_filler_is_a_value_but_no_tuple():
+    """ReadersWriters' queue slots hold <<"read", a>> pairs or, past the end, the filler: a value of the
+    Enum that is no tuple, which ITF writes as its name and the TLA+ export refuses to print."""
+    from explorer.outputs.export.tla_printer import enum_literal
+    from spec.values import TupleSet
+
+    A = Enum("A", ["1", "2"])
+    R = TupleSet("R", [("read", a) for a in A], enums={1: A}, filler="none")
+    assert R.names == ["tread_1", "tread_2", "none"] and R.filler == 2 and R.tuples() == [0, 1]
+    with pytest.raises(SpecError, match="none is the filler, no tuple"):
+        R.item(2)
+    with pytest.raises(ExportError, match="R's value none is the filler of a sequence's unused slots"):
+        enum_literal(R, 2)
+    assert enum_literal(R, 1) == '<<"read", "2">>'
+    assert encode_value(R, 2) == "none" and decode_value(R, "none", "x") == 2
+    assert (
+        encode_value(R, 0) == {"#tup": ["read", "1"]} and decode_value(R, {"#tup": ["read", "1"]}, "x") == 0
+    )
+    with pytest.raises(SpecError, match="the filler 'tread_1' is also a tuple's name"):
+        TupleSet("R", [("read", 0)], enums={1: A}, filler="tread_1")
 
 
 def test_subsets_as_an_action_parameter_print_as_tla_sets():

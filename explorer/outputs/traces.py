@@ -142,7 +142,7 @@ def _encode_enum(t: Enum, v: int) -> Any:
         return t.show(v)
     if isinstance(t, RecordSet):
         return {f: _encode_element(t.enums.get(f), x) for f, x in t.fields(v).items()}
-    if isinstance(t, TupleSet):
+    if isinstance(t, TupleSet) and v != t.filler:
         return {"#tup": [_encode_element(t.enums.get(k), x) for k, x in enumerate(t.item(v))]}
     if isinstance(t, PowerSet):
         return {"#set": [_encode_enum(t.domain, i) for i, x in enumerate(t.as_set(v)) if x]}

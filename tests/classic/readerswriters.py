@@ -3,10 +3,11 @@ DeFrain): readers and writers served in the order of a queue. Written with spec/
 bounded sequences, line for line where the spec language has the idiom (the TLA+ is quoted above each
 definition).
 
-The queue holds pairs <<"read"|"write", actor>>; a pair is one value of the Enum ``Req`` (the spec
-language has no tuple values yet). Each actor waits at most once to read and once to write, so the
-queue is never longer than 2 * NumActors, the bound of its sequence. The manifest's MC model (TLC):
-21,527 distinct states, 59,674 generated, depth 13.
+The queue holds pairs <<"read"|"write", actor>>, the tuples of the ``TupleSet`` ``Req`` (with a filler,
+"none", for the queue's unused slots, which the TLA+ export leaves out: it prints ``waiting`` as a TLA+
+sequence, ``Append(waiting, <<"read", "1">>)`` and ``Tail(waiting)``). Each actor waits at most once to
+read and once to write, so the queue is never longer than 2 * NumActors, the bound of its sequence. The
+manifest's MC model (TLC): 21,527 distinct states, 59,674 generated, depth 13.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from spec.lang import Enum, Set, Spec, and_, any_, const_fn, ite, not_, when
 from spec.values import (
+    TupleSet,
     cardinality,
     member,
     seq_append,
@@ -33,8 +35,8 @@ def make_spec(actors: int = 3) -> Spec:
     spec = Spec("ReadersWriters", constants={"actors": actors})
     Actor = Enum("Actor", [str(a) for a in range(1, actors + 1)])  # Actors == 1..NumActors
     # <<"read", a>> and <<"write", a>> for each actor, and "none" for an unused slot of the queue
-    Req = Enum("Req", [f"{k}{a}" for k in ("read", "write") for a in Actor.names] + ["none"])
-    none = len(Req) - 1
+    Req = TupleSet("Req", [(k, a) for k in ("read", "write") for a in Actor], enums={1: Actor}, filler="none")
+    none = Req.filler
 
     def req(kind: int, a: int) -> int:  # kind 0: "read", 1: "write"
         return kind * actors + a

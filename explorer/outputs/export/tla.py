@@ -63,9 +63,11 @@ from explorer.cli_common import check_invariant_names
 from explorer.engines.smt.encoding import Encoding, _fit, _leaves
 from explorer.engines.smt.symbolic import ENUM_BITS
 from explorer.outputs.export.tla_printer import (
+    ADD,
     CMP,
     WIDTH,
     ExportError,
+    Member,
     _int,
     _Printer,
     _simplify,
@@ -73,19 +75,22 @@ from explorer.outputs.export.tla_printer import (
     indented,
     junction,
     string,
+    tla_values,
     value_text,
     wrapped,
 )
 from spec.lang import Bool, BoolType, Enum, Fairness, Fn, Int, RecordType, SetType, Spec, Type
-from spec.values import PowerSet, RecordSet, TupleSet
+from spec.values import PowerSet, RecordSet, TupleSet, seq_append, seq_tail
 
-# Reserved words of TLA+ (the proof language's included) and what EXTENDS Integers defines.
+# Reserved words of TLA+ (the proof language's included) and what the modules it may extend define
+# (Integers; Sequences for a bounded sequence; FiniteSets where it prints Cardinality).
 RESERVED = frozenset(
     """ASSUME ASSUMPTION AXIOM CASE CHOOSE CONSTANT CONSTANTS DOMAIN ELSE ENABLED EXCEPT EXTENDS IF IN
     INSTANCE LET LOCAL MODULE OTHER SUBSET THEN THEOREM UNCHANGED UNION VARIABLE VARIABLES WITH
     ACTION BY COROLLARY DEF DEFINE DEFS HAVE HIDE LAMBDA LEMMA NEW OBVIOUS OMITTED ONLY PICK PROOF
     PROPOSITION PROVE QED RECURSIVE STATE SUFFICES TAKE TEMPORAL USE WITNESS BOOLEAN TRUE FALSE STRING
-    Nat Int Integers Naturals""".split()
+    Nat Int Integers Naturals Sequences Seq Len Append Head Tail SubSeq SelectSeq FiniteSets Cardinality
+    IsFiniteSet""".split()
 )
 _IDENT = re.compile(r"[A-Za-z0-9_]*[A-Za-z][A-Za-z0-9_]*")
 
@@ -264,13 +269,35 @@ def _same_terms(a: Any, b: Any) -> bool:
     return isinstance(a, z3.ExprRef) and isinstance(b, z3.ExprRef) and a.eq(b)
 
 
+def _equal_under(guard: Any, post: tuple, expected: dict[int, Any]) -> bool:
+    """Where ``guard`` holds, every variable at a position of ``expected`` has that value in ``post``
+    (Z3: no state where they differ; unknown counts as not shown)."""
+    pairs = [
+        (a, b) for k, v in expected.items() for a, b in zip(_leaves((post[k],)), _leaves((v,)), strict=True)
+    ]
+    differ = [z3.BoolVal(a != b) if type(a != b) is bool else a != b for a, b in pairs]
+    solver = z3.Solver()
+    solver.set(timeout=10_000)
+    solver.add(guard if isinstance(guard, z3.ExprRef) else z3.BoolVal(bool(guard)))
+    solver.add(z3.Or(differ))
+    return solver.check() == z3.unsat
+
+
 def _comment(text: str) -> list[str]:
     return [f"\\* {line}".rstrip() for line in text.splitlines()] if text else []
 
 
-def _leaf_refs(spec: Spec, state: Any, types: _Types) -> dict[int, tuple[str, Type]]:
-    """Z3 constant id -> (TLA+ reference, type) for every leaf of the state terms, in Encoding's order."""
+def _leaf_refs(
+    spec: Spec, state: Any, types: _Types
+) -> tuple[dict[int, tuple[str, Type]], dict[int, Member]]:
+    """Z3 constant id -> (TLA+ reference, type) for every leaf of the state terms, in Encoding's order;
+    and for the leaves that are a set's memberships, which set and element (to print Cardinality).
+    A bounded sequence's slots are ``q[1]``, ..., ``q[n]`` and its length variable is ``Len(q)``: a
+    slot past the end is read only where the spec reads it (TLC stops with an error there, where our
+    engines read the filler), and an update of the two is printed as one (``_Module.seq_update``)."""
     out: list[tuple[str, Type]] = []
+    members: dict[int, Member] = {}  # position in out -> the membership it is
+    length_of = {d.length: name for name, d in spec.sequences.items()}
 
     def walk(text: str, t: Type) -> None:
         if isinstance(t, RecordType):
@@ -280,6 +307,7 @@ def _leaf_refs(spec: Spec, state: Any, types: _Types) -> dict[int, tuple[str, Ty
         if isinstance(t, SetType):  # a TLA+ set: each element's leaf is its membership
             types.enum_set(t.domain)
             for i in t.domain:
+                members[len(out)] = Member(text, i, len(t.domain))
                 out.append((f"({enum_literal(t.domain, i)} \\in {text})", Bool))
             return
         if isinstance(t, Fn):
@@ -292,11 +320,19 @@ def _leaf_refs(spec: Spec, state: Any, types: _Types) -> dict[int, tuple[str, Ty
         out.append((text, t))
 
     for v in spec.variables:
-        walk(v.name, v.type)
+        if v.name in spec.sequences:
+            assert isinstance(v.type, Fn)
+            for k in range(1, len(v.type.domain) + 1):
+                walk(f"{v.name}[{k}]", v.type.codomain)
+        elif v.name in length_of:
+            out.append((f"Len({length_of[v.name]})", v.type))
+        else:
+            walk(v.name, v.type)
     consts = _leaves(tuple(state))
     if len(consts) != len(out):
         raise ExportError(f"spec {spec.name}: the Z3 state has {len(consts)} leaves, the types {len(out)}")
-    return {c.get_id(): ref for c, ref in zip(consts, out, strict=True)}
+    refs = {c.get_id(): ref for c, ref in zip(consts, out, strict=True)}
+    return refs, {consts[k].get_id(): m for k, m in members.items()}
 
 
 class _Module:
@@ -306,7 +342,11 @@ class _Module:
         self.spec = spec
         self.names = _Names()
         self.name = self.names.take(name, "module name")
-        for v in spec.variables:
+        # a bounded sequence is one TLA+ variable: its length variable is Len(q), not a variable
+        self.lengths = {d.length for d in spec.sequences.values()}
+        self.variables = [v for v in spec.variables if v.name not in self.lengths]
+        self.pos = {v.name: i for i, v in enumerate(spec.variables)}
+        for v in self.variables:
             self.names.take(v.name, "variable")
         for a in spec.actions:
             self.names.take(a.name, "action")
@@ -325,7 +365,8 @@ class _Module:
         self.enc = Encoding(spec)
         self.s0 = self.enc.state(0)
         self.keep = [self.s0]  # the leaf constants' ids below stay valid while the terms live
-        self.leaves = _leaf_refs(spec, self.s0, self.types)
+        self.leaves, self.members = _leaf_refs(spec, self.s0, self.types)
+        self.extends = ["Integers", "Sequences"] if spec.sequences else ["Integers"]
         self.vars = self.names.fresh("vars")
         self.type_ok = self.names.fresh("TypeOK" if "TypeOK" not in self.names.used else "VarTypesOK")
         self.init = self.names.fresh("Init")
@@ -393,11 +434,14 @@ class _Module:
             return self.types.enum_set(t)
         return "{" + ", ".join(self.param_value(action, k, v) for v in values) + "}"
 
+    def printer(self, where: str) -> _Printer:
+        return _Printer(self.leaves, where, self.types.enum_order, self.members, self.extends)
+
     # ---- predicates
     def predicate(self, fn: Callable[[Any], Any], what: str) -> list[str]:
         term = _simplify(self.enc.pred(fn, self.s0, what))
         self.keep.append(term)
-        return _Printer(self.leaves, what, self.types.enum_order).block(term)
+        return self.printer(what).block(term)
 
     @staticmethod
     def define(name: str, doc: str, lines: Sequence[str]) -> list[str]:
@@ -411,7 +455,7 @@ class _Module:
     def step_items(self, st: Any, where: str) -> list[list[str]] | None:
         """A step as the items of a conjunction: its guard's conjuncts, then its updates; None if the
         guard is FALSE."""
-        pr = _Printer(self.leaves, where, self.types.enum_order)
+        pr = self.printer(where)
         guard = _simplify(st.guard)
         self.keep.append(guard)
         if z3.is_false(guard):
@@ -421,7 +465,12 @@ class _Module:
             items += [pr.block(g) for g in (guard.children() if z3.is_and(guard) else [guard])]
         unchanged: list[str] = []
         for var, pre, post in zip(self.spec.variables, self.s0, st.post, strict=True):
-            upd = self.update(var.name, var.type, pre, post, pr, where)
+            if var.name in self.lengths:
+                continue  # printed with its sequence
+            if var.name in self.spec.sequences:
+                upd = self.seq_update(var, st, pr, where)
+            else:
+                upd = self.update(var.name, var.type, pre, post, pr, where)
             if upd is None:
                 unchanged.append(var.name)
             else:
@@ -460,6 +509,40 @@ class _Module:
         if isinstance(post, z3.ExprRef) and post.eq(pre):
             return None
         return [f"{name}' = {self.leaf_value(t, post, pr)}"]
+
+    def seq_update(self, var: Any, st: Any, pr: _Printer, where: str) -> list[str] | None:
+        """``q' = Append(q, x)`` or ``q' = Tail(q)`` where the new slots and length are those (Z3 finds
+        them equal under the step's guard), else ``q' = SubSeq(<<slots>>, 1, length)``; None when
+        neither the slots nor the length change."""
+        name, decl = var.name, self.spec.sequences[var.name]
+        i, j = self.pos[name], self.pos[decl.length]
+        post = [_simplify(x) for x in st.post[i]] + [_simplify(st.post[j])]
+        self.keep.append(post)
+        pre = [*self.s0[i], self.s0[j]]
+        if all(isinstance(b, z3.ExprRef) and b.eq(a) for a, b in zip(pre, post, strict=True)):
+            return None
+        first = st.post[i][0]
+        if z3.is_app_of(first, z3.Z3_OP_ITE):  # Append builds slot 1 as IF Len(q) = 0 THEN x ELSE q[1]
+            x = first.arg(1)
+            _guard, upd = seq_append(self.s0, name, x)
+            if _equal_under(st.guard, st.post, self.fitted(upd)):
+                return [f"{name}' = Append({name}, {self.leaf_value(var.type.codomain, _simplify(x), pr)})"]
+        _guard, upd = seq_tail(self.s0, name, decl.filler)
+        if _equal_under(st.guard, st.post, self.fitted(upd)):
+            return [f"{name}' = Tail({name})"]
+        # [i \in 1..n' |-> CASE i = 1 -> slot 1 [] ...]: TLC evaluates only the slots inside the new
+        # length (a tuple of all of them would read the old sequence past its end)
+        if not self.bound:
+            self.bound.append(self.names.fresh("x"))
+        i = self.bound[0]
+        arms = " [] ".join(
+            f"{i} = {k} -> {self.leaf_value(var.type.codomain, x, pr)}" for k, x in enumerate(post[:-1], 1)
+        )
+        return [f"{name}' = [{i} \\in 1..{pr.wrap(post[-1], ADD)} |-> CASE {arms}]"]
+
+    def fitted(self, updates: dict[str, Any]) -> dict[int, Any]:
+        """Updates by variable position, in the variables' sorts (as Encoding.steps fits them)."""
+        return {self.pos[k]: _fit(v, self.s0[self.pos[k]]) for k, v in updates.items()}
 
     def fn_changes(
         self, t: Fn, pre: tuple, post: tuple, path: str, out: list[str], pr: _Printer, where: str
@@ -665,29 +748,33 @@ class _Module:
 
         body.append(f"---------------------------- MODULE {self.name} ----------------------------")
         body += [f"\\* {ln}".rstrip() for ln in header]
-        body += ["EXTENDS Integers", ""]
+        body += [f"EXTENDS {', '.join(self.extends)}", ""]
         for name, e in self.types.defs:
-            body.append(f"{name} == {{{', '.join(enum_literal(e, i) for i in e)}}}")
+            body.append(f"{name} == {{{', '.join(enum_literal(e, i) for i in tla_values(e))}}}")
         for name, e in self.types.defs:
             if name in self.types.orders:
-                arms = " [] ".join(f"x = {enum_literal(e, i)} -> {i}" for i in e)
+                arms = " [] ".join(f"x = {enum_literal(e, i)} -> {i}" for i in tla_values(e))
                 body.append(f"{self.types.orders[name]} == [x \\in {name} |-> CASE {arms}]")
         if self.types.defs:
             body.append("")
-        for v in spec.variables:
+        for v in self.variables:
             body += _comment(v.doc)
-            body += [f"\\* @type: {apalache_type(v.type)};", f"VARIABLE {v.name}"]
+            body += [f"\\* @type: {self.apalache_type(v)};", f"VARIABLE {v.name}"]
         body.append("")
-        body += wrapped(f"{self.vars} == <<", spec.var_names, ">>")
+        body += wrapped(f"{self.vars} == <<", [v.name for v in self.variables], ">>")
         body.append("")
         body.append(
             "\\* The variables' types: our engines stop with a type error where TLC finds this violated."
         )
         body.append(f"{self.type_ok} ==")
-        body += [f"    /\\ {v.name} \\in {self.types.type_set(v.type)}" for v in spec.variables]
+        for v in self.variables:
+            body += self.type_ok_items(v)
         body.append("")
         body.append(f"{self.init} ==")
-        for v in spec.variables:
+        for v in self.variables:
+            if v.name in spec.sequences:
+                body.append(f"    /\\ {self.seq_init(v)}")
+                continue
             vals = [self.fn_value(v.type, x) for x in v.init]
             rhs = f"= {vals[0]}" if len(vals) == 1 else "\\in {" + ", ".join(vals) + "}"
             body.append(f"    /\\ {v.name} {rhs}")
@@ -721,6 +808,26 @@ class _Module:
         cfg.append(f"CHECK_DEADLOCK {'TRUE' if deadlock else 'FALSE'}")
         return Exported(self.name, "\n".join(body) + "\n", "\n".join(cfg) + "\n", instanced)
 
+    def apalache_type(self, v: Any) -> str:
+        if v.name in self.spec.sequences:
+            return f"Seq({apalache_type(v.type.codomain)})"
+        return apalache_type(v.type)
+
+    def type_ok_items(self, v: Any) -> list[str]:
+        decl = self.spec.sequences.get(v.name)
+        if decl is None:
+            return [f"    /\\ {v.name} \\in {self.types.type_set(v.type)}"]
+        elems = self.types.type_set(v.type.codomain)
+        return [f"    /\\ {v.name} \\in Seq({elems})", f"    /\\ Len({v.name}) <= {decl.bound}"]
+
+    def seq_init(self, v: Any) -> str:
+        """``q = <<>>``: seq_vars starts every sequence empty (its slots all the filler, its length 0)."""
+        decl = self.spec.sequences[v.name]
+        length = self.spec.variables[self.pos[decl.length]]
+        if length.init != [0] or v.init != [tuple(decl.filler for _ in v.init[0])]:
+            raise ExportError(f"sequence {v.name}: an initial value other than <<>> has no TLA+ reading here")
+        return f"{v.name} = <<>>"
+
     def refinement(self, r: Any) -> tuple[list[str], str, Exported]:
         """``Spec.refines`` as TLA+: the abstract spec a module of its own, instantiated with the
         mapping (``A == INSTANCE Abstract WITH v <- e, ...``), and the safety part of ``Spec =>
@@ -734,7 +841,7 @@ class _Module:
         prop = self.names.fresh(_ident_part(r.name))
         values = r.mapping(self.s0)
         self.keep.append(values)
-        pr = _Printer(self.leaves, where, self.types.enum_order)
+        pr = self.printer(where)
         withs = [f"{v.name} <- {self.value_expr(v.type, values[v.name], pr)}" for v in r.abstract.variables]
         out = _comment(f"{r.name}: {r.doc}" if r.doc else r.name)
         out += wrapped(f"{inst} == INSTANCE {module.name} WITH ", withs, "")

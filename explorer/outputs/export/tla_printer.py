@@ -11,7 +11,7 @@ reader would). Lists of conjuncts and disjuncts are printed as TLA+'s bulleted l
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import z3
 
@@ -44,8 +44,18 @@ def enum_literal(e: Enum, v: int) -> str:
     if isinstance(e, PowerSet):
         return "{" + ", ".join(enum_literal(e.domain, i) for i, x in enumerate(e.as_set(v)) if x) + "}"
     if isinstance(e, TupleSet):
+        if v == e.filler:
+            raise ExportError(
+                f"{e.name}'s value {e.names[v]} is the filler of a sequence's unused slots, no tuple: it has"
+                " no TLA+ value (the export prints the sequence without those slots)"
+            )
         return "<<" + ", ".join(_element(e.enums.get(k), x) for k, x in enumerate(e.item(v))) + ">>"
     return string(e.names[v])
+
+
+def tla_values(e: Enum) -> list[int]:
+    """The values of e that its set in the module holds: all of them, but a TupleSet's filler."""
+    return e.tuples() if isinstance(e, TupleSet) else list(e)
 
 
 def _element(e: Enum | None, x: Any) -> str:
@@ -95,15 +105,31 @@ _BV_OPS_REFUSED = {
 }  # fmt: skip
 
 
+class Member(NamedTuple):
+    """A leaf that is the membership of element ``index`` in the set variable (or entry) ``set_text``
+    of ``size`` possible elements."""
+
+    set_text: str
+    index: int
+    size: int
+
+
 class _Printer:
     """Prints simplified Z3 terms over the state's leaves as TLA+ expressions."""
 
     def __init__(
-        self, leaves: dict[int, tuple[str, Type]], where: str, order: Callable[[Enum], str] | None = None
+        self,
+        leaves: dict[int, tuple[str, Type]],
+        where: str,
+        order: Callable[[Enum], str] | None = None,
+        members: dict[int, Member] | None = None,
+        extends: list[str] | None = None,
     ) -> None:
         self.leaves = leaves  # Z3 constant id -> (TLA+ text, leaf type)
         self.where = where
         self.order = order  # an Enum -> the name of the module's function from its values to positions
+        self.members = members or {}  # the leaves that are set memberships (for Cardinality)
+        self.extends = extends  # the module's EXTENDS list: FiniteSets is added where Cardinality is used
 
     def fail(self, why: str) -> ExportError:
         return ExportError(f"{self.where}: {why}")
@@ -245,12 +271,39 @@ class _Printer:
         return self.wrap(a, CMP, want), self.wrap(b, CMP, want)
 
     def sum(self, kids: Sequence[z3.ExprRef]) -> str:
-        """a + b, with a term -c or -1 * x written as a subtraction."""
+        """a + b, with a term -c or -1 * x written as a subtraction; Cardinality(S) where the terms
+        count the memberships of every element of a set S (spec.values.cardinality)."""
+        card = self.cardinality(kids)
+        if card is not None:
+            return card
         out = self.wrap(kids[0], ADD - 1)
         for k in kids[1:]:
             neg = self.negated(k)
             out += f" - {self.wrap(neg, ADD)}" if neg is not None else f" + {self.wrap(k, ADD)}"
         return out
+
+    def cardinality(self, kids: Sequence[z3.ExprRef]) -> str | None:
+        """``Cardinality(S)`` if kids are IF d \\in S THEN 1 ELSE 0 for every element d of S, else None."""
+        seen: list[Member] = []
+        for k in kids:
+            if not (z3.is_app_of(k, z3.Z3_OP_ITE) and z3.is_const(k.arg(0))):
+                return None
+            one, zero = k.arg(1), k.arg(2)
+            if not (
+                z3.is_int_value(one) and one.as_long() == 1 and z3.is_int_value(zero) and zero.as_long() == 0
+            ):
+                return None
+            m = self.members.get(k.arg(0).get_id())
+            if m is None:
+                return None
+            seen.append(m)
+        if not seen or {m.set_text for m in seen} != {seen[0].set_text}:
+            return None
+        if sorted(m.index for m in seen) != list(range(seen[0].size)) or self.extends is None:
+            return None
+        if "FiniteSets" not in self.extends:
+            self.extends.append("FiniteSets")
+        return f"Cardinality({seen[0].set_text})"
 
     @staticmethod
     def negated(k: z3.ExprRef) -> z3.ExprRef | None:
