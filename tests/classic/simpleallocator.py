@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from spec.lang import Enum, Fn, Set, Spec, and_, const_fn, not_, put, when
+from spec.lang import Enum, Fn, Set, Spec, and_, const_fn, eq, not_, put, when
 from spec.values import difference, intersect, powerset, subset, union
 
 PARAMS = {
@@ -82,13 +82,16 @@ def make_spec(clients: int = 3, resources: int = 2, fairness: str = "SimpleAlloc
             and_(S != 0, subset(back, s.alloc[c])), alloc=put(s.alloc, c, difference(s.alloc[c], back))
         )
 
-    def returns_all(s: Any, c: int, S: int) -> bool:
+    # The where filters are written with the spec language's operators (eq, and_), as the predicates
+    # are: a Python bool on a concrete state (what the liveness engine asks for), a Z3 term on the
+    # symbolic one, which the TLA+ export prints (S = alloc[c]).
+    def returns_all(s: Any, c: int, S: int) -> Any:
         """Return(c, alloc[c]): the Return step whose S is everything c holds"""
-        return Subset.as_set(S) == tuple(s.alloc[c])
+        return eq(Subset.as_set(S), s.alloc[c])
 
-    def returns_all_satisfied(s: Any, c: int, S: int) -> bool:
+    def returns_all_satisfied(s: Any, c: int, S: int) -> Any:
         """unsat[c] = {} /\\ Return(c, alloc[c])"""
-        return is_empty(s.unsat[c]) is True and returns_all(s, c, S)
+        return and_(is_empty(s.unsat[c]), returns_all(s, c, S))
 
     # SimpleAllocator == Init /\ [][Next]_vars /\ \A c \in Clients: WF_vars(Return(c, alloc[c]))
     #                    /\ \A c \in Clients: SF_vars(\E S \in SUBSET Resources: Allocate(c,S))
