@@ -26,11 +26,11 @@ from tree_sitter import Language, Node, Parser
 from explorer.cli import main
 from explorer.cli_common import load
 from explorer.engines.bfs import Options, explore
-from explorer.outputs.export.tla import Exported, export, module_name
+from explorer.outputs.export.tla import Exported, _abstract, _instantiate, export, module_name
 from explorer.outputs.export.tla_printer import ExportError
 from explorer.runs.results import DEFAULT_EXPECTATIONS, load_expectations
 from spec.config import import_model
-from spec.lang import Bool, Enum, Fn, Int, Spec, and_, ite, or_, put, when
+from spec.lang import Bool, Enum, Fairness, Fn, Int, Spec, and_, ite, or_, put, when
 from spec.values import seq_append, seq_get, seq_tail, seq_vars
 from tests.classic import (
     asynctermination,
@@ -180,17 +180,71 @@ def test_a_refinement_exports_as_an_instance_of_the_abstract_module_and_a_proper
     assert 'THEN "PENDING" ELSE "RAN" ELSE "IDLE"' in line
 
 
-def test_a_fairness_filter_is_refused_by_name_and_the_rest_exports() -> None:
-    """SimpleAllocator's WF_vars(Return(c, alloc[c])) is a where filter, a Python function: the export
-    refuses it, naming it (the module's Spec would otherwise say less than the spec's fairness). Its
-    SF_vars(\\E S : Allocate(c, S)) prints as TLA+."""
+def test_a_fairness_filter_exports_as_an_operator_of_the_parameters() -> None:
+    """SimpleAllocator's WF_vars(Return(c, alloc[c])) is a where filter read on the symbolic state, one
+    formula per instance, printed as one operator of the parameters where every instance's is that one
+    with its values in place; its SF_vars(\\E S : Allocate(c, S)) has none."""
     spec = simpleallocator.make_spec()
-    with pytest.raises(ExportError, match="returns_all"):
-        export(spec, spec.name)
-    spec.fairness = [f for f in spec.fairness if f.where is None]
     exported = export(spec, spec.name)
-    assert "\\A c \\in Client : SF_vars(\\E S \\in SUBSET Resource : Allocate(c, S))" in exported.tla
+    lines = exported.tla.splitlines()
+    assert "returns_all(c, S) == alloc[c] = S" in lines
+    fair = "\\A c \\in Client : WF_vars(\\E S \\in SUBSET Resource : returns_all(c, S) /\\ Return(c, S))"
+    assert f"    /\\ {fair}" in lines
+    assert "    /\\ \\A c \\in Client : SF_vars(\\E S \\in SUBSET Resource : Allocate(c, S))" in lines
     assert_well_formed(spec, exported)
+    spec = simpleallocator.make_spec(fairness="SimpleAllocator2")
+    exported = export(spec, spec.name)
+    assert "returns_all_satisfied(c, S) ==\n    /\\ unsat[c] = {}\n    /\\ alloc[c] = S\n" in exported.tla
+    assert (
+        "WF_vars(\\E S \\in SUBSET Resource : returns_all_satisfied(c, S) /\\ Return(c, S))" in exported.tla
+    )
+    assert_well_formed(spec, exported)
+
+
+def test_a_fairness_filter_of_no_one_formula_is_one_disjunct_per_instance() -> None:
+    """A filter that differs by instance (a Python ``if`` on a parameter is fine: the parameters are
+    concrete) is printed as an action is: each instance's formula guarded by its parameter values, an
+    instance whose filter is FALSE left out."""
+    spec = simpleallocator.make_spec(clients=2)
+    spec.fairness = [
+        Fairness("WF", "Return", over=("S",), where=lambda s, c, S: s.alloc[c][0] if c == 0 else S == 3)
+    ]
+    exported = export(spec, spec.name)
+    assert "Return_where(c, S) ==" in exported.tla
+    assert '    \\/ /\\ <<c, S>> = <<"c1", {}>>\n       /\\ ("r1" \\in alloc["c1"])\n' in exported.tla
+    assert '    \\/ <<c, S>> = <<"c2", {"r1", "r2"}>>\n' in exported.tla
+    assert '<<c, S>> = <<"c2", {}>>' not in exported.tla.split("Return_where(c, S) ==")[1]
+    assert "WF_vars(\\E S \\in SUBSET Resource : Return_where(c, S) /\\ Return(c, S))" in exported.tla
+    assert_well_formed(spec, exported)
+    # a filter TRUE for every instance is no filter
+    spec.fairness = [Fairness("WF", "Return", over=("S",), where=lambda s, c, S: True)]
+    assert "\\A c \\in Client : WF_vars(\\E S \\in SUBSET Resource : Return(c, S))" in export(spec, "M").tla
+
+
+def test_a_fairness_filter_that_cannot_be_read_symbolically_is_refused_by_name() -> None:
+    """A Python ``==`` on tuples of state values (a truth test of a Z3 term) or a result that is no
+    Boolean: the export refuses the filter, naming it and saying why."""
+    spec = simpleallocator.make_spec(clients=1)
+
+    def holds_both(s, c, S):
+        return tuple(s.alloc[c]) == (True, True)
+
+    spec.fairness = [Fairness("WF", "Return", over=("S",), where=holds_both)]
+    with pytest.raises(ExportError, match=r"where holds_both holds, .* cannot print: .*Python truth test"):
+        export(spec, spec.name)
+    spec.fairness = [Fairness("WF", "Return", over=("S",), where=lambda s, c, S: 1)]
+    with pytest.raises(ExportError, match=r"where <lambda> holds, .* cannot print: .* is int, not a Boolean"):
+        export(spec, spec.name)
+
+
+def test_a_filter_is_generalized_only_where_putting_the_values_back_gives_each_instance() -> None:
+    """The values go back only where the name is a reference: not in a string, a record's field or a
+    record constructor's field name."""
+    text = 'rec.c = c /\\ [c |-> "c"] = x /\\ "a c" = c'
+    assert _instantiate(text, {"c": '"c1"'}) == 'rec.c = "c1" /\\ [c |-> "c"] = x /\\ "a c" = "c1"'
+    assert _abstract('alloc["c1"] = {"r1"} /\\ "c1" = x', {"c": '"c1"', "S": '{"r1"}'}) == (
+        "alloc[c] = S /\\ c = x"
+    )
 
 
 def _queue_spec() -> Spec:

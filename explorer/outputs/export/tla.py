@@ -36,8 +36,16 @@ Choices, also stated in the generated file's header:
   because that is what the terms are (an instance cannot be read as a function of its parameters).
 * Fairness: ``WF_vars(A(args))``/``SF_vars`` per instance, written ``\\A c \\in CPU : WF_vars(A(c))`` for
   a condition on every instance, as ``explorer.engines.liveness`` reads ``Fairness`` (``<A>_vars`` steps,
-  enabled iff some step of the instance changes the state). ``Spec == Init /\\ [][Next]_vars /\\
-  Fairness``; the temporal properties are ``P ~> Q``, ``[]<>P`` and ``<>[]P``.
+  enabled iff some step of the instance changes the state). A ``where`` filter is an operator of the
+  action's parameters, conjoined with the action: ``\\A c \\in Client : WF_vars(\\E S \\in SUBSET
+  Resource : returns_all(c, S) /\\ Return(c, S))``. Its body is ``where`` read on the symbolic state
+  for each instance (``Encoding.pred``), printed as one formula of the parameters where putting each
+  instance's values in place of the names gives that instance's formula (``alloc[c] = S``; a
+  conjunction fixing every membership of a set reads as the set's value), else as one disjunct per
+  instance guarded by its values, as an action's. A ``where`` with no symbolic reading (a Python
+  ``if``/``==`` on a state value, a result that is no Boolean) is refused, naming it and why.
+  ``Spec == Init /\\ [][Next]_vars /\\ Fairness``; the temporal properties are ``P ~> Q``, ``[]<>P``
+  and ``<>[]P``.
 * The .cfg: ``SPECIFICATION Spec``, ``INVARIANT`` TypeOK and the config's invariants (all of the spec's
   by default), ``CONSTRAINT`` for a state constraint, ``PROPERTY`` for the temporal properties and
   ``CHECK_DEADLOCK`` as the config says (TRUE by default: our BFS checks deadlock, and so does TLC).
@@ -79,7 +87,7 @@ from explorer.outputs.export.tla_printer import (
     value_text,
     wrapped,
 )
-from spec.lang import Bool, BoolType, Enum, Fairness, Fn, Int, RecordType, SetType, Spec, Type
+from spec.lang import Bool, BoolType, Enum, Fairness, Fn, Int, RecordType, SetType, Spec, SpecError, Type
 from spec.values import PowerSet, RecordSet, TupleSet, seq_append, seq_tail
 
 # Reserved words of TLA+ (the proof language's included) and what the modules it may extend define
@@ -307,7 +315,7 @@ def _leaf_refs(
         if isinstance(t, SetType):  # a TLA+ set: each element's leaf is its membership
             types.enum_set(t.domain)
             for i in t.domain:
-                members[len(out)] = Member(text, i, len(t.domain))
+                members[len(out)] = Member(text, t.domain, i)
                 out.append((f"({enum_literal(t.domain, i)} \\in {text})", Bool))
             return
         if isinstance(t, Fn):
@@ -333,6 +341,30 @@ def _leaf_refs(
         raise ExportError(f"spec {spec.name}: the Z3 state has {len(consts)} leaves, the types {len(out)}")
     refs = {c.get_id(): ref for c, ref in zip(consts, out, strict=True)}
     return refs, {consts[k].get_id(): m for k, m in members.items()}
+
+
+_STRING = re.compile(r'("(?:[^"\\]|\\.)*")')  # a TLA+ string literal, as a group for re.split
+
+
+def _abstract(text: str, values: dict[str, str]) -> str:
+    """text with each parameter value's literal (``"c1"``, ``{"r1"}``) replaced by the parameter's name
+    (the first one of a value two parameters share); a guess, which ``_instantiate`` checks."""
+    names: dict[str, str] = {}
+    for name, v in values.items():
+        names.setdefault(v, name)
+    alternation = "|".join(re.escape(v) for v in sorted(names, key=len, reverse=True))
+    return re.sub(rf'(?<![\w"])(?:{alternation})(?![\w"])', lambda m: names[m.group(0)], text)
+
+
+def _instantiate(text: str, values: dict[str, str]) -> str:
+    """text with each reference to a parameter (the name outside string literals, not a record field's
+    ``.c`` or ``c |->``) replaced by the parameter's value, an atom: TLA+'s substitution of the value for
+    the bound name."""
+    ref = re.compile(r"(?<![\w.])(" + "|".join(map(re.escape, values)) + r")(?!\w)(?!\s*\|->)")
+    parts = _STRING.split(text)
+    return "".join(
+        part if k % 2 else ref.sub(lambda m: values[m.group(1)], part) for k, part in enumerate(parts)
+    )
 
 
 class _Module:
@@ -634,14 +666,7 @@ class _Module:
                     continue
                 steps_ = junction("\\/", [junction("/\\", b) if b else ["TRUE"] for b in bodies])
                 if params:
-                    vals = [self.param_value(a, k, inst.args[k]) for k in a.params]
-                    names = list(params.values())
-                    test = (
-                        f"{names[0]} = {vals[0]}"
-                        if len(vals) == 1
-                        else f"<<{', '.join(names)}>> = <<{', '.join(vals)}>>"
-                    )
-                    items = [[test], *(bodies[0] if len(bodies) == 1 else [steps_])]
+                    items = [[self.param_test(a, inst.args)], *(bodies[0] if len(bodies) == 1 else [steps_])]
                     arms.append(junction("/\\", items))
                 else:
                     arms.append(steps_)
@@ -663,13 +688,18 @@ class _Module:
         return out, nxt
 
     # ---- fairness
-    def fairness(self) -> list[str]:
+    def fairness(self) -> tuple[list[str], list[str]]:
+        """The definitions the conditions use (a where filter's operator each) and the conditions."""
+        defs: list[str] = []
         out: list[str] = []
         for f in self.spec.fairness:
-            out.append(self.fairness_condition(f))
-        return out
+            cond, lines = self.fairness_condition(f)
+            defs += lines
+            out.append(cond)
+        return defs, out
 
-    def fairness_condition(self, f: Fairness) -> str:
+    def fairness_condition(self, f: Fairness) -> tuple[str, list[str]]:
+        """The condition, and the definition of its where filter's operator (none without one)."""
         if f.kind not in ("WF", "SF"):
             raise ExportError(f"spec {self.spec.name}: fairness kind {f.kind!r} is not WF or SF")
         a = next((x for x in self.spec.actions if x.name == f.action), None)
@@ -683,11 +713,6 @@ class _Module:
             if isinstance(v, str) and isinstance(t, Enum) and v in t.names:
                 v = t.names.index(v)
             fixed[k] = v
-        if f.where is not None:
-            raise ExportError(
-                f"spec {self.spec.name}: {f.kind}({f.action}) keeps only the steps where {f.where.__name__}"
-                " holds, a Python function of the state the export cannot print"
-            )
         unknown = [k for k in f.over if k not in a.params]
         if unknown:
             raise ExportError(
@@ -703,11 +728,127 @@ class _Module:
                 p = self.params[a.name][k]
                 (inner if k in f.over else binds).append(f"{p} \\in {self.param_domain(a, k)}")
                 args.append(p)
-        step = f"{a.name}{'(' + ', '.join(args) + ')' if args else ''}"
+        call = "(" + ", ".join(args) + ")" if args else ""
+        step = f"{a.name}{call}"
+        lines: list[str] = []
+        if f.where is not None:
+            name, lines = self.where_filter(f, a, fixed)
+            if name is not None:  # \A c : WF_vars(\E S : W(c, S) /\ Return(c, S))
+                step = f"{name}{call} /\\ {step}"
         if inner:
             step = f"\\E {', '.join(inner)} : {step}"
         cond = f"{f.kind}_{self.vars}({step})"
-        return f"\\A {', '.join(binds)} : {cond}" if binds else cond
+        return (f"\\A {', '.join(binds)} : {cond}" if binds else cond), lines
+
+    def where_filter(self, f: Fairness, a: Any, fixed: dict[str, Any]) -> tuple[str | None, list[str]]:
+        """A fairness condition's where filter as an operator of the action's parameters, ``W(c, S) ==
+        ...``: ``where`` read on the symbolic state for each instance of the condition, printed as one
+        formula of the parameters where every instance's formula is that one with its values in place
+        (``alloc[c] = S``), else one disjunct per instance guarded by its parameter values, as an
+        action's. Its name and definition; no name where it is TRUE for every instance."""
+        assert f.where is not None
+        fname = getattr(f.where, "__name__", "where")
+        refused = (
+            f"spec {self.spec.name}: {f.kind}({f.action}) keeps only the steps where {fname} holds, a Python"
+            " function of the state the export cannot print"
+        )
+        insts = [
+            i
+            for i in self.spec.instances()
+            if i.action is a and all(i.args[k] == v for k, v in fixed.items())
+        ]
+        bodies: list[list[str]] = []
+        for inst in insts:
+            what = f"{fname} on {inst.label}"
+            try:
+                term = self.enc.pred(lambda s, args=inst.args: f.where(s, **args), self.s0, what)
+            except SpecError as e:
+                raise ExportError(f"{refused}: {e}") from e
+            term = _simplify(term)
+            self.keep.append(term)
+            pr = _Printer(self.leaves, f"fairness {f.kind}({f.action}): {what}", self.types.enum_order)
+            bodies.append(junction("/\\", self.filter_items(term, pr)))
+        params = self.params[a.name]
+        general = self.generalize(a, insts, ["\n".join(b) for b in bodies])
+        if general == "TRUE":
+            return None, []
+        if general is not None:
+            body = general.split("\n")
+        else:
+            arms = [
+                junction("/\\", [[self.param_test(a, inst.args)]] + ([b] if b != ["TRUE"] else []))
+                for inst, b in zip(insts, bodies, strict=True)
+                if b != ["FALSE"]
+            ]
+            body = junction("\\/", arms) if arms else ["FALSE"]
+        name = self.names.fresh(fname if is_identifier(fname) else f"{a.name}_where")
+        head = f"{name}({', '.join(params.values())})" if params else name
+        doc = f"{f.kind}({f.action}) counts only the steps from states where {fname} holds"
+        first = (f.where.__doc__ or "").strip().split("\n")[0]
+        doc = textwrap.fill(f"{doc}: {first}" if first else doc, WIDTH - 3, break_on_hyphens=False)
+        return name, self.define(head, doc, body)
+
+    def filter_items(self, term: Any, pr: _Printer) -> list[list[str]]:
+        """A Boolean term as the items of a conjunction, the conjuncts that fix every membership of one
+        set read as that set's value (``alloc["c1"] = {"r1"}`` for ``"r1" \\in alloc["c1"] /\\ ~("r2"
+        \\in alloc["c1"])``, the same given TypeOK)."""
+        kids = term.children() if z3.is_and(term) else [term]
+        order: list[Any] = []  # a kid, or the text of a set some kids are memberships in
+        groups: dict[str, list[tuple[Any, int, bool]]] = {}
+        domains: dict[str, Enum] = {}
+        for k in kids:
+            positive = not z3.is_not(k)
+            leaf = k if positive else k.arg(0)
+            m = self.members.get(leaf.get_id()) if z3.is_const(leaf) else None
+            if m is None:
+                order.append(k)
+                continue
+            text, dom, i = m
+            if text not in groups:
+                groups[text], domains[text] = [], dom
+                order.append(text)
+            groups[text].append((k, i, positive))
+        items: list[list[str]] = []
+        for x in order:
+            if not isinstance(x, str):
+                items.append(pr.block(x))
+                continue
+            dom, members = domains[x], groups[x]
+            if sorted(i for _, i, _ in members) == list(range(len(dom))):
+                holds = {i: pos for _, i, pos in members}
+                elements = ", ".join(enum_literal(dom, i) for i in range(len(dom)) if holds[i])
+                items.append([f"{x} = {{{elements}}}"])
+            else:
+                items += [pr.block(k) for k, _, _ in members]
+        return items
+
+    def generalize(self, a: Any, insts: Sequence[Any], texts: Sequence[str]) -> str | None:
+        """One text of the parameters' names that is each instance's text with that instance's values
+        in place of the names (tried from the instances' texts with their values replaced by the names);
+        None if there is none (or a value is no atom: ``-1`` in place of ``c`` in ``c % 2``)."""
+        params = self.params[a.name]
+        values = [{params[k]: self.param_value(a, k, v) for k, v in i.args.items()} for i in insts]
+        if not texts or any(v.startswith("-") for vs in values for v in vs.values()):
+            return None
+        tried: set[str] = set()
+        for text, vs in zip(texts, values, strict=True):
+            candidate = _abstract(text, vs)
+            if candidate in tried:
+                continue
+            if all(_instantiate(candidate, ws) == t for t, ws in zip(texts, values, strict=True)):
+                return candidate
+            tried.add(candidate)
+            if len(tried) >= 8:
+                break
+        return None
+
+    def param_test(self, a: Any, args: dict[str, Any]) -> str:
+        """``c = "c1"`` or ``<<c, S>> = <<"c1", {"r1"}>>``: an instance's parameter values."""
+        names = list(self.params[a.name].values())
+        vals = [self.param_value(a, k, args[k]) for k in a.params]
+        if len(vals) == 1:
+            return f"{names[0]} = {vals[0]}"
+        return f"<<{', '.join(names)}>> = <<{', '.join(vals)}>>"
 
     # ---- the whole file
     def build(
@@ -744,7 +885,7 @@ class _Module:
             props += lines
             refinements.append(prop)
             instanced[module.name] = module.tla
-        fair = self.fairness()
+        fair_defs, fair = self.fairness()
 
         body.append(f"---------------------------- MODULE {self.name} ----------------------------")
         body += [f"\\* {ln}".rstrip() for ln in header]
@@ -787,7 +928,7 @@ class _Module:
         body.append(f"{self.next} ==")
         body += [f"    \\/ {n}" for n in nxt] or ["    FALSE"]
         body.append("")
-        body += inv_defs + constraint
+        body += inv_defs + constraint + fair_defs
         body.append(f"{self.fair} ==")
         body += [f"    /\\ {c}" for c in fair] or ["    TRUE"]
         body.append("")

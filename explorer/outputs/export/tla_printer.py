@@ -106,12 +106,12 @@ _BV_OPS_REFUSED = {
 
 
 class Member(NamedTuple):
-    """A leaf that is the membership of element ``index`` in the set variable (or entry) ``set_text``
-    of ``size`` possible elements."""
+    """A leaf that is the membership of element ``index`` of ``domain`` in the set variable (or entry)
+    ``set_text`` (``("r1" \\in alloc["c1"])`` is ``alloc["c1"]``, Resource, 0)."""
 
     set_text: str
+    domain: Enum
     index: int
-    size: int
 
 
 class _Printer:
@@ -299,7 +299,7 @@ class _Printer:
             seen.append(m)
         if not seen or {m.set_text for m in seen} != {seen[0].set_text}:
             return None
-        if sorted(m.index for m in seen) != list(range(seen[0].size)) or self.extends is None:
+        if sorted(m.index for m in seen) != list(range(len(seen[0].domain))) or self.extends is None:
             return None
         if "FiniteSets" not in self.extends:
             self.extends.append("FiniteSets")
