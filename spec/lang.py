@@ -600,8 +600,10 @@ class Fairness:
     SF_vars(\E S : A(c, S))``, one condition for the instances that differ only in S (fairness of a
     disjunction; every parameter: of the whole action). ``where(state, **args)`` keeps only the steps
     of those instances it is true for, in the state they leave: ``WF_vars(Return(c, alloc[c]))`` is
-    ``over=("S",)`` with ``where=lambda s, c, S: S == alloc of c in s`` (fairness of an action whose
-    argument is a state function)."""
+    ``over=("S",)`` with ``where=lambda s, c, S: eq(Subset.as_set(S), s.alloc[c])`` (fairness of an
+    action whose argument is a state function). The liveness engine needs a Python bool on a concrete
+    state; written with this module's operators (``eq``, ``and_``) ``where`` is also read on the
+    symbolic state, which the TLA+ export prints (``returns_all(c, S) == alloc[c] = S``)."""
 
     kind: str  # "WF" or "SF"
     action: str
