@@ -526,15 +526,26 @@ class Temporal:
     kind "leadsto":  P ~> Q      ([](P => <>Q))
     kind "alwayseventually": []<>P
     kind "eventuallyalways": <>[]P
-    ``q`` is unused for the last two.
+    kind "eventually": <>P       (from the initial states)
+    kind "formula": ``formula``, []<>P and <>[]P under Boolean connectives (spec/temporal.py); ``p``
+    is None
+    ``q`` is used by leads-to alone.
     """
 
     name: str
     kind: str
-    p: Callable[[Any], Any]
+    p: Callable[[Any], Any] | None
     q: Callable[[Any], Any] | None = None
     doc: str = ""
     family: str | None = None  # the parameterised property this is one member of (Spec.leads_to over=)
+    formula: Any = None  # spec.temporal.Formula, for kind "formula"
+
+    def predicates(self) -> list[tuple[str, Callable[[Any], Any]]]:
+        """Its state predicates, each with the label an error about it names."""
+        if self.formula is not None:
+            return [(f"property {self.name}: P{k}", p) for k, p in enumerate(self.formula.predicates(), 1)]
+        out = [(f"property {self.name}: P", self.p)] if self.p is not None else []
+        return out + ([(f"property {self.name}: Q", self.q)] if self.q is not None else [])
 
 
 @dataclass
@@ -759,19 +770,49 @@ class Spec:
     ) -> None:
         self._temporal(name, "eventuallyalways", p, None, doc, over)
 
+    def eventually(self, name: str, p: Callable[..., Any], doc: str = "", over: Params | None = None) -> None:
+        """<>P: every fair behaviour reaches a P state (``Termination == <>(pc = "Done")``)."""
+        self._temporal(name, "eventually", p, None, doc, over)
+
+    def formula(
+        self, name: str, build: Callable[..., Any], doc: str = "", over: Params | None = None
+    ) -> None:
+        r"""A temporal formula nested under Boolean connectives (``spec/temporal.py``): ``build()``, or
+        ``build(c=...)`` for each value of ``over``, returns it, e.g. ``t_implies(always_eventually(P),
+        always_eventually(Q))`` for ``[]<>P => []<>Q``."""
+        from spec.temporal import Formula, FormulaError, violations
+
+        for label, args in self._family(name, over):
+            f = build(**args)
+            if not isinstance(f, Formula):
+                raise SpecError(
+                    f"property {label}: build returned {type(f).__name__}, not a temporal formula"
+                )
+            try:
+                violations(f)  # refused when declared, not after a search: a normal form too large
+            except FormulaError as e:
+                raise SpecError(f"property {label}: {e}") from e
+            family = name if over else None
+            self.properties.append(Temporal(label, "formula", None, None, doc, family, f))
+
     def _temporal(
         self, name: str, kind: str, p: Callable, q: Callable | None, doc: str, over: Params | None
     ) -> None:
+        for label, args in self._family(name, over):
+            pa = functools.partial(p, **args) if over else p
+            qa = functools.partial(q, **args) if over and q is not None else q
+            self.properties.append(Temporal(label, kind, pa, qa, doc, family=name if over else None))
+
+    @staticmethod
+    def _family(name: str, over: Params | None) -> list[tuple[str, dict[str, Any]]]:
+        """A property's members: (its name, the parameters' values), one per value of ``over``."""
         if not over:
-            self.properties.append(Temporal(name, kind, p, q, doc))
-            return
-        names = list(over)
+            return [(name, {})]
+        names, out = list(over), []
         for values in itertools.product(*(range(len(t)) for t in over.values())):
-            args = dict(zip(names, values, strict=True))
             shown = ", ".join(f"{k}={t.show(v)}" for (k, t), v in zip(over.items(), values, strict=True))
-            pa = functools.partial(p, **args)
-            qa = functools.partial(q, **args) if q is not None else None
-            self.properties.append(Temporal(f"{name}({shown})", kind, pa, qa, doc, family=name))
+            out.append((f"{name}({shown})", dict(zip(names, values, strict=True))))
+        return out
 
     def refines(
         self, name: str, abstract: Spec, mapping: Callable[[Any], dict[str, Any]], doc: str = ""

@@ -12,12 +12,14 @@ ours.
 from __future__ import annotations
 
 import os
+import random
 import re
 import shutil
 import subprocess
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import tree_sitter_tlaplus
@@ -577,6 +579,117 @@ def test_tlc_on_an_exported_classic_module_counts_what_we_count(
     assert (distinct, generated, int(depth[-1])) == (ours.distinct, ours.generated, ours.depth)
 
 
+def tlc_property_verdicts(tmp_path: Path, mod: Exported, props: list[str]) -> tuple[dict[str, bool], str]:
+    """TLC's verdict on each of the module's properties named, and the output of its last run: TLC stops
+    at the first violated property and names it, so it runs again without it until it finds none (a run
+    over the whole graph; a violation may be found before its end)."""
+    theirs: dict[str, bool] = {}
+    left = list(props)
+    while True:
+        cfg = (
+            "SPECIFICATION Spec\nPROPERTY\n" + "".join(f"    {p}\n" for p in left) + "CHECK_DEADLOCK FALSE\n"
+        )
+        (tmp_path / f"{mod.name}.cfg").write_text(cfg)
+        run = subprocess.run(
+            ["java", "-cp", JAR, "tlc2.TLC", "-workers", "1", "-metadir", str(tmp_path / "states"), mod.name],
+            cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        # "Temporal property P was violated", or "properties P, Q, and R were violated" by one behaviour
+        found = re.search(r"^Error: Temporal propert(?:y|ies) (.+) (?:was|were) violated", run.stdout, re.M)
+        if found is None:
+            assert "Model checking completed. No error has been found." in run.stdout, run.stdout[-2000:]
+            theirs.update((p, True) for p in left)
+            return theirs, run.stdout
+        violated = re.split(r",? and |, ", found.group(1))
+        assert set(violated) <= set(left), run.stdout[-2000:]
+        theirs.update((p, False) for p in violated)
+        left = [p for p in left if p not in violated]
+        if not left:
+            return theirs, run.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not (JAR and Path(JAR).is_file() and shutil.which("java")), reason="TLA2TOOLS_JAR not set"
+)
+@pytest.mark.parametrize(
+    "fair", [(), ("A", "B", "C", "D", "E"), ("A", "C", "E")], ids=["unfair", "wf", "some"]
+)
+def test_tlc_decides_nested_formulas_and_eventually_as_we_do(tmp_path: Path, fair: tuple[str, ...]) -> None:
+    """[]<>P => []<>Q and the like (spec/temporal.py) and <>P, exported as TLA+: TLC's verdict on each is
+    our liveness engine's."""
+    from explorer.engines.liveness.check import check_liveness
+    from tests.test_liveness import walk_spec
+
+    spec = walk_spec(fair)
+    mod = export(spec, "Walk", deadlock=False)
+    assert "ZeroOftenTwoOften == []<>ZeroOftenTwoOften_P1 => []<>ZeroOftenTwoOften_P2" in mod.tla
+    assert "ReachesThree == <>ReachesThree_P" in mod.tla
+    mod.write(tmp_path)
+    res = explore(spec, Options(stop_on_first=False, keep_graph=True, check_deadlock=False), lambda _l: None)
+    ours = {v.name: v.holds for v in check_liveness(res)}
+    theirs, _ = tlc_property_verdicts(tmp_path, mod, list(ours))
+    assert theirs == ours
+
+
+def random_formula_spec(seed: int) -> Spec:
+    r"""x in 0..4 with seven random moves, each weakly fair, strongly fair or neither, and three random
+    formulas of []<>(x \in S) and <>[](x \in S) under /\, \/, ~ and =>, nested three deep."""
+    from spec.temporal import always_eventually, eventually_always, t_and, t_implies, t_not, t_or
+
+    rng = random.Random(seed)
+
+    def formula(depth: int) -> Any:
+        if depth == 0 or rng.random() < 0.3:
+            xs = [k for k in range(5) if rng.random() < 0.4] or [rng.randrange(5)]
+            op = always_eventually if rng.random() < 0.5 else eventually_always
+            return op(lambda s, xs=tuple(xs): or_(*[s.x == k for k in xs]))
+        op = rng.choice(["and", "or", "not", "implies"])
+        if op == "not":
+            return t_not(formula(depth - 1))
+        return {"and": t_and, "or": t_or, "implies": t_implies}[op](formula(depth - 1), formula(depth - 1))
+
+    spec = Spec("R")
+    spec.var("x", Int(0, 4), 0)
+    moves: set[tuple[int, int]] = set()
+    while len(moves) < 7:
+        a, b = rng.randrange(5), rng.randrange(5)
+        if a != b:
+            moves.add((a, b))
+    for k, (a, b) in enumerate(sorted(moves)):
+
+        def move(s, a=a, b=b):
+            return when(s.x == a, x=b)
+
+        move.__name__ = f"A{k}"
+        spec.action()(move)
+        r = rng.random()
+        if r < 0.35:
+            spec.wf(f"A{k}")
+        elif r < 0.55:
+            spec.sf(f"A{k}")
+    for j in range(3):
+        f = formula(3)
+        spec.formula(f"F{j}", lambda f=f: f)
+    return spec
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not (JAR and Path(JAR).is_file() and shutil.which("java")), reason="TLA2TOOLS_JAR not set"
+)
+@pytest.mark.parametrize("seed", range(12))
+def test_tlc_decides_random_nested_formulas_as_we_do(tmp_path: Path, seed: int) -> None:
+    from explorer.engines.liveness.check import check_liveness
+
+    spec = random_formula_spec(seed)
+    mod = export(spec, "R", deadlock=False)
+    mod.write(tmp_path)
+    res = explore(spec, Options(stop_on_first=False, keep_graph=True, check_deadlock=False), lambda _l: None)
+    ours = {v.name: v.holds for v in check_liveness(res)}
+    assert tlc_property_verdicts(tmp_path, mod, list(ours))[0] == ours
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(
     not (JAR and Path(JAR).is_file() and shutil.which("java")), reason="TLA2TOOLS_JAR not set"
@@ -597,31 +710,9 @@ def test_tlc_checks_an_exported_fairness_filter_as_we_do(tmp_path: Path, fairnes
         for v in check_liveness(explore(spec, Options(stop_on_first=False, keep_graph=True), lambda _l: None))
     }
     assert set(ours) <= cfg_names(mod.cfg)
-    theirs: dict[str, bool] = {}
-    left = list(ours)
-    while left:
-        cfg = (
-            "SPECIFICATION Spec\nPROPERTY\n" + "".join(f"    {p}\n" for p in left) + "CHECK_DEADLOCK FALSE\n"
-        )
-        (tmp_path / "SimpleAllocator.cfg").write_text(cfg)
-        run = subprocess.run(
-            ["java", "-cp", JAR, "tlc2.TLC", "-workers", "1", "-metadir", str(tmp_path / "states"), mod.name],
-            cwd=tmp_path, capture_output=True, text=True, timeout=300,
-        )  # fmt: skip
-        # "Temporal property P was violated", or "properties P, Q, and R were violated" by one behaviour
-        found = re.search(r"^Error: Temporal propert(?:y|ies) (.+) (?:was|were) violated", run.stdout, re.M)
-        if found is None:  # the whole graph searched (a violation may be found before its end)
-            assert "Model checking completed. No error has been found." in run.stdout, run.stdout[-2000:]
-            counts = re.findall(
-                r"^([\d,]+) states generated, ([\d,]+) distinct states found", run.stdout, re.M
-            )
-            depth = re.findall(r"depth of the complete state graph search is (\d+)", run.stdout)
-            assert (counts[-1], depth[-1]) == (("1633", "400"), "6"), run.stdout[-2000:]
-            theirs.update((p, True) for p in left)
-            break
-        violated = re.split(r",? and |, ", found.group(1))
-        assert set(violated) <= set(left), run.stdout[-2000:]
-        theirs.update((p, False) for p in violated)
-        left = [p for p in left if p not in violated]
+    theirs, last = tlc_property_verdicts(tmp_path, mod, list(ours))
+    counts = re.findall(r"^([\d,]+) states generated, ([\d,]+) distinct states found", last, re.M)
+    depth = re.findall(r"depth of the complete state graph search is (\d+)", last)
+    assert (counts[-1], depth[-1]) == (("1633", "400"), "6"), last[-2000:]
     assert theirs == ours
     assert set(ours.values()) == ({True} if fairness == "SimpleAllocator" else {True, False})

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -29,6 +30,7 @@ from spec.lang import (
     successors,
     when,
 )
+from spec.temporal import Formula, always_eventually, eventually_always, t_and, t_implies, t_not, t_or
 
 OPTS = Options(keep_graph=True, check_deadlock=False)
 
@@ -77,8 +79,13 @@ def check_lasso(spec: Spec, tr: Trace, prop: Temporal, fairness: Sequence[Fairne
             assert taken or not all(enabled), f"cycle violates WF of instance {idx}"
         else:
             assert taken or not any(enabled), f"cycle violates SF of instance {idx}"
+    if prop.kind == "formula":  # the cycle's states make the formula false, read directly
+        assert not formula_holds(prop.formula, cyc_states), "the cycle must falsify the formula"
+        return
     p = prop.p
-    if prop.kind == "leadsto":
+    if prop.kind == "eventually":
+        assert all(not p(s) for s in states), "no state of the lasso may satisfy P"
+    elif prop.kind == "leadsto":
         q = prop.q
         assert all(not q(s) for s in cyc_states), "every cycle state must violate Q"
         j = max(k for k in range(len(states)) if q(states[k])) + 1 if any(q(s) for s in states) else 0
@@ -87,6 +94,21 @@ def check_lasso(spec: Spec, tr: Trace, prop: Temporal, fairness: Sequence[Fairne
         assert all(not p(s) for s in cyc_states)
     else:
         assert any(not p(s) for s in cyc_states)
+
+
+def formula_holds(f: Formula, cycle_states: Sequence[Any]) -> bool:
+    """A formula of []<>P and <>[]P on a behaviour whose states visited infinitely often are
+    cycle_states: read from the definitions, not from spec/temporal.py's normal form."""
+    if f.op == "GF":
+        return any(f.pred(s) for s in cycle_states)
+    if f.op == "FG":
+        return all(f.pred(s) for s in cycle_states)
+    vals = [formula_holds(a, cycle_states) for a in f.args]
+    if f.op == "not":
+        return not vals[0]
+    if f.op == "implies":
+        return not vals[0] or vals[1]
+    return all(vals) if f.op == "and" else any(vals)
 
 
 # --------------------------------------------------------------------------- small specs
@@ -354,9 +376,12 @@ def brute_force_violated(
     """Enumerate every (state set, edge set) that a closed walk can realise and test it directly."""
     reach = {s.x for s in res.store.states}
     real = sorted({(a, b, k) for a, b, k in edges if a != b and a in reach})
-    p = {x: prop.p(res.spec.make_state({"x": x})) for x in reach}
-    q = {x: prop.q(res.spec.make_state({"x": x})) for x in reach} if prop.q else {}
-    if prop.kind == "leadsto":
+    state = {x: res.spec.make_state({"x": x}) for x in reach}
+    p = {x: prop.p(state[x]) for x in reach} if prop.p else {}
+    q = {x: prop.q(state[x]) for x in reach} if prop.q else {}
+    if prop.kind == "eventually":  # leads-to from the initial state x = 0
+        p, q = {x: x == 0 for x in reach}, p
+    if prop.kind in ("leadsto", "eventually"):
         # ~Q states reachable inside ~Q from a P /\ ~Q state.
         region = {x for x in reach if p[x] and not q[x]}
         grow = True
@@ -379,6 +404,8 @@ def brute_force_violated(
                 return False
         if prop.kind == "eventuallyalways":
             return any(not p[x] for x in states)
+        if prop.kind == "formula":
+            return not formula_holds(prop.formula, [state[x] for x in states])
         return True
 
     def strongly_connected(states: set[int], used: list[tuple[int, int, int]]) -> bool:
@@ -413,7 +440,7 @@ def brute_force_violated(
     n=st.integers(2, 5),
     raw=st.lists(st.tuples(st.integers(0, 4), st.integers(0, 4), st.integers(0, 2)), max_size=8),
     fair=st.lists(st.tuples(st.sampled_from(["WF", "SF"]), st.integers(0, 2)), max_size=3),
-    kind=st.sampled_from(["leadsto", "alwayseventually", "eventuallyalways"]),
+    kind=st.sampled_from(["leadsto", "alwayseventually", "eventuallyalways", "eventually"]),
     pset=st.sets(st.integers(0, 4)),
     qset=st.sets(st.integers(0, 4)),
 )
@@ -430,6 +457,123 @@ def test_random_graphs_agree_with_brute_force(n, raw, fair, kind, pset, qset):
     assert v.holds == (not brute_force_violated(res, edges, fair, prop))
     if v.trace is not None:
         check_lasso(spec, v.trace, prop, fairness)
+
+
+def walk_spec(fair: Sequence[str] = ()) -> Spec:
+    """x walks 0 <-> 1 <-> 2 -> 3 (a sink), the actions in ``fair`` weakly fair; nested formulas and <>P."""
+    spec = Spec("Walk")
+    spec.var("x", Int(0, 3), init=0)
+    for name, (a, b) in {"A": (0, 1), "B": (1, 0), "C": (1, 2), "D": (2, 1), "E": (2, 3)}.items():
+
+        def move(s, a=a, b=b):
+            return when(s.x == a, x=b)
+
+        move.__name__ = name
+        spec.action()(move)
+    for name in fair:
+        spec.wf(name)
+
+    def at(k: int) -> Any:
+        return lambda s: s.x == k
+
+    spec.formula("ZeroOftenTwoOften", lambda: t_implies(always_eventually(at(0)), always_eventually(at(2))))
+    spec.formula(
+        "ZeroOftenNotThree", lambda: t_implies(always_eventually(at(0)), t_not(always_eventually(at(3))))
+    )
+    spec.formula("ThreeOrOne", lambda: t_or(eventually_always(at(3)), always_eventually(at(1))))
+    spec.formula("ZeroAndOne", lambda: t_and(always_eventually(at(0)), always_eventually(at(1))))
+    spec.eventually("ReachesThree", at(3))
+    return spec
+
+
+WALK_VERDICTS = {  # TLC's on the exported module (tests/test_export_tla.py), and ours
+    (): {"ZeroOftenTwoOften": False, "ZeroOftenNotThree": True, "ThreeOrOne": False, "ZeroAndOne": False},
+    ("A", "B", "C", "D", "E"): {
+        "ZeroOftenTwoOften": False, "ZeroOftenNotThree": True, "ThreeOrOne": True, "ZeroAndOne": False,
+    },
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("fair", list(WALK_VERDICTS), ids=["unfair", "all-wf"])
+def test_nested_formulas_and_eventually_on_a_walk(fair):
+    v = run(walk_spec(fair))  # run() replays every lasso and reads the formula on its cycle
+    assert {k: x.holds for k, x in v.items() if k != "ReachesThree"} == WALK_VERDICTS[fair]
+    assert v["ZeroOftenTwoOften"].formula == "[]<>P1 => []<>P2"
+    assert v["ZeroOftenNotThree"].formula == "[]<>P1 => (~([]<>P2))"
+    # <>(x = 3) fails either way: 0 <-> 1 for ever is fair, since C is disabled at 0 and E at 1
+    assert not v["ReachesThree"].holds and v["ReachesThree"].formula == "<>P"
+    if not fair:  # stuttering at 0: x = 0 infinitely often, x = 2 never
+        assert [s.x for s in v["ZeroOftenTwoOften"].trace.states] == [0, 0]
+    else:
+        assert [s.x for s in v["ZeroOftenTwoOften"].trace.states] == [0, 1, 0]
+        # never 0 again: the cycle 1 <-> 2 is fair (A disabled at 1 and 2, E at 1)
+        assert [s.x for s in v["ZeroAndOne"].trace.states] == [0, 1, 2, 1]
+
+
+def test_a_formula_outside_the_fragment_is_refused():
+    from spec.temporal import MAX_DISJUNCTS, FormulaError
+
+    def p(s):
+        return s.x == 0
+
+    with pytest.raises(FormulaError, match="applies to a state predicate here, not to a temporal formula"):
+        always_eventually(eventually_always(p))
+    with pytest.raises(FormulaError, match="is not a temporal formula"):
+        t_and(always_eventually(p), p)
+    # ~(\/ (a /\ b)) is /\ (~a \/ ~b): 2^9 disjuncts in normal form
+    big = t_or(*(t_and(always_eventually(p), eventually_always(p)) for _ in range(9)))
+    spec = Spec("S")
+    with pytest.raises(
+        SpecError, match=f"property Big: the negated formula has 512 .*at most {MAX_DISJUNCTS}"
+    ):
+        spec.formula("Big", lambda: big)
+    with pytest.raises(SpecError, match="build returned function, not a temporal formula"):
+        spec.formula("F", lambda: p)
+
+
+def _formulas(depth: int) -> st.SearchStrategy[Formula]:
+    r"""[]<>(x \in S) and <>[](x \in S) under and, or, not and implies, nested up to depth."""
+    leaf = st.builds(
+        lambda op, xs: op(lambda s, xs=frozenset(xs): s.x in xs),
+        st.sampled_from([always_eventually, eventually_always]),
+        st.sets(st.integers(0, 4)),
+    )
+    if depth == 0:
+        return leaf
+    sub = _formulas(depth - 1)
+    return st.one_of(
+        leaf,
+        st.builds(t_not, sub),
+        st.builds(t_and, sub, sub),
+        st.builds(t_or, sub, sub),
+        st.builds(t_implies, sub, sub),
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    n=st.integers(2, 5),
+    raw=st.lists(st.tuples(st.integers(0, 4), st.integers(0, 4), st.integers(0, 2)), max_size=8),
+    fair=st.lists(st.tuples(st.sampled_from(["WF", "SF"]), st.integers(0, 2)), max_size=3),
+    formula=_formulas(3),
+)
+def test_random_nested_formulas_agree_with_brute_force(n, raw, fair, formula):
+    """The brute force reads the formula on each fair closed walk's states directly; the checker puts
+    its negation in normal form over []<> and <>[] (spec/temporal.py) and searches each disjunct."""
+    edges = sorted({(a % n, b % n, k) for a, b, k in raw})
+    spec = graph_spec(n, edges, 3)
+    prop = Temporal("Prop", "formula", None, formula=formula)
+    spec.properties.append(prop)
+    fairness = [Fairness(kind_, f"A{k}") for kind_, k in fair]
+    res = explore(spec, OPTS, progress=lambda _l: None)
+    (v,) = check_liveness(res, fairness=fairness)
+    assert v.holds == (not brute_force_violated(res, edges, fair, prop))
+    if v.trace is not None:
+        check_lasso(spec, v.trace, prop, fairness)
+    (py,) = check_liveness(res, fairness=fairness, impl="python")
+    assert py.holds == v.holds and (py.trace is None) == (v.trace is None)
+    if v.trace is not None:
+        assert py.trace.states == v.trace.states
 
 
 # --------------------------------------------------------------------------- a large graph

@@ -143,9 +143,7 @@ def _extra_predicates(spec: Spec) -> tuple[list, list]:
             ix = [i.index for i in spec.instances() if i.action.name == w.action]
             step_preds.append((f"witness {w.name}", w.fn, ix))
     for t in spec.properties:
-        state_preds.append((f"property {t.name}: P", t.p))
-        if t.q is not None:
-            state_preds.append((f"property {t.name}: Q", t.q))
+        state_preds += t.predicates()
     every = [i.index for i in spec.instances()]
     for r in spec.refinements:
         state_preds.append((f"refinement {r.name}: initial state", r.init_check))
@@ -227,7 +225,7 @@ def _compiled_shape(spec: Spec) -> tuple:
         tuple((p.name, id(p.fn)) for p in spec.invariants),
         id(constraint),
         tuple((w.name, id(w.fn)) for w in spec.witnesses),
-        tuple((t.name, id(t.p), id(t.q)) for t in spec.properties),
+        tuple((t.name, *(id(fn) for _, fn in t.predicates())) for t in spec.properties),
     )
 
 

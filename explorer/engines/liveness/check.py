@@ -26,6 +26,12 @@ Properties:
 * ``P ~> Q`` fails iff from a reachable ``P /\\ ~Q`` state a fair infinite path stays in ``~Q`` forever.
 * ``[]<>P`` fails iff a reachable fair cycle lies entirely in ``~P``.
 * ``<>[]P`` fails iff a reachable fair cycle contains a ``~P`` state.
+* ``<>P`` fails iff from an initial ``~P`` state a fair infinite path stays in ``~P`` forever (leads-to
+  with the initial states as the P states).
+* A formula of ``[]<>P`` and ``<>[]P`` under Boolean connectives (``spec/temporal.py``) fails iff its
+  negation, in disjunctive normal form, has a disjunct that some reachable fair cycle satisfies: a cycle
+  inside every ``<>[]`` predicate of the disjunct that visits a state of every ``[]<>`` one (a fair
+  component holding a state of each has a fair cycle through all of them).
 
 How: ``graph.py`` finds the fair components (SCCs, refined for strong fairness), ``lasso.py``
 builds a counterexample through one. This file states the semantics and checks the properties.
@@ -44,10 +50,17 @@ from explorer.engines.compiled.engine import graph_core
 from explorer.engines.liveness.graph import _build_csr, _Cond, _reach_not_q, _Search, _select
 from explorer.engines.liveness.lasso import _lasso
 from spec.lang import Fairness, Instance, Spec, SpecError, Temporal
+from spec.temporal import Literal, violations
 
 _NOT = bytes([1, 0]) + bytes(254)  # bytes.translate table: 0 -> 1, 1 -> 0
 
-KINDS = ("leadsto", "alwayseventually", "eventuallyalways")
+KINDS = ("leadsto", "alwayseventually", "eventuallyalways", "eventually", "formula")
+_FORMULAS = {
+    "leadsto": "P ~> Q",
+    "alwayseventually": "[]<>P",
+    "eventuallyalways": "<>[]P",
+    "eventually": "<>P",
+}
 
 
 @dataclass
@@ -65,10 +78,11 @@ class LivenessVerdict:
     region: int = 0  # states in the searched sub-graph (~Q reachable from P/\~Q, ~P, or all)
     environment: list[str] | None = None  # actions a violating cycle may not take (None: every one may)
     storm: Trace | None = None  # a fair lasso whose cycle repeats the environment, when that is all there is
+    shown: str = ""  # a nested formula, its predicates named P1, P2, ... (kind "formula")
 
     @property
     def formula(self) -> str:
-        return {"leadsto": "P ~> Q", "alwayseventually": "[]<>P", "eventuallyalways": "<>[]P"}[self.kind]
+        return self.shown if self.kind == "formula" else _FORMULAS[self.kind]
 
 
 def fairness_conditions(spec: Spec, fairness: Sequence[Fairness] | None = None) -> list[str]:
@@ -225,6 +239,8 @@ def check_liveness(
             )
         if t.kind == "leadsto" and t.q is None:
             raise ValueError(f"property {t.name}: leads-to needs a Q predicate")
+        if (t.kind == "formula") != (t.formula is not None):
+            raise ValueError(f"property {t.name}: a formula is the kind 'formula' and the kind is one")
     conds = _conditions(spec, spec.fairness if fairness is None else fairness)
     labels = [c.label for c in conds]
     if not chosen:
@@ -232,7 +248,12 @@ def check_liveness(
     search = _Search(_build_csr(result, core), conds, len(spec.instances()), core)
     search.filtered = edge_filters(result, search, conds)
     skip = environment_mask(spec, conds) if environment else None
-    return [_check_one(result, search, t, labels, skip) for t in chosen]
+    return [
+        _check_formula(result, search, t, labels, skip)
+        if t.kind == "formula"
+        else _check_one(result, search, t, labels, skip)
+        for t in chosen
+    ]
 
 
 def environment_mask(spec: Spec, conds: Sequence[_Cond]) -> bytearray | None:
@@ -260,6 +281,7 @@ def _check_one(
     n = len(states)
     g = search.g
     examined0 = search.examined
+    assert prop.p is not None
     p = _eval(prop.p, states, f"property {prop.name}: P")
     # For leads-to, pred_state/pred_inst link each ~Q state back towards its P /\ ~Q source (-1 at a
     # source, whose own prefix comes from the BFS parent links).
@@ -270,6 +292,9 @@ def _check_one(
         assert prop.q is not None
         q = _eval(prop.q, states, f"property {prop.name}: Q")
         nodes, dist, pred_state, pred_inst = _reach_not_q(res, g, p, q, search.core)
+    elif prop.kind == "eventually":  # leads-to from the initial states
+        initial = bytearray(parent < 0 for parent in store.parent)
+        nodes, dist, pred_state, pred_inst = _reach_not_q(res, g, initial, p, search.core)
     elif prop.kind == "alwayseventually":
         nodes = _select(search.core, n, p, 0)
         dist = None
@@ -303,6 +328,83 @@ def _check_one(
     verdict.components = search.examined - examined0
     verdict.seconds = time.monotonic() - t0
     return verdict
+
+
+def _check_formula(
+    res: Result, search: _Search, prop: Temporal, labels: list[str], skip: bytearray | None
+) -> LivenessVerdict:
+    """A nested formula (see the module docstring): each disjunct of its negation is searched as
+    ``[]<>P`` and ``<>[]P`` are, the "stays" literals restricting the states and the "visits" ones each
+    required in the cycle's component; the counterexample is the shallowest over all disjuncts."""
+    t0 = time.monotonic()
+    states = res.store.states
+    n = len(states)
+    examined0 = search.examined
+    preds = prop.formula.predicates()
+    masks = {id(p): _eval(p, states, f"property {prop.name}: P{k}") for k, p in enumerate(preds, 1)}
+    names = {id(p): f"P{k}" for k, p in enumerate(preds, 1)}
+    shown = prop.formula.text(lambda p: names[id(p)])
+
+    def mask(lit: Literal) -> bytearray:
+        m = masks[id(lit.pred)]
+        return m.translate(_NOT) if lit.negated else m
+
+    found: list[tuple[int, list[int], list[bytearray]]] = []  # (entry, component, visits), violations
+    storms: list[tuple[int, list[int], list[bytearray]]] = []
+    region = 0
+    for conj in violations(prop.formula):
+        stays = [mask(lit) for lit in conj if lit.kind == "stays"]
+        visits = [mask(lit) for lit in conj if lit.kind == "visits"]
+        inside = None if not stays else _all_of(stays, n)
+        nodes = _select(search.core, n, inside, 1)
+        region = max(region, len(nodes))
+        # as in _check_one: without an environment step first, the environment's steps only where needed
+        search.skip = None
+        with_env = _cycles_visiting(search, nodes, visits) if skip is not None else []
+        if skip is None or with_env:
+            search.skip = skip
+            hangs = _cycles_visiting(search, nodes, visits)
+            found += hangs
+            if not hangs:
+                storms += with_env
+        search.skip = None
+    verdict = LivenessVerdict(
+        prop.name, "formula", not found, list(labels), None, prop.doc, 0.0, 0, region,
+        None if skip is None else list(res.spec.environment), None, shown,
+    )  # fmt: skip
+    if found:
+        search.skip = skip
+        entry, comp, visits = min(found, key=lambda x: x[0])
+        verdict.trace = _lasso(res, search, comp, entry, None, None, visits)
+    elif storms:
+        entry, comp, visits = min(storms, key=lambda x: x[0])
+        verdict.storm = _lasso(res, search, comp, entry, None, None, visits)
+    search.skip = None
+    verdict.components = search.examined - examined0
+    verdict.seconds = time.monotonic() - t0
+    return verdict
+
+
+def _cycles_visiting(
+    search: _Search, nodes: Sequence[int], visits: list[bytearray]
+) -> list[tuple[int, list[int], list[bytearray]]]:
+    """The fair components within nodes that hold a state of every visits set, each as (its smallest
+    state in the first set, the component, visits)."""
+    required = visits[0] if visits else None
+    comps = search.fair_components(nodes, required) if nodes else []
+    return [
+        (min(v for v in c if required is None or required[v]), c, visits)
+        for c in comps
+        if all(any(m[v] for v in c) for m in visits[1:])
+    ]
+
+
+def _all_of(masks: Sequence[bytearray], n: int) -> bytearray:
+    """The states in every mask (each 0/1 per state)."""
+    both = int.from_bytes(masks[0], "little")
+    for m in masks[1:]:
+        both &= int.from_bytes(m, "little")
+    return bytearray(both.to_bytes(n, "little"))
 
 
 def _shortest_lasso(

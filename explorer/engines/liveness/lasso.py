@@ -10,7 +10,7 @@ ends with its last state repeated once.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from explorer.engines.bfs import Result, Trace
 from explorer.engines.liveness.graph import _Search
@@ -22,15 +22,21 @@ def _enabled_at(search: _Search, v: int) -> set[int]:
     return {c for e in range(off[v], off[v + 1]) for c in search.step_conds(v, e)}
 
 
-def cycle(search: _Search, comp: list[int], entry: int) -> list[tuple[int, int]]:
-    """A fair closed walk in comp from entry back to entry: [(state, instance or -1 for stutter)]."""
+def cycle(
+    search: _Search, comp: list[int], entry: int, must: Sequence[bytearray] = ()
+) -> list[tuple[int, int]]:
+    """A fair closed walk in comp from entry back to entry that visits a state of each ``must`` set
+    (each holds one in comp): [(state, instance or -1 for stutter)]."""
     tag = search.new_tag(comp)
     off, dst, ins, mark, conds = search.g.off, search.g.dst, search.g.inst, search.mark, search.conds
     wf_ok = [False] * len(conds)
     sf_seen = [False] * len(conds)
     taken = [False] * len(conds)
+    seen = [False] * len(must)
 
     def visit(v: int) -> None:
+        for k, m in enumerate(must):
+            seen[k] = seen[k] or bool(m[v])
         en = _enabled_at(search, v)
         for c in search.wf:
             if c not in en:
@@ -92,6 +98,10 @@ def cycle(search: _Search, comp: list[int], entry: int) -> list[tuple[int, int]]
     visit(entry)
     while True:
         u = unsatisfied()
+        missing = next((m for k, m in enumerate(must) if not seen[k]), None)
+        if not u and missing is not None:
+            advance(bfs(cur, lambda v, m=missing: bool(m[v])))  # then the loop re-checks the conditions
+            continue
         if not u:
             if cur == entry:
                 break
@@ -125,6 +135,7 @@ def _lasso(
     entry: int,
     pred_state: array | None,
     pred_inst: array | None,
+    must: Sequence[bytearray] = (),
 ) -> Trace:
     insts = res.spec.instances()
     store = res.store
@@ -142,7 +153,7 @@ def _lasso(
         states.append(store.states[v])
         steps.append(insts[i])
     loop = len(states) - 1
-    for v, i in cycle(search, comp, entry):
+    for v, i in cycle(search, comp, entry, must):
         states.append(store.states[v])
         steps.append(insts[i] if i >= 0 else None)
     return Trace(res.spec, states, steps, loop)

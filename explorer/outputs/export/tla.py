@@ -1023,9 +1023,21 @@ class _Module:
 
     def temporal(self, tp: Any) -> list[str]:
         name = self.pred_names[tp.name]
+        if tp.kind == "formula":  # each predicate a definition, name_P1, name_P2, ...
+            out: list[str] = []
+            defined: dict[int, str] = {}
+            for k, (_label, fn) in enumerate(tp.predicates(), 1):
+                defined[id(fn)] = self.names.fresh(f"{name}_P{k}")
+                out += self.define(
+                    defined[id(fn)], "", self.predicate(fn, f"temporal property {tp.name} (P{k})")
+                )
+            formula = tp.formula.text(lambda fn: defined[id(fn)])
+            return out + self.define(name, self.doc(tp.name, tp.doc), [formula])
         p_name = self.names.fresh(f"{name}_P")
         out = self.define(p_name, "", self.predicate(tp.p, f"temporal property {tp.name} (P)"))
-        if tp.kind == "leadsto":
+        if tp.kind == "eventually":
+            formula = f"<>{p_name}"
+        elif tp.kind == "leadsto":
             if tp.q is None:
                 raise ExportError(f"temporal property {tp.name}: leads-to without Q")
             q_name = self.names.fresh(f"{name}_Q")
