@@ -37,6 +37,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from spec.temporal import Formula, FormulaError, violations
+
 
 class SpecError(Exception):
     """A mistake in a spec (type error, unknown variable, ...). Reported as one line to the user."""
@@ -780,8 +782,6 @@ class Spec:
         r"""A temporal formula nested under Boolean connectives (``spec/temporal.py``): ``build()``, or
         ``build(c=...)`` for each value of ``over``, returns it, e.g. ``t_implies(always_eventually(P),
         always_eventually(Q))`` for ``[]<>P => []<>Q``."""
-        from spec.temporal import Formula, FormulaError, violations
-
         for label, args in self._family(name, over):
             f = build(**args)
             if not isinstance(f, Formula):

@@ -28,6 +28,7 @@ SPEC_MACHINERY = {
     "spec.lang",
     "spec.terms",
     "spec.values",
+    "spec.temporal",
     "spec.config",
     "spec.symmetry",
     "spec.kernel.kconfig",
