@@ -473,7 +473,8 @@ class _Module:
     def predicate(self, fn: Callable[[Any], Any], what: str) -> list[str]:
         term = _simplify(self.enc.pred(fn, self.s0, what))
         self.keep.append(term)
-        return self.printer(what).block(term)
+        items = self.filter_items(term, self.printer(what))  # a set's every membership: its value
+        return items[0] if len(items) == 1 else junction("/\\", items)
 
     @staticmethod
     def define(name: str, doc: str, lines: Sequence[str]) -> list[str]:
@@ -766,7 +767,7 @@ class _Module:
                 raise ExportError(f"{refused}: {e}") from e
             term = _simplify(term)
             self.keep.append(term)
-            pr = _Printer(self.leaves, f"fairness {f.kind}({f.action}): {what}", self.types.enum_order)
+            pr = self.printer(f"fairness {f.kind}({f.action}): {what}")
             bodies.append(junction("/\\", self.filter_items(term, pr)))
         params = self.params[a.name]
         general = self.generalize(a, insts, ["\n".join(b) for b in bodies])
