@@ -24,9 +24,14 @@ Choices, also stated in the generated file's header:
   The price: no
   arithmetic on Enum values; a term that needs it (a bit-vector ``+``, extract, ``int2bv``) is refused
   with an error that names the action, never guessed.
-* A ``Fn(D, C)`` variable is a TLA+ function ``[D -> C]`` (``Set(D)`` too: ``[D -> BOOLEAN]``); ``Int(lo,
-  hi)`` is ``lo..hi``, ``Bool`` is ``BOOLEAN``. ``TypeOK`` states all of it and is checked first: our
-  engines stop with a type error where an enabled step leaves a type, TLC reports ``TypeOK`` violated.
+* A ``Fn(D, C)`` variable is a TLA+ function ``[D -> C]``, a ``Set(D)`` one a subset (``SUBSET D``,
+  ``d \\in S``, ``(S \\ {a}) \\cup {b}``, ``Cardinality(S)`` for a count of its members); ``Int(lo, hi)`` is
+  ``lo..hi``, ``Bool`` is ``BOOLEAN``. A bounded sequence (``spec.values.seq_vars``: slots and a length,
+  two variables to the engines) is one TLA+ sequence: ``q[k]``, ``Len(q)``, ``q' = Append(q, x)`` and
+  ``q' = Tail(q)`` where Z3 shows a step's new slots and length to be those under its guard, any other
+  update ``[i \\in 1..n' |-> CASE i = 1 -> ... [] ...]``. ``TypeOK`` states all of it and is checked
+  first: our engines stop with a type error where an enabled step leaves a type, TLC reports ``TypeOK``
+  violated.
 * One operator per action, its parameters those of the action: ``A(c, w) == \\/ <<c, w>> = <<"cpu0",
   "w0">> /\\ <the instance's steps> \\/ ...``, one disjunct per instance (labelled as in our traces; an
   instance whose every guard is FALSE is left out, with a comment), an instance with several steps a
@@ -44,8 +49,9 @@ Choices, also stated in the generated file's header:
   conjunction fixing every membership of a set reads as the set's value), else as one disjunct per
   instance guarded by its values, as an action's. A ``where`` with no symbolic reading (a Python
   ``if``/``==`` on a state value, a result that is no Boolean) is refused, naming it and why.
-  ``Spec == Init /\\ [][Next]_vars /\\ Fairness``; the temporal properties are ``P ~> Q``, ``[]<>P``
-  and ``<>[]P``.
+  ``Spec == Init /\\ [][Next]_vars /\\ Fairness``; the temporal properties are ``P ~> Q``, ``[]<>P``,
+  ``<>[]P``, ``<>P`` and formulas of ``[]<>P`` and ``<>[]P`` (``[]<>P1 => []<>P2``), each predicate
+  a definition of its own.
 * The .cfg: ``SPECIFICATION Spec``, ``INVARIANT`` TypeOK and the config's invariants (all of the spec's
   by default), ``CONSTRAINT`` for a state constraint, ``PROPERTY`` for the temporal properties and
   ``CHECK_DEADLOCK`` as the config says (TRUE by default: our BFS checks deadlock, and so does TLC).
