@@ -445,11 +445,19 @@ def brute_force_violated(
     qset=st.sets(st.integers(0, 4)),
 )
 def test_random_graphs_agree_with_brute_force(n, raw, fair, kind, pset, qset):
-    edges = sorted({(a % n, b % n, k) for a, b, k in raw})
-    spec = graph_spec(n, edges, 3)
     prop = Temporal(
         "Prop", kind, lambda s: s.x in pset, (lambda s: s.x in qset) if kind == "leadsto" else None
     )
+    agrees_with_brute_force(n, raw, fair, prop)
+
+
+def agrees_with_brute_force(
+    n: int, raw: list[tuple[int, int, int]], fair: list[tuple[str, int]], prop: Temporal
+) -> tuple[Result, LivenessVerdict, list[Fairness]]:
+    """prop on the random graph (x in 0..n-1, action Ak the edges labelled k) under the fairness: the
+    checker's verdict is the brute force's, and its lasso replays."""
+    edges = sorted({(a % n, b % n, k) for a, b, k in raw})
+    spec = graph_spec(n, edges, 3)
     spec.properties.append(prop)
     fairness = [Fairness(kind_, f"A{k}") for kind_, k in fair]
     res = explore(spec, OPTS, progress=lambda _l: None)
@@ -457,6 +465,7 @@ def test_random_graphs_agree_with_brute_force(n, raw, fair, kind, pset, qset):
     assert v.holds == (not brute_force_violated(res, edges, fair, prop))
     if v.trace is not None:
         check_lasso(spec, v.trace, prop, fairness)
+    return res, v, fairness
 
 
 def walk_spec(fair: Sequence[str] = ()) -> Spec:
@@ -560,16 +569,8 @@ def _formulas(depth: int) -> st.SearchStrategy[Formula]:
 def test_random_nested_formulas_agree_with_brute_force(n, raw, fair, formula):
     """The brute force reads the formula on each fair closed walk's states directly; the checker puts
     its negation in normal form over []<> and <>[] (spec/temporal.py) and searches each disjunct."""
-    edges = sorted({(a % n, b % n, k) for a, b, k in raw})
-    spec = graph_spec(n, edges, 3)
     prop = Temporal("Prop", "formula", None, formula=formula)
-    spec.properties.append(prop)
-    fairness = [Fairness(kind_, f"A{k}") for kind_, k in fair]
-    res = explore(spec, OPTS, progress=lambda _l: None)
-    (v,) = check_liveness(res, fairness=fairness)
-    assert v.holds == (not brute_force_violated(res, edges, fair, prop))
-    if v.trace is not None:
-        check_lasso(spec, v.trace, prop, fairness)
+    res, v, fairness = agrees_with_brute_force(n, raw, fair, prop)
     (py,) = check_liveness(res, fairness=fairness, impl="python")
     assert py.holds == v.holds and (py.trace is None) == (v.trace is None)
     if v.trace is not None:
