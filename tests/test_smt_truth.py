@@ -82,6 +82,25 @@ def test_a_truth_test_in_an_invariant_is_an_error_naming_it(invariant):
         bmc(spec, 2, ["Inv"])
 
 
+ZERO = 0  # a name, not a literal: `is 0` would be a SyntaxWarning
+
+
+@pytest.mark.parametrize(
+    "invariant",
+    [lambda s: s.x is ZERO, lambda s: str(s.x) == "0"],
+    ids=["is", "str"],
+)
+def test_an_invariant_read_as_a_constant_it_is_not_is_an_error_naming_it(invariant):
+    """``is`` or a Python value of a term never call its truth test: they read as False on the
+    symbolic state, so Z3 and the exports would check another invariant; it is true initially."""
+    invariant.__name__ = "Inv"
+    spec = _spec(lambda s: when(s.x < 3, x=s.x + 1), invariant)
+    with pytest.raises(
+        SpecError, match=r"invariant Inv reads as the constant False on symbolic values but is"
+    ):
+        bmc(spec, 2, ["Inv"])
+
+
 def test_constant_guards_and_helpers_still_work():
     spec = _spec(lambda s: when(True, x=(s.x + 1) % 4))
     assert not bmc(spec, 4, ["NeverThree"]).ok

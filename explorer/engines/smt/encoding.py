@@ -43,6 +43,7 @@ from spec.terms import conjunction, same_sort
 TYPE_ERROR = "TypeError"  # an enabled step sets a variable outside its type (BFS raises SpecError there)
 
 InvariantLike = str | Predicate | Callable[[Any], Any]
+CONSTANT_CHECK_STATES = 64  # initial states a predicate read as a constant is checked against
 
 
 # --------------------------------------------------------------------------- terms
@@ -124,6 +125,8 @@ class Encoding:
         self.types = [v.type for v in spec.variables]
         self.pos = {n: i for i, n in enumerate(self.names)}
         self.widths = enum_widths(spec)  # id(Enum) -> bit width, for the symmetric groups' Enums
+        self._constant_checked: dict[int, Callable[[Any], Any]] = {}  # predicates read as constants
+        self._initial: list[Any] | None = None  # up to CONSTANT_CHECK_STATES initial states
 
     def state(self, k: int) -> Any:
         """The state terms of step k (Z3 returns the same constant for the same name, so this is stable)."""
@@ -146,7 +149,10 @@ class Encoding:
     def pred(self, fn: Callable[[Any], Any], s: Any, what: str) -> z3.BoolRef:
         try:
             with _no_truth_tests():
-                return _as_bool(fn(s), what)
+                r = fn(s)
+            if type(r) is bool:
+                self._check_constant(fn, r, what)
+            return _as_bool(r, what)
         except z3.Z3Exception as e:
             hint = "a Python if/and/or on a state value?"
             raise SpecError(f"{what} cannot be read symbolically ({hint}): {e}") from e
@@ -154,6 +160,24 @@ class Encoding:
             raise
         except Exception as e:
             raise SpecError(f"{what} cannot be read symbolically ({type(e).__name__}: {e})") from e
+
+    def _check_constant(self, fn: Callable[[Any], Any], value: bool, what: str) -> None:
+        """A predicate that reads as a Python constant on symbolic values must be that constant on every
+        state: ``s.x is 3`` or ``==`` on two tuples of terms reads as False there while it varies on
+        concrete states, and Z3 and the exports would read the wrong predicate with no error. Checked
+        on the initial states (each function once)."""
+        if id(fn) in self._constant_checked:
+            return
+        self._constant_checked[id(fn)] = fn  # kept alive, so that its id is not reused
+        if self._initial is None:
+            self._initial = self.spec.init_states()[:CONSTANT_CHECK_STATES]
+        for state in self._initial:
+            c = fn(state)
+            if type(c) is bool and c != value:
+                raise SpecError(
+                    f"{what} reads as the constant {value} on symbolic values but is {c} in the initial state"
+                    f" {state}: a Python `is`, `==` on tuples or `if` on a state value? (use eq, and_, ite)"
+                )
 
     def steps(self, s: Any) -> list[_Step]:
         """Every (instance, step) of the spec applied to the symbolic state s."""
