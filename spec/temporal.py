@@ -82,11 +82,19 @@ def eventually_always(p: Callable[[Any], Any]) -> Formula:
 
 
 def t_and(*fs: Formula) -> Formula:
-    return Formula("and", tuple(_formula(f, "/\\") for f in fs))
+    return Formula("and", _operands(fs, "/\\"))
 
 
 def t_or(*fs: Formula) -> Formula:
-    return Formula("or", tuple(_formula(f, "\\/") for f in fs))
+    return Formula("or", _operands(fs, "\\/"))
+
+
+def _operands(fs: tuple[Formula, ...], op: str) -> tuple[Formula, ...]:
+    if not fs:
+        raise FormulaError(
+            f"{op} of no formula (write the formula it would be, TRUE or FALSE has no form here)"
+        )
+    return tuple(_formula(f, op) for f in fs)
 
 
 def t_not(f: Formula) -> Formula:

@@ -529,6 +529,8 @@ def test_a_formula_outside_the_fragment_is_refused():
         always_eventually(eventually_always(p))
     with pytest.raises(FormulaError, match="is not a temporal formula"):
         t_and(always_eventually(p), p)
+    with pytest.raises(FormulaError, match="of no formula"):
+        t_or()
     # ~(\/ (a /\ b)) is /\ (~a \/ ~b): 2^9 disjuncts in normal form
     big = t_or(*(t_and(always_eventually(p), eventually_always(p)) for _ in range(9)))
     spec = Spec("S")

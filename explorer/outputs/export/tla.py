@@ -82,6 +82,7 @@ from explorer.outputs.export.tla_printer import (
     WIDTH,
     ExportError,
     Member,
+    Slot,
     _int,
     _Printer,
     _simplify,
@@ -283,18 +284,25 @@ def _same_terms(a: Any, b: Any) -> bool:
     return isinstance(a, z3.ExprRef) and isinstance(b, z3.ExprRef) and a.eq(b)
 
 
-def _equal_under(guard: Any, post: tuple, expected: dict[int, Any]) -> bool:
-    """Where ``guard`` holds, every variable at a position of ``expected`` has that value in ``post``
-    (Z3: no state where they differ; unknown counts as not shown)."""
+def _term(x: Any) -> z3.BoolRef:
+    return x if isinstance(x, z3.ExprRef) else z3.BoolVal(bool(x))
+
+
+def _holds_where(facts: Sequence[Any], claim: Any) -> bool:
+    """Z3 shows claim true in every state where all facts hold (unknown counts as not shown)."""
+    solver = z3.Solver()
+    solver.set(timeout=10_000)
+    solver.add(*(_term(f) for f in facts))
+    solver.add(z3.Not(_term(claim)))
+    return solver.check() == z3.unsat
+
+
+def _same(post: tuple, expected: dict[int, Any]) -> z3.BoolRef:
+    """Every variable at a position of ``expected`` has that value in ``post``."""
     pairs = [
         (a, b) for k, v in expected.items() for a, b in zip(_leaves((post[k],)), _leaves((v,)), strict=True)
     ]
-    differ = [z3.BoolVal(a != b) if type(a != b) is bool else a != b for a, b in pairs]
-    solver = z3.Solver()
-    solver.set(timeout=10_000)
-    solver.add(guard if isinstance(guard, z3.ExprRef) else z3.BoolVal(bool(guard)))
-    solver.add(z3.Or(differ))
-    return solver.check() == z3.unsat
+    return z3.And([_term(a == b) for a, b in pairs])
 
 
 def _comment(text: str) -> list[str]:
@@ -303,14 +311,16 @@ def _comment(text: str) -> list[str]:
 
 def _leaf_refs(
     spec: Spec, state: Any, types: _Types
-) -> tuple[dict[int, tuple[str, Type]], dict[int, Member]]:
+) -> tuple[dict[int, tuple[str, Type]], dict[int, Member], dict[int, Slot]]:
     """Z3 constant id -> (TLA+ reference, type) for every leaf of the state terms, in Encoding's order;
-    and for the leaves that are a set's memberships, which set and element (to print Cardinality).
-    A bounded sequence's slots are ``q[1]``, ..., ``q[n]`` and its length variable is ``Len(q)``: a
-    slot past the end is read only where the spec reads it (TLC stops with an error there, where our
-    engines read the filler), and an update of the two is printed as one (``_Module.seq_update``)."""
+    for the leaves that are a set's memberships, which set and element (to print Cardinality); for the
+    leaves of a bounded sequence's slots, which sequence and slot. A sequence's slots are ``q[1]``, ...,
+    ``q[n]`` and its length variable ``Len(q)`` (the printer reads a slot past the end as the engines do,
+    ``_Printer.slot_text``), and an update of the two is printed as one (``_Module.seq_update``)."""
     out: list[tuple[str, Type]] = []
     members: dict[int, Member] = {}  # position in out -> the membership it is
+    slots: dict[int, tuple[str, int]] = {}  # position in out -> (sequence, k): a leaf of q[k]
+    length_at: dict[str, int] = {}  # a sequence -> the position of its length in out
     length_of = {d.length: name for name, d in spec.sequences.items()}
 
     def walk(text: str, t: Type) -> None:
@@ -337,8 +347,11 @@ def _leaf_refs(
         if v.name in spec.sequences:
             assert isinstance(v.type, Fn)
             for k in range(1, len(v.type.domain) + 1):
+                first = len(out)
                 walk(f"{v.name}[{k}]", v.type.codomain)
+                slots.update((p, (v.name, k)) for p in range(first, len(out)))
         elif v.name in length_of:
+            length_at[length_of[v.name]] = len(out)
             out.append((f"Len({length_of[v.name]})", v.type))
         else:
             walk(v.name, v.type)
@@ -346,7 +359,21 @@ def _leaf_refs(
     if len(consts) != len(out):
         raise ExportError(f"spec {spec.name}: the Z3 state has {len(consts)} leaves, the types {len(out)}")
     refs = {c.get_id(): ref for c, ref in zip(consts, out, strict=True)}
-    return refs, {consts[k].get_id(): m for k, m in members.items()}
+    slot_of: dict[int, Slot] = {}
+    for p, (name, k) in slots.items():
+        t = out[p][1]
+        # the engines' value past the end, where it is a TLA+ value (a tuple's filler is none)
+        filler = _filler_text(t, spec.sequences[name].filler) if out[p][0] == f"{name}[{k}]" else None
+        slot_of[consts[p].get_id()] = Slot(name, k, consts[length_at[name]], out[p][0], filler)
+    return refs, {consts[k].get_id(): m for k, m in members.items()}, slot_of
+
+
+def _filler_text(t: Type, filler: Any) -> str | None:
+    """A sequence's filler as TLA+, or None where it has no TLA+ value (a TupleSet's filler)."""
+    try:
+        return value_text(t, filler)
+    except ExportError:
+        return None
 
 
 _STRING = re.compile(r'("(?:[^"\\]|\\.)*")')  # a TLA+ string literal, as a group for re.split
@@ -403,7 +430,11 @@ class _Module:
         self.enc = Encoding(spec)
         self.s0 = self.enc.state(0)
         self.keep = [self.s0]  # the leaf constants' ids below stay valid while the terms live
-        self.leaves, self.members = _leaf_refs(spec, self.s0, self.types)
+        self.leaves, self.members, self.slots = _leaf_refs(spec, self.s0, self.types)
+        # what holds in every state TLC evaluates a term in, for the printer's reading of slots
+        self.background = [self.enc.type_ok(self.s0)] if self.slots else []
+        for q, d in spec.sequences.items():
+            self.background.append(self.cleared(q, self.s0[self.pos[q]], self.s0[self.pos[d.length]]))
         self.extends = ["Integers", "Sequences"] if spec.sequences else ["Integers"]
         self.vars = self.names.fresh("vars")
         self.type_ok = self.names.fresh("TypeOK" if "TypeOK" not in self.names.used else "VarTypesOK")
@@ -473,7 +504,9 @@ class _Module:
         return "{" + ", ".join(self.param_value(action, k, v) for v in values) + "}"
 
     def printer(self, where: str) -> _Printer:
-        return _Printer(self.leaves, where, self.types.enum_order, self.members, self.extends)
+        return _Printer(
+            self.leaves, where, self.types.enum_order, self.members, self.extends, self.slots, self.background
+        )
 
     # ---- predicates
     def predicate(self, fn: Callable[[Any], Any], what: str) -> list[str]:
@@ -500,8 +533,10 @@ class _Module:
         if z3.is_false(guard):
             return None
         items: list[list[str]] = []
-        if not z3.is_true(guard):
-            items += [pr.block(g) for g in (guard.children() if z3.is_and(guard) else [guard])]
+        if not z3.is_true(guard):  # TLC evaluates them in order, then the updates where all hold
+            for g in guard.children() if z3.is_and(guard) else [guard]:
+                items.append(pr.block(g))
+                pr.facts.append(g)
         unchanged: list[str] = []
         for var, pre, post in zip(self.spec.variables, self.s0, st.post, strict=True):
             if var.name in self.lengths:
@@ -550,9 +585,11 @@ class _Module:
         return [f"{name}' = {self.leaf_value(t, post, pr)}"]
 
     def seq_update(self, var: Any, st: Any, pr: _Printer, where: str) -> list[str] | None:
-        """``q' = Append(q, x)`` or ``q' = Tail(q)`` where the new slots and length are those (Z3 finds
-        them equal under the step's guard), else ``q' = SubSeq(<<slots>>, 1, length)``; None when
-        neither the slots nor the length change."""
+        """``q' = Append(q, x)`` or ``q' = Tail(q)`` where the step's guard implies what TLA+'s operator
+        needs (Len(q) < bound, Len(q) > 0) and the new slots and length are the operator's (Z3 shows
+        both), else ``q' = [i \\in 1..n' |-> CASE ...]``; None when neither the slots nor the length
+        change. A step that leaves a value in a slot past the new length is refused: the engines count
+        that slot as part of the state, a TLA+ sequence has no such slot."""
         name, decl = var.name, self.spec.sequences[var.name]
         i, j = self.pos[name], self.pos[decl.length]
         post = [_simplify(x) for x in st.post[i]] + [_simplify(st.post[j])]
@@ -560,24 +597,42 @@ class _Module:
         pre = [*self.s0[i], self.s0[j]]
         if all(isinstance(b, z3.ExprRef) and b.eq(a) for a, b in zip(pre, post, strict=True)):
             return None
+        # every state the step starts from is in its type (TypeOK) and has the filler past each
+        # sequence's length (Init does, and every step keeps it: the check below)
+        facts = [st.guard, *self.background]
         first = st.post[i][0]
         if z3.is_app_of(first, z3.Z3_OP_ITE):  # Append builds slot 1 as IF Len(q) = 0 THEN x ELSE q[1]
             x = first.arg(1)
-            _guard, upd = seq_append(self.s0, name, x)
-            if _equal_under(st.guard, st.post, self.fitted(upd)):
+            room, upd = seq_append(self.s0, name, x)
+            if _holds_where(facts, z3.And(_term(room), _same(st.post, self.fitted(upd)))):
                 return [f"{name}' = Append({name}, {self.leaf_value(var.type.codomain, _simplify(x), pr)})"]
-        _guard, upd = seq_tail(self.s0, name, decl.filler)
-        if _equal_under(st.guard, st.post, self.fitted(upd)):
+        nonempty, upd = seq_tail(self.s0, name, decl.filler)
+        if _holds_where(facts, z3.And(_term(nonempty), _same(st.post, self.fitted(upd)))):
             return [f"{name}' = Tail({name})"]
+        if not _holds_where(facts, self.cleared(name, st.post[i], st.post[j])):
+            raise ExportError(
+                f"{where}: {name} keeps a value in a slot past its new length, where the engines count it"
+                " as part of the state and a TLA+ sequence has no slot: set it to the filler (as seq_tail"
+                " does)"
+            )
         # [i \in 1..n' |-> CASE i = 1 -> slot 1 [] ...]: TLC evaluates only the slots inside the new
         # length (a tuple of all of them would read the old sequence past its end)
         if not self.bound:
             self.bound.append(self.names.fresh("x"))
         i = self.bound[0]
-        arms = " [] ".join(
-            f"{i} = {k} -> {self.leaf_value(var.type.codomain, x, pr)}" for k, x in enumerate(post[:-1], 1)
-        )
-        return [f"{name}' = [{i} \\in 1..{pr.wrap(post[-1], ADD)} |-> CASE {arms}]"]
+        arms = []
+        for k, x in enumerate(post[:-1], 1):
+            with pr.assuming(post[-1] >= k):  # TLC evaluates slot k of the new value only there
+                if not pr.implied(z3.BoolVal(False)):  # else the step never makes it that long
+                    arms.append(f"{i} = {k} -> {self.leaf_value(var.type.codomain, x, pr)}")
+        if not arms:
+            return [f"{name}' = <<>>"]
+        return [f"{name}' = [{i} \\in 1..{pr.wrap(post[-1], ADD)} |-> CASE {' [] '.join(arms)}]"]
+
+    def cleared(self, name: str, slots: tuple, length: Any) -> z3.BoolRef:
+        """Every slot of sequence ``name`` past ``length`` holds the filler."""
+        filler = _fit(self.spec.sequences[name].filler, self.s0[self.pos[name]][0])
+        return z3.And([z3.Implies(length < k, _term(x == filler)) for k, x in enumerate(slots, 1)])
 
     def fitted(self, updates: dict[str, Any]) -> dict[int, Any]:
         """Updates by variable position, in the variables' sorts (as Encoding.steps fits them)."""
@@ -819,6 +874,7 @@ class _Module:
         for x in order:
             if not isinstance(x, str):
                 items.append(pr.block(x))
+                pr.facts.append(x)  # TLC evaluates the next conjunct only where this one holds
                 continue
             dom, members = domains[x], groups[x]
             if sorted(i for _, i, _ in members) == list(range(len(dom))):

@@ -10,7 +10,8 @@ reader would). Lists of conjuncts and disjuncts are printed as TLA+'s bulleted l
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple
 
 import z3
@@ -114,8 +115,26 @@ class Member(NamedTuple):
     index: int
 
 
+class Slot(NamedTuple):
+    """A leaf of slot ``k`` (from 1) of the bounded sequence ``name`` of length term ``length``: its
+    text (``q[2]``, ``q[2].f``) and the filler's (None where it has no TLA+ value, a TupleSet's, or
+    the leaf is a part of a slot)."""
+
+    name: str
+    k: int
+    length: Any
+    text: str
+    filler: str | None
+
+
 class _Printer:
-    """Prints simplified Z3 terms over the state's leaves as TLA+ expressions."""
+    """Prints simplified Z3 terms over the state's leaves as TLA+ expressions.
+
+    A sequence's slot prints as ``q[k]`` where the facts TLC has established before evaluating it
+    (``background``, and the conjuncts to its left, the disjuncts to its left false, an IF's condition:
+    TLC evaluates left to right and stops early) imply ``k <= Len(q)``; elsewhere as ``(IF k <= Len(q)
+    THEN q[k] ELSE filler)``, which is what the engines read there (TLC stops with an error on ``q[k]``
+    past the end)."""
 
     def __init__(
         self,
@@ -124,12 +143,18 @@ class _Printer:
         order: Callable[[Enum], str] | None = None,
         members: dict[int, Member] | None = None,
         extends: list[str] | None = None,
+        slots: dict[int, Slot] | None = None,
+        background: Sequence[Any] = (),
     ) -> None:
         self.leaves = leaves  # Z3 constant id -> (TLA+ text, leaf type)
         self.where = where
         self.order = order  # an Enum -> the name of the module's function from its values to positions
         self.members = members or {}  # the leaves that are set memberships (for Cardinality)
         self.extends = extends  # the module's EXTENDS list: FiniteSets is added where Cardinality is used
+        self.slots = slots or {}  # the leaves that are a sequence's slots
+        self.background = list(background)  # what holds in every state (TypeOK, fillers past the end)
+        self.facts: list[Any] = []  # what TLC has found true before the term being printed
+        self._implied: dict[tuple[int, tuple[Any, ...]], bool] = {}  # implied's answers
 
     def fail(self, why: str) -> ExportError:
         return ExportError(f"{self.where}: {why}")
@@ -181,14 +206,15 @@ class _Printer:
                     f"{leaf[0]} (a {leaf[1].name}) is compared with or stored as a {want.name} by number;"
                     " as strings of their names they would differ"
                 )
-            return leaf[0], ATOM
+            slot = self.slots.get(t.get_id())
+            return (leaf[0] if slot is None else self.slot_text(slot)), ATOM
         op = t.decl().kind()
         kids = t.children()
         if op in (z3.Z3_OP_AND, z3.Z3_OP_OR):
             if not kids:
                 return ("TRUE" if op == z3.Z3_OP_AND else "FALSE"), ATOM
             sep = " /\\ " if op == z3.Z3_OP_AND else " \\/ "
-            return sep.join(self.wrap(k, JUNCT) for k in kids), JUNCT
+            return sep.join(self.in_order(kids, op == z3.Z3_OP_AND, lambda k: self.wrap(k, JUNCT))), JUNCT
         if op == z3.Z3_OP_NOT:
             (a,) = kids
             if z3.is_app_of(a, z3.Z3_OP_EQ) and not z3.is_bool(a.arg(0)):
@@ -214,14 +240,25 @@ class _Printer:
             pairs = [f"{a} # {b}" for i, a in enumerate(texts) for b in texts[i + 1 :]]
             return " /\\ ".join(pairs), (CMP if len(pairs) == 1 else JUNCT)
         if op == z3.Z3_OP_IMPLIES:
-            return f"{self.wrap(kids[0], IMPLIES)} => {self.wrap(kids[1], IMPLIES)}", IMPLIES
+            a = self.wrap(kids[0], IMPLIES)
+            with self.assuming(kids[0]):
+                return f"{a} => {self.wrap(kids[1], IMPLIES)}", IMPLIES
         if op == z3.Z3_OP_XOR:
             return f"~({self.wrap(kids[0], IFF)} <=> {self.wrap(kids[1], IFF)})", NOT
         if op == z3.Z3_OP_ITE:
             c, a, b = kids
             if want is None and z3.is_bv(t):
                 want = self.enum_of(t)
-            return f"IF {self.text(c)} THEN {self.text(a, want)} ELSE {self.text(b, want)}", IFTHEN
+            if self.slots and self.implied(c):  # an arm TLC cannot reach here (a sequence's slots
+                return self.expr(a, want)  # past its length, in the printer's reading of them)
+            if self.slots and self.implied(z3.Not(c)):
+                return self.expr(b, want)
+            cond = self.text(c)
+            with self.assuming(c):
+                then = self.text(a, want)
+            with self.assuming(z3.Not(c)):
+                other = self.text(b, want)
+            return f"IF {cond} THEN {then} ELSE {other}", IFTHEN
         if op in _CMP:
             return f"{self.wrap(kids[0], CMP)} {_CMP[op]} {self.wrap(kids[1], CMP)}", CMP
         if op == z3.Z3_OP_ADD:
@@ -322,8 +359,52 @@ class _Printer:
         """A Boolean term as lines, conjunctions and disjunctions as bulleted lists; the lines after the
         first are indented relative to where the first starts."""
         if isinstance(t, z3.ExprRef) and (z3.is_and(t) or z3.is_or(t)) and t.num_args() > 1:
-            return junction("/\\" if z3.is_and(t) else "\\/", [self.block(k) for k in t.children()])
+            items = self.in_order(t.children(), z3.is_and(t), self.block)
+            return junction("/\\" if z3.is_and(t) else "\\/", items)
         return [self.text(t)]
+
+    def in_order(self, kids: Sequence[Any], conjunction: bool, show: Callable[[Any], Any]) -> list[Any]:
+        """Each kid shown as TLC reaches it: after the ones to its left held (a conjunction) or failed."""
+        out = []
+        start = len(self.facts)
+        for k in kids:
+            out.append(show(k))
+            self.facts.append(k if conjunction else z3.Not(k))
+        del self.facts[start:]
+        return out
+
+    @contextlib.contextmanager
+    def assuming(self, fact: Any) -> Iterator[None]:
+        """Print with fact known true (TLC evaluated it before what is printed inside)."""
+        self.facts.append(fact)
+        try:
+            yield
+        finally:
+            self.facts.pop()
+
+    def implied(self, claim: Any) -> bool:
+        """Z3 shows claim in every state where the background and the facts hold."""
+        key = (claim.get_id(), tuple(f.get_id() if isinstance(f, z3.AstRef) else f for f in self.facts))
+        known = self._implied.get(key)
+        if known is None:
+            solver = z3.Solver()
+            solver.set(timeout=10_000)
+            solver.add(*(z3.BoolVal(f) if type(f) is bool else f for f in [*self.background, *self.facts]))
+            solver.add(z3.Not(claim))
+            known = self._implied[key] = solver.check() == z3.unsat
+        return known
+
+    def slot_text(self, slot: Slot) -> str:
+        """``q[k]``, or where the facts do not show ``k <= Len(q)``, the engines' reading of it."""
+        text = slot.text
+        if self.implied(slot.length >= slot.k):
+            return text
+        if slot.filler is None:
+            raise self.fail(
+                f"{text} is read where Len({slot.name}) may be less than {slot.k}, and the filler of its"
+                " unused slots has no TLA+ value: guard the read with the length, as TLA+ requires"
+            )
+        return f"(IF {slot.k} <= Len({slot.name}) THEN {text} ELSE {slot.filler})"
 
 
 def junction(bullet: str, items: Sequence[list[str]], labels: Sequence[str] | None = None) -> list[str]:
