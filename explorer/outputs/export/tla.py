@@ -509,10 +509,13 @@ class _Module:
         )
 
     # ---- predicates
-    def predicate(self, fn: Callable[[Any], Any], what: str) -> list[str]:
+    def predicate(self, fn: Callable[[Any], Any], what: str, branching: bool = False) -> list[str]:
+        """A state predicate's lines; ``branching`` where TLC evaluates it as an action (Init's)."""
         term = _simplify(self.enc.pred(fn, self.s0, what))
         self.keep.append(term)
-        items = self.filter_items(term, self.printer(what))  # a set's every membership: its value
+        pr = self.printer(what)
+        pr.branching = branching
+        items = self.filter_items(term, pr)  # a set's every membership: its value
         return items[0] if len(items) == 1 else junction("/\\", items)
 
     @staticmethod
@@ -534,9 +537,11 @@ class _Module:
             return None
         items: list[list[str]] = []
         if not z3.is_true(guard):  # TLC evaluates them in order, then the updates where all hold
+            pr.branching = True
             for g in guard.children() if z3.is_and(guard) else [guard]:
                 items.append(pr.block(g))
                 pr.facts.append(g)
+            pr.branching = False
         unchanged: list[str] = []
         for var, pre, post in zip(self.spec.variables, self.s0, st.post, strict=True):
             if var.name in self.lengths:
@@ -829,6 +834,7 @@ class _Module:
             term = _simplify(term)
             self.keep.append(term)
             pr = self.printer(f"fairness {f.kind}({f.action}): {what}")
+            pr.branching = True  # inside WF_vars(W /\ A), evaluated as an action
             bodies.append(junction("/\\", self.filter_items(term, pr)))
         params = self.params[a.name]
         general = self.generalize(a, insts, ["\n".join(b) for b in bodies])
@@ -984,7 +990,7 @@ class _Module:
             body.append(f"    /\\ {v.name} {rhs}")
         if spec.init_predicate is not None:  # Spec.initially: a conjunct relating the variables
             p = spec.init_predicate
-            lines = self.predicate(p.fn, f"initial predicate {p.name}")
+            lines = self.predicate(p.fn, f"initial predicate {p.name}", branching=True)
             body += _comment(p.doc) + [f"    /\\ {lines[0]}"] + [f"       {line}" for line in lines[1:]]
         body.append("")
         body += actions

@@ -134,7 +134,9 @@ class _Printer:
     (``background``, and the conjuncts to its left, the disjuncts to its left false, an IF's condition:
     TLC evaluates left to right and stops early) imply ``k <= Len(q)``; elsewhere as ``(IF k <= Len(q)
     THEN q[k] ELSE filler)``, which is what the engines read there (TLC stops with an error on ``q[k]``
-    past the end)."""
+    past the end). In an action or Init TLC evaluates every disjunct of a ``\\/`` at the level of its
+    ``/\\`` and ``\\/`` (one branch each, as it counts states generated), so the disjuncts to the left
+    tell nothing there (``branching``)."""
 
     def __init__(
         self,
@@ -154,6 +156,9 @@ class _Printer:
         self.slots = slots or {}  # the leaves that are a sequence's slots
         self.background = list(background)  # what holds in every state (TypeOK, fillers past the end)
         self.facts: list[Any] = []  # what TLC has found true before the term being printed
+        # at an action's (or Init's) level of /\, \/ and IF: TLC evaluates each disjunct of a \/ there
+        # as a branch of its own, not after the ones to its left failed
+        self.branching = False
         self._implied: dict[tuple[int, tuple[Any, ...]], bool] = {}  # implied's answers
 
     def fail(self, why: str) -> ExportError:
@@ -210,6 +215,12 @@ class _Printer:
             return (leaf[0] if slot is None else self.slot_text(slot)), ATOM
         op = t.decl().kind()
         kids = t.children()
+        if self.branching and op not in (z3.Z3_OP_AND, z3.Z3_OP_OR, z3.Z3_OP_ITE):
+            self.branching = False  # below an action's /\ and \/ TLC evaluates a Boolean value
+            try:
+                return self.expr(t, want)
+            finally:
+                self.branching = True
         if op in (z3.Z3_OP_AND, z3.Z3_OP_OR):
             if not kids:
                 return ("TRUE" if op == z3.Z3_OP_AND else "FALSE"), ATOM
@@ -253,7 +264,9 @@ class _Printer:
                 return self.expr(a, want)  # past its length, in the printer's reading of them)
             if self.slots and self.implied(z3.Not(c)):
                 return self.expr(b, want)
+            branching, self.branching = self.branching, False
             cond = self.text(c)
+            self.branching = branching
             with self.assuming(c):
                 then = self.text(a, want)
             with self.assuming(z3.Not(c)):
@@ -364,12 +377,14 @@ class _Printer:
         return [self.text(t)]
 
     def in_order(self, kids: Sequence[Any], conjunction: bool, show: Callable[[Any], Any]) -> list[Any]:
-        """Each kid shown as TLC reaches it: after the ones to its left held (a conjunction) or failed."""
+        """Each kid shown as TLC reaches it: after the ones to its left held (a conjunction) or, in a
+        Boolean value, failed (an action's disjuncts are branches TLC evaluates each of)."""
         out = []
         start = len(self.facts)
         for k in kids:
             out.append(show(k))
-            self.facts.append(k if conjunction else z3.Not(k))
+            if conjunction or not self.branching:
+                self.facts.append(k if conjunction else z3.Not(k))
         del self.facts[start:]
         return out
 
