@@ -86,7 +86,9 @@ from explorer.outputs.export.tla_printer import (
     _int,
     _Printer,
     _simplify,
+    as_term,
     enum_literal,
+    holds_where,
     indented,
     junction,
     string,
@@ -284,25 +286,12 @@ def _same_terms(a: Any, b: Any) -> bool:
     return isinstance(a, z3.ExprRef) and isinstance(b, z3.ExprRef) and a.eq(b)
 
 
-def _term(x: Any) -> z3.BoolRef:
-    return x if isinstance(x, z3.ExprRef) else z3.BoolVal(bool(x))
-
-
-def _holds_where(facts: Sequence[Any], claim: Any) -> bool:
-    """Z3 shows claim true in every state where all facts hold (unknown counts as not shown)."""
-    solver = z3.Solver()
-    solver.set(timeout=10_000)
-    solver.add(*(_term(f) for f in facts))
-    solver.add(z3.Not(_term(claim)))
-    return solver.check() == z3.unsat
-
-
 def _same(post: tuple, expected: dict[int, Any]) -> z3.BoolRef:
     """Every variable at a position of ``expected`` has that value in ``post``."""
     pairs = [
         (a, b) for k, v in expected.items() for a, b in zip(_leaves((post[k],)), _leaves((v,)), strict=True)
     ]
-    return z3.And([_term(a == b) for a, b in pairs])
+    return z3.And([as_term(a == b) for a, b in pairs])
 
 
 def _comment(text: str) -> list[str]:
@@ -609,12 +598,12 @@ class _Module:
         if z3.is_app_of(first, z3.Z3_OP_ITE):  # Append builds slot 1 as IF Len(q) = 0 THEN x ELSE q[1]
             x = first.arg(1)
             room, upd = seq_append(self.s0, name, x)
-            if _holds_where(facts, z3.And(_term(room), _same(st.post, self.fitted(upd)))):
+            if holds_where(facts, z3.And(as_term(room), _same(st.post, self.fitted(upd)))):
                 return [f"{name}' = Append({name}, {self.leaf_value(var.type.codomain, _simplify(x), pr)})"]
         nonempty, upd = seq_tail(self.s0, name, decl.filler)
-        if _holds_where(facts, z3.And(_term(nonempty), _same(st.post, self.fitted(upd)))):
+        if holds_where(facts, z3.And(as_term(nonempty), _same(st.post, self.fitted(upd)))):
             return [f"{name}' = Tail({name})"]
-        if not _holds_where(facts, self.cleared(name, st.post[i], st.post[j])):
+        if not holds_where(facts, self.cleared(name, st.post[i], st.post[j])):
             raise ExportError(
                 f"{where}: {name} keeps a value in a slot past its new length, where the engines count it"
                 " as part of the state and a TLA+ sequence has no slot: set it to the filler (as seq_tail"
@@ -637,7 +626,7 @@ class _Module:
     def cleared(self, name: str, slots: tuple, length: Any) -> z3.BoolRef:
         """Every slot of sequence ``name`` past ``length`` holds the filler."""
         filler = _fit(self.spec.sequences[name].filler, self.s0[self.pos[name]][0])
-        return z3.And([z3.Implies(length < k, _term(x == filler)) for k, x in enumerate(slots, 1)])
+        return z3.And([z3.Implies(length < k, as_term(x == filler)) for k, x in enumerate(slots, 1)])
 
     def fitted(self, updates: dict[str, Any]) -> dict[int, Any]:
         """Updates by variable position, in the variables' sorts (as Encoding.steps fits them)."""

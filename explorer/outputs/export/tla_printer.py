@@ -106,6 +106,20 @@ _BV_OPS_REFUSED = {
 }  # fmt: skip
 
 
+def as_term(x: Any) -> z3.BoolRef:
+    """A Boolean as a Z3 term (a Python bool where a spec's helper answered on constants)."""
+    return x if isinstance(x, z3.ExprRef) else z3.BoolVal(bool(x))
+
+
+def holds_where(facts: Sequence[Any], claim: Any) -> bool:
+    """Z3 shows claim true in every state where all facts hold (unknown counts as not shown)."""
+    solver = z3.Solver()
+    solver.set(timeout=10_000)
+    solver.add(*(as_term(f) for f in facts))
+    solver.add(z3.Not(as_term(claim)))
+    return solver.check() == z3.unsat
+
+
 class Member(NamedTuple):
     """A leaf that is the membership of element ``index`` of ``domain`` in the set variable (or entry)
     ``set_text`` (``("r1" \\in alloc["c1"])`` is ``alloc["c1"]``, Resource, 0)."""
@@ -402,11 +416,7 @@ class _Printer:
         key = (claim.get_id(), tuple(f.get_id() if isinstance(f, z3.AstRef) else f for f in self.facts))
         known = self._implied.get(key)
         if known is None:
-            solver = z3.Solver()
-            solver.set(timeout=10_000)
-            solver.add(*(z3.BoolVal(f) if type(f) is bool else f for f in [*self.background, *self.facts]))
-            solver.add(z3.Not(claim))
-            known = self._implied[key] = solver.check() == z3.unsat
+            known = self._implied[key] = holds_where([*self.background, *self.facts], claim)
         return known
 
     def slot_text(self, slot: Slot) -> str:
