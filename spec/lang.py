@@ -540,7 +540,7 @@ class Temporal:
     q: Callable[[Any], Any] | None = None
     doc: str = ""
     family: str | None = None  # the parameterised property this is one member of (Spec.leads_to over=)
-    formula: Any = None  # spec.temporal.Formula, for kind "formula"
+    formula: Formula | None = None  # for kind "formula"
 
     def predicates(self) -> list[tuple[str, Callable[[Any], Any]]]:
         """Its state predicates, each with the label an error about it names."""
