@@ -39,6 +39,7 @@ builds a counterexample through one. This file states the semantics and checks t
 
 from __future__ import annotations
 
+import functools
 import time
 from array import array
 from collections.abc import Callable, Sequence
@@ -302,27 +303,17 @@ def _check_one(
         nodes = _select(search.core, n, None, 0)
         required = p.translate(_NOT)
         dist = None
-    # With an environment, the graph with its steps is searched first: a fair cycle without them is
-    # a fair cycle with them (the environment's steps are never fair, so they change no condition's
-    # enabledness), so where that search finds none, as for most properties that hold, there is
-    # neither a hang nor a storm and the search without them is not needed (half the liveness time
-    # of the largest cells). Where it finds some, the search without them says which of the two.
-    search.skip = None
-    storms = search.fair_components(nodes, required) if nodes and skip is not None else []
-    if skip is None or storms:
-        search.skip = skip
-        fair = search.fair_components(nodes, required) if nodes else []
-    else:
-        fair = []
+    fair, storms = _hangs_and_storms(
+        search, skip, lambda: search.fair_components(nodes, required) if nodes else []
+    )
     env = None if skip is None else [a for a in res.spec.environment]
     verdict = LivenessVerdict(
         prop.name, prop.kind, not fair, list(labels), None, prop.doc, 0.0, 0, len(nodes), env
     )
     if fair:
+        search.skip = skip  # its cycle walks no environment step
         verdict.trace = _shortest_lasso(res, search, fair, required, dist, pred_state, pred_inst)
-    elif storms:
-        # no hang of the design, but one when the environment repeats for ever
-        search.skip = None
+    elif storms:  # no hang of the design, but one when the environment repeats for ever
         verdict.storm = _shortest_lasso(res, search, storms, required, dist, pred_state, pred_inst)
     search.skip = None
     verdict.components = search.examined - examined0
@@ -358,16 +349,11 @@ def _check_formula(
         inside = None if not stays else _all_of(stays, n)
         nodes = _select(search.core, n, inside, 1)
         region = max(region, len(nodes))
-        # as in _check_one: without an environment step first, the environment's steps only where needed
-        search.skip = None
-        with_env = _cycles_visiting(search, nodes, visits) if skip is not None else []
-        if skip is None or with_env:
-            search.skip = skip
-            hangs = _cycles_visiting(search, nodes, visits)
-            found += hangs
-            if not hangs:
-                storms += with_env
-        search.skip = None
+        hangs, with_env = _hangs_and_storms(
+            search, skip, functools.partial(_cycles_visiting, search, nodes, visits)
+        )
+        found += hangs
+        storms += with_env
     verdict = LivenessVerdict(
         prop.name, "formula", not found, list(labels), None, prop.doc, 0.0, 0, region,
         None if skip is None else list(res.spec.environment), None, shown,
@@ -383,6 +369,28 @@ def _check_formula(
     verdict.components = search.examined - examined0
     verdict.seconds = time.monotonic() - t0
     return verdict
+
+
+def _hangs_and_storms(
+    search: _Search, skip: bytearray | None, find: Callable[[], list[Any]]
+) -> tuple[list[Any], list[Any]]:
+    """``find()``'s fair cycles under the environment rule: those that take no environment step (the
+    design hangs) and, where there are none, those that do (a storm: the environment repeating).
+
+    With an environment, the graph with its steps is searched first: a fair cycle without them is
+    a fair cycle with them (the environment's steps are never fair, so they change no condition's
+    enabledness), so where that search finds none, as for most properties that hold, there is
+    neither a hang nor a storm and the search without them is not needed (half the liveness time
+    of the largest cells). Where it finds some, the search without them says which of the two.
+    ``search.skip`` is None on return."""
+    search.skip = None
+    storms = find() if skip is not None else []
+    hangs: list[Any] = []
+    if skip is None or storms:
+        search.skip = skip
+        hangs = find()
+        search.skip = None
+    return hangs, ([] if hangs else storms)
 
 
 def _cycles_visiting(
