@@ -308,7 +308,7 @@ def _leaf_refs(
     ``_Printer.slot_text``), and an update of the two is printed as one (``_Module.seq_update``)."""
     out: list[tuple[str, Type]] = []
     members: dict[int, Member] = {}  # position in out -> the membership it is
-    slots: dict[int, tuple[str, int]] = {}  # position in out -> (sequence, k): a leaf of q[k]
+    slots: dict[int, tuple[str, int, bool]] = {}  # position in out -> (sequence, k, the whole q[k])
     length_at: dict[str, int] = {}  # a sequence -> the position of its length in out
     length_of = {d.length: name for name, d in spec.sequences.items()}
 
@@ -338,7 +338,8 @@ def _leaf_refs(
             for k in range(1, len(v.type.domain) + 1):
                 first = len(out)
                 walk(f"{v.name}[{k}]", v.type.codomain)
-                slots.update((p, (v.name, k)) for p in range(first, len(out)))
+                whole = not isinstance(v.type.codomain, Fn)  # its leaf is q[k], not q[k].f or d \in q[k]
+                slots.update((p, (v.name, k, whole)) for p in range(first, len(out)))
         elif v.name in length_of:
             length_at[length_of[v.name]] = len(out)
             out.append((f"Len({length_of[v.name]})", v.type))
@@ -349,10 +350,10 @@ def _leaf_refs(
         raise ExportError(f"spec {spec.name}: the Z3 state has {len(consts)} leaves, the types {len(out)}")
     refs = {c.get_id(): ref for c, ref in zip(consts, out, strict=True)}
     slot_of: dict[int, Slot] = {}
-    for p, (name, k) in slots.items():
+    for p, (name, k, whole) in slots.items():
         t = out[p][1]
         # the engines' value past the end, where it is a TLA+ value (a tuple's filler is none)
-        filler = _filler_text(t, spec.sequences[name].filler) if out[p][0] == f"{name}[{k}]" else None
+        filler = _filler_text(t, spec.sequences[name].filler) if whole else None
         slot_of[consts[p].get_id()] = Slot(name, k, consts[length_at[name]], out[p][0], filler)
     return refs, {consts[k].get_id(): m for k, m in members.items()}, slot_of
 
@@ -613,15 +614,15 @@ class _Module:
         # length (a tuple of all of them would read the old sequence past its end)
         if not self.bound:
             self.bound.append(self.names.fresh("x"))
-        i = self.bound[0]
+        index = self.bound[0]
         arms = []
         for k, x in enumerate(post[:-1], 1):
             with pr.assuming(post[-1] >= k):  # TLC evaluates slot k of the new value only there
                 if not pr.implied(z3.BoolVal(False)):  # else the step never makes it that long
-                    arms.append(f"{i} = {k} -> {self.leaf_value(var.type.codomain, x, pr)}")
+                    arms.append(f"{index} = {k} -> {self.leaf_value(var.type.codomain, x, pr)}")
         if not arms:
             return [f"{name}' = <<>>"]
-        return [f"{name}' = [{i} \\in 1..{pr.wrap(post[-1], ADD)} |-> CASE {' [] '.join(arms)}]"]
+        return [f"{name}' = [{index} \\in 1..{pr.wrap(post[-1], ADD)} |-> CASE {' [] '.join(arms)}]"]
 
     def cleared(self, name: str, slots: tuple, length: Any) -> z3.BoolRef:
         """Every slot of sequence ``name`` past ``length`` holds the filler."""
